@@ -1,0 +1,1 @@
+"""Concrete implementations of the service ports. Only bootstrap picks among them."""

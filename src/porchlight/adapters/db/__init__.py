@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 persistence: tables, mappers, repositories, unit of work, migrations."""

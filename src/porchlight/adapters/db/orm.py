@@ -1,0 +1,24 @@
+"""Imperative mapping: the domain's plain dataclasses are mapped onto the tables here."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import registry
+
+from porchlight.adapters.db import tables
+from porchlight.domain.accounts import Account
+from porchlight.domain.agencies import Agency
+from porchlight.domain.cameras import Camera
+
+mapper_registry = registry(metadata=tables.metadata)
+_started = False
+
+
+def start_mappers() -> None:
+    """Map once per process; calling again is harmless."""
+    global _started
+    if _started:
+        return
+    mapper_registry.map_imperatively(Agency, tables.agencies)
+    mapper_registry.map_imperatively(Account, tables.accounts)
+    mapper_registry.map_imperatively(Camera, tables.cameras)
+    _started = True

@@ -1,0 +1,96 @@
+"""Table definitions. Shapes here are storage; the domain's dataclasses are mapped onto them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+)
+
+from porchlight.adapters.db.types import StrEnumType, UTCDateTime
+from porchlight.domain.accounts import AccountKind, StaffRole
+from porchlight.domain.agencies import AgencyKind
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("kind", StrEnumType(AgencyKind), nullable=False),
+    Column("center_lat", Float, nullable=False),
+    Column("center_lon", Float, nullable=False),
+    Column("radius_m", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("verified_at", UTCDateTime, nullable=True),
+    CheckConstraint("radius_m > 0", name="radius_positive"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("display_name", String(80), nullable=False),
+    Column("kind", StrEnumType(AccountKind), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=True, index=True),
+    Column("staff_role", StrEnumType(StaffRole), nullable=True),
+    Column("home_lat", Float, nullable=True),
+    Column("home_lon", Float, nullable=True),
+    Column("password_hash", String(255), nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    CheckConstraint(
+        "(kind = 'staff') = (agency_id IS NOT NULL AND staff_role IS NOT NULL)",
+        name="staff_has_agency",
+    ),
+)
+
+cameras = Table(
+    "cameras",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("owner_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(60), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("h3_cell", BigInteger, nullable=False),
+    Column("opted_in", Boolean, nullable=False, default=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("retention_days IN (7, 30, 60, 180)", name="retention_choice"),
+    Index("ix_cameras_h3_cell", "h3_cell"),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("kind", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("actor_id", Uuid, nullable=True),
+    Column("payload", JSON, nullable=False),
+)

@@ -1,0 +1,64 @@
+"""The SQLAlchemy unit of work: one session, one transaction, audit rows written with it."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from porchlight.adapters.db import tables
+from porchlight.adapters.db.repositories import (
+    SqlAccountRepository,
+    SqlAgencyRepository,
+    SqlCameraRepository,
+)
+from porchlight.domain.events import DomainEvent
+from porchlight.services.ports import Clock
+from porchlight.services.unit_of_work import EventCollectingUnitOfWork
+
+
+class SqlUnitOfWork(EventCollectingUnitOfWork):
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
+        super().__init__(clock)
+        self.session_factory = session_factory
+        self.session: Session | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        super().__enter__()
+        self.session = self.session_factory()
+        self.accounts = SqlAccountRepository(self.session, self.track)
+        self.agencies = SqlAgencyRepository(self.session, self.track)
+        self.cameras = SqlCameraRepository(self.session, self.track)
+        return self
+
+    def _end(self) -> None:
+        if self.session is not None:
+            self.session.expunge_all()
+            self.session.close()
+            self.session = None
+
+    def _write_audit(self, events: list[DomainEvent]) -> None:
+        now = self.clock.now()
+        rows = [
+            {
+                "kind": event.kind,
+                "version": event.version,
+                "occurred_at": now,
+                "actor_id": event.actor_id,
+                "payload": event.audit_payload(),
+            }
+            for event in events
+        ]
+        self._session().flush()
+        self._session().execute(insert(tables.audit_events), rows)
+
+    def _commit(self) -> None:
+        self._session().commit()
+
+    def _rollback(self) -> None:
+        if self.session is not None:
+            self.session.rollback()
+
+    def _session(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("the unit of work is used outside its 'with' block")
+        return self.session

@@ -1,0 +1,137 @@
+"""Settings: one pydantic-settings object, built by bootstrap, never at import time.
+
+Environment variables use the prefix ``PORCHLIGHT_`` and ``__`` between a group and its
+field, e.g. ``PORCHLIGHT_DATABASE__URL`` or ``PORCHLIGHT_POLICY__ALLOW_FEDERAL_REQUESTS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "porchlight-development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file porchlight.db in the data folder.",
+    )
+    echo: bool = False
+
+
+class StorageSettings(BaseModel):
+    backend: Literal["local", "s3"] = "local"
+    path: Path | None = Field(default=None, description="default: <data_dir>/footage")
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    max_upload_bytes: int = 512 * 1024 * 1024
+
+
+class MailSettings(BaseModel):
+    backend: Literal["log", "smtp"] = "log"
+    sender: str = "Porchlight <no-reply@porchlight.invalid>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+
+class KeySettings(BaseModel):
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    key_file: Path | None = Field(
+        default=None,
+        description="Key-encryption key file (0600); default: <data_dir>/keys/kek.key.",
+    )
+    audit_signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 checkpoint signing key; default: <data_dir>/keys/audit.key.",
+    )
+
+
+class PolicySettings(BaseModel):
+    """Deployment policy: the defaults are the narrowest a deployment starts with."""
+
+    officer_max_window_minutes: int = 120
+    officer_max_radius_m: int = 300
+    supervisor_max_window_minutes: int = 720
+    supervisor_max_radius_m: int = 650
+    max_evidence_retention_days: int = 365
+    response_deadline_days: int = 7
+    allow_federal_requests: bool = False
+    min_group_size: int = 5
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PORCHLIGHT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    base_url: str = "http://127.0.0.1:8000"
+    origin: str = Field(default="porchlight.local/log", description="audit log origin line")
+    log_json: bool | None = None
+    redis_url: str | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    mail: MailSettings = MailSettings()
+    keys: KeySettings = KeySettings()
+    policy: PolicySettings = PolicySettings()
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = production_problems(self)
+        if problems:
+            raise ValueError(
+                "refusing to start in production: " + "; ".join(problems)
+            )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{(self.data_dir / 'porchlight.db').resolve()}"
+
+    @property
+    def storage_path(self) -> Path:
+        return self.storage.path or self.data_dir / "footage"
+
+    @property
+    def key_file(self) -> Path:
+        return self.keys.key_file or self.data_dir / "keys" / "kek.key"
+
+    @property
+    def audit_key_file(self) -> Path:
+        return self.keys.audit_signing_key_file or self.data_dir / "keys" / "audit.key"
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Everything that makes a configuration unsafe to run in production."""
+    problems = []
+    secret = settings.keys.secret_key.get_secret_value()
+    if secret == DEV_SECRET:
+        problems.append("PORCHLIGHT_KEYS__SECRET_KEY is the development default; set a random one")
+    elif len(secret) < 32:
+        problems.append("PORCHLIGHT_KEYS__SECRET_KEY must be at least 32 characters")
+    if settings.keys.key_file is None:
+        problems.append("PORCHLIGHT_KEYS__KEY_FILE (the key-encryption key) must be configured")
+    if settings.keys.audit_signing_key_file is None:
+        problems.append("PORCHLIGHT_KEYS__AUDIT_SIGNING_KEY_FILE must be configured")
+    if not settings.base_url.startswith("https://"):
+        problems.append("PORCHLIGHT_BASE_URL must be an https:// address")
+    if settings.mail.backend == "log":
+        problems.append("PORCHLIGHT_MAIL__BACKEND must be smtp (the mail log is for development)")
+    return problems

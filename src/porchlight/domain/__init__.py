@@ -1,0 +1,1 @@
+"""Pure rules: entities, value objects, policies, errors and events (standard library only)."""

@@ -1,0 +1,55 @@
+"""Domain errors. Each carries a stable machine code; the web layer maps classes to statuses."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every rule violation the domain reports."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ValidationFailed(DomainError):
+    """The input breaks a rule about its shape or range."""
+
+    code = "invalid"
+
+
+class NotFound(DomainError):
+    """The object does not exist or the caller may not know that it does."""
+
+    code = "not_found"
+
+
+class PermissionDenied(DomainError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+
+
+class NotAuthenticated(DomainError):
+    """The caller must sign in first."""
+
+    code = "not_authenticated"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (duplicate, already done, too late)."""
+
+    code = "conflict"
+
+
+class PolicyRefused(DomainError):
+    """A deployment policy rule refused the request; the message names the rule."""
+
+    code = "policy_refused"
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message, code=f"policy_refused.{rule}")
+        self.rule = rule

@@ -1,0 +1,71 @@
+"""create_app: the FastAPI application with the JSON API, the pages and the static files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+import porchlight
+from porchlight import bootstrap
+from porchlight.bootstrap import Container
+from porchlight.config import Settings
+from porchlight.entrypoints import errors
+from porchlight.entrypoints.api import routes as api_routes
+from porchlight.entrypoints.api.schemas import Health
+from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
+from porchlight.entrypoints.web import pages
+
+WEB = Path(__file__).parent / "web"
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    """Build the app; without arguments it reads Settings from the environment."""
+    container = container or bootstrap.build(settings)
+    settings = container.settings
+    log_json = settings.log_json if settings.log_json is not None else not settings.is_development
+    configure_logging(json=log_json)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        container.close()
+
+    app = FastAPI(
+        title="Porchlight",
+        version=porchlight.__version__,
+        description="Doorbell-camera footage sharing that keeps residents in control.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.templates = _templates(settings)
+    app.add_middleware(RequestLogMiddleware)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.include_router(api_routes.router)
+    app.include_router(pages.router)
+    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
+    return app
+
+
+def _templates(settings: Settings) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=WEB / "templates")
+    templates.env.globals["version"] = porchlight.__version__
+    templates.env.globals["environment"] = settings.env
+    return templates
+
+
+def healthz(request: Request) -> Health:
+    """Liveness and database reachability, for load balancers and `make run`."""
+    container: Container = request.app.state.container
+    with container.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return Health(status="ok", database="ok")

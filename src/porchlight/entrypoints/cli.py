@@ -1,0 +1,140 @@
+"""The `porchlight` command line (Typer)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from porchlight import bootstrap
+from porchlight.bootstrap import Container
+from porchlight.config import Settings
+from porchlight.services import demo, neighbourhood
+
+app = typer.Typer(help="Porchlight: footage sharing that keeps residents in control.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo neighbourhood (development only).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+console = Console()
+
+
+def _container() -> Container:
+    return bootstrap.build(Settings())
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8000, help="TCP port."),
+    reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+) -> None:
+    """Serve the web app and the JSON API with uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "porchlight.entrypoints.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the database to the newest schema (or to REVISION)."""
+    container = _container()
+    container.migrate()
+    console.print(f"database at revision [bold]{revision}[/]")
+    container.close()
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree (alembic check)."""
+    container = _container()
+    container.check_migrations()
+    console.print("models and migrations agree")
+    container.close()
+
+
+def _logins_file(settings: Settings) -> Path:
+    return settings.data_dir / "demo-logins.json"
+
+
+@demo_app.command("seed")
+def demo_seed(
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when data exists."),
+) -> None:
+    """Create the demo neighbourhood: homes on a street grid, cameras, agencies, demo logins."""
+    container = _container()
+    settings = container.settings
+    if settings.env == "production":
+        console.print("[red]refusing to seed demo data in production[/]")
+        raise typer.Exit(2)
+    if neighbourhood.summary(container.uow()).residents > 0:
+        if if_empty:
+            console.print("database already has data; not seeding")
+            return
+        console.print("[red]the database already has data; seed an empty database[/]")
+        raise typer.Exit(1)
+    result = _seed_with_progress(container)
+    _save_logins(settings, result.logins)
+    console.print(f"seeded {result.homes} homes with {result.cameras} cameras")
+    _print_logins(settings)
+
+
+def _seed_with_progress(container: Container) -> demo.DemoResult:
+    columns = (TextColumn("seeding homes"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("homes", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return demo.seed(container.uow(), container.passwords, tick)
+
+
+def _save_logins(settings: Settings, logins: list[demo.DemoLogin]) -> None:
+    path = _logins_file(settings)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump([asdict(login) for login in logins], handle, indent=2)
+
+
+@demo_app.command("logins")
+def demo_logins() -> None:
+    """Print the demo logins (development only)."""
+    _print_logins(Settings())
+
+
+def _print_logins(settings: Settings) -> None:
+    if not settings.is_development:
+        console.print("demo logins are shown only when PORCHLIGHT_ENV=development")
+        return
+    path = _logins_file(settings)
+    if not path.exists():
+        console.print("no demo logins: run `porchlight demo seed` on an empty database")
+        return
+    table = Table(title="Demo logins (development only)")
+    for column in ("role", "email", "password", "TOTP secret"):
+        table.add_column(column, no_wrap=column != "role")
+    for login in json.loads(path.read_text()):
+        table.add_row(login["role"], login["email"], login["password"],
+                      login.get("totp_secret") or "")
+    console.print(table)
+
+
+def main() -> None:
+    app()

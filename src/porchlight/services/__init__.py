@@ -1,0 +1,1 @@
+"""Use cases: one function per command, each running in one unit of work."""

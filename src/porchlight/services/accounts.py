@@ -1,0 +1,108 @@
+"""Use cases for accounts and agencies (sign-in arrives with the accounts issue)."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from porchlight.domain.accounts import Account, normalise_email
+from porchlight.domain.agencies import Agency
+from porchlight.domain.errors import Conflict, NotFound
+from porchlight.domain.policies import Actor, actor_id, require_agency_admin, require_platform_admin
+from porchlight.services import commands
+from porchlight.services.ports import PasswordHasher, UnitOfWork
+
+
+def _ensure_email_free(uow: UnitOfWork, email: str) -> None:
+    if uow.accounts.get_by_email(normalise_email(email)) is not None:
+        raise Conflict("an account with this e-mail address already exists")
+
+
+def _set_password(account: Account, password: str | None, hasher: PasswordHasher | None) -> None:
+    if password is not None and hasher is not None:
+        account.password_hash = hasher.hash(password)
+
+
+def register_resident(
+    uow: UnitOfWork, cmd: commands.RegisterResident, hasher: PasswordHasher | None = None
+) -> UUID:
+    with uow:
+        _ensure_email_free(uow, cmd.email)
+        account = Account.resident(
+            id=uuid4(),
+            email=cmd.email,
+            display_name=cmd.display_name,
+            home=cmd.home,
+            now=uow.clock.now(),
+        )
+        _set_password(account, cmd.password, hasher)
+        uow.accounts.add(account)
+        uow.commit()
+        return account.id
+
+
+def create_platform_admin(
+    uow: UnitOfWork,
+    cmd: commands.CreatePlatformAdmin,
+    actor: Actor,
+    hasher: PasswordHasher | None = None,
+) -> UUID:
+    with uow:
+        require_platform_admin(actor)
+        _ensure_email_free(uow, cmd.email)
+        account = Account.platform_admin(
+            id=uuid4(), email=cmd.email, display_name=cmd.display_name, now=uow.clock.now()
+        )
+        _set_password(account, cmd.password, hasher)
+        uow.accounts.add(account)
+        uow.commit()
+        return account.id
+
+
+def create_agency(uow: UnitOfWork, cmd: commands.CreateAgency, actor: Actor) -> UUID:
+    with uow:
+        require_platform_admin(actor)
+        agency = Agency.create(
+            id=uuid4(),
+            name=cmd.name,
+            kind=cmd.kind,
+            center=cmd.center,
+            radius_m=cmd.radius_m,
+            now=uow.clock.now(),
+            actor_id=actor_id(actor),
+        )
+        uow.agencies.add(agency)
+        uow.commit()
+        return agency.id
+
+
+def verify_agency(uow: UnitOfWork, cmd: commands.VerifyAgency, actor: Actor) -> None:
+    with uow:
+        require_platform_admin(actor)
+        agency = uow.agencies.get(cmd.agency_id)
+        if agency is None:
+            raise NotFound("no such agency")
+        agency.verify(now=uow.clock.now(), actor_id=actor_id(actor))
+        uow.commit()
+
+
+def add_staff(
+    uow: UnitOfWork, cmd: commands.AddStaff, actor: Actor, hasher: PasswordHasher | None = None
+) -> UUID:
+    with uow:
+        require_agency_admin(actor, cmd.agency_id)
+        if uow.agencies.get(cmd.agency_id) is None:
+            raise NotFound("no such agency")
+        _ensure_email_free(uow, cmd.email)
+        account = Account.staff(
+            id=uuid4(),
+            email=cmd.email,
+            display_name=cmd.display_name,
+            agency_id=cmd.agency_id,
+            role=cmd.role,
+            now=uow.clock.now(),
+            actor_id=actor_id(actor),
+        )
+        _set_password(account, cmd.password, hasher)
+        uow.accounts.add(account)
+        uow.commit()
+        return account.id

@@ -1,0 +1,154 @@
+"""The demo neighbourhood: a street grid of homes, cameras, two local agencies and a federal one.
+
+Deterministic (a seeded random generator) so screenshots and walkthroughs match; the demo
+logins get random passwords that the caller shows only in development.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from porchlight.domain.accounts import StaffRole
+from porchlight.domain.agencies import AgencyKind
+from porchlight.domain.geo import LatLon
+from porchlight.domain.policies import SYSTEM
+from porchlight.services import accounts, cameras, commands
+from porchlight.services.ports import PasswordHasher, UnitOfWork
+
+CENTRE = LatLon(45.5122, -122.6587)  # a made-up grid of streets; no real homes are modelled
+STREETS = ("Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ivy", "Juniper")
+AVENUES = 12
+BLOCK_M = 80.0
+HOMES_PER_BLOCK_SIDE = 3
+FIRST_NAMES = ("Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Gus", "Hana", "Ines", "Jon", "Kiri",
+               "Luis", "Maya", "Nils", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tomas", "Uma")
+LAST_INITIALS = "ABCDEFGHJKLMNPRSTW"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+    totp_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    homes: int
+    cameras: int
+    logins: list[DemoLogin]
+
+
+def _offset(origin: LatLon, north_m: float, east_m: float) -> LatLon:
+    dlat = north_m / 111_320.0
+    dlon = east_m / (111_320.0 * math.cos(math.radians(origin.lat)))
+    return LatLon(round(origin.lat + dlat, 7), round(origin.lon + dlon, 7))
+
+
+def home_locations() -> list[LatLon]:
+    """Homes on both sides of each street, a few per block."""
+    homes = []
+    for s in range(len(STREETS)):
+        for block in range(AVENUES):
+            for k in range(HOMES_PER_BLOCK_SIDE):
+                for side in (-1, 1):
+                    east = (block + (k + 0.5) / HOMES_PER_BLOCK_SIDE) * BLOCK_M - AVENUES * 40
+                    north = s * BLOCK_M - len(STREETS) * 40 + side * 12
+                    homes.append(_offset(CENTRE, north, east))
+    return homes
+
+
+def _password() -> str:
+    return "demo-" + secrets.token_urlsafe(9)
+
+
+def _login(role: str, email: str, logins: list[DemoLogin]) -> str:
+    password = _password()
+    logins.append(DemoLogin(role=role, email=email, password=password))
+    return password
+
+
+def _agencies(uow: UnitOfWork, hasher: PasswordHasher, logins: list[DemoLogin]) -> None:
+    specs = (
+        ("Riverside Police Department", AgencyKind.MUNICIPAL_POLICE, "rpd", 6_000),
+        ("Willow County Sheriff's Office", AgencyKind.COUNTY_SHERIFF, "sheriff", 30_000),
+        ("Federal Investigations Office", AgencyKind.FEDERAL, "federal", 400_000),
+    )
+    for name, kind, slug, radius in specs:
+        agency_id = accounts.create_agency(
+            uow, commands.CreateAgency(name, kind, CENTRE, radius), SYSTEM
+        )
+        accounts.verify_agency(uow, commands.VerifyAgency(agency_id), SYSTEM)
+        roles = (StaffRole.AGENCY_ADMIN, StaffRole.SUPERVISOR, StaffRole.OFFICER)
+        for role in roles if kind is not AgencyKind.FEDERAL else (StaffRole.OFFICER,):
+            email = f"{role.value.replace('_', '-')}@{slug}.demo.porchlight.invalid"
+            password = _login(f"{name}: {role.value.replace('_', ' ')}", email, logins)
+            display = f"{slug.upper()} {role.value.replace('_', ' ').title()}"
+            accounts.add_staff(
+                uow, commands.AddStaff(agency_id, email, display, role, password), SYSTEM, hasher
+            )
+
+
+def seed(
+    uow: UnitOfWork, hasher: PasswordHasher, progress: Callable[[int, int], None] | None = None
+) -> DemoResult:
+    """Create the demo neighbourhood; ``progress(done, total)`` is told as homes are added."""
+    rng = random.Random(20261126)  # noqa: S311 - demo data, not security
+    logins: list[DemoLogin] = []
+    admin_email = "admin@demo.porchlight.invalid"
+    admin_password = _login("platform admin", admin_email, logins)
+    accounts.create_platform_admin(
+        uow, commands.CreatePlatformAdmin(admin_email, "Platform Admin", admin_password),
+        SYSTEM, hasher,
+    )
+    _agencies(uow, hasher, logins)
+    homes = home_locations()
+    camera_count = 0
+    for index, location in enumerate(homes):
+        camera_count += _home(uow, hasher, rng, index, location, logins)
+        if progress:
+            progress(index + 1, len(homes))
+    return DemoResult(homes=len(homes), cameras=camera_count, logins=logins)
+
+
+def _home(
+    uow: UnitOfWork,
+    hasher: PasswordHasher,
+    rng: random.Random,
+    index: int,
+    location: LatLon,
+    logins: list[DemoLogin],
+) -> int:
+    named = {0: "resident A", 1: "resident B"}
+    email = f"home{index:03d}@demo.porchlight.invalid"
+    password = _login(named[index], email, logins) if index in named else None
+    name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_INITIALS)}."
+    resident_id = accounts.register_resident(
+        uow, commands.RegisterResident(email, name, location, password), hasher
+    )
+    if index not in named and rng.random() > 0.6:
+        return 0
+    return _cameras(uow, rng, resident_id, location, always_opt_in=index in named)
+
+
+def _cameras(
+    uow: UnitOfWork, rng: random.Random, resident_id: UUID, home: LatLon, *, always_opt_in: bool
+) -> int:
+    with uow:
+        owner = uow.accounts.get(resident_id)
+    names = ["Front door", "Driveway", "Back yard"][: 1 + int(rng.random() > 0.7)]
+    for offset, name in enumerate(names):
+        cmd = commands.RegisterCamera(
+            name=name,
+            location=_offset(home, 3.0 * offset, 2.0 * offset),
+            opted_in=always_opt_in or rng.random() < 0.5,
+            retention_days=rng.choice((30, 60, 60, 60, 180)),
+        )
+        cameras.register_camera(uow, cmd, owner)
+    return len(names)

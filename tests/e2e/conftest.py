@@ -1,0 +1,51 @@
+"""End-to-end fixtures: a migrated SQLite deployment in a temporary data folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from porchlight import bootstrap
+from porchlight.bootstrap import Container
+from porchlight.config import Settings
+from porchlight.domain.agencies import AgencyKind
+from porchlight.domain.geo import LatLon
+from porchlight.domain.policies import SYSTEM
+from porchlight.entrypoints.app import create_app
+from porchlight.services import accounts, cameras, commands
+
+HOME = LatLon(45.5122, -122.6587)
+
+
+@pytest.fixture
+def container(settings: Settings) -> Iterator[Container]:
+    container = bootstrap.build(settings)
+    container.migrate()
+    yield container
+    container.close()
+
+
+@pytest.fixture
+def populated(container: Container) -> Container:
+    uow = container.uow()
+    agency_id = accounts.create_agency(
+        uow, commands.CreateAgency("Metro Police", AgencyKind.MUNICIPAL_POLICE, HOME, 8000),
+        SYSTEM,
+    )
+    accounts.verify_agency(uow, commands.VerifyAgency(agency_id), SYSTEM)
+    resident_id = accounts.register_resident(
+        uow, commands.RegisterResident("secret.person@example.org", "Secret Person", HOME)
+    )
+    with uow:
+        resident = uow.accounts.get(resident_id)
+    cameras.register_camera(uow, commands.RegisterCamera("Porch", HOME, opted_in=True), resident)
+    cameras.register_camera(uow, commands.RegisterCamera("Garage", HOME), resident)
+    return container
+
+
+@pytest.fixture
+def client(populated: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container=populated)) as client:
+        yield client

@@ -1,0 +1,96 @@
+"""The web app through its HTTP interface: pages, JSON API, errors, request ids, logs."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+HTML = {"accept": "text/html"}
+
+
+def test_healthz_checks_the_database(client: TestClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_landing_page_shows_totals_but_no_person(client: TestClient) -> None:
+    response = client.get("/", headers=HTML)
+    assert response.status_code == 200
+    page = response.text
+    assert 'data-testid="residents">1<' in page
+    assert 'data-testid="cameras">2<' in page
+    assert 'data-testid="opted-in">1<' in page
+    assert "Secret Person" not in page
+    assert "secret.person@example.org" not in page
+    assert "/static/style.css" in page and "cdn" not in page.lower()
+
+
+def test_static_files_are_served_locally(client: TestClient) -> None:
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/css")
+
+
+def test_agencies_page_and_api_list_the_verified_agency(client: TestClient) -> None:
+    assert "Metro Police" in client.get("/agencies", headers=HTML).text
+    [agency] = client.get("/api/v1/agencies").json()
+    assert agency["name"] == "Metro Police"
+    assert agency["kind"] == "municipal_police"
+    assert agency["verified"] is True
+
+
+def test_neighbourhood_api_counts(client: TestClient) -> None:
+    assert client.get("/api/v1/neighbourhood").json() == {
+        "residents": 1, "cameras": 2, "cameras_opted_in": 1, "agencies": 1,
+    }
+
+
+def test_openapi_document_lists_the_api(client: TestClient) -> None:
+    spec = client.get("/api/v1/openapi.json").json()
+    assert spec["info"]["title"] == "Porchlight"
+    assert {"/api/v1/agencies", "/api/v1/neighbourhood", "/healthz"} <= set(spec["paths"])
+    assert "/" not in spec["paths"]  # pages are not API
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/nothing-here"])
+def test_unknown_routes_get_the_json_error_body(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not Found"}}
+
+
+def test_browsers_get_an_error_page(client: TestClient) -> None:
+    response = client.get("/nothing-here", headers=HTML)
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert "404" in response.text and 'role="alert"' in response.text
+
+
+def test_wrong_method_is_a_json_error(client: TestClient) -> None:
+    response = client.post("/api/v1/agencies")
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_request_id_is_kept_when_well_formed_and_replaced_otherwise(client: TestClient) -> None:
+    kept = client.get("/healthz", headers={"x-request-id": "abcdef12-trace"})
+    assert kept.headers["x-request-id"] == "abcdef12-trace"
+    replaced = client.get("/healthz", headers={"x-request-id": "bad id\nwith newline"})
+    assert replaced.headers["x-request-id"] != "bad id\nwith newline"
+    assert len(replaced.headers["x-request-id"]) == 32
+
+
+def test_request_logs_carry_the_route_not_the_query(
+    populated, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from porchlight.entrypoints.app import create_app
+
+    with TestClient(create_app(container=populated)) as client:
+        client.get("/api/v1/agencies?email=secret.person@example.org",
+                   headers={"x-request-id": "trace-12345"})
+    logged = capsys.readouterr().err
+    assert "trace-12345" in logged
+    assert "/api/v1/agencies" in logged
+    assert "secret.person" not in logged
+    assert "testclient" not in logged  # no client address

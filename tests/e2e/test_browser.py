@@ -1,0 +1,75 @@
+"""A real Chromium (Debian's package) opens the landing page served by uvicorn."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from porchlight.bootstrap import Container
+from porchlight.entrypoints.app import create_app
+from tests.conftest import CHROMIUM, skip_or_fail
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(populated: Container) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(container=populated), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not CHROMIUM:
+        skip_or_fail("no Chromium: install Debian's chromium package (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        yield page
+        browser.close()
+
+
+def test_landing_page_renders_in_chromium(live_server: str, browser_page) -> None:
+    page = browser_page
+    page.goto(live_server + "/")
+    assert page.title() == "Home · Porchlight"
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Your camera, your street, your choice."
+    )
+    assert page.get_by_test_id("cameras").inner_text() == "2"
+    # the stylesheet was fetched from this server and applied
+    weight = page.eval_on_selector(".figures dd", "e => getComputedStyle(e).fontWeight")
+    assert weight == "700"
+    page.get_by_role("link", name="Agencies").click()
+    page.wait_for_url("**/agencies")
+    assert "Metro Police" in page.get_by_role("table").inner_text()

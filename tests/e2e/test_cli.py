@@ -1,0 +1,87 @@
+"""The command line: migrations, the demo seed and its logins."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from typer.testing import CliRunner
+
+from porchlight.adapters.db import tables
+from porchlight.entrypoints.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "var"
+    monkeypatch.setenv("PORCHLIGHT_DATA_DIR", str(data))
+    monkeypatch.setenv("PORCHLIGHT_ENV", "test")
+    monkeypatch.delenv("PORCHLIGHT_DATABASE__URL", raising=False)
+    return data
+
+
+def _count(data_dir: Path, table) -> int:
+    engine = create_engine(f"sqlite:///{data_dir / 'porchlight.db'}")
+    with engine.connect() as connection:
+        count = connection.execute(select(func.count()).select_from(table)).scalar_one()
+    engine.dispose()
+    return count
+
+
+def test_db_upgrade_then_check(data_dir: Path) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "porchlight.db").exists()
+    result = runner.invoke(app, ["db", "check"])
+    assert result.exit_code == 0, result.output
+    assert "agree" in result.output
+
+
+def test_demo_seed_builds_a_neighbourhood_once(data_dir: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert _count(data_dir, tables.accounts) > 200
+    assert _count(data_dir, tables.agencies) == 3
+    cameras = _count(data_dir, tables.cameras)
+    assert cameras > 100
+    assert _count(data_dir, tables.audit_events) > cameras
+
+    logins = data_dir / "demo-logins.json"
+    assert stat.S_IMODE(logins.stat().st_mode) == 0o600
+    roles = {login["role"] for login in json.loads(logins.read_text())}
+    assert {"platform admin", "resident A", "resident B"} <= roles
+    assert any("officer" in role for role in roles) and any("supervisor" in r for r in roles)
+    assert "only when PORCHLIGHT_ENV=development" in result.output  # env=test: not printed
+
+    again = runner.invoke(app, ["demo", "seed"])
+    assert again.exit_code == 1 and "already has data" in again.output
+    quiet = runner.invoke(app, ["demo", "seed", "--if-empty"])
+    assert quiet.exit_code == 0 and "not seeding" in quiet.output
+    assert _count(data_dir, tables.cameras) == cameras
+
+
+def test_demo_logins_are_printed_in_development(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "seed"]).exit_code == 0
+    monkeypatch.setenv("PORCHLIGHT_ENV", "development")
+    result = runner.invoke(app, ["demo", "logins"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    first = json.loads((data_dir / "demo-logins.json").read_text())[0]
+    assert first["password"] in result.output
+
+
+def test_production_refuses_to_start_with_default_secrets(data_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORCHLIGHT_ENV", "production")
+    result = runner.invoke(app, ["demo", "seed"])
+    assert result.exit_code != 0
+    assert "refusing to start in production" in str(result.exception)
+    assert not (data_dir / "porchlight.db").exists()
