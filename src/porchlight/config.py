@@ -54,6 +54,18 @@ class KeySettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """The audit log sequencer: how often it runs, how often it signs, and where."""
+
+    sequence_in_process: bool | None = Field(
+        default=None,
+        description="Run the sequencer in a thread of the web app; default: on unless env=test.",
+    )
+    sequence_interval_seconds: float = Field(default=1.0, gt=0)
+    checkpoint_interval_seconds: float = Field(default=5.0, ge=0)
+    batch_size: int = Field(default=5000, ge=1, le=100_000)
+
+
 class PolicySettings(BaseModel):
     """Deployment policy: the defaults are the narrowest a deployment starts with."""
 
@@ -83,6 +95,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     keys: KeySettings = KeySettings()
     policy: PolicySettings = PolicySettings()
+    audit: AuditSettings = AuditSettings()
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -112,6 +125,11 @@ class Settings(BaseSettings):
     @property
     def audit_key_file(self) -> Path:
         return self.keys.audit_signing_key_file or self.data_dir / "keys" / "audit.key"
+
+    @property
+    def sequence_audit_in_process(self) -> bool:
+        in_process = self.audit.sequence_in_process
+        return self.env != "test" if in_process is None else in_process
 
     @property
     def is_development(self) -> bool:

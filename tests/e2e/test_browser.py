@@ -6,13 +6,16 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
+import pyotp
 import pytest
 import uvicorn
 
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.app import create_app
 from tests.conftest import CHROMIUM, skip_or_fail
+from tests.e2e import support
 
 pytestmark = pytest.mark.browser
 
@@ -30,9 +33,14 @@ def _free_port() -> int:
 
 @pytest.fixture
 def live_server(populated: Container) -> Iterator[str]:
+    for base, _ in _serve(create_app(container=populated), None):
+        yield base
+
+
+def _serve(app, extra):
     port = _free_port()
-    config = uvicorn.Config(create_app(container=populated), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                            lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -41,7 +49,7 @@ def live_server(populated: Container) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", extra
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -73,3 +81,30 @@ def test_landing_page_renders_in_chromium(live_server: str, browser_page) -> Non
     page.get_by_role("link", name="Agencies").click()
     page.wait_for_url("**/agencies")
     assert "Metro Police" in page.get_by_role("table").inner_text()
+
+
+@pytest.fixture
+def cast_server(settings) -> Iterator[tuple[str, support.Deployment]]:
+    deployment = support.build_deployment(settings)
+    yield from _serve(deployment.app, deployment)
+
+
+def test_officer_signs_in_with_password_and_authenticator(cast_server, browser_page) -> None:
+    base, deployment = cast_server
+    officer = deployment.people["officer_x"]
+    page = browser_page
+    page.goto(base + "/signin")
+    page.get_by_label("E-mail address").fill(officer.email)
+    page.get_by_label("Password").fill(officer.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/signin/mfa**")
+    assert page.get_by_role("heading", level=1).inner_text() == "Two-step sign-in"
+    deployment.clock.advance(timedelta(seconds=30))
+    page.get_by_label("Code").fill(pyotp.TOTP(officer.totp_secret).at(deployment.clock.now()))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/account")
+    assert page.get_by_role("heading", level=1).inner_text() == "Your account"
+    assert "officer" in page.locator("dl.facts").inner_text()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(base + "/")
+    assert page.get_by_role("link", name="Sign in").is_visible()

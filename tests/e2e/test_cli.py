@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from pathlib import Path
 
+import pyotp
 import pytest
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
@@ -76,6 +78,12 @@ def test_demo_logins_are_printed_in_development(
     assert result.exit_code == 0
     first = json.loads((data_dir / "demo-logins.json").read_text())[0]
     assert first["password"] in result.output
+    assert first["totp_secret"] in result.output  # the admin's authenticator secret
+    code = runner.invoke(app, ["demo", "totp", first["email"]])
+    assert code.exit_code == 0
+    assert code.output.strip() == pyotp.TOTP(first["totp_secret"]).now() or (
+        code.output.strip() == pyotp.TOTP(first["totp_secret"]).at(time.time() - 30))
+    assert runner.invoke(app, ["demo", "totp", "nobody@example.org"]).exit_code == 1
 
 
 def test_production_refuses_to_start_with_default_secrets(data_dir: Path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
@@ -78,6 +78,13 @@ class Account(Entity):
     home_lon: float | None = None
     password_hash: str | None = None
     disabled_at: datetime | None = None
+    email_verified_at: datetime | None = None
+    postal_address_sealed: bytes | None = None
+    totp_secret_sealed: bytes | None = None
+    totp_enabled_at: datetime | None = None
+    totp_last_step: int | None = None
+    failed_signins: list[str] = field(default_factory=list)
+    locked_at: datetime | None = None
 
     @classmethod
     def resident(
@@ -143,6 +150,18 @@ class Account(Entity):
     @property
     def is_disabled(self) -> bool:
         return self.disabled_at is not None
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
+
+    @property
+    def has_mfa(self) -> bool:
+        return self.totp_enabled_at is not None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind is AccountKind.STAFF
 
     @property
     def home(self) -> LatLon | None:

@@ -53,3 +53,16 @@ class PolicyRefused(DomainError):
     def __init__(self, rule: str, message: str) -> None:
         super().__init__(message, code=f"policy_refused.{rule}")
         self.rule = rule
+
+
+class SigninRefused(NotAuthenticated):
+    """Sign-in failed. One message for every cause, so it tells an attacker nothing."""
+
+    code = "signin_refused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The e-mail address or password is wrong, or the account is locked or disabled. "
+            "Residents can unlock their account with a password reset; staff, ask your "
+            "agency admin."
+        )

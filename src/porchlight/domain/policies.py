@@ -66,3 +66,31 @@ def require_camera_owner(actor: Actor | None, camera: Camera | None) -> Camera:
     if camera is None or not isinstance(actor, Account) or camera.owner_id != actor.id:
         raise NotFound("no such camera")
     return camera
+
+
+def require_account_admin(actor: Actor | None, target: Account | None) -> Account:
+    """Platform admins administer every account; an agency admin, the staff of their agency.
+
+    A target outside the actor's reach is reported as not found.
+    """
+    actor = _active(actor)
+    if target is None:
+        raise NotFound("no such account")
+    if isinstance(actor, SystemActor) or actor.kind is AccountKind.PLATFORM_ADMIN:
+        return target
+    if (
+        actor.kind is AccountKind.STAFF
+        and actor.staff_role is StaffRole.AGENCY_ADMIN
+        and target.agency_id == actor.agency_id
+    ):
+        return target
+    if actor.kind is AccountKind.STAFF and actor.staff_role is StaffRole.AGENCY_ADMIN:
+        raise NotFound("no such account")
+    raise PermissionDenied("only an admin may do this")
+
+
+def require_staff(actor: Actor | None) -> Account:
+    actor = _active(actor)
+    if isinstance(actor, Account) and actor.kind is AccountKind.STAFF:
+        return actor
+    raise PermissionDenied("only agency staff may do this")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -16,12 +18,24 @@ from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints import errors
+from porchlight.entrypoints.api import account_api
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
+from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
-from porchlight.entrypoints.web import pages
+from porchlight.entrypoints.web import account_pages, admin_pages, camera_pages, pages
+from porchlight.entrypoints.web.render import template_context
 
 WEB = Path(__file__).parent / "web"
+# Every router of the app; the authorisation matrix test walks these to find every route.
+ROUTERS = (
+    api_routes.router,
+    account_api.router,
+    pages.router,
+    account_pages.router,
+    camera_pages.router,
+    admin_pages.router,
+)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
@@ -44,20 +58,36 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         docs_url="/api/v1/docs",
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(check_csrf)],
     )
     app.state.container = container
     app.state.templates = _templates(settings)
+    app.state.secure_cookies = settings.base_url.startswith("https://")
+    secret = settings.keys.secret_key.get_secret_value().encode()
+    app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
+    app.middleware("http")(_csrf_cookie)
     app.add_middleware(RequestLogMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
-    app.include_router(api_routes.router)
-    app.include_router(pages.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
     return app
 
 
+async def _csrf_cookie(request: Request, call_next):
+    """Every browser gets a random CSRF nonce in an HttpOnly cookie; forms carry its HMAC."""
+    fresh = ensure_csrf_nonce(request)
+    response = await call_next(request)
+    if fresh:
+        set_cookie(request, response, CSRF_COOKIE, request.state.csrf_nonce)
+    return response
+
+
 def _templates(settings: Settings) -> Jinja2Templates:
-    templates = Jinja2Templates(directory=WEB / "templates")
+    templates = Jinja2Templates(
+        directory=WEB / "templates", context_processors=[template_context]
+    )
     templates.env.globals["version"] = porchlight.__version__
     templates.env.globals["environment"] = settings.env
     return templates

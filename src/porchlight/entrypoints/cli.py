@@ -103,7 +103,7 @@ def _seed_with_progress(container: Container) -> demo.DemoResult:
         def tick(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return demo.seed(container.uow(), container.passwords, tick)
+        return demo.seed(container.uow(), container.security, tick)
 
 
 def _save_logins(settings: Settings, logins: list[demo.DemoLogin]) -> None:
@@ -117,6 +117,24 @@ def _save_logins(settings: Settings, logins: list[demo.DemoLogin]) -> None:
 def demo_logins() -> None:
     """Print the demo logins (development only)."""
     _print_logins(Settings())
+
+
+@demo_app.command("totp")
+def demo_totp(email: str) -> None:
+    """Print the current authenticator code of a demo login (development only)."""
+    import pyotp
+
+    settings = Settings()
+    path = _logins_file(settings)
+    if not settings.is_development or not path.exists():
+        console.print("demo codes are shown only in development, after `porchlight demo seed`")
+        raise typer.Exit(1)
+    for login in json.loads(path.read_text()):
+        if login["email"] == email.strip().lower() and login.get("totp_secret"):
+            console.print(pyotp.TOTP(login["totp_secret"]).now())
+            return
+    console.print(f"no demo login with an authenticator for {email}")
+    raise typer.Exit(1)
 
 
 def _print_logins(settings: Settings) -> None:
@@ -134,6 +152,8 @@ def _print_logins(settings: Settings) -> None:
         table.add_row(login["role"], login["email"], login["password"],
                       login.get("totp_secret") or "")
     console.print(table)
+    console.print("Staff and the admin sign in with a second step: `porchlight demo totp EMAIL` "
+                  "prints the current code (or add the TOTP secret to an authenticator app).")
 
 
 def main() -> None:

@@ -7,7 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from porchlight.bootstrap import Container
+from porchlight.domain.accounts import Account
+from porchlight.domain.auth import Session as UserSession
+from porchlight.domain.errors import NotAuthenticated
+from porchlight.entrypoints.auth import Caller, resolve_caller
 from porchlight.services.ports import UnitOfWork
+from porchlight.services.security import Security
 
 
 def get_container(request: Request) -> Container:
@@ -18,5 +23,32 @@ def get_uow(request: Request) -> UnitOfWork:
     return get_container(request).uow()
 
 
+def get_security(request: Request) -> Security:
+    return get_container(request).security
+
+
+def get_caller(request: Request) -> Caller:
+    return resolve_caller(request)
+
+
+def require_actor(caller: Annotated[Caller, Depends(get_caller)]) -> Account:
+    if caller.actor is None:
+        if caller.pending is not None:
+            raise NotAuthenticated("finish signing in with your second step first")
+        raise NotAuthenticated("sign in first")
+    return caller.actor
+
+
+def require_any_session(caller: Annotated[Caller, Depends(get_caller)]) -> UserSession:
+    """A browser session, fully signed in or still owing its second step."""
+    if caller.session is None:
+        raise NotAuthenticated("sign in first")
+    return caller.session
+
+
 ContainerDep = Annotated[Container, Depends(get_container)]
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+SecurityDep = Annotated[Security, Depends(get_security)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+ActorDep = Annotated[Account, Depends(require_actor)]
+AnySessionDep = Annotated[UserSession, Depends(require_any_session)]

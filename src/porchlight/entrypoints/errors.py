@@ -5,9 +5,11 @@ JSON callers get ``{"error": {"code": ..., "message": ...}}``; browsers get the 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from porchlight.domain import errors
@@ -49,6 +51,8 @@ def wants_html(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, code: str, message: str) -> Response:
+    if wants_html(request) and status == 401 and request.method in ("GET", "HEAD"):
+        return RedirectResponse(f"/signin?next={quote(request.url.path)}", status_code=303)
     if wants_html(request):
         templates = request.app.state.templates
         return templates.TemplateResponse(

@@ -13,12 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+import pyotp
+
 from porchlight.domain.accounts import StaffRole
 from porchlight.domain.agencies import AgencyKind
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import SYSTEM
-from porchlight.services import accounts, cameras, commands
+from porchlight.services import accounts, cameras, commands, mfa
 from porchlight.services.ports import PasswordHasher, UnitOfWork
+from porchlight.services.security import Security
 
 CENTRE = LatLon(45.5122, -122.6587)  # a made-up grid of streets; no real homes are modelled
 STREETS = ("Alder", "Birch", "Cedar", "Dogwood", "Elm", "Fir", "Ginkgo", "Hazel", "Ivy", "Juniper")
@@ -74,7 +77,28 @@ def _login(role: str, email: str, logins: list[DemoLogin]) -> str:
     return password
 
 
-def _agencies(uow: UnitOfWork, hasher: PasswordHasher, logins: list[DemoLogin]) -> None:
+def _enrol_totp(uow: UnitOfWork, sec: Security, account_id: UUID, logins: list[DemoLogin]) -> None:
+    """Turn two-step sign-in on for a demo login and remember its secret for the printout."""
+    with uow:
+        account = uow.accounts.get(account_id)
+        now = uow.clock.now()
+        account.email_verified_at = now
+        secret = mfa.start_enrolment(sec, account)
+        mfa.finish_enrolment(uow, sec, account, pyotp.TOTP(secret).at(now), now)
+        account.totp_last_step = None  # so the newcomer's first code is not taken for a replay
+        uow.commit()
+    login = logins.pop()
+    logins.append(DemoLogin(login.role, login.email, login.password, totp_secret=secret))
+
+
+def _mark_verified(uow: UnitOfWork, account_id: UUID) -> None:
+    with uow:
+        account = uow.accounts.get(account_id)
+        account.email_verified_at = uow.clock.now()
+        uow.commit()
+
+
+def _agencies(uow: UnitOfWork, sec: Security, logins: list[DemoLogin]) -> None:
     specs = (
         ("Riverside Police Department", AgencyKind.MUNICIPAL_POLICE, "rpd", 6_000),
         ("Willow County Sheriff's Office", AgencyKind.COUNTY_SHERIFF, "sheriff", 30_000),
@@ -90,28 +114,31 @@ def _agencies(uow: UnitOfWork, hasher: PasswordHasher, logins: list[DemoLogin]) 
             email = f"{role.value.replace('_', '-')}@{slug}.demo.porchlight.invalid"
             password = _login(f"{name}: {role.value.replace('_', ' ')}", email, logins)
             display = f"{slug.upper()} {role.value.replace('_', ' ').title()}"
-            accounts.add_staff(
-                uow, commands.AddStaff(agency_id, email, display, role, password), SYSTEM, hasher
+            staff_id = accounts.add_staff(
+                uow, commands.AddStaff(agency_id, email, display, role, password), SYSTEM,
+                sec.passwords,
             )
+            _enrol_totp(uow, sec, staff_id, logins)
 
 
 def seed(
-    uow: UnitOfWork, hasher: PasswordHasher, progress: Callable[[int, int], None] | None = None
+    uow: UnitOfWork, sec: Security, progress: Callable[[int, int], None] | None = None
 ) -> DemoResult:
     """Create the demo neighbourhood; ``progress(done, total)`` is told as homes are added."""
     rng = random.Random(20261126)  # noqa: S311 - demo data, not security
     logins: list[DemoLogin] = []
     admin_email = "admin@demo.porchlight.invalid"
     admin_password = _login("platform admin", admin_email, logins)
-    accounts.create_platform_admin(
+    admin_id = accounts.create_platform_admin(
         uow, commands.CreatePlatformAdmin(admin_email, "Platform Admin", admin_password),
-        SYSTEM, hasher,
+        SYSTEM, sec.passwords,
     )
-    _agencies(uow, hasher, logins)
+    _enrol_totp(uow, sec, admin_id, logins)
+    _agencies(uow, sec, logins)
     homes = home_locations()
     camera_count = 0
     for index, location in enumerate(homes):
-        camera_count += _home(uow, hasher, rng, index, location, logins)
+        camera_count += _home(uow, sec.passwords, rng, index, location, logins)
         if progress:
             progress(index + 1, len(homes))
     return DemoResult(homes=len(homes), cameras=camera_count, logins=logins)
@@ -132,6 +159,8 @@ def _home(
     resident_id = accounts.register_resident(
         uow, commands.RegisterResident(email, name, location, password), hasher
     )
+    if index in named:
+        _mark_verified(uow, resident_id)
     if index not in named and rng.random() > 0.6:
         return 0
     return _cameras(uow, rng, resident_id, location, always_opt_in=index in named)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from porchlight.domain.accounts import Account
 from porchlight.domain.agencies import Agency
+from porchlight.domain.auth import ApiToken, DeviceToken, OneTimeToken, RecoveryCode, Session
 from porchlight.domain.cameras import Camera
 from porchlight.domain.events import DomainEvent
 
@@ -17,6 +19,31 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    body: str
+
+
+class Mailer(Protocol):
+    def send(self, mail: OutgoingMail) -> None:
+        """Deliver now or raise; called only after the transaction that caused it committed."""
+        ...
+
+
+class KeyVault(Protocol):
+    """Envelope encryption under a key-encryption key the vault never hands out.
+
+    ``context`` is bound as associated data, so a sealed value moved to another row or
+    purpose fails to open.
+    """
+
+    def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
+
+    def open(self, sealed: bytes, *, context: bytes) -> bytes: ...
 
 
 class PasswordHasher(Protocol):
@@ -55,6 +82,48 @@ class CameraRepository(Protocol):
     def count(self, *, opted_in: bool | None = None) -> int: ...
 
 
+class SessionRepository(Protocol):
+    def add(self, session: Session) -> None: ...
+
+    def get(self, session_id: UUID) -> Session | None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> Session | None: ...
+
+    def list_open(self, account_id: UUID) -> Sequence[Session]: ...
+
+
+class ApiTokenRepository(Protocol):
+    def add(self, token: ApiToken) -> None: ...
+
+    def get(self, token_id: UUID) -> ApiToken | None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    def list_for_account(self, account_id: UUID) -> Sequence[ApiToken]: ...
+
+
+class DeviceTokenRepository(Protocol):
+    def add(self, token: DeviceToken) -> None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> DeviceToken | None: ...
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[DeviceToken]: ...
+
+
+class OneTimeTokenRepository(Protocol):
+    def add(self, token: OneTimeToken) -> None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> OneTimeToken | None: ...
+
+    def list_open(self, account_id: UUID) -> Sequence[OneTimeToken]: ...
+
+
+class RecoveryCodeRepository(Protocol):
+    def add(self, code: RecoveryCode) -> None: ...
+
+    def list_unused(self, account_id: UUID) -> Sequence[RecoveryCode]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""
 
@@ -62,6 +131,11 @@ class UnitOfWork(Protocol):
     accounts: AccountRepository
     agencies: AgencyRepository
     cameras: CameraRepository
+    sessions: SessionRepository
+    api_tokens: ApiTokenRepository
+    device_tokens: DeviceTokenRepository
+    one_time_tokens: OneTimeTokenRepository
+    recovery_codes: RecoveryCodeRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -7,6 +7,7 @@ from sqlalchemy.orm import registry
 from porchlight.adapters.db import tables
 from porchlight.domain.accounts import Account
 from porchlight.domain.agencies import Agency
+from porchlight.domain.auth import ApiToken, DeviceToken, OneTimeToken, RecoveryCode, Session
 from porchlight.domain.cameras import Camera
 
 mapper_registry = registry(metadata=tables.metadata)
@@ -21,4 +22,9 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Agency, tables.agencies)
     mapper_registry.map_imperatively(Account, tables.accounts)
     mapper_registry.map_imperatively(Camera, tables.cameras)
+    mapper_registry.map_imperatively(Session, tables.sessions)
+    mapper_registry.map_imperatively(OneTimeToken, tables.one_time_tokens)
+    mapper_registry.map_imperatively(ApiToken, tables.api_tokens)
+    mapper_registry.map_imperatively(DeviceToken, tables.device_tokens)
+    mapper_registry.map_imperatively(RecoveryCode, tables.recovery_codes)
     _started = True

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 from porchlight.adapters.db.types import StrEnumType, UTCDateTime
 from porchlight.domain.accounts import AccountKind, StaffRole
 from porchlight.domain.agencies import AgencyKind
+from porchlight.domain.auth import TokenPurpose
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +62,13 @@ accounts = Table(
     Column("home_lon", Float, nullable=True),
     Column("password_hash", String(255), nullable=True),
     Column("disabled_at", UTCDateTime, nullable=True),
+    Column("email_verified_at", UTCDateTime, nullable=True),
+    Column("postal_address_sealed", LargeBinary, nullable=True),
+    Column("totp_secret_sealed", LargeBinary, nullable=True),
+    Column("totp_enabled_at", UTCDateTime, nullable=True),
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("failed_signins", JSON, nullable=False, default=list),
+    Column("locked_at", UTCDateTime, nullable=True),
     CheckConstraint(
         "(kind = 'staff') = (agency_id IS NOT NULL AND staff_role IS NOT NULL)",
         name="staff_has_agency",
@@ -93,4 +102,64 @@ audit_events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("actor_id", Uuid, nullable=True),
     Column("payload", JSON, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("mfa_verified_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("end_reason", String(32), nullable=True),
+)
+
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("purpose", StrEnumType(TokenPurpose), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(60), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+device_tokens = Table(
+    "device_tokens",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("camera_id", Uuid, ForeignKey("cameras.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("last_used_at", UTCDateTime, nullable=True),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
 )

@@ -9,7 +9,12 @@ from porchlight.adapters.db import tables
 from porchlight.adapters.db.repositories import (
     SqlAccountRepository,
     SqlAgencyRepository,
+    SqlApiTokenRepository,
     SqlCameraRepository,
+    SqlDeviceTokenRepository,
+    SqlOneTimeTokenRepository,
+    SqlRecoveryCodeRepository,
+    SqlSessionRepository,
 )
 from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
@@ -28,6 +33,11 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.accounts = SqlAccountRepository(self.session, self.track)
         self.agencies = SqlAgencyRepository(self.session, self.track)
         self.cameras = SqlCameraRepository(self.session, self.track)
+        self.sessions = SqlSessionRepository(self.session, self.track)
+        self.api_tokens = SqlApiTokenRepository(self.session, self.track)
+        self.device_tokens = SqlDeviceTokenRepository(self.session, self.track)
+        self.one_time_tokens = SqlOneTimeTokenRepository(self.session, self.track)
+        self.recovery_codes = SqlRecoveryCodeRepository(self.session, self.track)
         return self
 
     def _end(self) -> None:

@@ -1,0 +1,251 @@
+"""Pages for joining, signing in (with the second step), recovering and account settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import segno
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
+
+from porchlight.domain.auth import ApiScope, mfa_required
+from porchlight.domain.errors import DomainError, SigninRefused
+from porchlight.domain.geo import LatLon
+from porchlight.entrypoints.auth import SESSION_COOKIE, clear_session_cookie, set_cookie
+from porchlight.entrypoints.deps import ActorDep, AnySessionDep, CallerDep, SecurityDep, UowDep
+from porchlight.entrypoints.web.render import render, safe_next, see_other
+from porchlight.services import registration, signin, tokens
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form()]
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_form(request: Request) -> HTMLResponse:
+    return render(request, "register.html", form={})
+
+
+@router.post("/register", response_class=HTMLResponse)
+def register(
+    request: Request, uow: UowDep, sec: SecurityDep, email: Text, display_name: Text,
+    password: Text, home_lat: Annotated[float, Form()], home_lon: Annotated[float, Form()],
+    postal_address: Annotated[str, Form()] = "",
+) -> Response:
+    form = {"email": email, "display_name": display_name, "home_lat": home_lat,
+            "home_lon": home_lon, "postal_address": postal_address}
+    try:
+        registration.register(uow, sec, registration.Registration(
+            email=email, display_name=display_name, password=password,
+            home=LatLon(home_lat, home_lon), postal_address=postal_address or None,
+        ))
+    except DomainError as error:
+        return render(request, "register.html", 422, form=form, error=error.message)
+    return render(request, "message.html", title="Check your e-mail",
+                  message="We sent you a link to confirm your address. Then sign in.",
+                  link=("/signin", "Sign in"))
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "signin.html", next=safe_next(next, ""))
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin_submit(
+    request: Request, uow: UowDep, sec: SecurityDep, email: Text, password: Text,
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        opened = signin.sign_in(uow, sec, email, password)
+    except SigninRefused as refused:
+        return render(request, "signin.html", 401, error=refused.message, email=email,
+                      next=safe_next(next, ""))
+    if opened.must_enrol_mfa:
+        target = "/account/mfa"
+    elif opened.needs_mfa:
+        target = "/signin/mfa?next=" + safe_next(next, "/account")
+    else:
+        target = safe_next(next, "/account")
+    response = see_other(target)
+    set_cookie(request, response, SESSION_COOKIE, opened.token)
+    return response
+
+
+@router.get("/signin/mfa", response_class=HTMLResponse)
+def mfa_challenge(request: Request, session: AnySessionDep, next: str | None = None) -> Response:
+    if session.is_fully_signed_in:
+        return see_other(safe_next(next, "/account"))
+    return render(request, "signin_mfa.html", next=safe_next(next, "/account"))
+
+
+@router.post("/signin/mfa", response_class=HTMLResponse)
+def mfa_submit(
+    request: Request, uow: UowDep, sec: SecurityDep, session: AnySessionDep, code: Text,
+    next: Annotated[str, Form()] = "/account",
+) -> Response:
+    try:
+        signin.verify_second_step(uow, sec, session.id, code)
+    except DomainError as error:  # the password step passed: a wrong code is bad input
+        return render(request, "signin_mfa.html", 422, error=error.message, next=next)
+    return see_other(safe_next(next, "/account"))
+
+
+@router.post("/signout")
+def signout(request: Request, uow: UowDep, session: AnySessionDep) -> Response:
+    signin.sign_out(uow, session.id)
+    response = see_other("/")
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/verify-email/{token}", response_class=HTMLResponse)
+def verify_email(request: Request, uow: UowDep, sec: SecurityDep, token: str) -> HTMLResponse:
+    try:
+        registration.verify_email(uow, sec, token)
+    except DomainError as error:
+        return render(request, "message.html", 409, title="Link not valid", message=error.message)
+    return render(request, "message.html", title="Address confirmed",
+                  message="Thank you: your e-mail address is confirmed.",
+                  link=("/account", "Your account"))
+
+
+@router.get("/password/forgot", response_class=HTMLResponse)
+def forgot_form(request: Request) -> HTMLResponse:
+    return render(request, "password_forgot.html")
+
+
+@router.post("/password/forgot", response_class=HTMLResponse)
+def forgot_submit(request: Request, uow: UowDep, sec: SecurityDep, email: Text) -> HTMLResponse:
+    registration.request_password_reset(uow, sec, email)
+    return render(request, "message.html", title="Check your e-mail",
+                  message="If an account uses that address, a reset link is on its way. "
+                          "It works once, for one hour.")
+
+
+@router.get("/password/reset/{token}", response_class=HTMLResponse)
+def reset_form(request: Request, token: str) -> HTMLResponse:
+    return render(request, "password_set.html", action=f"/password/reset/{token}",
+                  title="Choose a new password")
+
+
+@router.post("/password/reset/{token}", response_class=HTMLResponse)
+def reset_submit(
+    request: Request, uow: UowDep, sec: SecurityDep, token: str, password: Text
+) -> HTMLResponse:
+    try:
+        registration.reset_password(uow, sec, token, password)
+    except DomainError as error:
+        return render(request, "password_set.html", 422, action=f"/password/reset/{token}",
+                      title="Choose a new password", error=error.message)
+    return render(request, "message.html", title="Password changed",
+                  message="Your password is changed and every session was signed out.",
+                  link=("/signin", "Sign in"))
+
+
+@router.get("/invite/{token}", response_class=HTMLResponse)
+def invite_form(request: Request, token: str) -> HTMLResponse:
+    return render(request, "password_set.html", action=f"/invite/{token}",
+                  title="Join your agency on Porchlight")
+
+
+@router.post("/invite/{token}", response_class=HTMLResponse)
+def invite_submit(
+    request: Request, uow: UowDep, sec: SecurityDep, token: str, password: Text
+) -> HTMLResponse:
+    try:
+        registration.accept_invite(uow, sec, token, password)
+    except DomainError as error:
+        return render(request, "password_set.html", 422, action=f"/invite/{token}",
+                      title="Join your agency on Porchlight", error=error.message)
+    return render(request, "message.html", title="Welcome",
+                  message="Your password is set. Sign in to set up two-step sign-in.",
+                  link=("/signin", "Sign in"))
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
+            caller: CallerDep) -> HTMLResponse:
+    return render(
+        request, "account.html",
+        address=registration.postal_address(sec, me),
+        sessions=signin.my_sessions(uow, me.id),
+        current_session=caller.session.id if caller.session else None,
+        api_tokens=tokens.list_api_tokens(uow, me.id),
+        mfa_required=mfa_required(me),
+    )
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
+                    current: Text, password: Text) -> Response:
+    registration.change_password(uow, sec, me.id, current, password)
+    return render(request, "message.html", title="Password changed",
+                  message="Your new password is in use.", link=("/account", "Back"))
+
+
+@router.post("/account/sessions/{session_id}/end")
+def end_session(uow: UowDep, me: ActorDep, session_id: UUID) -> Response:
+    signin.end_my_session(uow, me.id, session_id)
+    return see_other("/account#sessions")
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request, uow: UowDep, me: ActorDep, name: Text,
+    scopes: Annotated[list[ApiScope], Form()],
+) -> HTMLResponse:
+    issued = tokens.create_api_token(uow, me.id, name, scopes)
+    return render(request, "secret_once.html", title="Your new API token",
+                  secret=issued.token, back="/account#tokens",
+                  message="Copy it now: it is shown only once. Send it as "
+                          "'Authorization: Bearer <token>'.")
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(uow: UowDep, me: ActorDep, token_id: UUID) -> Response:
+    tokens.revoke_api_token(uow, me.id, token_id)
+    return see_other("/account#tokens")
+
+
+@router.get("/account/mfa", response_class=HTMLResponse)
+def mfa_page(request: Request, uow: UowDep, sec: SecurityDep, caller: CallerDep,
+             session: AnySessionDep) -> HTMLResponse:
+    account = caller.account
+    uri = signin.pending_mfa_uri(uow, sec, account.id)
+    svg = segno.make(uri, error="m").svg_inline(scale=4) if uri else None
+    qr = Markup(svg) if svg else None  # noqa: S704 - SVG generated by segno, no user markup
+    secret = uri.split("secret=")[1].split("&")[0] if uri else None
+    return render(request, "mfa_enrol.html", account=account, uri=uri, qr=qr, secret=secret,
+                  forced=not session.is_fully_signed_in)
+
+
+@router.post("/account/mfa/start")
+def mfa_start(uow: UowDep, sec: SecurityDep, caller: CallerDep,
+              session: AnySessionDep) -> Response:
+    signin.start_mfa_enrolment(uow, sec, caller.account.id)
+    return see_other("/account/mfa")
+
+
+@router.post("/account/mfa/confirm", response_class=HTMLResponse)
+def mfa_confirm(request: Request, uow: UowDep, sec: SecurityDep, session: AnySessionDep,
+                code: Text) -> Response:
+    try:
+        codes = signin.finish_mfa_enrolment(uow, sec, session.id, code)
+    except DomainError as error:
+        return render(request, "message.html", 422, title="Not confirmed",
+                      message=error.message, link=("/account/mfa", "Try again"))
+    return render(request, "recovery_codes.html", codes=codes)
+
+
+@router.post("/account/mfa/recovery-codes", response_class=HTMLResponse)
+def mfa_new_codes(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
+    return render(request, "recovery_codes.html",
+                  codes=signin.regenerate_recovery_codes(uow, me.id))
+
+
+@router.post("/account/mfa/disable")
+def mfa_disable(uow: UowDep, me: ActorDep) -> Response:
+    signin.turn_off_mfa(uow, me.id)
+    return see_other("/account#mfa")

@@ -1,0 +1,70 @@
+"""A resident's cameras: register, opt in or out of agency requests, device tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from porchlight.domain.cameras import RETENTION_CHOICES_DAYS
+from porchlight.domain.errors import DomainError
+from porchlight.domain.geo import LatLon
+from porchlight.entrypoints.deps import ActorDep, UowDep
+from porchlight.entrypoints.web.render import render, see_other
+from porchlight.services import cameras, commands, tokens
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, uow: UowDep, me: ActorDep, status: int = 200, **extra) -> Response:
+    mine = cameras.list_my_cameras(uow, me)
+    devices = {camera.id: tokens.device_token_status(uow, me, camera.id) for camera in mine}
+    return render(request, "cameras.html", status, cameras=mine, devices=devices,
+                  retention_choices=RETENTION_CHOICES_DAYS, **extra)
+
+
+@router.get("/cameras", response_class=HTMLResponse)
+def my_cameras(request: Request, uow: UowDep, me: ActorDep) -> Response:
+    return _page(request, uow, me)
+
+
+@router.post("/cameras", response_class=HTMLResponse)
+def register_camera(
+    request: Request, uow: UowDep, me: ActorDep, name: Annotated[str, Form()],
+    lat: Annotated[float, Form()], lon: Annotated[float, Form()],
+    retention_days: Annotated[int, Form()] = 60,
+    opted_in: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        cameras.register_camera(uow, commands.RegisterCamera(
+            name=name, location=LatLon(lat, lon), opted_in=opted_in,
+            retention_days=retention_days), me)
+    except DomainError as error:
+        return _page(request, uow, me, 422, error=error.message)
+    return see_other("/cameras")
+
+
+@router.post("/cameras/{camera_id}/opt-in")
+def set_opt_in(uow: UowDep, me: ActorDep, camera_id: UUID,
+               opted_in: Annotated[bool, Form()] = False) -> Response:
+    cameras.set_camera_opt_in(uow, commands.SetCameraOptIn(camera_id, opted_in), me)
+    return see_other("/cameras")
+
+
+@router.post("/cameras/{camera_id}/device-token", response_class=HTMLResponse)
+def rotate_device_token(request: Request, uow: UowDep, me: ActorDep,
+                        camera_id: UUID) -> HTMLResponse:
+    issued = tokens.rotate_device_token(uow, me, camera_id)
+    return render(request, "secret_once.html", title="Device token for your camera",
+                  secret=issued.token, back="/cameras",
+                  message="Enter it in the camera's upload settings. It can only upload "
+                          "clips to this camera, is shown only once, and replaces any "
+                          "earlier token.")
+
+
+@router.post("/cameras/{camera_id}/device-token/revoke")
+def revoke_device_token(uow: UowDep, me: ActorDep, camera_id: UUID) -> Response:
+    tokens.revoke_device_tokens(uow, me, camera_id)
+    return see_other("/cameras")

@@ -1,0 +1,216 @@
+"""Joining and recovering: resident registration, e-mail checks, password resets, staff invites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from porchlight.domain.accounts import Account, AccountKind, StaffRole, normalise_email
+from porchlight.domain.auth import (
+    TOKEN_LIFETIMES,
+    EmailVerified,
+    OneTimeToken,
+    PasswordChanged,
+    TokenIssued,
+    TokenPurpose,
+    check_password_rules,
+    unlock,
+)
+from porchlight.domain.errors import Conflict, NotFound, ValidationFailed
+from porchlight.domain.geo import LatLon
+from porchlight.domain.policies import Actor, actor_id, require_agency_admin
+from porchlight.services.ports import OutgoingMail, UnitOfWork
+from porchlight.services.security import (
+    Security,
+    digest,
+    new_token,
+    open_link_token,
+    sign_link_token,
+)
+from porchlight.services.signin import end_all_sessions
+
+MAX_ADDRESS_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class Registration:
+    email: str
+    display_name: str
+    password: str
+    home: LatLon
+    postal_address: str | None = None
+
+
+def _address_context(account_id: UUID) -> bytes:
+    return f"account:{account_id}:postal_address".encode()
+
+
+def _issue_link(
+    uow: UnitOfWork, sec: Security, account: Account, purpose: TokenPurpose, now: datetime
+) -> str:
+    for old in uow.one_time_tokens.list_open(account.id):
+        if old.purpose is purpose:
+            old.used_at = now  # a new link replaces any earlier one of the same kind
+    token = new_token()
+    uow.one_time_tokens.add(OneTimeToken(
+        id=uuid4(), account_id=account.id, purpose=purpose, token_hash=digest(token),
+        created_at=now, expires_at=now + TOKEN_LIFETIMES[purpose],
+    ))
+    account.record(TokenIssued(actor_id=None, account_id=account.id, purpose=purpose))
+    paths = {TokenPurpose.VERIFY_EMAIL: "verify-email", TokenPurpose.RESET_PASSWORD:
+             "password/reset", TokenPurpose.INVITE: "invite"}
+    signed = sign_link_token(sec.link_key, purpose, token)
+    return f"{sec.base_url.rstrip('/')}/{paths[purpose]}/{signed}"
+
+
+def _use_link(
+    uow: UnitOfWork, sec: Security, purpose: TokenPurpose, signed: str, now: datetime
+) -> Account:
+    token = uow.one_time_tokens.get_by_token_hash(
+        digest(open_link_token(sec.link_key, purpose, signed))
+    )
+    if token is None or token.purpose is not purpose:
+        raise Conflict("this link is not valid")
+    token.use(now=now)
+    account = uow.accounts.get(token.account_id)
+    if account is None or account.is_disabled:
+        raise Conflict("this link is not valid")
+    return account
+
+
+def _set_password(sec: Security, account: Account, password: str, reason: str) -> None:
+    check_password_rules(password, common=sec.common_passwords, email=account.email)
+    account.password_hash = sec.passwords.hash(password)
+    account.record(PasswordChanged(actor_id=account.id, account_id=account.id, reason=reason))
+
+
+def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID:
+    """Create a resident account and mail a link that confirms the address."""
+    with uow:
+        now = uow.clock.now()
+        email = normalise_email(form.email)
+        check_password_rules(form.password, common=sec.common_passwords, email=email)
+        if uow.accounts.get_by_email(email) is not None:
+            raise Conflict("an account with this e-mail address already exists")
+        account = Account.resident(id=uuid4(), email=email, display_name=form.display_name,
+                                   home=form.home, now=now)
+        account.password_hash = sec.passwords.hash(form.password)
+        _seal_address(sec, account, form.postal_address)
+        uow.accounts.add(account)
+        link = _issue_link(uow, sec, account, TokenPurpose.VERIFY_EMAIL, now)
+        uow.commit()
+    sec.mailer.send(OutgoingMail(
+        to=email, subject="Confirm your e-mail address for Porchlight",
+        body=f"Welcome to Porchlight.\n\nConfirm this address by opening:\n{link}\n\n"
+             "If you did not sign up, ignore this message.",
+    ))
+    return account.id
+
+
+def _seal_address(sec: Security, account: Account, address: str | None) -> None:
+    address = " ".join((address or "").split())
+    if len(address) > MAX_ADDRESS_LENGTH:
+        raise ValidationFailed(f"the address must be at most {MAX_ADDRESS_LENGTH} characters")
+    account.postal_address_sealed = (
+        sec.vault.seal(address.encode(), context=_address_context(account.id)) if address
+        else None
+    )
+
+
+def postal_address(sec: Security, account: Account) -> str | None:
+    """Only ever called for the account's owner (the account settings page)."""
+    if account.postal_address_sealed is None:
+        return None
+    return sec.vault.open(account.postal_address_sealed,
+                          context=_address_context(account.id)).decode()
+
+
+def verify_email(uow: UnitOfWork, sec: Security, signed: str) -> None:
+    with uow:
+        now = uow.clock.now()
+        account = _use_link(uow, sec, TokenPurpose.VERIFY_EMAIL, signed, now)
+        if account.email_verified_at is None:
+            account.email_verified_at = now
+            account.record(EmailVerified(actor_id=account.id, account_id=account.id))
+        uow.commit()
+
+
+def request_password_reset(uow: UnitOfWork, sec: Security, email: str) -> None:
+    """Mail a reset link if the account exists; the caller learns nothing either way."""
+    with uow:
+        try:
+            account = uow.accounts.get_by_email(normalise_email(email))
+        except ValidationFailed:
+            return
+        if account is None or account.is_disabled or account.password_hash is None:
+            return
+        link = _issue_link(uow, sec, account, TokenPurpose.RESET_PASSWORD, uow.clock.now())
+        uow.commit()
+    sec.mailer.send(OutgoingMail(
+        to=account.email, subject="Reset your Porchlight password",
+        body=f"Someone asked to reset the password of this account.\n\n{link}\n\n"
+             "The link works once, for one hour. If it was not you, ignore this message.",
+    ))
+
+
+def reset_password(uow: UnitOfWork, sec: Security, signed: str, password: str) -> None:
+    """Set a new password from a mailed link; ends every session; unlocks a resident."""
+    with uow:
+        now = uow.clock.now()
+        account = _use_link(uow, sec, TokenPurpose.RESET_PASSWORD, signed, now)
+        _set_password(sec, account, password, reason="reset")
+        if account.kind is AccountKind.RESIDENT:
+            unlock(account, actor_id=account.id, reason="password_reset")
+        end_all_sessions(uow, account, now, reason="password_reset")
+        uow.commit()
+
+
+def invite_staff(
+    uow: UnitOfWork, sec: Security, actor: Actor, *, agency_id: UUID, email: str,
+    display_name: str, role: StaffRole,
+) -> UUID:
+    """An agency admin (or a platform admin) invites a member of staff by e-mail."""
+    with uow:
+        require_agency_admin(actor, agency_id)
+        agency = uow.agencies.get(agency_id)
+        if agency is None:
+            raise NotFound("no such agency")
+        email = normalise_email(email)
+        if uow.accounts.get_by_email(email) is not None:
+            raise Conflict("an account with this e-mail address already exists")
+        account = Account.staff(id=uuid4(), email=email, display_name=display_name,
+                                agency_id=agency_id, role=role, now=uow.clock.now(),
+                                actor_id=actor_id(actor))
+        uow.accounts.add(account)
+        link = _issue_link(uow, sec, account, TokenPurpose.INVITE, uow.clock.now())
+        uow.commit()
+    sec.mailer.send(OutgoingMail(
+        to=email, subject=f"You are invited to Porchlight for {agency.name}",
+        body=f"You have been added as {role.value.replace('_', ' ')} of {agency.name}.\n\n"
+             f"Choose a password and set up two-step sign-in here (valid 7 days):\n{link}",
+    ))
+    return account.id
+
+
+def accept_invite(uow: UnitOfWork, sec: Security, signed: str, password: str) -> None:
+    with uow:
+        now = uow.clock.now()
+        account = _use_link(uow, sec, TokenPurpose.INVITE, signed, now)
+        _set_password(sec, account, password, reason="invite_accepted")
+        account.email_verified_at = now
+        account.record(EmailVerified(actor_id=account.id, account_id=account.id))
+        uow.commit()
+
+
+def change_password(
+    uow: UnitOfWork, sec: Security, account_id: UUID, current: str, new: str
+) -> None:
+    with uow:
+        account = uow.accounts.get(account_id)
+        if account is None or account.password_hash is None:
+            raise NotFound("no such account")
+        if not sec.passwords.verify(account.password_hash, current):
+            raise ValidationFailed("the current password is not right")
+        _set_password(sec, account, new, reason="changed")
+        uow.commit()

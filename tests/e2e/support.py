@@ -1,0 +1,180 @@
+"""A test deployment with a cast of actors, and a browser-like client that handles CSRF.
+
+The cast: resident A and B, agency X (officer, supervisor, agency admin), agency Y
+(officer), a platform admin, and a disabled resident. Staff and the admin have TOTP
+on, as the product requires. The clock is a FixedClock the tests move by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pyotp
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from porchlight import bootstrap
+from porchlight.adapters.clock import FixedClock
+from porchlight.bootstrap import Container
+from porchlight.config import Settings
+from porchlight.domain.accounts import StaffRole
+from porchlight.domain.agencies import AgencyKind
+from porchlight.domain.geo import LatLon
+from porchlight.domain.policies import SYSTEM
+from porchlight.entrypoints.app import create_app
+from porchlight.entrypoints.auth import CSRF_COOKIE
+from porchlight.services import accounts, cameras, commands, mfa, staff
+from porchlight.services.ports import OutgoingMail
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+HOME_A = LatLon(45.5122, -122.6587)
+HOME_B = LatLon(45.5140, -122.6600)
+PASSWORD = "correct horse battery staple"
+
+
+class RecordingMailer:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.sent.append(mail)
+
+    def last_link(self, to: str) -> str:
+        for mail in reversed(self.sent):
+            if mail.to == to:
+                return re.search(r"https?://\S+", mail.body).group(0)
+        raise AssertionError(f"no mail to {to}")
+
+
+@dataclass
+class Person:
+    key: str
+    id: UUID
+    email: str
+    password: str = PASSWORD
+    totp_secret: str | None = None
+
+
+@dataclass
+class Deployment:
+    container: Container
+    app: FastAPI
+    clock: FixedClock
+    mailer: RecordingMailer
+    people: dict[str, Person] = field(default_factory=dict)
+    agency_x: UUID | None = None
+    agency_y: UUID | None = None
+    camera_a: UUID | None = None
+
+    def browser(self, base_url: str = "http://testserver") -> Browser:
+        return Browser(self, base_url)
+
+    def signed_in(self, key: str) -> Browser:
+        browser = self.browser()
+        browser.sign_in(self.people[key])
+        return browser
+
+
+class Browser(TestClient):
+    """A TestClient that sends the CSRF token the way the site's forms do."""
+
+    def __init__(self, deployment: Deployment, base_url: str = "http://testserver") -> None:
+        super().__init__(deployment.app, base_url=base_url)
+        self.deployment = deployment
+        self.get("/healthz")  # receive the CSRF cookie like a first page view would
+
+    def csrf(self) -> str:
+        nonce = self.cookies.get(CSRF_COOKIE)
+        key = self.deployment.app.state.csrf_key
+        return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
+
+    def submit(self, path: str, data: dict | None = None, **kwargs):
+        """POST a form with the CSRF token, as a browser would, without following redirects."""
+        return self.post(path, data={**(data or {}), "csrf_token": self.csrf()},
+                         follow_redirects=False, **kwargs)
+
+    def totp(self, person: Person) -> str:
+        self.deployment.clock.advance(timedelta(seconds=30))  # a fresh step: no replay
+        return pyotp.TOTP(person.totp_secret).at(self.deployment.clock.now())
+
+    def sign_in(self, person: Person) -> None:
+        response = self.submit("/signin", {"email": person.email, "password": person.password})
+        assert response.status_code == 303, response.text
+        if person.totp_secret:
+            second = self.submit("/signin/mfa", {"code": self.totp(person)})
+            assert second.status_code == 303, second.text
+
+
+def build_deployment(settings: Settings) -> Deployment:
+    clock = FixedClock(T0)
+    mailer = RecordingMailer()
+    container = bootstrap.build(settings, clock=clock, mailer=mailer)
+    container.migrate()
+    deployment = Deployment(container, create_app(container=container), clock, mailer)
+    _cast(deployment)
+    return deployment
+
+
+def _resident(d: Deployment, key: str, home: LatLon) -> Person:
+    uow, sec = d.container.uow(), d.container.security
+    email = f"{key}@example.org"
+    account_id = accounts.register_resident(
+        uow, commands.RegisterResident(email, key.replace("_", " ").title(), home, PASSWORD),
+        sec.passwords,
+    )
+    return Person(key, account_id, email)
+
+
+def _with_totp(d: Deployment, person: Person) -> Person:
+    uow, sec = d.container.uow(), d.container.security
+    with uow:
+        account = uow.accounts.get(person.id)
+        secret = mfa.start_enrolment(sec, account)
+        mfa.finish_enrolment(uow, sec, account, pyotp.TOTP(secret).at(d.clock.now()),
+                             d.clock.now())
+        account.totp_last_step = None
+        uow.commit()
+    person.totp_secret = secret
+    return person
+
+
+def _staff(d: Deployment, key: str, agency_id: UUID, role: StaffRole) -> Person:
+    email = f"{key}@agency.example"
+    account_id = accounts.add_staff(
+        d.container.uow(), commands.AddStaff(agency_id, email, key.title(), role, PASSWORD),
+        SYSTEM, d.container.security.passwords,
+    )
+    return _with_totp(d, Person(key, account_id, email))
+
+
+def _cast(d: Deployment) -> None:
+    uow = d.container.uow()
+    for key, home in (("resident_a", HOME_A), ("resident_b", HOME_B), ("disabled", HOME_B)):
+        d.people[key] = _resident(d, key, home)
+    d.agency_x = accounts.create_agency(uow, commands.CreateAgency(
+        "Agency X Police", AgencyKind.MUNICIPAL_POLICE, HOME_A, 8000), SYSTEM)
+    d.agency_y = accounts.create_agency(uow, commands.CreateAgency(
+        "Agency Y Sheriff", AgencyKind.COUNTY_SHERIFF, HOME_A, 30000), SYSTEM)
+    for key, agency, role in (("officer_x", d.agency_x, StaffRole.OFFICER),
+                              ("supervisor_x", d.agency_x, StaffRole.SUPERVISOR),
+                              ("admin_x", d.agency_x, StaffRole.AGENCY_ADMIN),
+                              ("officer_y", d.agency_y, StaffRole.OFFICER)):
+        d.people[key] = _staff(d, key, agency, role)
+    admin_id = accounts.create_platform_admin(uow, commands.CreatePlatformAdmin(
+        "platform@example.org", "Platform Admin", PASSWORD), SYSTEM,
+        d.container.security.passwords)
+    d.people["platform_admin"] = _with_totp(d, Person("platform_admin", admin_id,
+                                                      "platform@example.org"))
+    with uow:
+        resident_a = uow.accounts.get(d.people["resident_a"].id)
+    d.camera_a = cameras.register_camera(
+        uow, commands.RegisterCamera("Porch", HOME_A, opted_in=True), resident_a)
+
+
+def disable(d: Deployment, key: str) -> None:
+    staff.disable_account(d.container.uow(), SYSTEM, d.people[key].id)
