@@ -68,7 +68,7 @@ def test_browsers_get_an_error_page(client: TestClient) -> None:
 
 
 def test_wrong_method_is_a_json_error(client: TestClient) -> None:
-    response = client.post("/api/v1/agencies")
+    response = client.put("/api/v1/neighbourhood")
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
 

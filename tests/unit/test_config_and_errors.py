@@ -91,4 +91,6 @@ def test_every_domain_error_has_one_status() -> None:
         if isinstance(cls, type) and issubclass(cls, errors.DomainError)
         and cls is not errors.DomainError
     }
-    assert leaves <= set(STATUS_BY_ERROR)
+    for cls in leaves:  # every error maps, directly or through the class it refines
+        assert any(base in STATUS_BY_ERROR for base in cls.__mro__), cls
+    assert status_for(errors.SigninRefused()) == 401
