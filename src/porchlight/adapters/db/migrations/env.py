@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from porchlight.adapters.db import audit_log_tables  # noqa: F401  (registers the log tables)
 from porchlight.adapters.db.tables import metadata
 
 config = context.config

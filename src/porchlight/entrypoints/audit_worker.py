@@ -1,0 +1,92 @@
+"""Where the audit sequencer runs: `porchlight worker`, or a thread of the web app.
+
+Both run the same loop: one sequencing pass, then wait ``sequence_interval_seconds`` (or
+until stopped).  A failed pass is logged and retried on the next tick; since every batch
+is one transaction, a failure or a kill loses nothing.  Running several workers at once
+is safe — the sequencer's lock lets one write at a time — merely wasteful.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import structlog
+
+from porchlight.bootstrap import Container
+from porchlight.entrypoints.housekeeping import Housekeeping
+from porchlight.services.audit_log import Sequencer, SequenceResult
+from porchlight.services.audit_ports import AuditQueueBusy
+
+log = structlog.get_logger("porchlight.audit")
+
+
+class AuditWorker:
+    """Runs sequencing passes every ``interval`` seconds until ``stop`` is called."""
+
+    def __init__(
+        self,
+        sequencer: Sequencer,
+        interval: float,
+        on_pass: Callable[[SequenceResult], None] | None = None,
+    ) -> None:
+        self.sequencer = sequencer
+        self.interval = interval
+        self.on_pass = on_pass
+        self.passes = 0
+        self.pass_done = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> SequenceResult | None:
+        """One pass; errors are logged (with their type only), never raised."""
+        try:
+            result = self.sequencer.run_pass()
+        except AuditQueueBusy:
+            log.info("audit sequencing deferred: audit events are still being written")
+            return None
+        except Exception as exc:  # the loop must survive anything a pass can hit
+            log.error("audit sequencing failed", error=type(exc).__name__)
+            return None
+        finally:
+            self.passes += 1
+            self.pass_done.set()
+        if result.sequenced or result.checkpoint:
+            signed = result.checkpoint.size if result.checkpoint else None
+            log.info("audit log sequenced", leaves=result.sequenced, size=result.size,
+                     checkpoint=signed)
+        if self.on_pass is not None:
+            self.on_pass(result)
+        return result
+
+    def run_forever(self) -> None:
+        while not self._stopping.is_set():
+            self.run_once()
+            self._stopping.wait(self.interval)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.run_forever, name="porchlight-audit-sequencer", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def worker_for(container: Container, on_pass: Callable[[SequenceResult], None] | None = None
+               ) -> AuditWorker:
+    """The worker loop: audit sequencing, then whichever scheduled jobs are due."""
+    interval = container.settings.audit.sequence_interval_seconds
+    return AuditWorker(container.audit_sequencer(), interval, on_pass or Housekeeping(container))
+
+
+def start_in_process(container: Container) -> AuditWorker | None:
+    """The embedded default: a sequencer thread beside the web app, unless turned off."""
+    if not container.settings.sequence_audit_in_process:
+        return None
+    worker = worker_for(container)
+    worker.start()
+    return worker

@@ -1,0 +1,220 @@
+"""`porchlight audit ...` and `porchlight worker`: sequence, verify and prove the audit log.
+
+Exit codes: 0 all good, 1 the log failed verification (or a proof failed), 2 the command
+could not run (no key, unreachable server, bad arguments).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from porchlight import bootstrap
+from porchlight.audit import CheckpointError, CheckpointVerifier, verify_inclusion
+from porchlight.bootstrap import Container
+from porchlight.config import Settings
+from porchlight.domain.errors import DomainError
+from porchlight.entrypoints.audit_worker import worker_for
+from porchlight.services import audit_queries
+from porchlight.services.audit_log import SequenceResult
+from porchlight.services.audit_ports import AuditKeyError, AuditQueueBusy, AuditSourceError
+from porchlight.services.audit_verify import Progress as ProgressFn
+from porchlight.services.audit_verify import VerifyReport, verify_log
+
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+console = Console(highlight=False, soft_wrap=True)
+PHASES = {"checkpoints": "checkpoint chain", "leaves": "leaves", "events": "events",
+          "locating": "locating the damage"}
+
+
+def _container() -> Container:
+    return bootstrap.build(Settings())
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[red]{escape(message)}[/]")
+    return typer.Exit(code)
+
+
+def _describe(result: SequenceResult) -> str:
+    signed = f"; signed a checkpoint for size {result.checkpoint.size}" if result.checkpoint else ""
+    return f"sequenced {result.sequenced} events; the log has {result.size} entries{signed}"
+
+
+@audit_app.command("sequence")
+def sequence() -> None:
+    """Turn queued audit events into log entries now (one pass), signing if due."""
+    container = _container()
+    try:
+        console.print(_describe(container.audit_sequencer().run_pass()))
+    except AuditQueueBusy as exc:
+        raise _fail(f"{exc}; try again in a moment") from exc
+    except (AuditKeyError, CheckpointError) as exc:
+        raise _fail(str(exc), 1) from exc
+    finally:
+        container.close()
+
+
+def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exit.")) -> None:
+    """Run the audit log sequencer: every few seconds, until stopped (Ctrl-C or SIGTERM)."""
+    container = _container()
+    runner = worker_for(container)  # logs each pass that changed something
+    try:
+        if once:
+            result = runner.run_once()
+            if result is None:
+                raise _fail("the sequencing pass failed; see the log above", 1)
+            console.print(_describe(result))
+            return
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+        console.print(f"sequencing every {runner.interval:g}s; Ctrl-C stops")
+        try:
+            runner.run_forever()
+        except KeyboardInterrupt:
+            runner.stop()
+    finally:
+        container.close()
+
+
+@contextmanager
+def _progress() -> Iterator[ProgressFn]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(PHASES.get(phase, phase), total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _read_notes(paths: list[Path]) -> list[str]:
+    try:
+        return [path.read_text(encoding="utf-8") for path in paths]
+    except OSError as exc:
+        raise _fail(f"cannot read a trusted checkpoint: {exc}") from exc
+
+
+@audit_app.command("verify")
+def verify(
+    url: str | None = typer.Option(None, help="Verify another deployment over its public API."),
+    key: str | None = typer.Option(None, help="Trusted verifier key (needed with --url)."),
+    origin: str | None = typer.Option(None, help="Require this checkpoint origin line."),
+    events: bool = typer.Option(True, help="Also check every leaf against its event (local)."),
+    trusted_checkpoint: list[Path] = typer.Option(
+        [], help="A signed checkpoint saved earlier: the log must still extend it."),
+    save_checkpoint: Path | None = typer.Option(
+        None, help="After a clean verification, save the latest checkpoint here."),
+) -> None:
+    """Re-derive the whole log, check every signature and checkpoint, name the first bad index."""
+    notes = _read_notes(trusted_checkpoint)
+    report = _verify_remote(url, key, origin, notes) if url else _verify_local(
+        key, origin, events, notes)
+    _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+    if save_checkpoint is not None and report.latest_note is not None:
+        save_checkpoint.write_text(report.latest_note, encoding="utf-8")
+        console.print(f"saved the latest checkpoint to {save_checkpoint}")
+
+
+def _verifier(key: str, origin: str | None) -> CheckpointVerifier:
+    try:
+        return CheckpointVerifier(key, origin=origin)
+    except CheckpointError as exc:
+        raise _fail(f"bad verifier key: {exc}") from exc
+
+
+def _verify_local(key: str | None, origin: str | None, events: bool, notes: list[str]
+                  ) -> VerifyReport:
+    container = _container()
+    try:
+        key = key or container.audit_verifier_key()
+        verifier = _verifier(key, origin or container.settings.origin)
+        with container.audit_source() as source, _progress() as progress:
+            return verify_log(source, verifier, events=source if events else None,
+                              trusted=notes, progress=progress)
+    except (AuditKeyError, CheckpointError) as exc:
+        raise _fail(f"{exc} (pass --key)" if isinstance(exc, AuditKeyError) else str(exc)) from exc
+    finally:
+        container.close()
+
+
+def _verify_remote(url: str, key: str | None, origin: str | None, notes: list[str]
+                   ) -> VerifyReport:
+    if not key:
+        raise _fail("--url needs --key: the verifier key you trust, obtained separately")
+    verifier = _verifier(key, origin)
+    source = bootstrap.remote_audit_source(url)
+    try:
+        with _progress() as progress:
+            return verify_log(source, verifier, trusted=notes, progress=progress)
+    except (AuditSourceError, CheckpointError) as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        source.close()
+
+
+def _print_report(report: VerifyReport) -> None:
+    unsigned = report.size - report.signed_size
+    console.print(f"{report.size} leaves, {report.checkpoints} signed checkpoints "
+                  f"(the latest covers {report.signed_size} leaves"
+                  f"{f'; {unsigned} newer leaves await the next' if unsigned > 0 else ''})")
+    if report.ok:
+        console.print("[green]OK[/]: every signature verifies, every checkpoint extends the "
+                      "one before, and the stored leaves reproduce every signed root")
+        return
+    first = report.first_bad_index
+    console.print(f"[red]FAILED[/]: first bad index {first}" if first is not None
+                  else "[red]FAILED[/]")
+    for problem in report.problems:
+        where = f"leaf {problem.index}" if problem.index is not None else "log"
+        console.print(escape(f"  - [{problem.code}] {where}: {problem.message}"))
+
+
+@audit_app.command("prove")
+def prove(
+    index: int = typer.Argument(..., help="Log index of the entry."),
+    size: int | None = typer.Option(None, help="Tree size (default: the latest checkpoint)."),
+) -> None:
+    """Print the inclusion proof of one entry against the latest checkpoint, as JSON."""
+    container = _container()
+    try:
+        console.print_json(json.dumps(_proof(container, index, size)))
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
+    except (audit_queries.AuditLogDamaged, ValueError) as exc:
+        raise _fail(str(exc), 1) from exc
+    finally:
+        container.close()
+
+
+def _proof(container: Container, index: int, size: int | None) -> dict[str, Any]:
+    store = container.audit_store()
+    checkpoint, _ = audit_queries.log_state(store)
+    if checkpoint is None:
+        raise DomainError("the audit log has no signed checkpoint yet")
+    proof = audit_queries.inclusion(store, index, size or checkpoint.size)
+    if proof.size == checkpoint.size:
+        verify_inclusion(proof.leaf_hash, index, proof.size, proof.proof, checkpoint.root)
+    [(_, event_id, data, _)] = audit_queries.entries(store, index, index + 1).entries
+    b64 = lambda value: base64.b64encode(value).decode("ascii")  # noqa: E731
+    return {
+        "index": index, "size": proof.size, "event_id": event_id,
+        "entry": audit_queries.parse_leaf(data), "leaf_hash": b64(proof.leaf_hash),
+        "root": b64(proof.root), "proof": [b64(h) for h in proof.proof],
+        "checkpoint": checkpoint.note if proof.size == checkpoint.size else None,
+    }
