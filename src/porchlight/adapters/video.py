@@ -1,0 +1,230 @@
+"""The VideoTools port on PyAV, with every decode done in a short-lived child process.
+
+Why a child: FFmpeg parses attacker-supplied bytes in C. A crash, a runaway allocation or
+an endless loop there must cost a child we can kill, not the web server or the job worker.
+The child (``porchlight.adapters.video_worker``) receives the already-open file as its
+stdin, sets its own memory limit and answers in JSON. This side only starts it, enforces
+the wall-clock timeout and turns the answer into a ``VideoInfo``, poster bytes, a ``Trim``
+or a ``VideoRejected``; it never imports av or reads the video itself.
+
+A trim's output leaves the child through a file this side creates (a hidden temporary
+beside the target, renamed over it only once the child has answered) and passes in as an
+open descriptor, so the child still never receives a path. Why a descriptor and not a
+pipe: an MP4 that plays while it loads needs its index in front, which the muxer can only
+write by seeking back, and Matroska's duration and cue index are written the same way;
+a pipe cannot seek. The cost is that the child's file-size limit, zero for probe and
+poster, is raised to ``_output_limit`` while it writes (see ``video_worker``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from porchlight.domain.errors import VideoRejected
+from porchlight.services.ports import Trim, VideoInfo
+
+WORKER_MODULE = "porchlight.adapters.video_worker"
+REASONS = frozenset({
+    "not_a_video", "container_not_allowed", "codec_not_allowed", "no_video_stream",
+    "too_many_pixels", "frame_rate_too_high", "too_long", "corrupt", "timeout", "out_of_memory",
+    "outside_clip",
+})
+CRASHED = ("The video decoder stopped on this file, so Porchlight cannot use it. It may be "
+           "damaged.")
+
+log = logging.getLogger(__name__)
+
+
+class PyAvVideoTools:
+    """Probe and poster-frame extraction under a timeout and a memory limit per call.
+
+    ``memory_limit_bytes`` caps the address space (RLIMIT_AS) the child may add for
+    decoding on top of what Python and the FFmpeg libraries map once loaded (about
+    120 MiB), so the number means the same whatever the libraries' size.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float = 20.0,
+        memory_limit_bytes: int = 1 << 30,
+        max_width: int = 4096,
+        max_height: int = 4096,
+        max_fps: float = 120.0,
+        max_duration_seconds: float = 3600.0,
+    ) -> None:
+        numbers = (timeout_seconds, memory_limit_bytes, max_width, max_height, max_fps,
+                   max_duration_seconds)
+        if min(numbers) <= 0:
+            raise ValueError("every video limit must be positive")
+        self.timeout_seconds = timeout_seconds
+        self.memory_limit_bytes = memory_limit_bytes
+        self.limits = {"max_width": max_width, "max_height": max_height, "max_fps": max_fps,
+                       "max_duration_seconds": max_duration_seconds}
+
+    def probe(self, path: Path) -> VideoInfo:
+        """Open, check and decode the start and end of the file; refuse with VideoRejected."""
+        return _video_info(self._run(path, {"op": "probe"})["info"])
+
+    def poster(self, path: Path, *, max_width: int = 480) -> bytes:
+        """A JPEG of a frame about a second in (the first frame for shorter clips), upright."""
+        if max_width <= 0:
+            raise ValueError("max_width must be positive")
+        answer = self._run(path, {"op": "poster", "poster_width": max_width})
+        return base64.b64decode(answer["jpeg"], validate=True)
+
+    def trim(self, source: Path, target: Path, start_seconds: float, end_seconds: float) -> Trim:
+        """Copy the window of ``source`` (offsets in seconds after its video starts) to
+        ``target``, in the same container family, by stream copy; never re-encoded.
+
+        The copy starts at the last keyframe at or before ``start_seconds``, however far
+        back that is (a camera that writes one keyframe per clip gives a copy from the
+        clip's start), and ends with the frame showing at ``end_seconds`` or the clip's
+        end. The result reports those true offsets, never the requested ones, with a
+        probe of the copy. ``target`` appears only when the copy is complete and probes
+        OK; a refusal (``VideoRejected``, "outside_clip" for a window that misses the
+        clip) leaves no file behind.
+        """
+        _check_window(start_seconds, end_seconds)
+        source, target = Path(source), Path(target)
+        request = {"op": "trim", "start_seconds": float(start_seconds),
+                   "end_seconds": float(end_seconds),
+                   "output_limit_bytes": _output_limit(source.stat().st_size)}
+        with _replacing(target) as descriptor:
+            answer = self._run(source, {**request, "output_fd": descriptor},
+                               pass_fds=(descriptor,))
+            covered = answer["trim"]
+            return Trim(start_seconds=float(covered["start_seconds"]),
+                        end_seconds=float(covered["end_seconds"]), stream_copy=True,
+                        info=_video_info(answer["info"]))
+
+    def _command(self, request: dict[str, Any]) -> list[str]:
+        """``-I``: the child ignores PYTHON* variables and never imports from the cwd."""
+        return [sys.executable, "-I", "-m", WORKER_MODULE, json.dumps(request)]
+
+    def _cpu_seconds(self) -> int:
+        """A CPU-time backstop in the child, for when this process dies and cannot kill it:
+        generous enough (three busy threads for the whole timeout) never to fire first."""
+        return math.ceil(self.timeout_seconds * 3) + 1
+
+    def _run(self, path: Path, request: dict[str, Any],
+             pass_fds: tuple[int, ...] = ()) -> dict[str, Any]:
+        """Run one request in a fresh child with ``path`` as its stdin; ``pass_fds`` are the
+        only other descriptors it inherits (a trim's output)."""
+        request = {**request, "limits": self.limits, "memory_limit_bytes": self.memory_limit_bytes,
+                   "cpu_seconds": self._cpu_seconds()}
+        with Path(path).open("rb") as video:
+            process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+                self._command(request), stdin=video, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL, close_fds=True, pass_fds=pass_fds,
+                start_new_session=True, env={**os.environ, "MALLOC_ARENA_MAX": "2"},
+            )
+        try:
+            out, _ = process.communicate(timeout=self.timeout_seconds)
+        except subprocess.TimeoutExpired:
+            _kill(process)
+            raise VideoRejected(
+                "timeout",
+                f"The video took longer than {self.timeout_seconds:g} seconds to check, so "
+                "Porchlight gave up on it.",
+            ) from None
+        except BaseException:
+            _kill(process)
+            raise
+        return _read_answer(process.returncode, out)
+
+
+def _check_window(start_seconds: float, end_seconds: float) -> None:
+    """A window that cannot mean anything is the caller's bug, not the file's: ValueError."""
+    if not (math.isfinite(start_seconds) and math.isfinite(end_seconds)):
+        raise ValueError("the trim window must be finite")
+    if start_seconds >= end_seconds:
+        raise ValueError("the trim window must start before it ends")
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[int]:
+    """A read-write descriptor of a new hidden file beside ``target``, renamed over it when
+    the block succeeds and removed when it fails, so ``target`` is never half written."""
+    descriptor, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                           suffix=".partial")
+    try:
+        yield descriptor
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    finally:
+        os.close(descriptor)
+
+
+def _output_limit(source_bytes: int) -> int:
+    """The most a trim may write: twice the source plus 16 MiB.
+
+    A stream copy writes a subset of the source's packets, so it only outgrows the source
+    where its container framing costs more per packet than the source's did (unlaced
+    audio, a fragmented MP4 re-indexed); doubling covers that with room to spare, while
+    still bounding what the child can write anywhere while the limit is raised.
+    """
+    return 2 * source_bytes + (16 << 20)
+
+
+def _video_info(info: dict[str, Any]) -> VideoInfo:
+    return VideoInfo(
+        container=str(info["container"]),
+        video_codec=str(info["video_codec"]),
+        audio_codec=None if info["audio_codec"] is None else str(info["audio_codec"]),
+        width=int(info["width"]),
+        height=int(info["height"]),
+        frame_rate=float(info["frame_rate"]),
+        duration_seconds=float(info["duration_seconds"]),
+        rotation=int(info["rotation"]),
+    )
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """Kill the child and reap it, so no decoder outlives the call."""
+    process.kill()
+    process.communicate()
+
+
+def _read_answer(returncode: int, out: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(out)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise _died(returncode)
+    if answer.get("ok") is True:
+        return answer
+    reason = answer.get("reason")
+    message = answer.get("message")
+    if reason not in REASONS or not isinstance(message, str):
+        raise _died(returncode)
+    if answer.get("detail"):
+        log.info("video refused: %s (%s)", reason, answer["detail"])
+    raise VideoRejected(reason, message)
+
+
+def _died(returncode: int) -> VideoRejected:
+    """The child ended without an answer: out of CPU time, killed by the kernel, or crashed."""
+    log.warning("video worker ended without an answer (exit status %s)", returncode)
+    if returncode == -signal.SIGXCPU:
+        return VideoRejected("timeout", "The video took too long to check, so Porchlight gave "
+                             "up on it.")
+    if returncode == -signal.SIGKILL:
+        return VideoRejected("out_of_memory", "The video needs more memory to decode than "
+                             "Porchlight allows for one clip.")
+    return VideoRejected("corrupt", CRASHED)

@@ -1,0 +1,87 @@
+"""Clip upload (device tokens only) and the owner's clip list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from porchlight.domain.clips import Clip
+from porchlight.domain.errors import NotAuthenticated, ValidationFailed
+from porchlight.entrypoints.api.routes import ERROR_RESPONSES
+from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.uploads import check_declared_length, receive, upload_dir
+from porchlight.services import footage, tokens
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["clips"])
+
+
+class ClipOut(BaseModel):
+    id: UUID
+    camera_id: UUID
+    recorded_at: datetime
+    expires_at: datetime
+    duration_seconds: float
+    width: int
+    height: int
+    video_codec: str
+    audio_codec: str | None
+    sha256: str
+    size_bytes: int
+
+    @classmethod
+    def of(cls, clip: Clip) -> ClipOut:
+        return cls(id=clip.id, camera_id=clip.camera_id, recorded_at=clip.recorded_at,
+                   expires_at=clip.expires_at, duration_seconds=clip.duration_seconds,
+                   width=clip.width, height=clip.height, video_codec=clip.video_codec,
+                   audio_codec=clip.audio_codec, sha256=clip.sha256, size_bytes=clip.size_bytes)
+
+
+class UploadOut(BaseModel):
+    clip_id: UUID
+    created: bool
+
+
+def _device_camera(container, request: Request) -> UUID:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    camera_id = (tokens.authenticate_device(container.uow(), token.strip())
+                 if scheme.lower() == "bearer" else None)
+    if camera_id is None:
+        raise NotAuthenticated("send the camera's device token as 'Authorization: Bearer …'")
+    return camera_id
+
+
+@router.post("/cameras/{camera_id}/clips", response_model=UploadOut, status_code=201,
+             openapi_extra={"requestBody": {"content": {"video/mp4": {}, "video/webm": {}}}})
+async def upload_clip(
+    camera_id: UUID, request: Request, response: Response, container: ContainerDep,
+    recorded_at: Annotated[datetime, Query(description="when the recording started (ISO 8601)")],
+    sha256: Annotated[str | None, Query(pattern="^[0-9a-fA-F]{64}$")] = None,
+) -> UploadOut:
+    """Upload one recording as the raw request body (streamed; never held in memory)."""
+    device_camera = await run_in_threadpool(_device_camera, container, request)
+    if recorded_at.tzinfo is None:
+        raise ValidationFailed("recorded_at must include a time zone")
+    kit = container.footage
+    check_declared_length(request, kit.max_upload_bytes)
+    received = await receive(request, upload_dir(container.settings.data_dir),
+                             kit.max_upload_bytes)
+    try:
+        result = await run_in_threadpool(
+            footage.upload_clip, container.uow(), kit, camera_id=camera_id,
+            device_camera_id=device_camera, recorded_at=recorded_at, received=received,
+            claimed_sha256=sha256)
+    finally:
+        received.path.unlink(missing_ok=True)
+    if not result.created:
+        response.status_code = 200
+    return UploadOut(clip_id=result.clip_id, created=result.created)
+
+
+@router.get("/me/clips", response_model=list[ClipOut])
+def my_clips(uow: UowDep, actor: ActorDep) -> list[ClipOut]:
+    return [ClipOut.of(clip) for clip in footage.my_clips(uow, actor)]

@@ -1,0 +1,107 @@
+"""The owner's clip library and playback: decrypted on the fly, HTTP Range honoured."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+
+from porchlight.domain.clips import Clip
+from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.web.render import render, see_other
+from porchlight.services import cameras, commands, footage
+
+router = APIRouter(include_in_schema=False)
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+PRIVATE = {"cache-control": "private, no-store", "x-content-type-options": "nosniff"}
+
+
+class RangeNotSatisfiable(Exception):
+    pass
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One byte range as [start, end) — or None for the whole file."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if match is None or (match[1] == "" and match[2] == ""):
+        raise RangeNotSatisfiable
+    if match[1] == "":  # the last N bytes
+        length = int(match[2])
+        if length == 0:
+            raise RangeNotSatisfiable
+        return max(0, size - length), size
+    start = int(match[1])
+    end = min(int(match[2]) + 1, size) if match[2] else size
+    if start >= size or end <= start:
+        raise RangeNotSatisfiable
+    return start, end
+
+
+@router.get("/clips", response_class=HTMLResponse)
+def library(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
+    mine = cameras.list_my_cameras(uow, me)
+    grouped: dict[UUID, dict[date, list[Clip]]] = defaultdict(lambda: defaultdict(list))
+    for clip in footage.my_clips(uow, me):
+        grouped[clip.camera_id][clip.recorded_at.date()].append(clip)
+    return render(request, "clips.html", cameras=mine, grouped=grouped)
+
+
+@router.get("/clips/{clip_id}", response_class=HTMLResponse)
+def clip_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+              clip_id: UUID) -> HTMLResponse:
+    opened = footage.open_for_owner(uow, container.footage, me, clip_id, record_view=False)
+    return render(request, "clip.html", clip=opened.clip)
+
+
+@router.get("/clips/{clip_id}/video")
+async def play(request: Request, container: ContainerDep, me: ActorDep,
+               clip_id: UUID) -> Response:
+    kit = container.footage
+    header = request.headers.get("range")
+    opened = await run_in_threadpool(
+        footage.open_for_owner, container.uow(), kit, me, clip_id,
+        record_view=header is None or header.strip().startswith("bytes=0-"))
+    size = opened.clip.size_bytes
+    try:
+        wanted = parse_range(header, size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}", **PRIVATE})
+    start, end = wanted or (0, size)
+    headers = {"accept-ranges": "bytes", "content-length": str(end - start), **PRIVATE}
+    if wanted:
+        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+    body = kit.store.read(opened.clip.object_key, opened.data_key, start, end)
+    return StreamingResponse(body, status_code=206 if wanted else 200,
+                             media_type=opened.media_type, headers=headers)
+
+
+@router.get("/clips/{clip_id}/poster.jpg")
+def poster(uow: UowDep, container: ContainerDep, me: ActorDep, clip_id: UUID) -> Response:
+    kit = container.footage
+    opened = footage.open_for_owner(uow, kit, me, clip_id, record_view=False)
+    key = opened.clip.poster_key
+    size = kit.store.plaintext_size(key)
+    data = b"".join(kit.store.read(key, opened.data_key, 0, size))
+    return Response(data, media_type="image/jpeg", headers=PRIVATE)
+
+
+@router.post("/clips/{clip_id}/delete")
+def delete(uow: UowDep, container: ContainerDep, me: ActorDep, clip_id: UUID) -> Response:
+    footage.delete_my_clip(uow, container.footage, me, clip_id)
+    return see_other("/clips")
+
+
+@router.post("/cameras/{camera_id}/retention")
+def set_retention(uow: UowDep, me: ActorDep, camera_id: UUID,
+                  retention_days: Annotated[int, Form()]) -> Response:
+    cameras.set_camera_retention(
+        uow, commands.SetCameraRetention(camera_id, retention_days), me)
+    return see_other("/cameras")

@@ -1,0 +1,193 @@
+"""Clips: upload, the owner's library and playback, and deletion that really deletes."""
+
+from __future__ import annotations
+
+import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from porchlight.domain.clips import (
+    Clip,
+    ClipAccessDenied,
+    ClipUploaded,
+    ClipViewed,
+    check_recorded_at,
+    clip_expiry,
+)
+from porchlight.domain.errors import NotFound, ValidationFailed
+from porchlight.domain.policies import Actor, actor_id, require_resident
+from porchlight.services.ports import FootageStore, KeyVault, UnitOfWork, VideoInfo, VideoTools
+from porchlight.services.retention import KEY_TIME_FORMAT, purge_clip
+
+DATA_KEY_BYTES = 32
+
+
+@dataclass(frozen=True)
+class Footage:
+    """What the clip use cases need besides the unit of work."""
+
+    store: FootageStore
+    video: VideoTools
+    vault: KeyVault
+    max_upload_bytes: int
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """An upload already written to a private temporary file, with its digest and size."""
+
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    clip_id: UUID
+    created: bool
+
+
+@dataclass(frozen=True)
+class OpenClip:
+    """A clip its owner may play: metadata plus the unwrapped data key, for this request only."""
+
+    clip: Clip
+    data_key: bytes
+
+    @property
+    def media_type(self) -> str:
+        return "video/webm" if self.clip.container == "matroska" else "video/mp4"
+
+
+def _key_context(clip_id: UUID) -> bytes:
+    return f"clip:{clip_id}".encode()
+
+
+def object_keys(camera_id: UUID, clip_id: UUID, received_at: datetime) -> tuple[str, str]:
+    """Object names carry the upload time, so an orphan sweep can spare uploads in flight."""
+    stem = f"clips/{camera_id}/{received_at.strftime(KEY_TIME_FORMAT)}-{clip_id}"
+    return f"{stem}.video", f"{stem}.poster"
+
+
+def upload_clip(
+    uow: UnitOfWork, kit: Footage, *, camera_id: UUID, device_camera_id: UUID,
+    recorded_at: datetime, received: ReceivedFile, claimed_sha256: str | None,
+) -> UploadResult:
+    """Check, probe, encrypt, store, then commit; anything failing leaves nothing behind."""
+    _check_device(uow, camera_id, device_camera_id)
+    if claimed_sha256 is not None and claimed_sha256.lower() != received.sha256:
+        raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
+    with uow:
+        camera = uow.cameras.get(camera_id)
+        if camera is None:
+            raise NotFound("no such camera")
+        check_recorded_at(camera, recorded_at, uow.clock.now())
+        existing = uow.clips.find_by_sha256(camera_id, received.sha256)
+        if existing is not None:
+            return UploadResult(existing.id, created=False)
+    info = kit.video.probe(received.path)
+    # The poster frame is decoded in its own process while the footage is encrypted here.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        poster = pool.submit(kit.video.poster, received.path)
+        return _store_and_commit(uow, kit, camera_id, recorded_at, received, info, poster)
+
+
+def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> None:
+    if camera_id == device_camera_id:
+        return
+    with uow:
+        uow.record(ClipAccessDenied(clip_id=None, reason="device_token_for_other_camera"))
+        uow.commit()
+    raise NotFound("no such camera")
+
+
+def _store_and_commit(
+    uow: UnitOfWork, kit: Footage, camera_id: UUID, recorded_at: datetime,
+    received: ReceivedFile, info: VideoInfo, poster: Future[bytes],
+) -> UploadResult:
+    clip_id, received_at = uuid4(), uow.clock.now()
+    video_key, poster_key = object_keys(camera_id, clip_id, received_at)
+    data_key = secrets.token_bytes(DATA_KEY_BYTES)
+    poster_file = received.path.with_suffix(".poster")
+    try:
+        kit.store.store(video_key, received.path, data_key)
+        poster_file.write_bytes(poster.result())
+        kit.store.store(poster_key, poster_file, data_key)
+        _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, received, info,
+                     (video_key, poster_key), data_key)
+    except BaseException:
+        kit.store.delete(video_key)
+        kit.store.delete(poster_key)
+        raise
+    finally:
+        poster_file.unlink(missing_ok=True)
+    return UploadResult(clip_id, created=True)
+
+
+def _commit_clip(
+    uow: UnitOfWork, kit: Footage, clip_id: UUID, camera_id: UUID, recorded_at: datetime,
+    received_at: datetime, received: ReceivedFile, info: VideoInfo, keys: tuple[str, str],
+    data_key: bytes,
+) -> None:
+    with uow:
+        camera = uow.cameras.get(camera_id)
+        if camera is None:
+            raise NotFound("no such camera")
+        clip = Clip(
+            id=clip_id, camera_id=camera_id, owner_id=camera.owner_id, recorded_at=recorded_at,
+            received_at=received_at, expires_at=clip_expiry(camera, recorded_at),
+            sha256=received.sha256, size_bytes=received.size, container=info.container,
+            video_codec=info.video_codec, audio_codec=info.audio_codec, width=info.width,
+            height=info.height, frame_rate=info.frame_rate,
+            duration_seconds=info.duration_seconds, rotation=info.rotation,
+            object_key=keys[0], poster_key=keys[1],
+            wrapped_key=kit.vault.seal(data_key, context=_key_context(clip_id)),
+        )
+        clip.record(ClipUploaded(actor_id=None, clip_id=clip_id, camera_id=camera_id,
+                                 sha256=received.sha256, size_bytes=received.size))
+        uow.clips.add(clip)
+        uow.commit()
+
+
+def my_clips(uow: UnitOfWork, actor: Actor) -> list[Clip]:
+    with uow:
+        owner = require_resident(actor)
+        return list(uow.clips.list_for_owner(owner.id))
+
+
+def open_for_owner(
+    uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID, *, record_view: bool
+) -> OpenClip:
+    """The owner's own clip, readable; anyone else is refused, and the refusal is audited."""
+    with uow:
+        clip = uow.clips.get(clip_id)
+        refusal = _refusal(clip, actor)
+        if refusal is not None:
+            uow.record(ClipAccessDenied(actor_id=actor_id(actor),
+                                        clip_id=clip.id if clip else None, reason=refusal))
+            uow.commit()
+            raise NotFound("no such clip")
+        data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+        if record_view:
+            clip.record(ClipViewed(actor_id=actor_id(actor), clip_id=clip.id))
+            uow.commit()
+        return OpenClip(clip=clip, data_key=data_key)
+
+
+def _refusal(clip: Clip | None, actor: Actor) -> str | None:
+    if clip is None:
+        return "no_such_clip"
+    if clip.owner_id != actor_id(actor):
+        return "not_owner"
+    if not clip.is_readable:
+        return "purged"
+    return None
+
+
+def delete_my_clip(uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID) -> None:
+    """The owner deletes a clip now: the same three steps as retention."""
+    open_for_owner(uow, kit, actor, clip_id, record_view=False)
+    purge_clip(uow, kit.store, clip_id, reason="owner_deleted", actor=actor_id(actor))
