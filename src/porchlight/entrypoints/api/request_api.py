@@ -1,0 +1,174 @@
+"""JSON API for video requests (agency staff) and the resident's inbox."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel, Field
+
+from porchlight.domain.consent import SharingScope
+from porchlight.domain.geo import LatLon
+from porchlight.domain.requests import IncidentType, RequestDraft, VideoRequest
+from porchlight.entrypoints.api.routes import ERROR_RESPONSES
+from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.services import evidence, inbox, video_requests
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"])
+
+
+class RequestIn(BaseModel):
+    case_number: str
+    incident_type: IncidentType
+    incident_other: str | None = None
+    incident_time: AwareDatetime
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_m: int
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    description: str
+    retention_days: int
+    sharing_plan: list[UUID] = []
+    contact: str
+
+
+class RequestOut(BaseModel):
+    id: UUID
+    case_number: str
+    incident_type: str
+    status: str
+    radius_m: int
+    window_start: datetime
+    window_end: datetime
+    deadline: datetime | None
+
+    @classmethod
+    def of(cls, r: VideoRequest) -> RequestOut:
+        return cls(id=r.id, case_number=r.case_number, incident_type=r.incident_type.value,
+                   status=r.status.value, radius_m=r.radius_m, window_start=r.window_start,
+                   window_end=r.window_end, deadline=r.deadline)
+
+
+class EvidenceOut(BaseModel):
+    id: UUID
+    covers_from: datetime
+    covers_to: datetime
+    source_sha256: str
+    sha256: str
+    expires_at: datetime
+
+
+class RequestDetailOut(RequestOut):
+    delivered: int
+    shared: int
+    declined: int | None
+    no_response: int | None
+    evidence: list[EvidenceOut]
+
+
+class ApprovalIn(BaseModel):
+    justification: str
+
+
+class ConsentIn(BaseModel):
+    clips: list[str]
+    scope: SharingScope
+    share_contact: bool = False
+    disclosure_sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+
+@router.get("/requests", response_model=list[RequestOut])
+def list_requests(uow: UowDep, actor: ActorDep) -> list[RequestOut]:
+    return [RequestOut.of(r) for r in video_requests.agency_requests(uow, actor)]
+
+
+@router.post("/requests", response_model=RequestOut, status_code=201)
+def create_request(body: RequestIn, uow: UowDep, container: ContainerDep,
+                   actor: ActorDep) -> RequestOut:
+    draft = RequestDraft(
+        case_number=body.case_number, incident_type=body.incident_type,
+        incident_other=body.incident_other, incident_time=body.incident_time,
+        location=LatLon(body.lat, body.lon), radius_m=body.radius_m,
+        window_start=body.window_start, window_end=body.window_end,
+        description=body.description, retention_days=body.retention_days,
+        sharing_plan=tuple(body.sharing_plan), contact=body.contact)
+    request_id = video_requests.create_request(uow, container.requests_kit, actor, draft)
+    return RequestOut.of(video_requests.get_request(uow, actor, request_id))
+
+
+@router.get("/requests/{request_id}", response_model=RequestDetailOut)
+def get_request(request_id: UUID, uow: UowDep, container: ContainerDep,
+                actor: ActorDep) -> RequestDetailOut:
+    found = video_requests.get_request(uow, actor, request_id)
+    counts = video_requests.counts(uow, container.requests_kit, actor, request_id)
+    items = [EvidenceOut(id=i.id, covers_from=i.covers_from, covers_to=i.covers_to,
+                         source_sha256=i.source_sha256, sha256=i.sha256,
+                         expires_at=i.expires_at)
+             for i in evidence.agency_evidence(uow, actor, request_id)]
+    return RequestDetailOut(**RequestOut.of(found).model_dump(), delivered=counts.delivered,
+                            shared=counts.shared, declined=counts.declined,
+                            no_response=counts.no_response, evidence=items)
+
+
+@router.post("/requests/{request_id}/approve", response_model=RequestOut)
+def approve(request_id: UUID, body: ApprovalIn, uow: UowDep, container: ContainerDep,
+            actor: ActorDep) -> RequestOut:
+    video_requests.approve(uow, container.requests_kit, actor, request_id, body.justification)
+    return RequestOut.of(video_requests.get_request(uow, actor, request_id))
+
+
+@router.get("/inbox")
+def my_inbox(uow: UowDep, actor: ActorDep) -> list[dict]:
+    return [{"delivery_id": str(i.delivery.id), "status": i.delivery.status.value,
+             "agency": i.agency.name, "case_number": i.request.case_number,
+             "request_status": i.request.status.value} for i in inbox.inbox(uow, actor)]
+
+
+@router.get("/inbox/{delivery_id}")
+def disclosure(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> dict:
+    """The full disclosure, and its SHA-256 that a consent must quote."""
+    _, shown = inbox.disclosure(uow, actor, delivery_id)
+    return {"disclosure": asdict(shown), "disclosure_sha256": shown.sha256}
+
+
+@router.post("/inbox/{delivery_id}/consent", status_code=201)
+def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: ContainerDep,
+            actor: ActorDep) -> dict:
+    consent_id = inbox.give_consent(
+        uow, actor, delivery_id, clip_ids=set(body.clips), scope=body.scope,
+        share_contact=body.share_contact, disclosure_sha256=body.disclosure_sha256)
+    made = evidence.derive_for_consent(uow, container.footage, consent_id,
+                                       container.settings.data_dir / "tmp" / "evidence")
+    return {"consent_id": str(consent_id), "evidence_items": made}
+
+
+@router.post("/inbox/{delivery_id}/decline", status_code=204)
+def decline(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
+    inbox.decline(uow, actor, delivery_id)
+
+
+@router.post("/requests/{request_id}/reject", response_model=RequestOut)
+def reject(request_id: UUID, uow: UowDep, actor: ActorDep) -> RequestOut:
+    video_requests.reject(uow, actor, request_id)
+    return RequestOut.of(video_requests.get_request(uow, actor, request_id))
+
+
+@router.post("/requests/{request_id}/withdraw", response_model=RequestOut)
+def withdraw(request_id: UUID, uow: UowDep, actor: ActorDep) -> RequestOut:
+    video_requests.withdraw(uow, actor, request_id)
+    return RequestOut.of(video_requests.get_request(uow, actor, request_id))
+
+
+@router.post("/inbox/{delivery_id}/revoke", status_code=204)
+def revoke(delivery_id: UUID, uow: UowDep, container: ContainerDep, actor: ActorDep) -> None:
+    """Take a consent back before the agency first opened the evidence; copies are destroyed."""
+    inbox.revoke_consent(uow, container.footage.store, actor, delivery_id)
+
+
+@router.post("/inbox/{delivery_id}/deletion", status_code=204)
+def ask_for_deletion(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
+    """After the agency opened the evidence: ask it to delete; the agency sees the request."""
+    inbox.ask_for_deletion(uow, actor, delivery_id)

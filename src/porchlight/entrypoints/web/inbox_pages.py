@@ -1,0 +1,73 @@
+"""The resident's inbox: every request delivered to them, the disclosure, and their answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from porchlight.domain.consent import SharingScope
+from porchlight.domain.errors import DomainError, NotFound, PermissionDenied
+from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.web.render import render, see_other
+from porchlight.services import evidence, inbox
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
+    return render(request, "inbox.html", items=inbox.inbox(uow, me))
+
+
+def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
+               status: int = 200, **extra) -> Response:
+    item, shown = inbox.disclosure(uow, me, delivery_id)
+    return render(request, "inbox_item.html", status, item=item, shown=shown,
+                  scopes=list(SharingScope), mine=inbox.my_consent(uow, me, delivery_id),
+                  **extra)
+
+
+@router.get("/inbox/{delivery_id}", response_class=HTMLResponse)
+def item(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID) -> Response:
+    return _item_page(request, uow, me, delivery_id)
+
+
+@router.post("/inbox/{delivery_id}/consent", response_class=HTMLResponse)
+def consent(
+    request: Request, uow: UowDep, container: ContainerDep, me: ActorDep, delivery_id: UUID,
+    scope: Annotated[SharingScope, Form()], disclosure: Annotated[str, Form()],
+    clips: Annotated[list[str] | None, Form()] = None,
+    share_contact: Annotated[bool, Form()] = False,
+) -> Response:
+    try:
+        consent_id = inbox.give_consent(
+            uow, me, delivery_id, clip_ids=set(clips or []), scope=scope,
+            share_contact=share_contact, disclosure_sha256=disclosure)
+    except DomainError as error:
+        if isinstance(error, NotFound | PermissionDenied):
+            raise
+        return _item_page(request, uow, me, delivery_id, 422, error=error.message)
+    evidence.derive_for_consent(uow, container.footage, consent_id,
+                                container.settings.data_dir / "tmp" / "evidence")
+    return see_other(f"/inbox/{delivery_id}")
+
+
+@router.post("/inbox/{delivery_id}/decline")
+def decline(uow: UowDep, me: ActorDep, delivery_id: UUID) -> Response:
+    inbox.decline(uow, me, delivery_id)
+    return see_other("/inbox")
+
+
+@router.post("/inbox/{delivery_id}/revoke")
+def revoke(uow: UowDep, container: ContainerDep, me: ActorDep, delivery_id: UUID) -> Response:
+    inbox.revoke_consent(uow, container.footage.store, me, delivery_id)
+    return see_other(f"/inbox/{delivery_id}")
+
+
+@router.post("/inbox/{delivery_id}/deletion")
+def deletion(uow: UowDep, me: ActorDep, delivery_id: UUID) -> Response:
+    inbox.ask_for_deletion(uow, me, delivery_id)
+    return see_other(f"/inbox/{delivery_id}")

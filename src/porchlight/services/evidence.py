@@ -1,0 +1,132 @@
+"""Evidence: derive the agency's trimmed, separately encrypted copy of each consented clip.
+
+The derived copy covers the request's window only (stream copy from the keyframe before
+it), is hashed, encrypted under its own data key and stored; its row keeps the parent
+clip's SHA-256 and its own, and the custody event `evidence.received` is written with it.
+Derivation is a job: idempotent per (consent, clip), so a retry after a crash finishes
+what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from porchlight.domain.clips import Clip
+from porchlight.domain.consent import Consent, evidence_expiry
+from porchlight.domain.errors import NotFound
+from porchlight.domain.evidence import EvidenceItem, EvidenceReceived
+from porchlight.domain.policies import Actor, actor_id, require_agency_staff
+from porchlight.domain.requests import VideoRequest
+from porchlight.services.footage import Footage, OpenClip
+from porchlight.services.ports import UnitOfWork
+
+
+def _key_context(evidence_id: UUID) -> bytes:
+    return f"evidence:{evidence_id}".encode()
+
+
+def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir: Path) -> int:
+    """Make the evidence items a consent calls for that do not exist yet; returns how many."""
+    with uow:
+        consent = uow.consents.get(consent_id)
+        if consent is None or consent.revoked_at is not None:
+            return 0
+        request = uow.requests.get(consent.request_id)
+        done = {str(item.source_clip_id) for item in uow.evidence.for_consent(consent.id)}
+        todo = [uow.clips.get(UUID(c)) for c in consent.clip_ids if c not in done]
+        sources = [(clip, kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode()))
+                   for clip in todo if clip is not None and clip.is_readable]
+    for clip, data_key in sources:
+        _derive_one(uow, kit, consent, request, OpenClip(clip, data_key), workdir)
+    return len(sources)
+
+
+def _derive_one(
+    uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, source: OpenClip,
+    workdir: Path,
+) -> None:
+    clip = source.clip
+    start = max(0.0, (request.window_start - clip.recorded_at).total_seconds())
+    end = min(clip.duration_seconds, (request.window_end - clip.recorded_at).total_seconds())
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        plain, trimmed = Path(folder) / "source", Path(folder) / "trimmed"
+        _decrypt_to(kit, source, plain)
+        cut = kit.video.trim(plain, trimmed, start, end)
+        _store_item(uow, kit, consent, request, clip, trimmed, cut.start_seconds,
+                    cut.end_seconds, cut.info.container)
+
+
+def _decrypt_to(kit: Footage, source: OpenClip, target: Path) -> None:
+    with target.open("wb") as handle:
+        for block in kit.store.read(source.clip.object_key, source.data_key, 0,
+                                    source.clip.size_bytes):
+            handle.write(block)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _store_item(
+    uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, clip: Clip,
+    trimmed: Path, start: float, end: float, container: str,
+) -> None:
+    evidence_id, data_key = uuid4(), secrets.token_bytes(32)
+    key = f"evidence/{request.agency_id}/{request.id}/{evidence_id}.video"
+    size = kit.store.store(key, trimmed, data_key)
+    try:
+        with uow:
+            now = uow.clock.now()
+            item = EvidenceItem(
+                id=evidence_id, consent_id=consent.id, request_id=request.id,
+                agency_id=request.agency_id, source_clip_id=clip.id,
+                source_sha256=clip.sha256, sha256=_sha256(trimmed), size_bytes=size,
+                container=container, start_offset_seconds=start, end_offset_seconds=end,
+                covers_from=clip.recorded_at + timedelta(seconds=start),
+                covers_to=clip.recorded_at + timedelta(seconds=end), object_key=key,
+                wrapped_key=kit.vault.seal(data_key, context=_key_context(evidence_id)),
+                received_at=now, expires_at=evidence_expiry(now, request.retention_days),
+            )
+            item.record(EvidenceReceived(actor_id=None, evidence_id=evidence_id,
+                                         request_id=request.id, agency_id=request.agency_id,
+                                         source_sha256=clip.sha256, sha256=item.sha256))
+            uow.evidence.add(item)
+            uow.commit()
+    except BaseException:
+        kit.store.delete(key)
+        raise
+
+
+def agency_evidence(uow: UnitOfWork, actor: Actor, request_id: UUID) -> list[EvidenceItem]:
+    """What the agency received for a request: items only, never who gave them."""
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("no such request")
+        require_agency_staff(actor, request.agency_id)
+        return [item for item in uow.evidence.for_request(request_id) if item.is_readable]
+
+
+def open_evidence(
+    uow: UnitOfWork, kit: Footage, actor: Actor, evidence_id: UUID, *, record: bool
+) -> tuple[EvidenceItem, bytes]:
+    """Staff of the receiving agency open an item; the first opening ends revocability."""
+    with uow:
+        item = uow.evidence.get(evidence_id)
+        if item is None or not item.is_readable:
+            raise NotFound("no such evidence")
+        require_agency_staff(actor, item.agency_id)
+        if record:
+            item.opened(actor_id=actor_id(actor), now=uow.clock.now())
+            uow.commit()
+        return item, kit.vault.open(item.wrapped_key, context=_key_context(item.id))

@@ -1,0 +1,223 @@
+"""Video requests from the agency's side: create under the scope policy, approve, deliver, close."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from uuid import UUID, uuid4
+
+from porchlight.domain.consent import Delivery, DeliveryCreated, DeliveryStatus
+from porchlight.domain.errors import NotFound, PolicyRefused
+from porchlight.domain.policies import Actor, require_agency_staff, require_supervisor
+from porchlight.domain.requests import (
+    RequestCreated,
+    RequestDraft,
+    RequestRefused,
+    RequestStatus,
+    ScopePolicy,
+    VideoRequest,
+    check_scope,
+)
+from porchlight.services.ports import Mailer, OutgoingMail, UnitOfWork
+
+
+@dataclass(frozen=True)
+class RequestsKit:
+    policy: ScopePolicy
+    mailer: Mailer
+    base_url: str
+
+
+def create_request(uow: UnitOfWork, kit: RequestsKit, actor: Actor, draft: RequestDraft) -> UUID:
+    """Check the scope rules; send at once, or queue for a supervisor. Refusals are audited."""
+    with uow:
+        officer = require_agency_staff(actor)
+        agency = uow.agencies.get(officer.agency_id)
+        now = uow.clock.now()
+        try:
+            decision = check_scope(draft, agency, kit.policy, now)
+            _check_plan(uow, draft)
+        except PolicyRefused as refused:
+            uow.record(RequestRefused(actor_id=officer.id, agency_id=agency.id,
+                                      reason=refused.rule))
+            uow.commit()
+            raise
+        request = _new_request(officer.id, agency.id, draft, now, decision.needs_supervisor)
+        if not decision.needs_supervisor:
+            request.open(now=now, deadline=kit.policy.response_deadline, actor_id=officer.id)
+        uow.requests.add(request)
+        uow.commit()
+    if request.status is RequestStatus.OPEN:
+        deliver(uow, kit, request.id)
+    return request.id
+
+
+def _check_plan(uow: UnitOfWork, draft: RequestDraft) -> None:
+    for agency_id in draft.sharing_plan:
+        named = uow.agencies.get(agency_id)
+        if named is None or not named.is_verified:
+            raise PolicyRefused("sharing_plan_unknown_agency",
+                                "the sharing plan names an agency that is not on Porchlight")
+
+
+def _new_request(
+    officer_id: UUID, agency_id: UUID, draft: RequestDraft, now, needs_supervisor: bool
+) -> VideoRequest:
+    request = VideoRequest(
+        id=uuid4(), agency_id=agency_id, created_by=officer_id, case_number=draft.case_number,
+        incident_type=draft.incident_type, incident_other=draft.incident_other,
+        incident_time=draft.incident_time, lat=draft.location.lat, lon=draft.location.lon,
+        radius_m=draft.radius_m, window_start=draft.window_start, window_end=draft.window_end,
+        description=" ".join(draft.description.split()), retention_days=draft.retention_days,
+        sharing_plan=[str(a) for a in draft.sharing_plan], contact=draft.contact,
+        status=RequestStatus.AWAITING_APPROVAL, created_at=now,
+    )
+    request.record(RequestCreated(
+        actor_id=officer_id, request_id=request.id, agency_id=agency_id,
+        needs_approval=needs_supervisor, radius_m=draft.radius_m,
+        window_minutes=request.window_minutes))
+    return request
+
+
+def _own_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest:
+    request = uow.requests.get(request_id)
+    if request is None:
+        raise NotFound("no such request")
+    require_agency_staff(actor, request.agency_id)
+    return request
+
+
+def approve(
+    uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID, justification: str
+) -> None:
+    with uow:
+        request = _own_request(uow, actor, request_id)
+        supervisor = require_supervisor(actor, request.agency_id)
+        request.approve(supervisor_id=supervisor.id, justification=justification,
+                        now=uow.clock.now(), deadline=kit.policy.response_deadline)
+        uow.commit()
+    deliver(uow, kit, request_id)
+
+
+def reject(uow: UnitOfWork, actor: Actor, request_id: UUID) -> None:
+    with uow:
+        request = _own_request(uow, actor, request_id)
+        supervisor = require_supervisor(actor, request.agency_id)
+        request.reject(supervisor_id=supervisor.id)
+        uow.commit()
+
+
+def withdraw(uow: UnitOfWork, actor: Actor, request_id: UUID) -> None:
+    with uow:
+        request = _own_request(uow, actor, request_id)
+        request.withdraw(actor_id=actor.id, now=uow.clock.now())
+        uow.commit()
+
+
+def deliver(uow: UnitOfWork, kit: RequestsKit, request_id: UUID) -> int:
+    """One delivery per resident with an opted-in camera in range and footage in the window.
+
+    A job: idempotent (a resident already reached is skipped) and resumable (a request
+    is marked delivered only when done, so the worker retries an interrupted one).
+    """
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None or request.status is not RequestStatus.OPEN:
+            return 0
+        reached = {d.resident_id for d in uow.deliveries.for_request(request.id)}
+        new = []
+        for resident_id, camera_ids in _cameras_with_footage(uow, request).items():
+            if resident_id not in reached:
+                new.append(_delivery(uow, request, resident_id, camera_ids))
+        request.delivered_at = uow.clock.now()
+        emails = [uow.accounts.get(d.resident_id).email for d in new]
+        uow.commit()
+    for email in emails:
+        kit.mailer.send(OutgoingMail(
+            to=email, subject="A video request for your camera",
+            body="An agency has asked residents near an incident for camera footage.\n\n"
+                 f"Read what they ask and decide, clip by clip: {kit.base_url}/inbox\n\n"
+                 "Declining or ignoring it has no consequence; the agency never learns "
+                 "who did."))
+    return len(new)
+
+
+def _cameras_with_footage(uow: UnitOfWork, request: VideoRequest) -> dict[UUID, list[str]]:
+    found: dict[UUID, list[str]] = defaultdict(list)
+    for camera in uow.cameras.within(request.location, request.radius_m, opted_in_only=True):
+        clips = uow.clips.list_for_camera(camera.id)
+        if any(c.is_readable and c.overlaps(request.window_start, request.window_end)
+               for c in clips):
+            found[camera.owner_id].append(str(camera.id))
+    return found
+
+
+def _delivery(
+    uow: UnitOfWork, request: VideoRequest, resident_id: UUID, camera_ids: list[str]
+) -> Delivery:
+    delivery = Delivery(id=uuid4(), request_id=request.id, resident_id=resident_id,
+                        camera_ids=sorted(camera_ids), created_at=uow.clock.now(),
+                        status=DeliveryStatus.WAITING, notified_at=uow.clock.now())
+    delivery.record(DeliveryCreated(actor_id=None, delivery_id=delivery.id,
+                                    request_id=request.id))
+    uow.deliveries.add(delivery)
+    return delivery
+
+
+def run_jobs(uow: UnitOfWork, kit: RequestsKit) -> tuple[int, int]:
+    """The worker's pass: deliver what was approved but not delivered; close what is due."""
+    with uow:
+        pending = [r.id for r in uow.requests.awaiting_delivery()]
+    delivered = sum(deliver(uow, kit, request_id) for request_id in pending)
+    with uow:
+        closed = sum(r.close_if_due(uow.clock.now()) for r in uow.requests.due_to_close(
+            uow.clock.now()))
+        uow.commit()
+    return delivered, closed
+
+
+def agency_requests(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:
+    with uow:
+        staff = require_agency_staff(actor)
+        return list(uow.requests.list_for_agency(staff.agency_id))
+
+
+@dataclass(frozen=True)
+class RequestCounts:
+    """What an agency may know of the answers: never who, and only in large enough groups."""
+
+    delivered: int
+    shared: int
+    declined: int | None
+    no_response: int | None
+    deletion_requests: int
+
+
+def counts(uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID) -> RequestCounts:
+    with uow:
+        request = _own_request(uow, actor, request_id)
+        deliveries = list(uow.deliveries.for_request(request.id))
+        consents = list(uow.consents.for_request(request.id))
+        shared = sum(1 for c in consents if c.revoked_at is None)
+        declined = sum(1 for d in deliveries if d.status is DeliveryStatus.DECLINED)
+        silent = sum(1 for d in deliveries if d.status is DeliveryStatus.WAITING)
+        closed = request.status in (RequestStatus.CLOSED, RequestStatus.WITHDRAWN)
+        floor = kit.policy.min_group_size
+        return RequestCounts(
+            delivered=len(deliveries), shared=shared,
+            declined=declined if closed and declined >= floor else None,
+            no_response=silent if closed and silent >= floor else None,
+            deletion_requests=sum(1 for c in consents if c.deletion_requested_at),
+        )
+
+
+def get_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest:
+    with uow:
+        return _own_request(uow, actor, request_id)
+
+
+def awaiting_approval(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:
+    with uow:
+        staff = require_agency_staff(actor)
+        return [r for r in uow.requests.list_for_agency(staff.agency_id)
+                if r.status is RequestStatus.AWAITING_APPROVAL]

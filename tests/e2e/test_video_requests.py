@@ -1,0 +1,324 @@
+"""Video requests through the use cases on the real stack: scope, delivery, disclosure, consent."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from porchlight.adapters.db import tables
+from porchlight.adapters.video_demo import make_demo_clip
+from porchlight.config import Settings
+from porchlight.domain.consent import SharingScope
+from porchlight.domain.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PolicyRefused,
+    ValidationFailed,
+)
+from porchlight.domain.geo import LatLon
+from porchlight.domain.requests import IncidentType, RequestDraft, RequestStatus
+from porchlight.services import footage, inbox, video_requests
+from tests.e2e.support import HOME_A, HOME_B, Deployment, build_deployment
+
+FAR = LatLon(45.60, -122.50)  # ~12 km away
+
+
+@pytest.fixture(scope="module")
+def clip_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("req")
+    return [make_demo_clip(folder / f"{n}.mp4", seconds=2, width=320, height=180, seed=n)
+            for n in range(3)]
+
+
+@pytest.fixture
+def d(settings: Settings) -> Deployment:
+    deployment = build_deployment(settings)
+    with deployment.container.uow() as uow:
+        for agency_id in (deployment.agency_x, deployment.agency_y):
+            uow.agencies.get(agency_id).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    return deployment
+
+
+def actor(d: Deployment, key: str):
+    with d.container.uow() as uow:
+        return uow.accounts.get(d.people[key].id)
+
+
+def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Path],
+                          starts: list[timedelta], opted_in: bool = True):
+    from porchlight.services import cameras, commands
+
+    camera_id = cameras.register_camera(
+        d.container.uow(), commands.RegisterCamera("Cam", where, opted_in=opted_in),
+        actor(d, key))
+    made = []
+    for path, start in zip(clips, starts, strict=True):
+        received = footage.ReceivedFile(path, hashlib.sha256(path.read_bytes()).hexdigest(),
+                                        path.stat().st_size)
+        made.append(footage.upload_clip(
+            d.container.uow(), d.container.footage, camera_id=camera_id,
+            device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,
+            claimed_sha256=None).clip_id)
+    return camera_id, made
+
+
+def draft(d: Deployment, **changes) -> RequestDraft:
+    start = d.clock.now() - timedelta(hours=3)
+    values = dict(
+        case_number="24-0042", incident_type=IncidentType.BURGLARY, incident_other=None,
+        incident_time=start + timedelta(minutes=20), location=HOME_A, radius_m=250,
+        window_start=start, window_end=start + timedelta(hours=1),
+        description="A garage on Alder St was broken into; we are looking for a grey van.",
+        retention_days=90, sharing_plan=(), contact="Det. Ruiz, 555-0100")
+    values.update(changes)
+    return RequestDraft(**values)
+
+
+def test_a_small_request_reaches_exactly_the_right_residents(d: Deployment, clip_files) -> None:
+    in_window = [timedelta(hours=2, minutes=50), timedelta(hours=2, minutes=30)]
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:2], in_window)
+    add_camera_with_clips(d, "resident_b", HOME_B, clip_files[2:], [timedelta(hours=2, minutes=40)])
+    add_camera_with_clips(d, "disabled", FAR, clip_files[:1], [timedelta(hours=2, minutes=45)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    with d.container.uow() as uow:
+        request = uow.requests.get(request_id)
+        deliveries = uow.deliveries.for_request(request_id)
+    assert request.status is RequestStatus.OPEN
+    assert {x.resident_id for x in deliveries} == {d.people["resident_a"].id,
+                                                   d.people["resident_b"].id}
+    assert d.mailer.last_link("resident_a@example.org").endswith("/inbox")
+    assert video_requests.deliver(d.container.uow(), kit, request_id) == 0  # idempotent
+
+    item, shown = inbox.disclosure(d.container.uow(), actor(d, "resident_a"),
+                                   next(x.id for x in deliveries
+                                        if x.resident_id == d.people["resident_a"].id))
+    assert shown.agency == "Agency X Police" and shown.retention_days == 90
+    assert {c.id for c in shown.clips} == {str(c) for c in a_clips}
+    with pytest.raises(NotFound):  # resident B cannot read A's delivery
+        inbox.disclosure(d.container.uow(), actor(d, "resident_b"), item.delivery.id)
+
+    consent_id = inbox.give_consent(
+        d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+        clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY, share_contact=False,
+        disclosure_sha256=shown.sha256)
+    with d.container.engine.connect() as connection:
+        row = connection.execute(select(tables.consents)).one()
+        assert row.id == consent_id and row.clip_ids == [str(a_clips[0])]
+        with pytest.raises(Exception, match="immutable"):  # the terms cannot be rewritten
+            connection.execute(tables.consents.update().values(scope="local_or_state"))
+    with pytest.raises(Conflict):
+        inbox.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+
+
+def test_a_stale_disclosure_or_a_foreign_clip_is_refused(d: Deployment, clip_files) -> None:
+    add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1], [timedelta(hours=2, minutes=50)])
+    _, b_clips = add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
+    [item] = inbox.inbox(d.container.uow(), actor(d, "resident_a"))
+    _, shown = inbox.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+    common = dict(scope=SharingScope.THIS_AGENCY, share_contact=False)
+    with pytest.raises(ValidationFailed, match="changed"):
+        inbox.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+                           clip_ids={shown.clips[0].id}, disclosure_sha256="0" * 64, **common)
+    with pytest.raises(ValidationFailed, match="only clips"):
+        inbox.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+                           clip_ids={str(b_clips[0])}, disclosure_sha256=shown.sha256, **common)
+    inbox.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+
+
+def test_wide_requests_wait_for_another_supervisor(d: Deployment, clip_files) -> None:
+    add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1], [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    wide = draft(d, radius_m=600)
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               wide)
+    with d.container.uow() as uow:
+        assert uow.requests.get(request_id).status is RequestStatus.AWAITING_APPROVAL
+        assert uow.deliveries.for_request(request_id) == []
+    justification = "The suspect fled on foot through several back yards towards the river."
+    with pytest.raises(PermissionDenied):
+        video_requests.approve(d.container.uow(), kit, actor(d, "officer_x"), request_id,
+                               justification)
+    with pytest.raises(NotFound):  # another agency's supervisor cannot even see it
+        video_requests.approve(d.container.uow(), kit, actor(d, "officer_y"), request_id,
+                               justification)
+    video_requests.approve(d.container.uow(), kit, actor(d, "supervisor_x"), request_id,
+                           justification)
+    with d.container.uow() as uow:
+        assert len(uow.deliveries.for_request(request_id)) == 1
+
+
+def test_refusals_are_audited_and_create_nothing(d: Deployment) -> None:
+    kit = d.container.requests_kit
+    with pytest.raises(PolicyRefused) as refused:
+        video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                      draft(d, radius_m=900))
+    assert refused.value.rule == "radius_too_large"
+    with d.container.engine.connect() as connection:
+        assert connection.execute(select(tables.video_requests)).all() == []
+        payload = connection.execute(select(tables.audit_events.c.payload).where(
+            tables.audit_events.c.kind == "request.refused")).scalar_one()
+    assert payload["reason"] == "radius_too_large"
+    with pytest.raises(PermissionDenied):
+        video_requests.create_request(d.container.uow(), kit, actor(d, "resident_a"), draft(d))
+
+
+def test_requests_close_at_their_deadline(d: Deployment, clip_files) -> None:
+    add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1], [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    d.clock.advance(timedelta(days=6, hours=23))
+    assert video_requests.run_jobs(d.container.uow(), kit) == (0, 0)
+    d.clock.advance(timedelta(hours=1))
+    assert video_requests.run_jobs(d.container.uow(), kit) == (0, 1)
+    with d.container.uow() as uow:
+        assert uow.requests.get(request_id).status is RequestStatus.CLOSED
+    [item] = inbox.inbox(d.container.uow(), actor(d, "resident_a"))
+    _, shown = inbox.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+    with pytest.raises(Conflict, match="closed"):
+        inbox.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+                           clip_ids={shown.clips[0].id}, scope=SharingScope.THIS_AGENCY,
+                           share_contact=False, disclosure_sha256=shown.sha256)
+
+
+def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) -> None:
+    from porchlight.services import evidence
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    resident = actor(d, "resident_a")
+    [item] = inbox.inbox(d.container.uow(), resident)
+    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+                                    clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
+                                    share_contact=False, disclosure_sha256=shown.sha256)
+    work = d.container.settings.data_dir / "tmp"
+    assert evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
+                                       work) == 1
+    assert evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
+                                       work) == 0  # a job: idempotent
+    officer = actor(d, "officer_x")
+    [received] = evidence.agency_evidence(d.container.uow(), officer, request_id)
+    with d.container.uow() as uow:
+        source = uow.clips.get(a_clips[0])
+    assert received.source_sha256 == source.sha256 and received.sha256 != source.sha256
+    assert received.covers_from >= source.recorded_at
+    with pytest.raises(NotFound):
+        evidence.agency_evidence(d.container.uow(), actor(d, "officer_y"), request_id)
+
+    # before the agency opens it, the resident can take it back: the copy is destroyed
+    inbox.revoke_consent(d.container.uow(), d.container.footage.store, resident,
+                         item.delivery.id)
+    assert evidence.agency_evidence(d.container.uow(), officer, request_id) == []
+    assert not d.container.footage.store.exists(received.object_key)
+    with pytest.raises(NotFound):
+        evidence.open_evidence(d.container.uow(), d.container.footage, officer, received.id,
+                               record=True)
+
+
+def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files) -> None:
+    from porchlight.services import evidence
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    resident, officer = actor(d, "resident_a"), actor(d, "officer_x")
+    [item] = inbox.inbox(d.container.uow(), resident)
+    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+                                    clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
+                                    share_contact=False, disclosure_sha256=shown.sha256)
+    evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
+                                d.container.settings.data_dir / "tmp")
+    [received] = evidence.agency_evidence(d.container.uow(), officer, request_id)
+    opened, data_key = evidence.open_evidence(d.container.uow(), d.container.footage, officer,
+                                              received.id, record=True)
+    assert opened.first_opened_at is not None and len(data_key) == 32
+    with pytest.raises(Conflict, match="deletion"):
+        inbox.revoke_consent(d.container.uow(), d.container.footage.store, resident,
+                             item.delivery.id)
+    inbox.ask_for_deletion(d.container.uow(), resident, item.delivery.id)
+    counts = video_requests.counts(d.container.uow(), kit, officer, request_id)
+    assert counts.deletion_requests == 1 and counts.shared == 1
+    assert counts.declined is None and counts.no_response is None  # still open
+
+
+def test_decline_and_silence_counts_appear_only_after_close_and_from_five(
+    d: Deployment, clip_files
+) -> None:
+    from tests.e2e.support import _resident
+
+    keys = [f"neighbour_{n}" for n in range(9)]
+    for n, key in enumerate(keys):
+        home = LatLon(HOME_A.lat + n * 1e-4, HOME_A.lon)  # about 11 m apart
+        d.people[key] = _resident(d, key, home)
+        add_camera_with_clips(d, key, home, clip_files[n % 3: n % 3 + 1],
+                              [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    officer = actor(d, "officer_x")
+    request_id = video_requests.create_request(d.container.uow(), kit, officer, draft(d))
+    for key in keys[:5]:  # five decline, four stay silent
+        [item] = inbox.inbox(d.container.uow(), actor(d, key))
+        inbox.decline(d.container.uow(), actor(d, key), item.delivery.id)
+    open_counts = video_requests.counts(d.container.uow(), kit, officer, request_id)
+    assert (open_counts.delivered, open_counts.declined, open_counts.no_response) == (9, None,
+                                                                                      None)
+    d.clock.advance(timedelta(days=8))
+    video_requests.run_jobs(d.container.uow(), kit)
+    closed = video_requests.counts(d.container.uow(), kit, officer, request_id)
+    assert closed.declined == 5  # at least five: shown
+    assert closed.no_response is None  # four: too few to show without singling anyone out
+
+
+def test_the_json_api_walks_the_same_flow(d: Deployment, clip_files) -> None:
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:2],
+                                       [timedelta(hours=2, minutes=50),
+                                        timedelta(hours=2, minutes=30)])
+    officer = d.signed_in("officer_x")
+    start = d.clock.now() - timedelta(hours=3)
+    body = {"case_number": "API-1", "incident_type": "robbery",
+            "incident_time": (start + timedelta(minutes=5)).isoformat(),
+            "lat": HOME_A.lat, "lon": HOME_A.lon, "radius_m": 150,
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=1)).isoformat(),
+            "description": "A phone was snatched at the bus stop on Alder St.",
+            "retention_days": 60, "contact": "Desk 555-0100"}
+    csrf = {"x-csrf-token": officer.csrf()}
+    made = officer.post("/api/v1/requests", json=body, headers=csrf)
+    assert made.status_code == 201 and made.json()["status"] == "open"
+    request_id = made.json()["id"]
+    refused = officer.post("/api/v1/requests", json={**body, "radius_m": 5000}, headers=csrf)
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "policy_refused.radius_too_large"
+
+    resident = d.signed_in("resident_a")
+    [entry] = resident.get("/api/v1/inbox").json()
+    shown = resident.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
+    assert {c["id"] for c in shown["disclosure"]["clips"]} == {str(c) for c in a_clips}
+    given = resident.post(f"/api/v1/inbox/{entry['delivery_id']}/consent", headers={
+        "x-csrf-token": resident.csrf()}, json={
+        "clips": [str(a_clips[1])], "scope": "this_agency",
+        "disclosure_sha256": shown["disclosure_sha256"]})
+    assert given.status_code == 201 and given.json()["evidence_items"] == 1
+
+    detail = officer.get(f"/api/v1/requests/{request_id}").json()
+    assert (detail["delivered"], detail["shared"], len(detail["evidence"])) == (1, 1, 1)
+    assert "resident" not in str(detail).lower()
+    other = d.signed_in("officer_y")
+    assert other.get(f"/api/v1/requests/{request_id}").status_code == 404
