@@ -6,22 +6,37 @@ import functools
 import hashlib
 import hmac
 import secrets
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from porchlight.adapters.audit_http import HttpAuditLogSource
+from porchlight.adapters.audit_keys import load_or_create_signer, load_signer
 from porchlight.adapters.clock import SystemClock
 from porchlight.adapters.db import migrate
+from porchlight.adapters.db.audit_log import SqlAuditLogStore
+from porchlight.adapters.db.audit_log_source import SqlAuditLogSource
 from porchlight.adapters.db.engine import make_engine
 from porchlight.adapters.db.orm import start_mappers
 from porchlight.adapters.db.uow import SqlUnitOfWork
+from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
 from porchlight.adapters.mail import LogMailer, SmtpMailer
 from porchlight.adapters.passwords import Argon2PasswordHasher
 from porchlight.adapters.vault import LocalKeyVault
+from porchlight.adapters.video import PyAvVideoTools
 from porchlight.config import Settings
-from porchlight.services.ports import Clock, Mailer, PasswordHasher, UnitOfWork
+from porchlight.domain.cameras import RETENTION_CHOICES_DAYS
+from porchlight.domain.requests import ScopePolicy
+from porchlight.services.audit_log import Sequencer, SequencerConfig
+from porchlight.services.audit_ports import AuditLogStore
+from porchlight.services.footage import Footage
+from porchlight.services.ports import Clock, KeyVault, Mailer, PasswordHasher, UnitOfWork
 from porchlight.services.security import Security
+from porchlight.services.video_requests import RequestsKit
 
 
 @dataclass
@@ -34,9 +49,27 @@ class Container:
     passwords: PasswordHasher
     security: Security = field(repr=False)
     session_factory: sessionmaker[Session] = field(repr=False)
+    footage_override: Footage | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def footage(self) -> Footage:
+        """Clip storage and video tools, built on first use (the web app may never need them)."""
+        return self.footage_override or build_footage(self.settings, self.security.vault)
 
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.session_factory, self.clock)
+
+    @functools.cached_property
+    def requests_kit(self) -> RequestsKit:
+        return RequestsKit(policy=scope_policy(self.settings), mailer=self.security.mailer,
+                           base_url=self.settings.base_url)
+
+    @staticmethod
+    def make_demo_clip(path: Path, seed: int, label: str) -> Path:
+        """A short real H.264 clip for the demo seed (encoded with PyAV)."""
+        from porchlight.adapters.video_demo import make_demo_clip  # loads FFmpeg: only here
+
+        return make_demo_clip(path, seconds=4, seed=seed, label=label)
 
     def migrate(self) -> None:
         migrate.upgrade(self.engine)
@@ -47,6 +80,28 @@ class Container:
     def close(self) -> None:
         self.engine.dispose()
 
+    def audit_store(self) -> AuditLogStore:
+        return SqlAuditLogStore(self.engine)
+
+    def audit_sequencer(self) -> Sequencer:
+        """The sequencer; it reads (or first creates) the signing key only when it signs."""
+        settings, audit = self.settings, self.settings.audit
+        return Sequencer(
+            self.audit_store(),
+            lambda: load_or_create_signer(settings.audit_key_file, settings.origin),
+            self.clock,
+            SequencerConfig(settings.origin, audit.batch_size,
+                            timedelta(seconds=audit.checkpoint_interval_seconds)),
+        )
+
+    def audit_verifier_key(self) -> str:
+        """This deployment's public checkpoint key (AuditKeyError when there is none yet)."""
+        return load_signer(self.settings.audit_key_file).verifier_key
+
+    def audit_source(self) -> AbstractContextManager[SqlAuditLogSource]:
+        """The local log, on one snapshot, for `audit verify`."""
+        return SqlAuditLogSource.open(self.engine)
+
 
 def build(
     settings: Settings | None = None,
@@ -55,6 +110,7 @@ def build(
     engine: Engine | None = None,
     session_factory: sessionmaker[Session] | None = None,
     mailer: Mailer | None = None,
+    footage: Footage | None = None,
 ) -> Container:
     """Build the container; tests pass their own clock, engine or session factory."""
     settings = settings or Settings()
@@ -70,6 +126,39 @@ def build(
         passwords=passwords,
         security=build_security(settings, passwords, mailer or build_mailer(settings)),
         session_factory=factory,
+        footage_override=footage,
+    )
+
+
+def build_footage(settings: Settings, vault: KeyVault) -> Footage:
+    """Encrypted footage on the local folder (default) or an S3-compatible store."""
+    storage = settings.storage
+    if storage.backend == "s3":
+        from porchlight.adapters.footage.s3 import S3ObjectStore  # boto3 only when chosen
+
+        if not storage.s3_bucket:
+            raise ValueError("PORCHLIGHT_STORAGE__S3_BUCKET is required when the backend is s3")
+        objects = S3ObjectStore.connect(
+            storage.s3_bucket, endpoint_url=storage.s3_endpoint_url, region=storage.s3_region,
+            spool_dir=settings.data_dir / "spool")
+    else:
+        objects = LocalObjectStore(settings.storage_path)
+    return Footage(store=EncryptedFootageStore(objects), video=PyAvVideoTools(), vault=vault,
+                   max_upload_bytes=storage.max_upload_bytes)
+
+
+def scope_policy(settings: Settings) -> ScopePolicy:
+    policy = settings.policy
+    return ScopePolicy(
+        officer_max_window=timedelta(minutes=policy.officer_max_window_minutes),
+        officer_max_radius_m=policy.officer_max_radius_m,
+        supervisor_max_window=timedelta(minutes=policy.supervisor_max_window_minutes),
+        supervisor_max_radius_m=policy.supervisor_max_radius_m,
+        max_retention_days=policy.max_evidence_retention_days,
+        longest_camera_retention=timedelta(days=max(RETENTION_CHOICES_DAYS)),
+        allow_federal=policy.allow_federal_requests,
+        response_deadline=timedelta(days=policy.response_deadline_days),
+        min_group_size=policy.min_group_size,
     )
 
 
@@ -102,3 +191,8 @@ def common_passwords() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def remote_audit_source(url: str) -> HttpAuditLogSource:
+    """Another deployment's public audit API, for `audit verify --url`."""
+    return HttpAuditLogSource(url)

@@ -10,9 +10,11 @@ past authorisation (a 409 or 422 there is a business answer, not an access decis
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from sqlalchemy import select
 from porchlight import bootstrap
 from porchlight.adapters.clock import FixedClock
 from porchlight.adapters.db import tables
+from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
 from porchlight.entrypoints.app import ROUTERS, create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -35,6 +38,9 @@ RESIDENTS = frozenset({"resident_a", "resident_b"})
 OWNER = frozenset({"resident_a"})
 X_ADMINS = frozenset({"admin_x", "platform_admin"})
 PLATFORM = frozenset({"platform_admin"})
+STAFF = frozenset({"officer_x", "supervisor_x", "admin_x", "officer_y"})
+X_STAFF = frozenset({"officer_x", "supervisor_x", "admin_x"})
+X_SUPERVISORS = frozenset({"supervisor_x", "admin_x"})
 NOBODY: frozenset[str] = frozenset()
 BOGUS = "bogus-link-token.AAAAAAAAAAAAAAAAAAAAAA"
 NEW_PASSWORD = "matrix long passphrase 3"
@@ -64,6 +70,13 @@ ROWS = [
     Row("GET", "/docs/oauth2-redirect", EVERYONE),
     Row("GET", "/api/v1/neighbourhood", EVERYONE),
     Row("GET", "/api/v1/agencies", EVERYONE),
+    # the audit log: public and read-only (the proofs answer 422 without their parameters)
+    Row("GET", "/audit", EVERYONE),
+    Row("GET", "/api/v1/audit/checkpoint", EVERYONE),
+    Row("GET", "/api/v1/audit/checkpoints", EVERYONE),
+    Row("GET", "/api/v1/audit/entries", EVERYONE),
+    Row("GET", "/api/v1/audit/proofs/inclusion", EVERYONE),
+    Row("GET", "/api/v1/audit/proofs/consistency", EVERYONE),
     # joining, signing in, recovering: open to all
     Row("GET", "/register", EVERYONE),
     Row("POST", "/register", EVERYONE, form={
@@ -107,6 +120,16 @@ ROWS = [
     Row("POST", "/api/v1/me/cameras", RESIDENTS,
         json={"name": "Matrix cam", "lat": 45.51, "lon": -122.65}),
     Row("PATCH", "/api/v1/cameras/{camera_id}", OWNER, json={"opted_in": False}),
+    Row("POST", "/cameras/{camera_id}/retention", OWNER, form={"retention_days": "30"}),
+    # clips: uploads only with a device token (never a cookie); playback for the owner only
+    Row("POST", "/api/v1/cameras/{camera_id}/clips?recorded_at=2026-11-02T08:00:00Z", NOBODY,
+        json={}),
+    Row("GET", "/api/v1/me/clips", RESIDENTS),
+    Row("GET", "/clips", RESIDENTS),
+    Row("GET", "/clips/{clip_id}", OWNER),
+    Row("GET", "/clips/{clip_id}/video", OWNER),
+    Row("GET", "/clips/{clip_id}/poster.jpg", OWNER),
+    Row("POST", "/clips/{clip_id}/delete", OWNER),
     # agency staff management: that agency's admins and platform admins
     Row("GET", "/agency", frozenset({"admin_x"})),
     Row("GET", "/agencies/{agency_id}/staff", X_ADMINS),
@@ -116,6 +139,47 @@ ROWS = [
     Row("POST", "/accounts/{account_id}/role", X_ADMINS, form={"role": "supervisor"}),
     Row("POST", "/accounts/{account_id}/disable", X_ADMINS),
     Row("POST", "/accounts/{account_id}/unlock", X_ADMINS),
+    # video requests: the agency's staff; approval by its supervisors
+    Row("GET", "/requests", STAFF),
+    Row("POST", "/requests", STAFF, form={
+        "case_number": "M-1", "incident_type": "theft", "incident_time": "2026-11-02T07:20Z",
+        "lat": "45.5122", "lon": "-122.6587", "radius_m": "200",
+        "window_start": "2026-11-02T07:00Z", "window_end": "2026-11-02T08:00Z",
+        "description": "A bicycle was taken from a porch; who took it?",
+        "retention_days": "30", "contact": "Desk 555-0100"}),
+    Row("GET", "/requests/{request_id}", X_STAFF),
+    Row("POST", "/requests/{pending_id}/approve", X_SUPERVISORS,
+        form={"justification": "Wide area because the suspect ran through the park."}),
+    Row("POST", "/requests/{pending_id}/reject", X_SUPERVISORS),
+    Row("POST", "/requests/{request_id}/withdraw", X_STAFF),
+    Row("GET", "/evidence/{evidence_id}/video", X_STAFF),
+    Row("GET", "/api/v1/requests", STAFF),
+    Row("POST", "/api/v1/requests", STAFF, json={
+        "case_number": "M-2", "incident_type": "theft", "incident_time": "2026-11-02T07:20Z",
+        "lat": 45.5122, "lon": -122.6587, "radius_m": 200,
+        "window_start": "2026-11-02T07:00Z", "window_end": "2026-11-02T08:00Z",
+        "description": "A bicycle was taken from a porch; who took it?",
+        "retention_days": 30, "contact": "Desk 555-0100"}),
+    Row("GET", "/api/v1/requests/{request_id}", X_STAFF),
+    Row("POST", "/api/v1/requests/{pending_id}/approve", X_SUPERVISORS,
+        json={"justification": "Wide area because the suspect ran through the park."}),
+    Row("POST", "/api/v1/requests/{pending_id}/reject", X_SUPERVISORS, json={}),
+    Row("POST", "/api/v1/requests/{request_id}/withdraw", X_STAFF, json={}),
+    # the resident's inbox: their own deliveries only
+    Row("GET", "/api/v1/inbox", RESIDENTS),
+    Row("GET", "/api/v1/inbox/{delivery_id}", OWNER),
+    Row("POST", "/api/v1/inbox/{delivery_id}/consent", OWNER,
+        json={"clips": ["x"], "scope": "this_agency", "disclosure_sha256": "0" * 64}),
+    Row("POST", "/api/v1/inbox/{delivery_id}/decline", OWNER, json={}),
+    Row("POST", "/api/v1/inbox/{delivery_id}/revoke", OWNER, json={}),
+    Row("POST", "/api/v1/inbox/{delivery_id}/deletion", OWNER, json={}),
+    Row("GET", "/inbox", RESIDENTS),
+    Row("GET", "/inbox/{delivery_id}", OWNER),
+    Row("POST", "/inbox/{delivery_id}/consent", OWNER,
+        form={"scope": "this_agency", "disclosure": "0" * 64, "clips": "x"}),
+    Row("POST", "/inbox/{delivery_id}/decline", OWNER),
+    Row("POST", "/inbox/{delivery_id}/revoke", OWNER),
+    Row("POST", "/inbox/{delivery_id}/deletion", OWNER),
     # platform administration
     Row("GET", "/admin/agencies", PLATFORM),
     Row("POST", "/admin/agencies", PLATFORM, form={
@@ -152,15 +216,64 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     support.disable(d, "disabled")
     resident_a = d.signed_in("resident_a")
     resident_a.submit("/account/tokens", {"name": "a's token", "scopes": "read"})
+    clip_id = _upload_demo_clip(d, resident_a, folder)
+    flow = _request_flow(d, clip_id)
     with d.container.engine.connect() as connection:
         session_id = connection.execute(select(tables.sessions.c.id).where(
             tables.sessions.c.account_id == d.people["resident_a"].id)).scalars().first()
         token_id = connection.execute(select(tables.api_tokens.c.id)).scalar_one()
     seeded.params = {"camera_id": str(d.camera_a), "agency_id": str(d.agency_x),
                      "account_id": str(d.people["officer_x"].id), "session_id": str(session_id),
-                     "token_id": str(token_id), "token": BOGUS}
+                     "token_id": str(token_id), "token": BOGUS, "clip_id": clip_id, **flow}
     d.container.close()
     yield seeded
+
+
+def _upload_demo_clip(d: support.Deployment, owner: support.Browser, folder: Path) -> str:
+    issued = owner.submit(f"/cameras/{d.camera_a}/device-token")
+    token = re.search(r'data-testid="secret">(pld_[\w-]+)<', issued.text).group(1)
+    clip = make_demo_clip(folder / "clip.mp4", seconds=1, width=320, height=180)
+    recorded = (d.clock.now() - timedelta(hours=1)).isoformat()
+    response = d.browser().post(f"/api/v1/cameras/{d.camera_a}/clips", content=clip.read_bytes(),
+                                params={"recorded_at": recorded},
+                                headers={"authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.text
+    return response.json()["clip_id"]
+
+
+def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
+    """An open request with resident A's consent and evidence, and one awaiting approval."""
+    from uuid import UUID
+
+    from porchlight.domain.requests import IncidentType, RequestDraft
+    from porchlight.services import evidence, inbox, video_requests
+
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+        officer = uow.accounts.get(d.people["officer_x"].id)
+        resident = uow.accounts.get(d.people["resident_a"].id)
+    now = d.clock.now()
+    drafts = [RequestDraft(
+        case_number=f"M-{radius}", incident_type=IncidentType.THEFT, incident_other=None,
+        incident_time=now - timedelta(minutes=70), location=support.HOME_A, radius_m=radius,
+        window_start=now - timedelta(hours=2), window_end=now - timedelta(minutes=30),
+        description="A bicycle was taken from a porch on Alder St.", retention_days=30,
+        sharing_plan=(), contact="Desk 555-0100") for radius in (200, 400)]
+    kit = d.container.requests_kit
+    request_id, pending_id = (video_requests.create_request(d.container.uow(), kit, officer, x)
+                              for x in drafts)
+    [item] = inbox.inbox(d.container.uow(), resident)
+    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = inbox.give_consent(
+        d.container.uow(), resident, item.delivery.id, clip_ids={clip_id},
+        scope=inbox.SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
+    evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
+                                d.container.settings.data_dir / "tmp")
+    [item_id] = [e.id for e in evidence.agency_evidence(d.container.uow(), officer,
+                                                        UUID(str(request_id)))]
+    return {"request_id": str(request_id), "pending_id": str(pending_id),
+            "delivery_id": str(item.delivery.id), "evidence_id": str(item_id)}
 
 
 class Site:
@@ -173,7 +286,7 @@ class Site:
             shutil.copytree(seeded.settings.data_dir, data)
         settings = seeded.settings.model_copy(update={"data_dir": data})
         clock = FixedClock(support.T0)
-        clock.advance(support.timedelta(minutes=10))
+        clock.advance(timedelta(minutes=10))
         self.container = bootstrap.build(settings, clock=clock, mailer=support.RecordingMailer())
         self.app = create_app(container=self.container)
 
@@ -196,14 +309,15 @@ def _app_routes() -> set[tuple[str, str]]:
     for router in ROUTERS:
         for route in router.routes:
             for method in getattr(route, "methods", set()) - {"HEAD"}:
-                found.add((method, route.path))
+                found.add((method, route.path.replace("{pending_id}", "{request_id}")))
     found |= {("GET", "/healthz"), ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs"),
               ("GET", "/docs/oauth2-redirect")}
     return found
 
 
 def test_every_route_has_a_row() -> None:
-    rows = {(row.method, row.path) for row in ROWS}
+    rows = {(row.method, row.path.split("?")[0].replace("{pending_id}", "{request_id}"))
+            for row in ROWS}
     missing = _app_routes() - rows
     assert not missing, f"routes with no authorisation row: {sorted(missing)}"
     stale = rows - _app_routes()

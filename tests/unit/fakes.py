@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 from porchlight.domain.accounts import Account, AccountKind
 from porchlight.domain.agencies import Agency
 from porchlight.domain.cameras import Camera
+from porchlight.domain.clips import Clip
 from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
@@ -62,12 +65,36 @@ class FakeCameras(_FakeRepository):
         return sum(1 for c in self._values() if opted_in is None or c.opted_in == opted_in)
 
 
+class FakeClips(_FakeRepository):
+    def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None:
+        return next((c for c in self._values() if c.camera_id == camera_id
+                     and c.sha256 == sha256 and c.deleted_at is None), None)
+
+    def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]:
+        return [c for c in self._values() if c.owner_id == owner_id and c.deleted_at is None]
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
+        return [c for c in self._values() if c.camera_id == camera_id and c.deleted_at is None]
+
+    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
+        found = [c for c in self._values() if c.expires_at <= now and c.deleted_at is None]
+        return sorted(found, key=lambda c: c.expires_at)[:limit]
+
+    def count_expired(self, now: datetime) -> int:
+        return len(self.expired(now, limit=10**9))
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        named = {k for c in self._values() for k in (c.object_key, c.poster_key)}
+        return {k for k in keys if k in named}
+
+
 class FakeUnitOfWork(EventCollectingUnitOfWork):
     """Added entities become visible to later units of work only when committed."""
 
     def __init__(self, clock: Clock) -> None:
         super().__init__(clock)
-        self.tables: dict[str, dict[UUID, Entity]] = {"accounts": {}, "agencies": {}, "cameras": {}}
+        self.tables: dict[str, dict[UUID, Entity]] = {
+            "accounts": {}, "agencies": {}, "cameras": {}, "clips": {}}
         self.audit: list[DomainEvent] = []
         self.staged: dict[UUID, tuple[dict, Entity]] = {}
         self.commits = 0
@@ -78,6 +105,7 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.accounts = FakeAccounts(self, self.tables["accounts"])
         self.agencies = FakeAgencies(self, self.tables["agencies"])
         self.cameras = FakeCameras(self, self.tables["cameras"])
+        self.clips = FakeClips(self, self.tables["clips"])
         return self
 
     def _write_audit(self, events: list[DomainEvent]) -> None:
@@ -94,3 +122,59 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
 
     def _end(self) -> None:
         self.staged = {}
+
+
+class FakeFootageStore:
+    """Keeps 'encrypted' objects in memory, XOR-ed with the key so a wrong key reads garbage."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, tuple[bytes, bytes]] = {}
+        self.fail_deletes = 0
+
+    def store(self, key: str, plaintext: Path, data_key: bytes) -> int:
+        data = plaintext.read_bytes()
+        self.objects[key] = (data_key, data)
+        return len(data)
+
+    def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
+        stored_key, data = self.objects[key]
+        if stored_key != data_key:
+            raise ValueError("authentication failed")
+        yield data[start:end]
+
+    def plaintext_size(self, key: str) -> int:
+        return len(self.objects[key][1])
+
+    def delete(self, key: str) -> None:
+        if self.fail_deletes:
+            self.fail_deletes -= 1
+            raise OSError("simulated storage outage")
+        self.objects.pop(key, None)
+
+    def exists(self, key: str) -> bool:
+        return key in self.objects
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        return iter(sorted(k for k in self.objects if k.startswith(prefix)))
+
+
+class FakeVideoTools:
+    def __init__(self, info) -> None:
+        self.info = info
+        self.probed: list[Path] = []
+
+    def probe(self, path: Path):
+        self.probed.append(path)
+        return self.info
+
+    def poster(self, path: Path, *, max_width: int = 480) -> bytes:
+        return b"\xff\xd8poster"
+
+
+class XorVault:
+    def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
+        return bytes(b ^ 0x5A for b in plaintext) + context
+
+    def open(self, sealed: bytes, *, context: bytes) -> bytes:
+        assert sealed.endswith(context)
+        return bytes(b ^ 0x5A for b in sealed[: -len(context)])

@@ -66,3 +66,17 @@ class SigninRefused(NotAuthenticated):
             "Residents can unlock their account with a password reset; staff, ask your "
             "agency admin."
         )
+
+
+class VideoRejected(ValidationFailed):
+    """An uploaded file is not footage Porchlight accepts; ``reason`` says which rule."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, code=f"video_rejected.{reason}")
+        self.reason = reason
+
+
+class TooLarge(ValidationFailed):
+    """An upload is larger than the deployment allows."""
+
+    code = "too_large"

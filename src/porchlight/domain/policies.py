@@ -94,3 +94,18 @@ def require_staff(actor: Actor | None) -> Account:
     if isinstance(actor, Account) and actor.kind is AccountKind.STAFF:
         return actor
     raise PermissionDenied("only agency staff may do this")
+
+
+def require_agency_staff(actor: Actor | None, agency_id: UUID | None = None) -> Account:
+    """Staff of a verified agency; with ``agency_id``, of that agency (else 'not found')."""
+    staff = require_staff(actor)
+    if agency_id is not None and staff.agency_id != agency_id:
+        raise NotFound("no such request")
+    return staff
+
+
+def require_supervisor(actor: Actor | None, agency_id: UUID) -> Account:
+    staff = require_agency_staff(actor, agency_id)
+    if staff.staff_role not in (StaffRole.SUPERVISOR, StaffRole.AGENCY_ADMIN):
+        raise PermissionDenied("only a supervisor may approve or reject a request")
+    return staff

@@ -17,13 +17,23 @@ import porchlight
 from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.entrypoints import errors
-from porchlight.entrypoints.api import account_api
+from porchlight.entrypoints import audit_worker, errors
+from porchlight.entrypoints.api import account_api, clips_api, request_api
+from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
-from porchlight.entrypoints.web import account_pages, admin_pages, camera_pages, pages
+from porchlight.entrypoints.web import (
+    account_pages,
+    admin_pages,
+    audit_pages,
+    camera_pages,
+    clip_pages,
+    inbox_pages,
+    pages,
+    request_pages,
+)
 from porchlight.entrypoints.web.render import template_context
 
 WEB = Path(__file__).parent / "web"
@@ -35,6 +45,13 @@ ROUTERS = (
     account_pages.router,
     camera_pages.router,
     admin_pages.router,
+    clips_api.router,
+    clip_pages.router,
+    audit_api.router,
+    audit_pages.router,
+    request_pages.router,
+    inbox_pages.router,
+    request_api.router,
 )
 
 
@@ -46,8 +63,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     configure_logging(json=log_json)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.audit_worker = audit_worker.start_in_process(container)
         yield
+        if app.state.audit_worker is not None:
+            app.state.audit_worker.stop()
         container.close()
 
     app = FastAPI(

@@ -15,6 +15,7 @@ from rich.table import Table
 from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
+from porchlight.entrypoints import cli_audit, cli_retention
 from porchlight.services import demo, neighbourhood
 
 app = typer.Typer(help="Porchlight: footage sharing that keeps residents in control.",
@@ -23,6 +24,9 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo neighbourhood (development only).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(cli_retention.app, name="retention")
+app.add_typer(cli_audit.audit_app, name="audit")
+app.command("worker")(cli_audit.worker)
 console = Console()
 
 
@@ -75,6 +79,7 @@ def _logins_file(settings: Settings) -> Path:
 @demo_app.command("seed")
 def demo_seed(
     if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when data exists."),
+    clips: bool = typer.Option(True, help="Record demo clips for some cameras (slower)."),
 ) -> None:
     """Create the demo neighbourhood: homes on a street grid, cameras, agencies, demo logins."""
     container = _container()
@@ -90,7 +95,8 @@ def demo_seed(
         raise typer.Exit(1)
     result = _seed_with_progress(container)
     _save_logins(settings, result.logins)
-    console.print(f"seeded {result.homes} homes with {result.cameras} cameras")
+    made = _seed_clips_with_progress(container) if clips else 0
+    console.print(f"seeded {result.homes} homes with {result.cameras} cameras and {made} clips")
     _print_logins(settings)
 
 
@@ -104,6 +110,19 @@ def _seed_with_progress(container: Container) -> demo.DemoResult:
             progress.update(task, completed=done, total=total)
 
         return demo.seed(container.uow(), container.security, tick)
+
+
+def _seed_clips_with_progress(container: Container) -> int:
+    columns = (TextColumn("recording demo clips"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    workdir = container.settings.data_dir / "tmp" / "demo"
+    workdir.mkdir(parents=True, exist_ok=True)
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("clips", total=None)
+        return demo.seed_clips(
+            container.uow(), container.footage, container.make_demo_clip, workdir,
+            lambda done, total: progress.update(task, completed=done, total=total),
+        )
 
 
 def _save_logins(settings: Settings, logins: list[demo.DemoLogin]) -> None:

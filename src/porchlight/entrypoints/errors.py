@@ -21,6 +21,8 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.VideoRejected: 415,
 }
 
 HTTP_CODES = {

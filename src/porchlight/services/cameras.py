@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import h3
 
 from porchlight.domain.cameras import Camera
+from porchlight.domain.clips import clip_expiry
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import Actor, require_camera_owner, require_resident
 from porchlight.services import commands
@@ -43,6 +44,18 @@ def set_camera_opt_in(uow: UnitOfWork, cmd: commands.SetCameraOptIn, actor: Acto
     with uow:
         camera = require_camera_owner(actor, uow.cameras.get(cmd.camera_id))
         camera.set_opted_in(cmd.opted_in, actor_id=camera.owner_id)
+        uow.commit()
+
+
+def set_camera_retention(
+    uow: UnitOfWork, cmd: commands.SetCameraRetention, actor: Actor
+) -> None:
+    """Change how long a camera keeps footage; its stored clips follow the new rule at once."""
+    with uow:
+        camera = require_camera_owner(actor, uow.cameras.get(cmd.camera_id))
+        camera.set_retention(cmd.retention_days, actor_id=camera.owner_id)
+        for clip in uow.clips.list_for_camera(camera.id):
+            clip.expires_at = clip_expiry(camera, clip.recorded_at)
         uow.commit()
 
 

@@ -60,3 +60,9 @@ class RegisterCamera:
 class SetCameraOptIn:
     camera_id: UUID
     opted_in: bool
+
+
+@dataclass(frozen=True)
+class SetCameraRetention:
+    camera_id: UUID
+    retention_days: int

@@ -6,11 +6,14 @@ logins get random passwords that the caller shows only in development.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 import pyotp
@@ -19,7 +22,8 @@ from porchlight.domain.accounts import StaffRole
 from porchlight.domain.agencies import AgencyKind
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import SYSTEM
-from porchlight.services import accounts, cameras, commands, mfa
+from porchlight.services import accounts, cameras, commands, footage, mfa
+from porchlight.services.footage import Footage
 from porchlight.services.ports import PasswordHasher, UnitOfWork
 from porchlight.services.security import Security
 
@@ -46,6 +50,61 @@ class DemoResult:
     homes: int
     cameras: int
     logins: list[DemoLogin]
+    clips: int = 0
+
+
+ClipMaker = Callable[[Path, int, str], Path]
+"""make_clip(path, seed, label) writes a short real H.264 clip at path."""
+
+
+def seed_clips(
+    uow: UnitOfWork, kit: Footage, make_clip: ClipMaker, workdir: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Give resident A and B three clips each, and a dozen other cameras one, over 3 days.
+
+    The clips go through the same upload use case a camera's would: probed, encrypted,
+    stored, audited.
+    """
+    with uow:
+        residents = [uow.accounts.get_by_email(f"home{i:03d}@demo.porchlight.invalid")
+                     for i in range(0, 60)]
+        plan = []
+        for index, owner in enumerate(r for r in residents if r is not None):
+            owned = list(uow.cameras.list_by_owner(owner.id))
+            per_camera = 3 if index < 2 else 1
+            plan.extend((camera.id, n) for camera in owned[:1] for n in range(per_camera))
+        now = uow.clock.now()
+    plan = plan[:20]
+    for done, (camera_id, n) in enumerate(plan, start=1):
+        _upload_demo(uow, kit, make_clip, workdir, camera_id, n, done, now)
+        if progress:
+            progress(done, len(plan))
+    return len(plan)
+
+
+def _upload_demo(
+    uow: UnitOfWork, kit: Footage, make_clip: ClipMaker, workdir: Path, camera_id: UUID,
+    n: int, seed: int, now: datetime,
+) -> None:
+    # yesterday evening, the evening before, and so on: overlapping windows across homes
+    recorded = (now - timedelta(days=n + 1)).replace(hour=20, minute=(seed * 7) % 50, second=0,
+                                                     microsecond=0)
+    path = make_clip(workdir / f"demo-{seed}.mp4", seed, recorded.strftime("%a %H:%M"))
+    received = footage.ReceivedFile(path, _sha256(path), path.stat().st_size)
+    try:
+        footage.upload_clip(uow, kit, camera_id=camera_id, device_camera_id=camera_id,
+                            recorded_at=recorded, received=received, claimed_sha256=None)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _offset(origin: LatLon, north_m: float, east_m: float) -> LatLon:

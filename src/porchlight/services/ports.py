@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
@@ -12,7 +13,12 @@ from porchlight.domain.accounts import Account
 from porchlight.domain.agencies import Agency
 from porchlight.domain.auth import ApiToken, DeviceToken, OneTimeToken, RecoveryCode, Session
 from porchlight.domain.cameras import Camera
+from porchlight.domain.clips import Clip
+from porchlight.domain.consent import Consent, Delivery
 from porchlight.domain.events import DomainEvent
+from porchlight.domain.evidence import EvidenceItem
+from porchlight.domain.geo import LatLon
+from porchlight.domain.requests import VideoRequest
 
 
 class Clock(Protocol):
@@ -44,6 +50,77 @@ class KeyVault(Protocol):
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
 
     def open(self, sealed: bytes, *, context: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a probe learned about a video file; only files that passed every limit get one."""
+
+    container: str  # "mp4" (mp4/mov family) or "matroska" (mkv/webm)
+    video_codec: str  # "h264", "hevc", "vp9" or "av1"
+    audio_codec: str | None
+    width: int
+    height: int
+    frame_rate: float
+    duration_seconds: float
+    rotation: int  # degrees clockwise from the display matrix / rotate tag: 0, 90, 180, 270
+
+
+@dataclass(frozen=True)
+class Trim:
+    """What a trim produced: the offsets (seconds into the source) it covers, and how."""
+
+    start_seconds: float
+    end_seconds: float
+    stream_copy: bool
+    info: VideoInfo
+
+
+class VideoTools(Protocol):
+    """Everything that decodes footage. Implementations isolate the decoder from the server.
+
+    Each call works on a local file the server itself wrote; a refusal raises
+    ``porchlight.domain.errors.VideoRejected`` with a reason code and a clear message.
+    """
+
+    def probe(self, path: Path) -> VideoInfo: ...
+
+    def poster(self, path: Path, *, max_width: int = 480) -> bytes:
+        """A JPEG of a frame about a second in (the first frame for shorter clips)."""
+        ...
+
+    def trim(self, source: Path, target: Path, start_seconds: float, end_seconds: float) -> Trim:
+        """Copy the part of ``source`` between the two offsets to ``target`` (same container).
+
+        Stream copy where keyframes allow; the result reports the offsets it really covers.
+        """
+        ...
+
+
+class FootageStore(Protocol):
+    """Encrypted footage objects: AES-256-GCM in chunks under a per-object data key.
+
+    Objects are written atomically (all or nothing) and read back in plaintext ranges, so
+    playback can seek without decrypting, or holding in memory, a whole clip.
+    """
+
+    def store(self, key: str, plaintext: Path, data_key: bytes) -> int:
+        """Encrypt the file and store it under ``key``; returns the plaintext size."""
+        ...
+
+    def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
+        """Plaintext bytes [start, end) (end exclusive), decrypted chunk by chunk."""
+        ...
+
+    def plaintext_size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing object is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]: ...
 
 
 class PasswordHasher(Protocol):
@@ -80,6 +157,12 @@ class CameraRepository(Protocol):
     def list_by_owner(self, owner_id: UUID) -> Sequence[Camera]: ...
 
     def count(self, *, opted_in: bool | None = None) -> int: ...
+
+    def within(
+        self, centre: LatLon, radius_m: float, *, opted_in_only: bool = True
+    ) -> list[Camera]:
+        """Cameras within ``radius_m`` metres (haversine, R = 6,371,008.8 m) of ``centre``."""
+        ...
 
 
 class SessionRepository(Protocol):
@@ -124,6 +207,70 @@ class RecoveryCodeRepository(Protocol):
     def list_unused(self, account_id: UUID) -> Sequence[RecoveryCode]: ...
 
 
+class ClipRepository(Protocol):
+    def add(self, clip: Clip) -> None: ...
+
+    def get(self, clip_id: UUID) -> Clip | None: ...
+
+    def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None: ...
+
+    def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]: ...
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]: ...
+
+    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
+        """Clips past their expiry that are not yet marked purged, oldest first."""
+        ...
+
+    def count_expired(self, now: datetime) -> int: ...
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these object keys belong to a clip row (as footage or as poster)."""
+        ...
+
+
+class VideoRequestRepository(Protocol):
+    def add(self, request: VideoRequest) -> None: ...
+
+    def get(self, request_id: UUID) -> VideoRequest | None: ...
+
+    def list_for_agency(self, agency_id: UUID) -> Sequence[VideoRequest]: ...
+
+    def awaiting_delivery(self) -> Sequence[VideoRequest]: ...
+
+    def due_to_close(self, now: datetime) -> Sequence[VideoRequest]: ...
+
+
+class DeliveryRepository(Protocol):
+    def add(self, delivery: Delivery) -> None: ...
+
+    def get(self, delivery_id: UUID) -> Delivery | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[Delivery]: ...
+
+    def for_resident(self, resident_id: UUID) -> Sequence[Delivery]: ...
+
+
+class ConsentRepository(Protocol):
+    def add(self, consent: Consent) -> None: ...
+
+    def get(self, consent_id: UUID) -> Consent | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[Consent]: ...
+
+    def for_delivery(self, delivery_id: UUID) -> Consent | None: ...
+
+
+class EvidenceRepository(Protocol):
+    def add(self, item: EvidenceItem) -> None: ...
+
+    def get(self, evidence_id: UUID) -> EvidenceItem | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[EvidenceItem]: ...
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""
 
@@ -136,6 +283,11 @@ class UnitOfWork(Protocol):
     device_tokens: DeviceTokenRepository
     one_time_tokens: OneTimeTokenRepository
     recovery_codes: RecoveryCodeRepository
+    clips: ClipRepository
+    requests: VideoRequestRepository
+    deliveries: DeliveryRepository
+    consents: ConsentRepository
+    evidence: EvidenceRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

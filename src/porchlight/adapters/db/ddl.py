@@ -33,3 +33,45 @@ def make_append_only(table: str) -> None:
         f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION porchlight_append_only()"
     )
+
+
+SQLITE_FROZEN = """
+CREATE TRIGGER {table}_frozen_terms BEFORE UPDATE OF {columns} ON {table}
+BEGIN SELECT RAISE(ABORT, '{table}: these terms are immutable'); END
+"""
+
+SQLITE_NO_DELETE = """
+CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END
+"""
+
+POSTGRES_FROZEN_FUNCTION = """
+CREATE OR REPLACE FUNCTION porchlight_frozen_terms() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%: these terms are immutable', TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
+def make_immutable_columns(table: str, columns: list[str]) -> None:
+    """Reject changes to ``columns`` and any DELETE: a record whose terms never change.
+
+    The other columns (a revocation time, say) may still be set once by the application.
+    """
+    listed = ", ".join(columns)
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(SQLITE_FROZEN.format(table=table, columns=listed))
+        op.execute(SQLITE_NO_DELETE.format(table=table))
+        return
+    op.execute(POSTGRES_FROZEN_FUNCTION)
+    op.execute(POSTGRES_APPEND_ONLY_FUNCTION)
+    op.execute(
+        f"CREATE TRIGGER {table}_frozen_terms BEFORE UPDATE OF {listed} ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION porchlight_frozen_terms()"
+    )
+    op.execute(
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION porchlight_append_only()"
+    )

@@ -9,6 +9,10 @@ from porchlight.domain.accounts import Account
 from porchlight.domain.agencies import Agency
 from porchlight.domain.auth import ApiToken, DeviceToken, OneTimeToken, RecoveryCode, Session
 from porchlight.domain.cameras import Camera
+from porchlight.domain.clips import Clip
+from porchlight.domain.consent import Consent, Delivery
+from porchlight.domain.evidence import EvidenceItem
+from porchlight.domain.requests import VideoRequest
 
 mapper_registry = registry(metadata=tables.metadata)
 _started = False
@@ -27,4 +31,9 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(ApiToken, tables.api_tokens)
     mapper_registry.map_imperatively(DeviceToken, tables.device_tokens)
     mapper_registry.map_imperatively(RecoveryCode, tables.recovery_codes)
+    mapper_registry.map_imperatively(Clip, tables.clips)
+    mapper_registry.map_imperatively(VideoRequest, tables.video_requests)
+    mapper_registry.map_imperatively(Delivery, tables.deliveries)
+    mapper_registry.map_imperatively(Consent, tables.consents)
+    mapper_registry.map_imperatively(EvidenceItem, tables.evidence_items)
     _started = True

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from porchlight.adapters.db.camera_search import cameras_within
 from porchlight.domain.accounts import Account, AccountKind
 from porchlight.domain.agencies import Agency
 from porchlight.domain.auth import ApiToken, DeviceToken, OneTimeToken, RecoveryCode, Session
 from porchlight.domain.cameras import Camera
+from porchlight.domain.clips import Clip
+from porchlight.domain.consent import Consent, Delivery
 from porchlight.domain.entity import Entity
+from porchlight.domain.evidence import EvidenceItem
+from porchlight.domain.geo import LatLon
+from porchlight.domain.requests import RequestStatus, VideoRequest
 
 Track = Callable[[Entity], None]
 T = TypeVar("T", bound=Entity)
@@ -85,6 +92,15 @@ class SqlCameraRepository(_Repository[Camera]):
             statement = statement.where(Camera.opted_in.is_(opted_in))
         return self.session.scalar(statement) or 0
 
+    def within(
+        self, centre: LatLon, radius_m: float, *, opted_in_only: bool = True
+    ) -> list[Camera]:
+        """Cameras within the radius (haversine), found by H3 ranges; see camera_search."""
+        found = cameras_within(self.session, centre, radius_m, opted_in_only=opted_in_only)
+        for camera in found:
+            self._track(camera)
+        return found
+
 
 class SqlSessionRepository(_Repository[Session]):
     model = Session
@@ -137,3 +153,92 @@ class SqlRecoveryCodeRepository(_Repository[RecoveryCode]):
                 RecoveryCode.account_id == account_id, RecoveryCode.used_at.is_(None)
             )
         )
+
+
+class SqlClipRepository(_Repository[Clip]):
+    model = Clip
+
+    def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None:
+        found = self._all(select(Clip).where(
+            Clip.camera_id == camera_id, Clip.sha256 == sha256, Clip.deleted_at.is_(None)))
+        return found[0] if found else None
+
+    def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]:
+        return self._all(
+            select(Clip).where(Clip.owner_id == owner_id, Clip.deleted_at.is_(None))
+            .order_by(Clip.recorded_at.desc()).limit(limit)
+        )
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
+        return self._all(
+            select(Clip).where(Clip.camera_id == camera_id, Clip.deleted_at.is_(None))
+            .order_by(Clip.recorded_at)
+        )
+
+    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
+        return self._all(
+            select(Clip).where(Clip.expires_at <= now, Clip.deleted_at.is_(None))
+            .order_by(Clip.expires_at, Clip.id).limit(limit)
+        )
+
+    def count_expired(self, now: datetime) -> int:
+        statement = select(func.count()).select_from(Clip).where(
+            Clip.expires_at <= now, Clip.deleted_at.is_(None))
+        return self.session.scalar(statement) or 0
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        rows = self.session.execute(select(Clip.object_key, Clip.poster_key).where(
+            (Clip.object_key.in_(keys)) | (Clip.poster_key.in_(keys))))
+        return {key for row in rows for key in row if key in keys}
+
+
+class SqlVideoRequestRepository(_Repository[VideoRequest]):
+    model = VideoRequest
+
+    def list_for_agency(self, agency_id: UUID) -> Sequence[VideoRequest]:
+        return self._all(select(VideoRequest).where(VideoRequest.agency_id == agency_id)
+                         .order_by(VideoRequest.created_at.desc()))
+
+    def awaiting_delivery(self) -> Sequence[VideoRequest]:
+        return self._all(select(VideoRequest).where(
+            VideoRequest.status == RequestStatus.OPEN, VideoRequest.delivered_at.is_(None)))
+
+    def due_to_close(self, now: datetime) -> Sequence[VideoRequest]:
+        return self._all(select(VideoRequest).where(
+            VideoRequest.status == RequestStatus.OPEN, VideoRequest.deadline <= now))
+
+
+class SqlDeliveryRepository(_Repository[Delivery]):
+    model = Delivery
+
+    def for_request(self, request_id: UUID) -> Sequence[Delivery]:
+        return self._all(select(Delivery).where(Delivery.request_id == request_id))
+
+    def for_resident(self, resident_id: UUID) -> Sequence[Delivery]:
+        return self._all(select(Delivery).where(Delivery.resident_id == resident_id)
+                         .order_by(Delivery.created_at.desc()))
+
+
+class SqlConsentRepository(_Repository[Consent]):
+    model = Consent
+
+    def for_request(self, request_id: UUID) -> Sequence[Consent]:
+        return self._all(select(Consent).where(Consent.request_id == request_id)
+                         .order_by(Consent.created_at))
+
+    def for_delivery(self, delivery_id: UUID) -> Consent | None:
+        found = self._all(select(Consent).where(Consent.delivery_id == delivery_id))
+        return found[0] if found else None
+
+
+class SqlEvidenceRepository(_Repository[EvidenceItem]):
+    model = EvidenceItem
+
+    def for_request(self, request_id: UUID) -> Sequence[EvidenceItem]:
+        return self._all(select(EvidenceItem).where(EvidenceItem.request_id == request_id)
+                         .order_by(EvidenceItem.covers_from))
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]:
+        return self._all(select(EvidenceItem).where(EvidenceItem.consent_id == consent_id))

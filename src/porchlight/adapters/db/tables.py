@@ -16,6 +16,8 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
+    UniqueConstraint,
     Uuid,
 )
 
@@ -23,6 +25,8 @@ from porchlight.adapters.db.types import StrEnumType, UTCDateTime
 from porchlight.domain.accounts import AccountKind, StaffRole
 from porchlight.domain.agencies import AgencyKind
 from porchlight.domain.auth import TokenPurpose
+from porchlight.domain.consent import DeliveryStatus
+from porchlight.domain.requests import IncidentType, RequestStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -162,4 +166,118 @@ recovery_codes = Table(
     Column("code_hash", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
+)
+
+clips = Table(
+    "clips",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("camera_id", Uuid, ForeignKey("cameras.id"), nullable=False),
+    Column("owner_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("container", String(16), nullable=False),
+    Column("video_codec", String(16), nullable=False),
+    Column("audio_codec", String(16), nullable=True),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("frame_rate", Float, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("rotation", Integer, nullable=False),
+    Column("object_key", String(200), nullable=False, unique=True),
+    Column("poster_key", String(200), nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Column("deletion_reason", String(32), nullable=True),
+    Index("ix_clips_camera_recorded", "camera_id", "recorded_at"),
+    Index("ix_clips_expires_at", "expires_at"),
+    Index("ix_clips_camera_sha256", "camera_id", "sha256"),
+)
+
+video_requests = Table(
+    "video_requests",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("created_by", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("case_number", String(40), nullable=False),
+    Column("incident_type", StrEnumType(IncidentType), nullable=False),
+    Column("incident_other", String(120), nullable=True),
+    Column("incident_time", UTCDateTime, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("radius_m", Integer, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("sharing_plan", JSON, nullable=False),
+    Column("contact", String(200), nullable=False),
+    Column("status", StrEnumType(RequestStatus), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=True),
+    Column("approved_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("justification", Text, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=False),
+    Column("resident_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("camera_ids", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", StrEnumType(DeliveryStatus), nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+    Column("notified_at", UTCDateTime, nullable=True),
+    UniqueConstraint("request_id", "resident_id", name="one_per_resident"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("delivery_id", Uuid, ForeignKey("deliveries.id"), nullable=False, unique=True),
+    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=False, index=True),
+    Column("resident_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=False),
+    Column("clip_ids", JSON, nullable=False),
+    Column("scope", String(32), nullable=False),
+    Column("share_contact", Boolean, nullable=False),
+    Column("disclosure_sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("deletion_requested_at", UTCDateTime, nullable=True),
+)
+
+evidence_items = Table(
+    "evidence_items",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("consent_id", Uuid, ForeignKey("consents.id"), nullable=False, index=True),
+    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=False, index=True),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=False),
+    Column("source_clip_id", Uuid, ForeignKey("clips.id"), nullable=False),
+    Column("source_sha256", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("container", String(16), nullable=False),
+    Column("start_offset_seconds", Float, nullable=False),
+    Column("end_offset_seconds", Float, nullable=False),
+    Column("covers_from", UTCDateTime, nullable=False),
+    Column("covers_to", UTCDateTime, nullable=False),
+    Column("object_key", String(200), nullable=False, unique=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("first_opened_at", UTCDateTime, nullable=True),
+    Column("purged_at", UTCDateTime, nullable=True),
+    UniqueConstraint("consent_id", "source_clip_id", name="one_per_clip"),
 )

@@ -11,10 +11,15 @@ from porchlight.adapters.db.repositories import (
     SqlAgencyRepository,
     SqlApiTokenRepository,
     SqlCameraRepository,
+    SqlClipRepository,
+    SqlConsentRepository,
+    SqlDeliveryRepository,
     SqlDeviceTokenRepository,
+    SqlEvidenceRepository,
     SqlOneTimeTokenRepository,
     SqlRecoveryCodeRepository,
     SqlSessionRepository,
+    SqlVideoRequestRepository,
 )
 from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
@@ -38,6 +43,11 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.device_tokens = SqlDeviceTokenRepository(self.session, self.track)
         self.one_time_tokens = SqlOneTimeTokenRepository(self.session, self.track)
         self.recovery_codes = SqlRecoveryCodeRepository(self.session, self.track)
+        self.clips = SqlClipRepository(self.session, self.track)
+        self.requests = SqlVideoRequestRepository(self.session, self.track)
+        self.deliveries = SqlDeliveryRepository(self.session, self.track)
+        self.consents = SqlConsentRepository(self.session, self.track)
+        self.evidence = SqlEvidenceRepository(self.session, self.track)
         return self
 
     def _end(self) -> None:
