@@ -60,7 +60,9 @@ def test_demo_seed_builds_a_neighbourhood_once(data_dir: Path) -> None:
     roles = {login["role"] for login in json.loads(logins.read_text())}
     assert {"platform admin", "resident A", "resident B"} <= roles
     assert any("officer" in role for role in roles) and any("supervisor" in r for r in roles)
-    assert "only when PORCHLIGHT_ENV=development" in result.output  # env=test: not printed
+    assert "demo-" not in result.output  # no password printed by the seed
+    shown = runner.invoke(app, ["demo", "logins"])
+    assert "only when PORCHLIGHT_ENV=development" in shown.output  # env=test: not printed
 
     again = runner.invoke(app, ["demo", "seed"])
     assert again.exit_code == 1 and "already has data" in again.output

@@ -97,7 +97,7 @@ def demo_seed(
     _save_logins(settings, result.logins)
     made = _seed_clips_with_progress(container) if clips else 0
     console.print(f"seeded {result.homes} homes with {result.cameras} cameras and {made} clips")
-    _print_logins(settings)
+    console.print("`porchlight demo logins` prints the demo logins (development only)")
 
 
 def _seed_with_progress(container: Container) -> demo.DemoResult:

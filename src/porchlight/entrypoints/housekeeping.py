@@ -41,7 +41,8 @@ class Housekeeping:
             except Exception as exc:  # one failing job must not stop the others
                 log.error("job failed", job=name, error=type(exc).__name__)
                 continue
-            log.info("job done", job=name, outcome=str(outcome))
+            if _changed(outcome):
+                log.info("job done", job=name, outcome=str(outcome))
 
     def _requests(self) -> tuple[int, int]:
         return video_requests.run_jobs(self.container.uow(), self.container.requests_kit)
@@ -49,3 +50,12 @@ class Housekeeping:
     def _retention(self) -> retention.RetentionReport:
         return retention.run(self.container.uow(), self.container.footage.store,
                              upload_dir(self.container.settings.data_dir))
+
+
+def _changed(outcome: object) -> bool:
+    """Log a job only when it did something, not every idle tick."""
+    if isinstance(outcome, tuple):
+        return any(outcome)
+    if isinstance(outcome, retention.RetentionReport):
+        return any((outcome.purged, outcome.orphans_removed, outcome.temp_files_removed))
+    return bool(outcome)
