@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -45,6 +46,27 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+def ranged_response(
+    header: str | None, size: int, media_type: str, read: Callable[[int, int], Iterator[bytes]]
+) -> Response:
+    """Serve [start, end) of a decrypted object: 206 for a Range, 416 when unsatisfiable."""
+    try:
+        wanted = parse_range(header, size)
+    except RangeNotSatisfiable:
+        return Response(status_code=416, headers={"content-range": f"bytes */{size}", **PRIVATE})
+    start, end = wanted or (0, size)
+    headers = {"accept-ranges": "bytes", "content-length": str(end - start), **PRIVATE}
+    if wanted:
+        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
+    return StreamingResponse(read(start, end), status_code=206 if wanted else 200,
+                             media_type=media_type, headers=headers)
+
+
+def starts_playback(header: str | None) -> bool:
+    """A request from the first byte opens a viewing; later ranges of it are not new views."""
+    return header is None or header.strip().startswith("bytes=0-")
+
+
 @router.get("/clips", response_class=HTMLResponse)
 def library(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
     mine = cameras.list_my_cameras(uow, me)
@@ -66,21 +88,11 @@ async def play(request: Request, container: ContainerDep, me: ActorDep,
                clip_id: UUID) -> Response:
     kit = container.footage
     header = request.headers.get("range")
-    opened = await run_in_threadpool(
-        footage.open_for_owner, container.uow(), kit, me, clip_id,
-        record_view=header is None or header.strip().startswith("bytes=0-"))
-    size = opened.clip.size_bytes
-    try:
-        wanted = parse_range(header, size)
-    except RangeNotSatisfiable:
-        return Response(status_code=416, headers={"content-range": f"bytes */{size}", **PRIVATE})
-    start, end = wanted or (0, size)
-    headers = {"accept-ranges": "bytes", "content-length": str(end - start), **PRIVATE}
-    if wanted:
-        headers["content-range"] = f"bytes {start}-{end - 1}/{size}"
-    body = kit.store.read(opened.clip.object_key, opened.data_key, start, end)
-    return StreamingResponse(body, status_code=206 if wanted else 200,
-                             media_type=opened.media_type, headers=headers)
+    opened = await run_in_threadpool(footage.open_for_owner, container.uow(), kit, me, clip_id,
+                                     record_view=starts_playback(header))
+    return ranged_response(
+        header, opened.clip.size_bytes, opened.media_type,
+        lambda start, end: kit.store.read(opened.clip.object_key, opened.data_key, start, end))
 
 
 @router.get("/clips/{clip_id}/poster.jpg")

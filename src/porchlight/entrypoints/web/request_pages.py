@@ -8,13 +8,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, Response
 
 from porchlight.domain.errors import DomainError, PermissionDenied, ValidationFailed
 from porchlight.domain.geo import LatLon
 from porchlight.domain.requests import IncidentType, RequestDraft
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.entrypoints.web.clip_pages import PRIVATE, RangeNotSatisfiable, parse_range
+from porchlight.entrypoints.web.clip_pages import ranged_response, starts_playback
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.services import evidence, video_requests
 
@@ -99,16 +99,8 @@ async def evidence_video(request: Request, container: ContainerDep, me: ActorDep
     header = request.headers.get("range")
     item, data_key = await run_in_threadpool(
         evidence.open_evidence, container.uow(), container.footage, me, evidence_id,
-        record=header is None or header.strip().startswith("bytes=0-"))
-    try:
-        wanted = parse_range(header, item.size_bytes)
-    except RangeNotSatisfiable:
-        return Response(status_code=416, headers={"content-range": f"bytes */{item.size_bytes}"})
-    start, end = wanted or (0, item.size_bytes)
-    headers = {"accept-ranges": "bytes", "content-length": str(end - start), **PRIVATE}
-    if wanted:
-        headers["content-range"] = f"bytes {start}-{end - 1}/{item.size_bytes}"
+        record=starts_playback(header))
     media = "video/webm" if item.container in ("webm", "matroska") else "video/mp4"
-    body = container.footage.store.read(item.object_key, data_key, start, end)
-    return StreamingResponse(body, status_code=206 if wanted else 200, media_type=media,
-                             headers=headers)
+    return ranged_response(
+        header, item.size_bytes, media,
+        lambda start, end: container.footage.store.read(item.object_key, data_key, start, end))
