@@ -34,4 +34,4 @@ def test_the_real_jobs_run_against_the_database(settings: Settings) -> None:
     keeping = Housekeeping(d.container, monotonic=lambda: 0.0)
     d.clock.advance(timedelta(days=1))
     keeping()  # no requests, no clips: both jobs succeed and do nothing
-    assert set(keeping.last_run) == {"requests", "retention"}
+    assert set(keeping.last_run) == {"requests", "evidence", "retention"}

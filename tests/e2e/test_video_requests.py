@@ -322,3 +322,69 @@ def test_the_json_api_walks_the_same_flow(d: Deployment, clip_files) -> None:
     assert "resident" not in str(detail).lower()
     other = d.signed_in("officer_y")
     assert other.get(f"/api/v1/requests/{request_id}").status_code == 404
+
+
+def test_the_worker_finishes_evidence_a_crash_left_incomplete(
+    d: Deployment, clip_files, monkeypatch
+) -> None:
+    from porchlight.services import evidence
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:2],
+                                       [timedelta(hours=2, minutes=50),
+                                        timedelta(hours=2, minutes=30)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    resident = actor(d, "resident_a")
+    [item] = inbox.inbox(d.container.uow(), resident)
+    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = inbox.give_consent(
+        d.container.uow(), resident, item.delivery.id, clip_ids={str(c) for c in a_clips},
+        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
+    real_trim, calls = d.container.footage.video.trim, {"n": 0}
+
+    def crash_on_second(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("the worker machine lost power")
+        return real_trim(*args, **kwargs)
+
+    monkeypatch.setattr(d.container.footage.video, "trim", crash_on_second)
+    work = d.container.settings.data_dir / "tmp"
+    with pytest.raises(OSError):
+        evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id, work)
+    officer = actor(d, "officer_x")
+    assert len(evidence.agency_evidence(d.container.uow(), officer, request_id)) == 1
+    assert evidence.derive_missing(d.container.uow(), d.container.footage, work) == 1
+    assert evidence.derive_missing(d.container.uow(), d.container.footage, work) == 0
+    items = evidence.agency_evidence(d.container.uow(), officer, request_id)
+    assert {str(i.source_clip_id) for i in items} == {str(c) for c in a_clips}
+
+
+def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_files) -> None:
+    from porchlight.services import evidence
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    _, b_clips = add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    for key, clips, tick in (("resident_a", a_clips, True), ("resident_b", b_clips, False)):
+        resident = actor(d, key)
+        [item] = inbox.inbox(d.container.uow(), resident)
+        _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+        inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+                           clip_ids={str(clips[0])}, scope=SharingScope.THIS_AGENCY,
+                           share_contact=tick, disclosure_sha256=shown.sha256)
+    officer = actor(d, "officer_x")
+    [contact] = evidence.shared_contacts(d.container.uow(), d.container.security, officer,
+                                         request_id)
+    assert contact.email == "resident_a@example.org"
+    with d.container.engine.connect() as connection:
+        kinds = connection.execute(select(tables.audit_events.c.kind)).scalars().all()
+    assert kinds.count("consent.contact_disclosed") == 1
+    with pytest.raises(NotFound):
+        evidence.shared_contacts(d.container.uow(), d.container.security,
+                                 actor(d, "officer_y"), request_id)

@@ -95,6 +95,14 @@ class DeletionRequested(DomainEvent):
     consent_id: UUID
 
 
+@dataclass(frozen=True, kw_only=True)
+class ContactDisclosed(DomainEvent):
+    """Personal data left the owner's hands, as they chose for this one consent."""
+
+    kind: ClassVar[str] = "consent.contact_disclosed"
+    consent_id: UUID
+
+
 @dataclass(eq=False)
 class Delivery(Entity):
     """One resident's copy of a request: they may answer it, or never."""

@@ -2,7 +2,8 @@
 
 Each job is derived from database state and idempotent, so running it twice, or on two
 workers, or after a crash half-way, is harmless: delivering approved requests and closing
-those past their deadline (every 30 s), and retention (every 10 minutes).
+those past their deadline (every 30 s), finishing evidence a crash left incomplete (every
+minute), and retention (every 10 minutes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import structlog
 
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.uploads import upload_dir
-from porchlight.services import retention, video_requests
+from porchlight.services import evidence, retention, video_requests
 
 log = structlog.get_logger("porchlight.worker")
 
@@ -26,6 +27,7 @@ class Housekeeping:
         self.monotonic = monotonic
         self.jobs: list[tuple[str, float, Callable[[], object]]] = [
             ("requests", 30.0, self._requests),
+            ("evidence", 60.0, self._evidence),
             ("retention", 600.0, self._retention),
         ]
         self.last_run: dict[str, float] = {}
@@ -47,6 +49,10 @@ class Housekeeping:
     def _requests(self) -> tuple[int, int]:
         return video_requests.run_jobs(self.container.uow(), self.container.requests_kit)
 
+    def _evidence(self) -> int:
+        return evidence.derive_missing(self.container.uow(), self.container.footage,
+                                       self.container.settings.data_dir / "tmp" / "evidence")
+
     def _retention(self) -> retention.RetentionReport:
         return retention.run(self.container.uow(), self.container.footage.store,
                              upload_dir(self.container.settings.data_dir))
@@ -54,6 +60,8 @@ class Housekeeping:
 
 def _changed(outcome: object) -> bool:
     """Log a job only when it did something, not every idle tick."""
+    if isinstance(outcome, int):
+        return outcome > 0
     if isinstance(outcome, tuple):
         return any(outcome)
     if isinstance(outcome, retention.RetentionReport):

@@ -12,18 +12,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 import tempfile
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
 from porchlight.domain.clips import Clip
-from porchlight.domain.consent import Consent, evidence_expiry
+from porchlight.domain.consent import Consent, ContactDisclosed, evidence_expiry
 from porchlight.domain.errors import NotFound
 from porchlight.domain.evidence import EvidenceItem, EvidenceReceived
 from porchlight.domain.policies import Actor, actor_id, require_agency_staff
 from porchlight.domain.requests import VideoRequest
+from porchlight.services import registration
 from porchlight.services.footage import Footage, OpenClip
 from porchlight.services.ports import UnitOfWork
+from porchlight.services.security import Security
 
 
 def _key_context(evidence_id: UUID) -> bytes:
@@ -44,6 +47,14 @@ def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir:
     for clip, data_key in sources:
         _derive_one(uow, kit, consent, request, OpenClip(clip, data_key), workdir)
     return len(sources)
+
+
+def derive_missing(uow: UnitOfWork, kit: Footage, workdir: Path) -> int:
+    """The worker's retry: finish any consent whose evidence a crash left incomplete."""
+    with uow:
+        pending = [c.id for c in uow.consents.standing()
+                   if len(uow.evidence.for_consent(c.id)) < len(c.clip_ids)]
+    return sum(derive_for_consent(uow, kit, consent_id, workdir) for consent_id in pending)
 
 
 def _derive_one(
@@ -130,3 +141,33 @@ def open_evidence(
             item.opened(actor_id=actor_id(actor), now=uow.clock.now())
             uow.commit()
         return item, kit.vault.open(item.wrapped_key, context=_key_context(item.id))
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """Contact details a resident chose to give this agency, for this request only."""
+
+    display_name: str
+    email: str
+    postal_address: str | None
+
+
+def shared_contacts(
+    uow: UnitOfWork, sec: Security, actor: Actor, request_id: UUID
+) -> list[SharedContact]:
+    """Only residents who ticked the box, only while their consent stands; each view audited."""
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("no such request")
+        staff = require_agency_staff(actor, request.agency_id)
+        found = []
+        for consent in uow.consents.for_request(request.id):
+            if not consent.share_contact or consent.revoked_at is not None:
+                continue
+            resident = uow.accounts.get(consent.resident_id)
+            found.append(SharedContact(resident.display_name, resident.email,
+                                       registration.postal_address(sec, resident)))
+            uow.record(ContactDisclosed(actor_id=staff.id, consent_id=consent.id))
+        uow.commit()
+        return found

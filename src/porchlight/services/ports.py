@@ -260,6 +260,10 @@ class ConsentRepository(Protocol):
 
     def for_delivery(self, delivery_id: UUID) -> Consent | None: ...
 
+    def standing(self) -> Sequence[Consent]:
+        """Every consent not revoked."""
+        ...
+
 
 class EvidenceRepository(Protocol):
     def add(self, item: EvidenceItem) -> None: ...

@@ -232,6 +232,10 @@ class SqlConsentRepository(_Repository[Consent]):
         found = self._all(select(Consent).where(Consent.delivery_id == delivery_id))
         return found[0] if found else None
 
+    def standing(self) -> Sequence[Consent]:
+        return self._all(select(Consent).where(Consent.revoked_at.is_(None))
+                         .order_by(Consent.created_at))
+
 
 class SqlEvidenceRepository(_Repository[EvidenceItem]):
     model = EvidenceItem

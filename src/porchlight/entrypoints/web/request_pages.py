@@ -71,7 +71,8 @@ def detail(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
     found = video_requests.get_request(uow, me, request_id)
     return render(request, "request.html", req=found,
                   counts=video_requests.counts(uow, container.requests_kit, me, request_id),
-                  items=evidence.agency_evidence(uow, me, request_id))
+                  items=evidence.agency_evidence(uow, me, request_id),
+                  contacts=evidence.shared_contacts(uow, container.security, me, request_id))
 
 
 @router.post("/requests/{request_id}/approve")
