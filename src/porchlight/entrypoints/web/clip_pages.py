@@ -24,7 +24,7 @@ PRIVATE = {"cache-control": "private, no-store", "x-content-type-options": "nosn
 
 
 class RangeNotSatisfiable(Exception):
-    pass
+    """The Range header asks for bytes the object does not have (answered with 416)."""
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
