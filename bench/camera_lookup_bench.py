@@ -2,7 +2,7 @@
 
 Loads the same N cameras (default 1,000,000; clustered like metro areas, 80% opted in)
 into a SQLite file and into a PostgreSQL database the script (re)creates, both migrated
-with the project's own migrations, so the H3 lookup runs on the real ``ix_cameras_h3_cell``
+with the project's own migrations, so the H3 lookup runs on the real ``ix_cameras_h3_cover``
 index. On PostgreSQL the same rows also carry a ``geography(Point,4326)`` column with a
 GiST index: PostGIS is installed from Debian's ``postgresql-<major>-postgis-3`` package
 when missing (needs root and a local server), otherwise its column is skipped with the

@@ -2,7 +2,7 @@
 
 ``porchlight.services.camera_search.cover_circle`` turns a circle into a few sorted,
 disjoint ranges of resolution-10 ids. Here they become ONE statement that walks the
-B-tree index ``ix_cameras_h3_cell`` once per range; the two databases differ only in
+B-tree index ``ix_cameras_h3_cover`` once per range; the two databases differ only in
 how the list of ranges reaches the query (``_RANGE_JOINS``):
 
 * PostgreSQL: ``unnest`` of two ``bigint[]`` parameters, and for each (lo, hi) a
@@ -21,8 +21,11 @@ filter then keeps those within the radius. It runs in Python because the Python
 haversine is the reference, and floating-point functions in SQL need not round the
 same way (nor exist: SQLite's math functions are optional).
 
-On PostgreSQL the lookup first turns JIT compilation off for the rest of the
-transaction (``_skip_jit``); it needs a transaction, which a unit of work always has.
+On PostgreSQL the application's connections run with JIT compilation off (see
+``porchlight.adapters.db.engine``): the planner cannot see how narrow each range is
+(BETWEEN on a lateral column gets the default selectivity), so beyond ~10 ranges its
+cost estimate passed ``jit_above_cost`` and every lookup paid about 5 ms of LLVM
+compilation for a query that runs in well under a millisecond.
 """
 
 from __future__ import annotations
@@ -44,9 +47,12 @@ _CAMERAS = tables.cameras.c
 
 _POSTGRES_RANGES = (
     "unnest(CAST(:los AS BIGINT[]), CAST(:his AS BIGINT[])) AS r(lo, hi) "
-    "CROSS JOIN LATERAL (SELECT * FROM cameras "
+    "CROSS JOIN LATERAL (SELECT {inner} FROM cameras "
     "WHERE cameras.h3_cell BETWEEN r.lo AND r.hi OFFSET 0) AS c"
 )
+# The columns the covering index ix_cameras_h3_cover holds: a lookup that needs no others
+# is answered from the index alone (an index-only scan), without visiting the table.
+COVERED = ("h3_cell", "opted_in", "lat", "lon", "owner_id", "id")
 _SQLITE_RANGES = (
     "json_each(:ranges) AS r CROSS JOIN cameras AS c "
     "ON c.h3_cell BETWEEN json_extract(r.value, '$[0]') AND json_extract(r.value, '$[1]')"
@@ -89,8 +95,11 @@ def _statement(dialect: str, opted_in_only: bool, names: tuple[str, ...]) -> Tex
     selected = ", ".join(f"c.{name}" for name in names)
     where = ("c.lat BETWEEN :south AND :north AND c.lon BETWEEN :west AND :east"
              + (" AND c.opted_in" if opted_in_only else ""))
+    needed = set(names) | {"lat", "lon", "opted_in"}
+    inner = ", ".join(COVERED) if needed <= set(COVERED) else "*"
+    joins = _RANGE_JOINS[dialect].replace("{inner}", inner)
     # Only constants and the table's own column names are spliced in; values are bound.
-    sql = f"SELECT {selected} FROM {_RANGE_JOINS[dialect]} WHERE {where}"  # noqa: S608
+    sql = f"SELECT {selected} FROM {joins} WHERE {where}"  # noqa: S608
     return text(sql).columns(*(_CAMERAS[name] for name in names))
 
 
@@ -102,7 +111,6 @@ def cameras_within(
     parameters = lookup_parameters(dialect, cover_circle(centre, radius_m))
     statement = lookup_statement(dialect, opted_in_only=opted_in_only)
     distance = DistanceFrom(centre)
-    _skip_jit(session, dialect)
     candidates = session.scalars(select(Camera).from_statement(statement), parameters)
     return [camera for camera in candidates if distance(camera.lat, camera.lon) <= radius_m]
 
@@ -121,24 +129,5 @@ def camera_rows_within(
     statement = lookup_statement(dialect, opted_in_only=opted_in_only,
                                  columns=(*columns, _CAMERAS.lat, _CAMERAS.lon))
     distance = DistanceFrom(centre)
-    _skip_jit(connection, dialect)
     rows = connection.execute(statement, parameters).all()
     return [row for row in rows if distance(row[-2], row[-1]) <= radius_m]
-
-
-_NO_JIT = text("SET LOCAL jit = off")
-
-
-def _skip_jit(executor: Session | Connection, dialect: str) -> None:
-    """On PostgreSQL, no JIT compilation for the rest of this transaction.
-
-    The planner cannot see how narrow each range is (BETWEEN on a lateral column gets
-    the default 0.5% selectivity: 5,000 rows a range on a million cameras), so beyond
-    ~10 ranges its cost estimate passes ``jit_above_cost`` and every lookup paid about
-    5 ms of LLVM compilation for a query that runs in well under a millisecond
-    (bench/RESULTS.md). ``SET LOCAL`` costs one round trip (~0.05 ms) and ends with the
-    transaction; setting ``jit = off`` for the application's connections would make it
-    unnecessary.
-    """
-    if dialect == "postgresql":
-        executor.execute(_NO_JIT)

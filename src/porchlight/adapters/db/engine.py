@@ -13,7 +13,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # JIT compilation costs milliseconds and pays off only for long analytic queries; this
+    # application runs short indexed lookups (see adapters/db/camera_search.py).
+    return create_engine(url, echo=echo, pool_pre_ping=True,
+                         connect_args={"options": "-c jit=off"})
 
 
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:

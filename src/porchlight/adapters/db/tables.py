@@ -92,7 +92,8 @@ cameras = Table(
     Column("retention_days", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("retention_days IN (7, 30, 60, 180)", name="retention_choice"),
-    Index("ix_cameras_h3_cell", "h3_cell"),
+    # Covering: the delivery lookup reads only these, so it can stay inside the index.
+    Index("ix_cameras_h3_cover", "h3_cell", "opted_in", "lat", "lon", "owner_id", "id"),
 )
 
 audit_events = Table(
