@@ -373,3 +373,20 @@ def test_sign_in_audit_events_hold_no_personal_data(d: Deployment) -> None:
         assert person.email not in dump
     assert "stranger" not in dump and PASSWORD not in dump
     assert {"signin.failed", "signin.succeeded", "account.disabled"} <= set(audit_kinds(d))
+
+
+def test_a_lock_stops_second_steps_on_sessions_opened_before_it(d: Deployment) -> None:
+    """Pre-opened password-only sessions must not give an attacker more code guesses."""
+    officer = d.people["officer_x"]
+    waiting = [d.browser() for _ in range(3)]
+    for browser in waiting:
+        browser.submit("/signin", {"email": officer.email, "password": PASSWORD})
+    guesser = d.browser()
+    guesser.submit("/signin", {"email": officer.email, "password": PASSWORD})
+    for _ in range(5):
+        guesser.submit("/signin/mfa", {"code": "000000"})
+    assert "account.locked" in audit_kinds(d)
+    for browser in waiting:
+        code = browser.totp(officer)
+        assert browser.submit("/signin/mfa", {"code": code}).status_code in (401, 422)
+        assert browser.get("/api/v1/me").status_code == 401

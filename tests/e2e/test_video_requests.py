@@ -388,3 +388,60 @@ def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_f
     with pytest.raises(NotFound):
         evidence.shared_contacts(d.container.uow(), d.container.security,
                                  actor(d, "officer_y"), request_id)
+
+
+def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> None:
+    """Declines, consents and camera places: nothing in the audit log points at a resident."""
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2],
+                          [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
+    resident_a, resident_b = actor(d, "resident_a"), actor(d, "resident_b")
+    [item_a] = inbox.inbox(d.container.uow(), resident_a)
+    [item_b] = inbox.inbox(d.container.uow(), resident_b)
+    _, shown = inbox.disclosure(d.container.uow(), resident_a, item_a.delivery.id)
+    inbox.give_consent(d.container.uow(), resident_a, item_a.delivery.id,
+                       clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
+                       share_contact=False, disclosure_sha256=shown.sha256)
+    inbox.decline(d.container.uow(), resident_b, item_b.delivery.id)
+    with d.container.engine.connect() as connection:
+        rows = connection.execute(select(tables.audit_events).where(tables.audit_events.c.kind.in_(
+            ["delivery.created", "delivery.declined", "consent.granted", "camera.registered"]
+        ))).all()
+    answers = [r for r in rows if r.kind != "camera.registered"]
+    for row in answers:
+        dumped = str(row.payload) + str(row.actor_id)
+        for resident in (resident_a, resident_b):
+            assert str(resident.id) not in dumped
+        assert str(item_a.delivery.id) not in dumped and str(item_b.delivery.id) not in dumped
+    assert all("h3_cell" not in r.payload for r in rows if r.kind == "camera.registered")
+
+
+def test_reading_evidence_from_any_offset_is_custody_and_ends_revocation(
+    d: Deployment, clip_files
+) -> None:
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    owner = d.signed_in("resident_a")
+    [entry] = owner.get("/api/v1/inbox").json()
+    shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
+    owner.post(f"/api/v1/inbox/{entry['delivery_id']}/consent",
+               headers={"x-csrf-token": owner.csrf()},
+               json={"clips": [str(a_clips[0])], "scope": "this_agency",
+                     "disclosure_sha256": shown["disclosure_sha256"]})
+    officer = d.signed_in("officer_x")
+    [item] = officer.get(f"/api/v1/requests/{request_id}").json()["evidence"]
+    sneaky = officer.get(f"/evidence/{item['id']}/video", headers={"range": "bytes=1-"})
+    assert sneaky.status_code == 206
+    revoke = owner.post(f"/api/v1/inbox/{entry['delivery_id']}/revoke",
+                        headers={"x-csrf-token": owner.csrf()})
+    assert revoke.status_code == 409  # opened: only a deletion request is left
+    with d.container.engine.connect() as connection:
+        viewed = connection.execute(select(tables.audit_events).where(
+            tables.audit_events.c.kind == "evidence.viewed")).all()
+    assert len(viewed) == 1 and viewed[0].actor_id == d.people["officer_x"].id

@@ -230,6 +230,8 @@ class Session(Entity):
             return self.end_reason or "ended"
         if account.is_disabled:
             return "account_disabled"
+        if account.is_locked:
+            return "account_locked"
         if now - self.created_at >= absolute_timeout(account):
             return "absolute_timeout"
         if now - self.last_seen_at >= idle_timeout(account):

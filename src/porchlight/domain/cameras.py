@@ -21,7 +21,6 @@ class CameraRegistered(DomainEvent):
     kind: ClassVar[str] = "camera.registered"
     camera_id: UUID
     owner_id: UUID
-    h3_cell: int
     opted_in: bool
     retention_days: int
 
@@ -103,7 +102,6 @@ class Camera(Entity):
                 actor_id=owner_id,
                 camera_id=id,
                 owner_id=owner_id,
-                h3_cell=h3_cell,
                 opted_in=opted_in,
                 retention_days=camera.retention_days,
             )

@@ -59,10 +59,14 @@ class DeliveryStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
+# The audit log is public. Events about a resident's answer carry no id that links the
+# answer to the resident or to their delivery (so nobody, the agency included, can tell
+# from the log who declined or ignored a request); consents carry only their own id.
+
+
 @dataclass(frozen=True, kw_only=True)
 class DeliveryCreated(DomainEvent):
     kind: ClassVar[str] = "delivery.created"
-    delivery_id: UUID
     request_id: UUID
 
 
@@ -80,7 +84,6 @@ class ConsentGranted(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class RequestDeclined(DomainEvent):
     kind: ClassVar[str] = "delivery.declined"
-    delivery_id: UUID
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +123,7 @@ class Delivery(Entity):
         if self.status is not DeliveryStatus.WAITING:
             raise Conflict("this request has already been answered")
         self.status, self.answered_at = DeliveryStatus.DECLINED, now
-        self.record(RequestDeclined(actor_id=self.resident_id, delivery_id=self.id))
+        self.record(RequestDeclined(actor_id=None))
 
     def mark_shared(self, *, now: datetime) -> None:
         if self.status is not DeliveryStatus.WAITING:
@@ -154,13 +157,13 @@ class Consent(Entity):
             raise Conflict("the agency has already opened this evidence; ask for deletion "
                            "instead")
         self.revoked_at = now
-        self.record(ConsentRevoked(actor_id=self.resident_id, consent_id=self.id))
+        self.record(ConsentRevoked(actor_id=None, consent_id=self.id))
 
     def request_deletion(self, *, now: datetime) -> None:
         if self.deletion_requested_at is not None or self.revoked_at is not None:
             raise Conflict("deletion has already been asked for")
         self.deletion_requested_at = now
-        self.record(DeletionRequested(actor_id=self.resident_id, consent_id=self.id))
+        self.record(DeletionRequested(actor_id=None, consent_id=self.id))
 
 
 def check_choice(chosen: set[str], offered: set[str]) -> None:

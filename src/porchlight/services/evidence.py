@@ -97,6 +97,9 @@ def _store_item(
     size = kit.store.store(key, trimmed, data_key)
     try:
         with uow:
+            if uow.consents.get(consent.id).revoked_at is not None:
+                kit.store.delete(key)  # revoked while this copy was being made
+                return
             now = uow.clock.now()
             item = EvidenceItem(
                 id=evidence_id, consent_id=consent.id, request_id=request.id,

@@ -152,7 +152,7 @@ def _consent(uow, delivery, request, clip_ids, scope, share_contact, shown) -> C
         disclosure_sha256=shown.sha256, created_at=now,
     )
     consent.record(ConsentGranted(
-        actor_id=delivery.resident_id, consent_id=consent.id, request_id=request.id,
+        actor_id=None, consent_id=consent.id, request_id=request.id,
         clips=len(clip_ids), scope=scope.value, contact_shared=share_contact,
         disclosure_sha256=shown.sha256))
     uow.consents.add(consent)
@@ -198,7 +198,7 @@ def revoke_consent(uow: UnitOfWork, store: FootageStore, actor: Actor, delivery_
         consent.revoke(now=now, evidence_opened=any(i.first_opened_at for i in items))
         delivery.status = DeliveryStatus.REVOKED
         for item in items:
-            item.purge(now=now, reason="consent_revoked", actor_id=delivery.resident_id)
+            item.purge(now=now, reason="consent_revoked", actor_id=None)
         uow.commit()
     for item in items:
         store.delete(item.object_key)

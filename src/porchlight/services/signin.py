@@ -132,6 +132,10 @@ def verify_second_step(uow: UnitOfWork, sec: Security, session_id: UUID, code: s
         account = uow.accounts.get(session.account_id) if session else None
         if session is None or account is None or session.ended_at is not None:
             raise NotFound("no such session")
+        if account.is_locked or account.is_disabled:  # a lock stops every pending session too
+            session.end(now=now, reason="account_locked")
+            uow.commit()
+            raise SigninRefused()
         if not account.has_mfa:
             raise ValidationFailed("set up two-step sign-in first")
         if mfa.accept_totp(sec, account, code, now) or mfa.use_recovery_code(
@@ -142,7 +146,7 @@ def verify_second_step(uow: UnitOfWork, sec: Security, session_id: UUID, code: s
             return
         register_failed_signin(account, now=now, reason="bad_second_factor")
         if account.is_locked:
-            session.end(now=now, reason="locked")
+            end_all_sessions(uow, account, now, reason="account_locked")
         uow.commit()
     raise ValidationFailed("that code is not right")
 

@@ -158,8 +158,7 @@ def _delivery(
     delivery = Delivery(id=uuid4(), request_id=request.id, resident_id=resident_id,
                         camera_ids=sorted(camera_ids), created_at=uow.clock.now(),
                         status=DeliveryStatus.WAITING, notified_at=uow.clock.now())
-    delivery.record(DeliveryCreated(actor_id=None, delivery_id=delivery.id,
-                                    request_id=request.id))
+    delivery.record(DeliveryCreated(actor_id=None, request_id=request.id))
     uow.deliveries.add(delivery)
     return delivery
 

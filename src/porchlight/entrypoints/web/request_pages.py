@@ -14,7 +14,7 @@ from porchlight.domain.errors import DomainError, PermissionDenied, ValidationFa
 from porchlight.domain.geo import LatLon
 from porchlight.domain.requests import IncidentType, RequestDraft
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.entrypoints.web.clip_pages import ranged_response, starts_playback
+from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.services import evidence, video_requests
 
@@ -98,9 +98,11 @@ def withdraw(uow: UowDep, me: ActorDep, request_id: UUID) -> Response:
 async def evidence_video(request: Request, container: ContainerDep, me: ActorDep,
                          evidence_id: UUID) -> Response:
     header = request.headers.get("range")
+    # Every byte an agency reads is custody: each request, whatever its range, is audited
+    # and counts as opening the evidence (which ends the resident's right to revoke).
     item, data_key = await run_in_threadpool(
         evidence.open_evidence, container.uow(), container.footage, me, evidence_id,
-        record=starts_playback(header))
+        record=True)
     media = "video/webm" if item.container in ("webm", "matroska") else "video/mp4"
     return ranged_response(
         header, item.size_bytes, media,
