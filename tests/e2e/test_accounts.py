@@ -390,3 +390,34 @@ def test_a_lock_stops_second_steps_on_sessions_opened_before_it(d: Deployment) -
         code = browser.totp(officer)
         assert browser.submit("/signin/mfa", {"code": code}).status_code in (401, 422)
         assert browser.get("/api/v1/me").status_code == 401
+
+
+def test_registering_a_taken_address_looks_the_same_and_warns_its_owner(d: Deployment) -> None:
+    fresh = register(d.browser(), email="brand.new@example.org")
+    taken = register(d.browser(), email="resident_a@example.org")
+    assert taken.status_code == fresh.status_code == 200
+    assert taken.text.replace("resident_a@example.org", "") == fresh.text.replace(
+        "brand.new@example.org", "")
+    assert d.mailer.sent[-1].to == "resident_a@example.org"
+    assert "already has one" in d.mailer.sent[-1].body
+    assert audit_kinds(d).count("account.created") == len(d.people) + 1  # only brand.new
+
+
+def test_changing_the_password_signs_out_other_sessions(d: Deployment) -> None:
+    here, elsewhere = d.signed_in("resident_b"), d.signed_in("resident_b")
+    changed = here.submit("/account/password", {"current": PASSWORD,
+                                                "password": "another fine passphrase 8"})
+    assert changed.status_code == 200
+    assert here.get("/api/v1/me").status_code == 200
+    assert elsewhere.get("/api/v1/me").status_code == 401
+
+
+def test_a_password_reset_revokes_api_tokens(d: Deployment) -> None:
+    browser = d.signed_in("resident_a")
+    created = browser.submit("/account/tokens", {"name": "script", "scopes": ["read"]})
+    token = re.search(r'data-testid="secret">(plt_[\w-]+)<', created.text).group(1)
+    d.browser().submit("/password/forgot", {"email": "resident_a@example.org"})
+    path = d.mailer.last_link("resident_a@example.org").removeprefix("http://127.0.0.1:8000")
+    d.browser().submit(path, {"password": "reset after a leak 1234"})
+    assert d.browser().get("/api/v1/me", headers={"authorization": f"Bearer {token}"}
+                           ).status_code == 401

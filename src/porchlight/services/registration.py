@@ -85,14 +85,27 @@ def _set_password(sec: Security, account: Account, password: str, reason: str) -
     account.record(PasswordChanged(actor_id=account.id, account_id=account.id, reason=reason))
 
 
-def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID:
-    """Create a resident account and mail a link that confirms the address."""
+def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
+    """Create a resident account and mail a link that confirms the address.
+
+    For an address that already has an account, nothing is created and its owner is
+    mailed instead; the caller sees the same answer either way, so the form cannot be
+    used to find out who has an account.
+    """
     with uow:
         now = uow.clock.now()
         email = normalise_email(form.email)
         check_password_rules(form.password, common=sec.common_passwords, email=email)
-        if uow.accounts.get_by_email(email) is not None:
-            raise Conflict("an account with this e-mail address already exists")
+        existing = uow.accounts.get_by_email(email) is not None
+    if existing:
+        sec.mailer.send(OutgoingMail(
+            to=email, subject="Someone tried to sign up with your address",
+            body="Someone tried to create a Porchlight account with this address, which "
+                 "already has one. If it was you, sign in or reset your password at "
+                 f"{sec.base_url.rstrip('/')}/password/forgot. Otherwise, ignore this."))
+        return None
+    with uow:
+        now = uow.clock.now()
         account = Account.resident(id=uuid4(), email=email, display_name=form.display_name,
                                    home=form.home, now=now)
         account.password_hash = sec.passwords.hash(form.password)
@@ -163,6 +176,9 @@ def reset_password(uow: UnitOfWork, sec: Security, signed: str, password: str) -
         if account.kind is AccountKind.RESIDENT:
             unlock(account, actor_id=account.id, reason="password_reset")
         end_all_sessions(uow, account, now, reason="password_reset")
+        for token in uow.api_tokens.list_for_account(account.id):  # a reset may follow a leak
+            if token.revoked_at is None:
+                token.revoke(now=now, actor_id=account.id)
         uow.commit()
 
 
@@ -204,8 +220,10 @@ def accept_invite(uow: UnitOfWork, sec: Security, signed: str, password: str) ->
 
 
 def change_password(
-    uow: UnitOfWork, sec: Security, account_id: UUID, current: str, new: str
+    uow: UnitOfWork, sec: Security, account_id: UUID, current: str, new: str,
+    *, keep_session: UUID | None = None,
 ) -> None:
+    """Change the password; every other session is signed out."""
     with uow:
         account = uow.accounts.get(account_id)
         if account is None or account.password_hash is None:
@@ -213,4 +231,7 @@ def change_password(
         if not sec.passwords.verify(account.password_hash, current):
             raise ValidationFailed("the current password is not right")
         _set_password(sec, account, new, reason="changed")
+        for session in uow.sessions.list_open(account.id):
+            if session.id != keep_session:
+                session.end(now=uow.clock.now(), reason="password_changed")
         uow.commit()

@@ -179,10 +179,12 @@ def account(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
-                    current: Text, password: Text) -> Response:
-    registration.change_password(uow, sec, me.id, current, password)
+                    caller: CallerDep, current: Text, password: Text) -> Response:
+    registration.change_password(uow, sec, me.id, current, password,
+                                 keep_session=caller.session.id if caller.session else None)
     return render(request, "message.html", title="Password changed",
-                  message="Your new password is in use.", link=("/account", "Back"))
+                  message="Your new password is in use; every other session was signed out.",
+                  link=("/account", "Back"))
 
 
 @router.post("/account/sessions/{session_id}/end")
