@@ -318,7 +318,7 @@ def test_the_json_api_walks_the_same_flow(d: Deployment, clip_files) -> None:
     assert given.status_code == 201 and given.json()["evidence_items"] == 1
 
     detail = officer.get(f"/api/v1/requests/{request_id}").json()
-    assert (detail["delivered"], detail["shared"], len(detail["evidence"])) == (1, 1, 1)
+    assert (detail["delivered"], detail["shared"], len(detail["evidence"])) == (None, 1, 1)
     assert "resident" not in str(detail).lower()
     other = d.signed_in("officer_y")
     assert other.get(f"/api/v1/requests/{request_id}").status_code == 404
@@ -408,8 +408,12 @@ def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> No
     inbox.decline(d.container.uow(), resident_b, item_b.delivery.id)
     with d.container.engine.connect() as connection:
         rows = connection.execute(select(tables.audit_events).where(tables.audit_events.c.kind.in_(
-            ["delivery.created", "delivery.declined", "consent.granted", "camera.registered"]
+            ["delivery.created", "delivery.declined", "consent.granted", "camera.registered",
+             "request.delivered"]
         ))).all()
+    [delivered] = [r for r in rows if r.kind == "request.delivered"]
+    assert delivered.payload["residents"] == "under_5"  # two: too few to publish
+    assert all("request_id" not in r.payload for r in rows if r.kind == "delivery.created")
     answers = [r for r in rows if r.kind != "camera.registered"]
     for row in answers:
         dumped = str(row.payload) + str(row.actor_id)

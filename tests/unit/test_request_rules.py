@@ -187,3 +187,11 @@ def test_only_offered_clips_can_be_chosen() -> None:
         check_choice(set(), {"a"})
     with pytest.raises(ValidationFailed):
         check_choice({"c"}, {"a", "b"})
+
+
+@pytest.mark.parametrize(("count", "shown"), [(0, "under_5"), (4, "under_5"), (5, "5"),
+                                              (12, "12")])
+def test_published_counts_hide_small_groups(count: int, shown: str) -> None:
+    from porchlight.domain.consent import group_count
+
+    assert group_count(count, 5) == shown

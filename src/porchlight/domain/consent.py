@@ -66,8 +66,22 @@ class DeliveryStatus(enum.StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryCreated(DomainEvent):
+    """A delivery exists; which request it answers is not public (see RequestDelivered)."""
+
     kind: ClassVar[str] = "delivery.created"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestDelivered(DomainEvent):
+    """How many residents a request reached, as a number only from the minimum group size."""
+
+    kind: ClassVar[str] = "request.delivered"
     request_id: UUID
+    residents: str
+
+
+def group_count(count: int, floor: int) -> str:
+    return str(count) if count >= floor or (count == 0 and floor <= 0) else f"under_{floor}"
 
 
 @dataclass(frozen=True, kw_only=True)

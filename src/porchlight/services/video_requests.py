@@ -6,7 +6,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-from porchlight.domain.consent import Delivery, DeliveryCreated, DeliveryStatus
+from porchlight.domain.consent import (
+    Delivery,
+    DeliveryCreated,
+    DeliveryStatus,
+    RequestDelivered,
+    group_count,
+)
 from porchlight.domain.errors import NotFound, PolicyRefused
 from porchlight.domain.policies import Actor, require_agency_staff, require_supervisor
 from porchlight.domain.requests import (
@@ -129,6 +135,11 @@ def deliver(uow: UnitOfWork, kit: RequestsKit, request_id: UUID) -> int:
         for resident_id, camera_ids in _cameras_with_footage(uow, request).items():
             if resident_id not in reached:
                 new.append(_delivery(uow, request, resident_id, camera_ids))
+        if new or request.delivered_at is None:  # a repeat that reached no one is not news
+            total = len(reached) + len(new)
+            request.record(RequestDelivered(
+                actor_id=None, request_id=request.id,
+                residents=group_count(total, kit.policy.min_group_size)))
         request.delivered_at = uow.clock.now()
         emails = [uow.accounts.get(d.resident_id).email for d in new]
         uow.commit()
@@ -158,7 +169,7 @@ def _delivery(
     delivery = Delivery(id=uuid4(), request_id=request.id, resident_id=resident_id,
                         camera_ids=sorted(camera_ids), created_at=uow.clock.now(),
                         status=DeliveryStatus.WAITING, notified_at=uow.clock.now())
-    delivery.record(DeliveryCreated(actor_id=None, request_id=request.id))
+    delivery.record(DeliveryCreated(actor_id=None))
     uow.deliveries.add(delivery)
     return delivery
 
@@ -185,7 +196,7 @@ def agency_requests(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:
 class RequestCounts:
     """What an agency may know of the answers: never who, and only in large enough groups."""
 
-    delivered: int
+    delivered: int | None
     shared: int
     declined: int | None
     no_response: int | None
@@ -203,7 +214,7 @@ def counts(uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID) ->
         closed = request.status in (RequestStatus.CLOSED, RequestStatus.WITHDRAWN)
         floor = kit.policy.min_group_size
         return RequestCounts(
-            delivered=len(deliveries), shared=shared,
+            delivered=len(deliveries) if len(deliveries) >= floor else None, shared=shared,
             declined=declined if closed and declined >= floor else None,
             no_response=silent if closed and silent >= floor else None,
             deletion_requests=sum(1 for c in consents if c.deletion_requested_at),

@@ -62,7 +62,7 @@ class EvidenceOut(BaseModel):
 
 
 class RequestDetailOut(RequestOut):
-    delivered: int
+    delivered: int | None
     shared: int
     declined: int | None
     no_response: int | None
