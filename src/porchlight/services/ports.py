@@ -274,6 +274,10 @@ class EvidenceRepository(Protocol):
 
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]: ...
 
+    def counts_by_consent(self) -> dict[UUID, int]:
+        """How many evidence items each consent has, in one query."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from porchlight.domain.accounts import Account
@@ -21,6 +22,7 @@ from porchlight.services.security import digest, new_token
 API_TOKEN_PREFIX = "plt_"  # noqa: S105 - a prefix, not a secret
 DEVICE_TOKEN_PREFIX = "pld_"  # noqa: S105
 MAX_API_TOKENS = 20
+USE_RECORD_INTERVAL = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ def authenticate_api_token(uow: UnitOfWork, token: str) -> tuple[Account, ApiTok
         account = uow.accounts.get(record.account_id)
         if account is None or account.is_disabled:
             return None
-        record.last_used_at = uow.clock.now()
-        uow.commit()
+        now = uow.clock.now()
+        if record.last_used_at is None or now - record.last_used_at >= USE_RECORD_INTERVAL:
+            record.last_used_at = now  # a write per minute, not per request
+            uow.commit()
         return account, record
 
 

@@ -246,3 +246,8 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
 
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]:
         return self._all(select(EvidenceItem).where(EvidenceItem.consent_id == consent_id))
+
+    def counts_by_consent(self) -> dict[UUID, int]:
+        rows = self.session.execute(select(EvidenceItem.consent_id, func.count())
+                                    .group_by(EvidenceItem.consent_id))
+        return {consent_id: count for consent_id, count in rows}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -124,44 +125,54 @@ def forgot_submit(request: Request, uow: UowDep, sec: SecurityDep, email: Text) 
                           "It works once, for one hour.")
 
 
+RESET_TITLE = "Choose a new password"
+INVITE_TITLE = "Join your agency on Porchlight"
+
+
+def _set_password_page(
+    request: Request, action: str, title: str, use_link: Callable[[], object],
+    done: tuple[str, str],
+) -> HTMLResponse:
+    """The mailed-link password form's answer: the form again with the error, or done."""
+    try:
+        use_link()
+    except DomainError as error:
+        return render(request, "password_set.html", 422, action=action, title=title,
+                      error=error.message)
+    return render(request, "message.html", title=done[0], message=done[1],
+                  link=("/signin", "Sign in"))
+
+
 @router.get("/password/reset/{token}", response_class=HTMLResponse)
 def reset_form(request: Request, token: str) -> HTMLResponse:
     return render(request, "password_set.html", action=f"/password/reset/{token}",
-                  title="Choose a new password")
+                  title=RESET_TITLE)
 
 
 @router.post("/password/reset/{token}", response_class=HTMLResponse)
 def reset_submit(
     request: Request, uow: UowDep, sec: SecurityDep, token: str, password: Text
 ) -> HTMLResponse:
-    try:
-        registration.reset_password(uow, sec, token, password)
-    except DomainError as error:
-        return render(request, "password_set.html", 422, action=f"/password/reset/{token}",
-                      title="Choose a new password", error=error.message)
-    return render(request, "message.html", title="Password changed",
-                  message="Your password is changed and every session was signed out.",
-                  link=("/signin", "Sign in"))
+    return _set_password_page(
+        request, f"/password/reset/{token}", RESET_TITLE,
+        lambda: registration.reset_password(uow, sec, token, password),
+        ("Password changed", "Your password is changed and every session was signed out."))
 
 
 @router.get("/invite/{token}", response_class=HTMLResponse)
 def invite_form(request: Request, token: str) -> HTMLResponse:
     return render(request, "password_set.html", action=f"/invite/{token}",
-                  title="Join your agency on Porchlight")
+                  title=INVITE_TITLE)
 
 
 @router.post("/invite/{token}", response_class=HTMLResponse)
 def invite_submit(
     request: Request, uow: UowDep, sec: SecurityDep, token: str, password: Text
 ) -> HTMLResponse:
-    try:
-        registration.accept_invite(uow, sec, token, password)
-    except DomainError as error:
-        return render(request, "password_set.html", 422, action=f"/invite/{token}",
-                      title="Join your agency on Porchlight", error=error.message)
-    return render(request, "message.html", title="Welcome",
-                  message="Your password is set. Sign in to set up two-step sign-in.",
-                  link=("/signin", "Sign in"))
+    return _set_password_page(
+        request, f"/invite/{token}", INVITE_TITLE,
+        lambda: registration.accept_invite(uow, sec, token, password),
+        ("Welcome", "Your password is set. Sign in to set up two-step sign-in."))
 
 
 @router.get("/account", response_class=HTMLResponse)
