@@ -26,6 +26,7 @@ from porchlight.services.camera_search import (
     descendant_range,
     merge_ranges,
     ordinal,
+    sure_inside,
     within_radius,
 )
 
@@ -237,3 +238,37 @@ def test_merging_joins_ranges_with_no_valid_id_between_them() -> None:
 def test_a_radius_out_of_range_is_refused(radius: float) -> None:
     with pytest.raises(ValidationFailed, match="radius"):
         cover_circle(LatLon(0.0, 0.0), radius)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    centre=centres(),
+    radius=st.floats(0.0, MAX_RADIUS_M),
+    offsets=st.lists(st.tuples(st.floats(0.0, 360.0), st.one_of(
+        st.floats(0.0, 1.5), st.floats(0.999999, 1.000001), st.just(1.0))), min_size=1,
+        max_size=25),
+)
+def test_the_sure_inside_test_never_accepts_a_point_the_haversine_refuses(
+    centre: LatLon, radius: float, offsets: list[tuple[float, float]]
+) -> None:
+    """Near poles, across the antimeridian, exactly on the edge and a hair either side;
+    for the points of the box, as the database applies both."""
+    box = bounding_box(centre, radius)
+    sure = sure_inside(centre, radius, box)
+    for bearing, fraction in offsets:
+        point = destination(centre, bearing, fraction * radius)
+        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        if in_box and sure.holds(point.lat, point.lon):
+            assert haversine_m(centre, point) <= radius, (centre, radius, point)
+
+
+@settings(max_examples=200, deadline=None)
+@given(centre=st.builds(LatLon, st.floats(-70.0, 70.0), st.floats(-179.0, 179.0)),
+       radius=st.floats(10.0, 2000.0), bearing=st.floats(0.0, 360.0),
+       fraction=st.floats(0.0, 0.999))
+def test_the_sure_inside_test_accepts_nearly_every_point_inside_at_delivery_radii(
+    centre: LatLon, radius: float, bearing: float, fraction: float
+) -> None:
+    """Everything more than 0.1% of the radius inside the edge skips the exact check."""
+    point = destination(centre, bearing, fraction * radius)
+    assert sure_inside(centre, radius, bounding_box(centre, radius)).holds(point.lat, point.lon)

@@ -16,10 +16,13 @@ how the list of ranges reaches the query (``_RANGE_JOINS``):
   the plan).
 
 The database returns every camera in the cover that also lies in the box around the
-circle (plain comparisons on lat and lon, the same SQL on both); the exact haversine
-filter then keeps those within the radius. It runs in Python because the Python
-haversine is the reference, and floating-point functions in SQL need not round the
-same way (nor exist: SQLite's math functions are optional).
+circle (plain comparisons on lat and lon, the same SQL on both), each with a flag
+``sure_inside``: the ``SureInside`` bound, plain arithmetic on lat and lon, says it is
+certainly within the radius. The exact haversine then decides only the rest (in
+practice the rows outside the circle and a few centimetres inside its edge). It runs in
+Python because the Python haversine is the reference, and floating-point functions in
+SQL need not round the same way (nor exist: SQLite's math functions are optional);
+the flag needs only +, - and *, which round the same everywhere.
 
 On PostgreSQL the application's connections run with JIT compilation off (see
 ``porchlight.adapters.db.engine``): the planner cannot see how narrow each range is
@@ -35,7 +38,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Row, TextualSelect, select, text
+from sqlalchemy import Boolean, Column, Connection, Row, TextualSelect, column, select, text
 from sqlalchemy.orm import Session
 
 from porchlight.adapters.db import tables
@@ -60,13 +63,21 @@ _SQLITE_RANGES = (
 
 
 _RANGE_JOINS = {"postgresql": _POSTGRES_RANGES, "sqlite": _SQLITE_RANGES}
+# ``SureInside.holds``, the same operations in the same order.
+_SURE_INSIDE_SQL = (
+    "((c.lat - :sure_lat) * (c.lat - :sure_lat) "
+    "+ :sure_weight * (c.lon - :sure_lon) * (c.lon - :sure_lon) <= :sure_limit) AS sure_inside"
+)
+SURE_INSIDE = column("sure_inside", Boolean)
 
 
 def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
     """The values bound into ``lookup_statement``: the ranges, in the form the dialect's
     range join takes, and the box around the circle."""
-    box = cover.box
-    bounds = {"south": box.south, "north": box.north, "west": box.west, "east": box.east}
+    box, sure = cover.box, cover.sure
+    bounds = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
+              "sure_lat": sure.lat, "sure_lon": sure.lon, "sure_weight": sure.weight,
+              "sure_limit": sure.limit}
     if dialect == "postgresql":
         los, his = zip(*cover.ranges, strict=True)
         return {**bounds, "los": list(los), "his": list(his)}
@@ -78,8 +89,8 @@ def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
 def lookup_statement(
     dialect: str, *, opted_in_only: bool = True, columns: Sequence[Column[Any]] = tuple(_CAMERAS)
 ) -> TextualSelect:
-    """SELECT the given ``cameras`` columns of every camera whose cell is in the ranges
-    and whose position is in the box (bind ``lookup_parameters``).
+    """SELECT the given ``cameras`` columns, then ``sure_inside``, of every camera whose
+    cell is in the ranges and whose position is in the box (bind ``lookup_parameters``).
 
     Typed with the table's columns, so ids, booleans and times come back as Python
     values, and ``select(Camera).from_statement(...)`` can map whole rows. Built once
@@ -92,7 +103,7 @@ def lookup_statement(
 def _statement(dialect: str, opted_in_only: bool, names: tuple[str, ...]) -> TextualSelect:
     if dialect not in _RANGE_JOINS:
         raise ValueError(f"the camera lookup supports sqlite and postgresql, not {dialect}")
-    selected = ", ".join(f"c.{name}" for name in names)
+    selected = ", ".join([*(f"c.{name}" for name in names), _SURE_INSIDE_SQL])
     where = ("c.lat BETWEEN :south AND :north AND c.lon BETWEEN :west AND :east"
              + (" AND c.opted_in" if opted_in_only else ""))
     needed = set(names) | {"lat", "lon", "opted_in"}
@@ -100,7 +111,7 @@ def _statement(dialect: str, opted_in_only: bool, names: tuple[str, ...]) -> Tex
     joins = _RANGE_JOINS[dialect].replace("{inner}", inner)
     # Only constants and the table's own column names are spliced in; values are bound.
     sql = f"SELECT {selected} FROM {joins} WHERE {where}"  # noqa: S608
-    return text(sql).columns(*(_CAMERAS[name] for name in names))
+    return text(sql).columns(*(_CAMERAS[name] for name in names), SURE_INSIDE)
 
 
 def cameras_within(
@@ -111,8 +122,10 @@ def cameras_within(
     parameters = lookup_parameters(dialect, cover_circle(centre, radius_m))
     statement = lookup_statement(dialect, opted_in_only=opted_in_only)
     distance = DistanceFrom(centre)
-    candidates = session.scalars(select(Camera).from_statement(statement), parameters)
-    return [camera for camera in candidates if distance(camera.lat, camera.lon) <= radius_m]
+    candidates = session.execute(select(Camera, SURE_INSIDE).from_statement(statement),
+                                 parameters)
+    return [camera for camera, sure in candidates
+            if sure or distance(camera.lat, camera.lon) <= radius_m]
 
 
 def camera_rows_within(
@@ -123,11 +136,12 @@ def camera_rows_within(
     opted_in_only: bool = True,
     columns: Sequence[Column[Any]] = (_CAMERAS.id, _CAMERAS.owner_id),
 ) -> list[Row[Any]]:
-    """The same lookup without the ORM: rows of ``columns`` (plus lat and lon, last)."""
+    """The same lookup without the ORM: rows of ``columns`` (plus lat, lon and
+    sure_inside, last)."""
     dialect = connection.dialect.name
     parameters = lookup_parameters(dialect, cover_circle(centre, radius_m))
     statement = lookup_statement(dialect, opted_in_only=opted_in_only,
                                  columns=(*columns, _CAMERAS.lat, _CAMERAS.lon))
     distance = DistanceFrom(centre)
     rows = connection.execute(statement, parameters).all()
-    return [row for row in rows if distance(row[-2], row[-1]) <= radius_m]
+    return [row for row in rows if row[-1] or distance(row[-3], row[-2]) <= radius_m]
