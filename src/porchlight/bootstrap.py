@@ -78,6 +78,9 @@ class Container:
         migrate.check(self.engine)
 
     def close(self) -> None:
+        footage = self.__dict__.get("footage")  # only if it was built
+        if footage is not None and isinstance(footage.video, PyAvVideoTools):
+            footage.video.close()
         self.engine.dispose()
 
     def audit_store(self) -> AuditLogStore:
@@ -143,7 +146,8 @@ def build_footage(settings: Settings, vault: KeyVault) -> Footage:
             spool_dir=settings.data_dir / "spool")
     else:
         objects = LocalObjectStore(settings.storage_path)
-    return Footage(store=EncryptedFootageStore(objects), video=PyAvVideoTools(), vault=vault,
+    return Footage(store=EncryptedFootageStore(objects),
+                   video=PyAvVideoTools(keep_spare=storage.video_spare_worker), vault=vault,
                    max_upload_bytes=storage.max_upload_bytes)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -59,8 +58,7 @@ def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Pa
         actor(d, key))
     made = []
     for path, start in zip(clips, starts, strict=True):
-        received = footage.ReceivedFile(path, hashlib.sha256(path.read_bytes()).hexdigest(),
-                                        path.stat().st_size)
+        received = footage.ReceivedFile(path, path.stat().st_size)
         made.append(footage.upload_clip(
             d.container.uow(), d.container.footage, camera_id=camera_id,
             device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,

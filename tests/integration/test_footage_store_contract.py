@@ -168,7 +168,8 @@ def read_all(store: EncryptedFootageStore, key: str, data_key: bytes = KEY) -> b
 def test_store_then_read_whole_and_ranges(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store, plaintext = backend.footage(), os.urandom(5 * CHUNK + 300)
     size = len(plaintext)
-    assert store.store("clips/cam-1/a.mp4", clip(plaintext), KEY) == size
+    stored = store.store("clips/cam-1/a.mp4", clip(plaintext), KEY)
+    assert (stored.size, stored.sha256) == (size, hashlib.sha256(plaintext).hexdigest())
     assert store.plaintext_size("clips/cam-1/a.mp4") == size
     assert read_all(store, "clips/cam-1/a.mp4") == plaintext
     ranges = [(0, 1), (size - 1, size), (CHUNK - 1, CHUNK + 1), (CHUNK, 2 * CHUNK), (700, 4000)]
@@ -179,7 +180,7 @@ def test_store_then_read_whole_and_ranges(backend: Backend, clip: Callable[[byte
 
 def test_an_empty_clip_round_trips(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store = backend.footage()
-    assert store.store("empty", clip(b""), KEY) == 0
+    assert store.store("empty", clip(b""), KEY).size == 0
     assert store.plaintext_size("empty") == 0
     assert list(store.read("empty", KEY, 0, 0)) == []
 
@@ -309,7 +310,9 @@ def test_a_multi_mib_clip_at_the_default_chunk_size(
 ) -> None:
     store = backend.footage(chunk_size=MiB)  # on S3 this is a 3-part multipart upload
     plaintext = os.urandom(12 * MiB + 123)
-    assert store.store("big", clip(plaintext), KEY) == len(plaintext)
+    stored = store.store("big", clip(plaintext), KEY)
+    assert stored.size == len(plaintext)
+    assert stored.sha256 == hashlib.sha256(plaintext).hexdigest()  # 13 chunks, two buffers
     whole = hashlib.sha256()
     for piece in store.read("big", KEY, 0, len(plaintext)):
         assert len(piece) <= MiB

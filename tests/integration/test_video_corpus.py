@@ -117,6 +117,15 @@ def test_poster_keeps_aspect_when_narrower_than_asked(corpus: Corpus,
         assert poster.size == (160, 90)
 
 
+@pytest.mark.parametrize("name", ["h264_1080p_aac.mp4", "h264_720p_rotate90tag.mp4"])
+def test_examine_gives_the_probe_and_the_poster_of_one_pass(corpus: Corpus,
+                                                           tools: PyAvVideoTools,
+                                                           name: str) -> None:
+    examined = tools.examine(corpus.path(name), poster_width=200)
+    assert examined.info == tools.probe(corpus.path(name))
+    assert examined.poster == tools.poster(corpus.path(name), max_width=200)
+
+
 # --- refused files ---------------------------------------------------------------------------
 
 
@@ -136,6 +145,59 @@ def test_poster_refuses_what_probe_refuses(corpus: Corpus, tools: PyAvVideoTools
     with pytest.raises(VideoRejected) as caught:
         tools.poster(corpus.path(name))
     assert caught.value.reason == HOSTILE[name]
+
+
+@pytest.mark.parametrize(("name", "reason"), sorted(HOSTILE.items()))
+def test_examine_refuses_what_probe_refuses(corpus: Corpus, tools: PyAvVideoTools,
+                                            name: str, reason: str) -> None:
+    with pytest.raises(VideoRejected) as caught:
+        tools.examine(corpus.path(name))
+    assert caught.value.reason == reason
+
+
+# --- the spare child -------------------------------------------------------------------------
+
+
+def test_a_spare_child_waits_for_the_next_call_and_serves_only_it(
+        corpus: Corpus, children: list[subprocess.Popen[bytes]]) -> None:
+    """The first call starts its child and then the spare; the second call is served by
+    that spare (started before the call) and leaves a new spare: one child per file."""
+    warm = PyAvVideoTools(keep_spare=True)
+    try:
+        first = warm.probe(corpus.path("h264_1080p_aac.mp4"))
+        assert len(children) == 2
+        spare = children[1]
+        assert spare.poll() is None  # waiting, libraries loaded, holding no file
+        assert warm.probe(corpus.path("h264_1080p_aac.mp4")) == first
+        assert spare.returncode == 0  # it answered the second call and ended
+        assert len(children) == 3 and children[2].poll() is None
+    finally:
+        warm.close()
+    assert children[2].returncode is not None
+    assert not Path(f"/proc/{children[2].pid}").exists()
+
+
+def test_a_spare_that_died_while_waiting_is_replaced(
+        corpus: Corpus, children: list[subprocess.Popen[bytes]]) -> None:
+    warm = PyAvVideoTools(keep_spare=True)
+    try:
+        warm.probe(corpus.path("h264_1080p_aac.mp4"))
+        children[1].kill()
+        children[1].wait()
+        assert warm.probe(corpus.path("h264_1080p_aac.mp4")).width == 1920
+        assert children[2].returncode == 0  # a fresh child served the call
+    finally:
+        warm.close()
+
+
+def test_a_refusal_in_a_spare_child_is_the_same_refusal(corpus: Corpus) -> None:
+    warm = PyAvVideoTools(keep_spare=True)
+    try:
+        warm.probe(corpus.path("h264_1080p_aac.mp4"))
+        for name, reason in sorted(HOSTILE.items()):
+            assert rejected(warm, corpus.path(name)).reason == reason
+    finally:
+        warm.close()
 
 
 def test_messages_say_what_is_wrong(corpus: Corpus, tools: PyAvVideoTools) -> None:
@@ -246,7 +308,7 @@ def assert_killed_and_reaped(started: list[subprocess.Popen[bytes]]) -> None:
 def test_a_hanging_decoder_is_killed(corpus: Corpus, children: list[subprocess.Popen[bytes]],
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     hanging = [sys.executable, "-c", "import signal; signal.pause()"]
-    monkeypatch.setattr(PyAvVideoTools, "_command", lambda self, request: hanging)
+    monkeypatch.setattr(PyAvVideoTools, "_command", lambda self: hanging)
     error = rejected(PyAvVideoTools(timeout_seconds=1), corpus.path("h264_1080p_aac.mp4"))
     assert error.reason == "timeout"
     assert_killed_and_reaped(children)

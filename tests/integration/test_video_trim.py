@@ -14,6 +14,7 @@ import json
 import math
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -254,15 +255,27 @@ def test_a_refused_source_leaves_nothing(tools: PyAvVideoTools, tmp_path: Path,
 
 
 def test_the_child_gets_a_descriptor_never_a_path(clips: Path, tools: PyAvVideoTools,
-                                                  work: Path,
+                                                  work: Path, monkeypatch: pytest.MonkeyPatch,
                                                   children: list[subprocess.Popen[bytes]]) -> None:
+    """No path on the command line or in the request: the source and the output reach the
+    child as descriptors, in the one message on its socket."""
+    sent: list[tuple[bytes, list[int]]] = []
+    real_send_fds = video_adapter.socket.send_fds
+
+    def recording_send_fds(sock: Any, buffers: list[bytes], fds: list[int]) -> int:
+        sent.append((b"".join(buffers), list(fds)))
+        return real_send_fds(sock, buffers, fds)
+
+    monkeypatch.setattr(video_adapter.socket, "send_fds", recording_send_fds)
     tools.trim(clips / H264_MP4.name, work / "trimmed.mp4", 1.0, 2.0)
     assert len(children) == 1
-    command = children[0].args
-    assert isinstance(command, list)
-    request = json.loads(command[-1])
-    assert isinstance(request["output_fd"], int)
-    assert str(clips) not in json.dumps(command) and str(work) not in json.dumps(command)
+    assert children[0].args == [sys.executable, "-I", "-m", video_adapter.WORKER_MODULE]
+    [(message, fds)] = sent
+    assert len(fds) == 2  # the source, then the output
+    request = json.loads(message)
+    assert request["op"] == "trim" and "output_fd" not in request
+    assert str(clips) not in message.decode() and str(work) not in message.decode()
+    assert (work / "trimmed.mp4").stat().st_size > 0
 
 
 def test_the_file_size_limit_stops_an_output_that_grows(

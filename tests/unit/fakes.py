@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from porchlight.domain.cameras import Camera
 from porchlight.domain.clips import Clip
 from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
-from porchlight.services.ports import Clock
+from porchlight.services.ports import Clock, Examined, Stored
 from porchlight.services.unit_of_work import EventCollectingUnitOfWork
 
 
@@ -131,10 +132,10 @@ class FakeFootageStore:
         self.objects: dict[str, tuple[bytes, bytes]] = {}
         self.fail_deletes = 0
 
-    def store(self, key: str, plaintext: Path, data_key: bytes) -> int:
+    def store(self, key: str, plaintext: Path, data_key: bytes) -> Stored:
         data = plaintext.read_bytes()
         self.objects[key] = (data_key, data)
-        return len(data)
+        return Stored(size=len(data), sha256=hashlib.sha256(data).hexdigest())
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         stored_key, data = self.objects[key]
@@ -169,6 +170,9 @@ class FakeVideoTools:
 
     def poster(self, path: Path, *, max_width: int = 480) -> bytes:
         return b"\xff\xd8poster"
+
+    def examine(self, path: Path, *, poster_width: int = 480) -> Examined:
+        return Examined(info=self.probe(path), poster=self.poster(path, max_width=poster_width))
 
 
 class XorVault:

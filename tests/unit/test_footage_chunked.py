@@ -6,6 +6,7 @@ every range of it read; the memory test uses the real 1 MiB default on a 64 MiB 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import struct
@@ -157,6 +158,28 @@ def test_short_reads_on_both_sides_are_handled() -> None:
     header = parse_header(out.getvalue()[:HEADER_SIZE])
     trickle = Trickle(out.getvalue()[HEADER_SIZE:])
     assert b"".join(decrypt_range(header, KEY, trickle, 0, len(plaintext))) == plaintext
+
+
+@settings(max_examples=100, deadline=None)
+@given(plaintext=st.binary(max_size=7 * CHUNK), trickle=st.booleans())
+def test_the_digest_sees_every_plaintext_byte_in_order(plaintext: bytes, trickle: bool) -> None:
+    """Two buffers alternate while a helper thread hashes: the hash must still be the
+    plain SHA-256 of the whole plaintext, and the ciphertext unchanged by the hashing."""
+    digest = hashlib.sha256()
+    source = Trickle(plaintext) if trickle else io.BytesIO(plaintext)
+    out = io.BytesIO()
+    encrypt(source, out, KEY, size=len(plaintext), chunk_size=CHUNK, digest=digest)  # type: ignore[arg-type]
+    assert digest.hexdigest() == hashlib.sha256(plaintext).hexdigest()
+    assert open_all(out.getvalue()) == plaintext
+
+
+def test_a_failed_encryption_leaves_no_hashing_behind() -> None:
+    """The helper thread has finished when ``encrypt`` raises: nothing reads the buffers."""
+    digest = hashlib.sha256()
+    with pytest.raises(SourceChanged):
+        encrypt(io.BytesIO(b"x" * (3 * CHUNK)), io.BytesIO(), KEY, size=4 * CHUNK,
+                chunk_size=CHUNK, digest=digest)
+    assert digest.hexdigest() == hashlib.sha256(b"x" * (3 * CHUNK)).hexdigest()
 
 
 # --- refusals ---------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """The child process that opens and decodes untrusted video for ``adapters.video``.
 
-Run as ``python -I -m porchlight.adapters.video_worker '<request json>'`` with the video as
-stdin. Why it looks like this:
+Run as ``python -I -m porchlight.adapters.video_worker`` with one end of a Unix socket
+pair (SOCK_SEQPACKET) as stdin. It loads its libraries, then waits for exactly one message:
+the request as JSON, carrying the open video (and, for a trim, the output) as descriptors.
+So a child can be started ahead of time and hold nothing until its file arrives; the
+request never appears on a command line. Why it looks like this:
 
 * It is a separate process, so a decoder crash, a runaway allocation or an endless loop
   costs a short-lived child the parent can kill, never the server.
@@ -16,14 +19,15 @@ stdin. Why it looks like this:
 * The answer is one JSON object on the real stdout, which is moved aside first so nothing
   the C libraries print can be mistaken for it.
 
-Request: ``{"op": "probe" | "poster" | "trim", "limits": {max_width, max_height, max_fps,
-max_duration_seconds}, "memory_limit_bytes": int, "cpu_seconds": int, "poster_width":
-int}``; a trim adds ``start_seconds``, ``end_seconds``, ``output_fd`` and
-``output_limit_bytes``. ``memory_limit_bytes`` is the address space decoding may add to
-what Python and the FFmpeg libraries have mapped once loaded (about 120 MiB), so the limit
-means the same on every machine; ``cpu_seconds`` is a backstop should the parent die
-before it can kill us.
+Request: ``{"op": "probe" | "poster" | "examine" | "trim", "limits": {max_width,
+max_height, max_fps, max_duration_seconds}, "memory_limit_bytes": int, "cpu_seconds": int,
+"poster_width": int}``; a trim adds ``start_seconds``, ``end_seconds`` and
+``output_limit_bytes``, and sends the output descriptor second. ``memory_limit_bytes`` is
+the address space decoding may add to what Python and the FFmpeg libraries have mapped
+once loaded (about 120 MiB), so the limit means the same on every machine;
+``cpu_seconds`` is a backstop should the parent die before it can kill us.
 Answer: ``{"ok": true, "info": {...VideoInfo fields}}``, ``{"ok": true, "jpeg": base64}``,
+both for "examine" (the poster only once the probe passed),
 ``{"ok": true, "trim": {start_seconds, end_seconds}, "info": {...of the output}}`` or
 ``{"ok": false, "reason": code, "message": text, "detail": text}``.
 """
@@ -34,6 +38,7 @@ import base64
 import json
 import os
 import resource
+import socket
 import sys
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -63,12 +68,15 @@ OUT_OF_MEMORY = ("The video needs more memory to decode than Porchlight allows f
                  "a camera's own recordings fit well within it.")
 DAMAGED = "The video file is damaged or incomplete and cannot be played."
 NEAR_LIMIT_BYTES = 64 << 20
+MAX_REQUEST_BYTES = 1 << 16
 
 
-def main(argv: list[str]) -> int:
+def main() -> int:
     answer_fd = os.dup(1)
     os.dup2(2, 1)
-    request = json.loads(argv[1])
+    request = _receive_request()
+    if request is None:
+        return 0
     reserve = bytearray(1 << 20)  # given back on MemoryError so the answer can be written
     limit = (_address_space() or 0) + int(request["memory_limit_bytes"])
     _limit_resources(limit, int(request["cpu_seconds"]), int(request.get("output_limit_bytes", 0)))
@@ -80,6 +88,30 @@ def main(argv: list[str]) -> int:
     with os.fdopen(answer_fd, "w", encoding="utf-8") as out:
         json.dump(answer, out)
     return 0
+
+
+def _receive_request() -> dict[str, Any] | None:
+    """Wait on the socket that is our stdin for the one request and its descriptors.
+
+    The video becomes stdin (descriptor 0) and a trim's output descriptor replaces the
+    request's ``output_fd``. None when the parent closed the socket without sending
+    anything (it shut down while we were the spare).
+    """
+    channel = socket.socket(fileno=0)
+    try:
+        message, fds, _, _ = socket.recv_fds(channel, MAX_REQUEST_BYTES, 2)
+    finally:
+        channel.close()
+    if not message or not fds:
+        for fd in fds:
+            os.close(fd)
+        return None
+    os.dup2(fds[0], 0)
+    os.close(fds[0])
+    request = json.loads(message)
+    if len(fds) > 1:
+        request["output_fd"] = fds[1]
+    return request
 
 
 def _limit_resources(address_space_bytes: int, cpu_seconds: int, file_bytes: int) -> None:
@@ -146,12 +178,18 @@ def _run(request: dict[str, Any], video: BinaryIO, limits: Limits) -> dict[str, 
     if request["op"] == "trim":
         return _trim(request, video, limits)
     kind = _check_container_header(video, limits)
-    with _open(video, kind) as container:
-        facts = inspect(container, kind, limits)
+    answer: dict[str, Any] = {"ok": True}
+    if request["op"] in ("probe", "examine"):
+        with _open(video, kind) as container:
+            answer["info"] = probe(container, inspect(container, kind, limits), limits)
         if request["op"] == "probe":
-            return {"ok": True, "info": probe(container, facts, limits)}
-        jpeg = poster(container, facts, limits, int(request["poster_width"]))
-        return {"ok": True, "jpeg": base64.b64encode(jpeg).decode("ascii")}
+            return answer
+        video.seek(0)  # the poster reads from a fresh demuxer: probing moved this one
+    with _open(video, kind) as container:
+        jpeg = poster(container, inspect(container, kind, limits), limits,
+                      int(request["poster_width"]))
+    answer["jpeg"] = base64.b64encode(jpeg).decode("ascii")
+    return answer
 
 
 def _trim(request: dict[str, Any], video: BinaryIO, limits: Limits) -> dict[str, Any]:
@@ -196,4 +234,4 @@ def _open(video: BinaryIO, kind: str) -> InputContainer:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main())

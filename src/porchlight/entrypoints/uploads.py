@@ -1,4 +1,4 @@
-"""Receiving an upload: stream the body to a private temp file, hashing and counting as it goes.
+"""Receiving an upload: stream the body to a private temp file, counting as it goes.
 
 The body is never held in memory. A body over the size cap, a client that disconnects
 half-way, or any later failure leaves no temp file behind: the caller deletes it in a
@@ -7,7 +7,6 @@ half-way, or any later failure leaves no temp file behind: the caller deletes it
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from pathlib import Path
@@ -40,7 +39,7 @@ def check_declared_length(request: Request, limit: int) -> None:
 async def receive(request: Request, folder: Path, limit: int) -> ReceivedFile:
     """Write the request body to ``folder``; the caller must delete ``.path`` when done."""
     path = folder / f"{uuid.uuid4().hex}.part"
-    digest, size, pending = hashlib.sha256(), 0, bytearray()
+    size, pending = 0, bytearray()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -48,7 +47,6 @@ async def receive(request: Request, folder: Path, limit: int) -> ReceivedFile:
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(limit)
-                digest.update(chunk)
                 pending += chunk
                 if len(pending) >= WRITE_BLOCK:  # one thread hop per MiB, not per packet
                     await anyio.to_thread.run_sync(handle.write, bytes(pending))
@@ -57,4 +55,4 @@ async def receive(request: Request, folder: Path, limit: int) -> ReceivedFile:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return ReceivedFile(path=path, sha256=digest.hexdigest(), size=size)
+    return ReceivedFile(path=path, size=size)

@@ -6,7 +6,6 @@ logins get random passwords that the caller shows only in development.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import random
 import secrets
@@ -91,20 +90,12 @@ def _upload_demo(
     recorded = (now - timedelta(days=n + 1)).replace(hour=20, minute=(seed * 7) % 50, second=0,
                                                      microsecond=0)
     path = make_clip(workdir / f"demo-{seed}.mp4", seed, recorded.strftime("%a %H:%M"))
-    received = footage.ReceivedFile(path, _sha256(path), path.stat().st_size)
+    received = footage.ReceivedFile(path, path.stat().st_size)
     try:
         footage.upload_clip(uow, kit, camera_id=camera_id, device_camera_id=camera_id,
                             recorded_at=recorded, received=received, claimed_sha256=None)
     finally:
         path.unlink(missing_ok=True)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _offset(origin: LatLon, north_m: float, east_m: float) -> LatLon:

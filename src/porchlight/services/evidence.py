@@ -9,7 +9,6 @@ what is missing.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -80,21 +79,13 @@ def _decrypt_to(kit: Footage, source: OpenClip, target: Path) -> None:
             handle.write(block)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _store_item(
     uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, clip: Clip,
     trimmed: Path, start: float, end: float, container: str,
 ) -> None:
     evidence_id, data_key = uuid4(), secrets.token_bytes(32)
     key = f"evidence/{request.agency_id}/{request.id}/{evidence_id}.video"
-    size = kit.store.store(key, trimmed, data_key)
+    stored = kit.store.store(key, trimmed, data_key)
     try:
         with uow:
             if uow.consents.get(consent.id).revoked_at is not None:
@@ -104,7 +95,7 @@ def _store_item(
             item = EvidenceItem(
                 id=evidence_id, consent_id=consent.id, request_id=request.id,
                 agency_id=request.agency_id, source_clip_id=clip.id,
-                source_sha256=clip.sha256, sha256=_sha256(trimmed), size_bytes=size,
+                source_sha256=clip.sha256, sha256=stored.sha256, size_bytes=stored.size,
                 container=container, start_offset_seconds=start, end_offset_seconds=end,
                 covers_from=clip.recorded_at + timedelta(seconds=start),
                 covers_to=clip.recorded_at + timedelta(seconds=end), object_key=key,

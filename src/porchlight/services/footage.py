@@ -19,7 +19,15 @@ from porchlight.domain.clips import (
 )
 from porchlight.domain.errors import NotFound, ValidationFailed
 from porchlight.domain.policies import Actor, actor_id, require_resident
-from porchlight.services.ports import FootageStore, KeyVault, UnitOfWork, VideoInfo, VideoTools
+from porchlight.services.ports import (
+    Examined,
+    FootageStore,
+    KeyVault,
+    Stored,
+    UnitOfWork,
+    VideoInfo,
+    VideoTools,
+)
 from porchlight.services.retention import KEY_TIME_FORMAT, purge_clip
 
 DATA_KEY_BYTES = 32
@@ -37,10 +45,9 @@ class Footage:
 
 @dataclass(frozen=True)
 class ReceivedFile:
-    """An upload already written to a private temporary file, with its digest and size."""
+    """An upload already written to a private temporary file, and its size."""
 
     path: Path
-    sha256: str
     size: int
 
 
@@ -76,23 +83,25 @@ def upload_clip(
     uow: UnitOfWork, kit: Footage, *, camera_id: UUID, device_camera_id: UUID,
     recorded_at: datetime, received: ReceivedFile, claimed_sha256: str | None,
 ) -> UploadResult:
-    """Check, probe, encrypt, store, then commit; anything failing leaves nothing behind."""
+    """Check, probe, hash, encrypt, store, then commit; anything failing leaves nothing behind.
+
+    The video is probed (and its poster frame decoded) in a child process while the
+    footage is hashed, encrypted and stored here, one read of the file doing all three,
+    so the work spreads over both cores. A refusal, a hash that differs from the one the
+    device claimed, or a repeat of a clip the camera already sent (a retry after a lost
+    answer) is only known once the object is written: it is deleted then, and never had
+    a row.
+    """
     _check_device(uow, camera_id, device_camera_id)
-    if claimed_sha256 is not None and claimed_sha256.lower() != received.sha256:
-        raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
     with uow:
         camera = uow.cameras.get(camera_id)
         if camera is None:
             raise NotFound("no such camera")
         check_recorded_at(camera, recorded_at, uow.clock.now())
-        existing = uow.clips.find_by_sha256(camera_id, received.sha256)
-        if existing is not None:
-            return UploadResult(existing.id, created=False)
-    info = kit.video.probe(received.path)
-    # The poster frame is decoded in its own process while the footage is encrypted here.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        poster = pool.submit(kit.video.poster, received.path)
-        return _store_and_commit(uow, kit, camera_id, recorded_at, received, info, poster)
+        examined = pool.submit(kit.video.examine, received.path)
+        return _store_and_commit(uow, kit, camera_id, recorded_at, received.path, examined,
+                                 claimed_sha256)
 
 
 def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> None:
@@ -105,19 +114,27 @@ def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> N
 
 
 def _store_and_commit(
-    uow: UnitOfWork, kit: Footage, camera_id: UUID, recorded_at: datetime,
-    received: ReceivedFile, info: VideoInfo, poster: Future[bytes],
+    uow: UnitOfWork, kit: Footage, camera_id: UUID, recorded_at: datetime, path: Path,
+    examined: Future[Examined], claimed_sha256: str | None,
 ) -> UploadResult:
     clip_id, received_at = uuid4(), uow.clock.now()
     video_key, poster_key = object_keys(camera_id, clip_id, received_at)
     data_key = secrets.token_bytes(DATA_KEY_BYTES)
-    poster_file = received.path.with_suffix(".poster")
+    poster_file = path.with_suffix(".poster")
     try:
-        kit.store.store(video_key, received.path, data_key)
-        poster_file.write_bytes(poster.result())
+        stored = kit.store.store(video_key, path, data_key)
+        if claimed_sha256 is not None and claimed_sha256.lower() != stored.sha256:
+            raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
+        with uow:
+            existing = uow.clips.find_by_sha256(camera_id, stored.sha256)
+        if existing is not None:
+            kit.store.delete(video_key)
+            return UploadResult(existing.id, created=False)
+        result = examined.result()
+        poster_file.write_bytes(result.poster)
         kit.store.store(poster_key, poster_file, data_key)
-        _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, received, info,
-                     (video_key, poster_key), data_key)
+        _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, stored,
+                     result.info, (video_key, poster_key), data_key)
     except BaseException:
         kit.store.delete(video_key)
         kit.store.delete(poster_key)
@@ -129,7 +146,7 @@ def _store_and_commit(
 
 def _commit_clip(
     uow: UnitOfWork, kit: Footage, clip_id: UUID, camera_id: UUID, recorded_at: datetime,
-    received_at: datetime, received: ReceivedFile, info: VideoInfo, keys: tuple[str, str],
+    received_at: datetime, stored: Stored, info: VideoInfo, keys: tuple[str, str],
     data_key: bytes,
 ) -> None:
     with uow:
@@ -139,7 +156,7 @@ def _commit_clip(
         clip = Clip(
             id=clip_id, camera_id=camera_id, owner_id=camera.owner_id, recorded_at=recorded_at,
             received_at=received_at, expires_at=clip_expiry(camera, recorded_at),
-            sha256=received.sha256, size_bytes=received.size, container=info.container,
+            sha256=stored.sha256, size_bytes=stored.size, container=info.container,
             video_codec=info.video_codec, audio_codec=info.audio_codec, width=info.width,
             height=info.height, frame_rate=info.frame_rate,
             duration_seconds=info.duration_seconds, rotation=info.rotation,
@@ -147,7 +164,7 @@ def _commit_clip(
             wrapped_key=kit.vault.seal(data_key, context=_key_context(clip_id)),
         )
         clip.record(ClipUploaded(actor_id=None, clip_id=clip_id, camera_id=camera_id,
-                                 sha256=received.sha256, size_bytes=received.size))
+                                 sha256=stored.sha256, size_bytes=stored.size))
         uow.clips.add(clip)
         uow.commit()
 

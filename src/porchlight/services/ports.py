@@ -67,6 +67,22 @@ class VideoInfo:
 
 
 @dataclass(frozen=True)
+class Stored:
+    """What ``FootageStore.store`` sealed: the plaintext's size and SHA-256 (hex)."""
+
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Examined:
+    """A probe and a poster frame of the same file, from one pass of the video tools."""
+
+    info: VideoInfo
+    poster: bytes  # JPEG
+
+
+@dataclass(frozen=True)
 class Trim:
     """What a trim produced: the offsets (seconds into the source) it covers, and how."""
 
@@ -89,6 +105,10 @@ class VideoTools(Protocol):
         """A JPEG of a frame about a second in (the first frame for shorter clips)."""
         ...
 
+    def examine(self, path: Path, *, poster_width: int = 480) -> Examined:
+        """``probe`` and then ``poster``, refusing as ``probe`` does; the upload path uses it."""
+        ...
+
     def trim(self, source: Path, target: Path, start_seconds: float, end_seconds: float) -> Trim:
         """Copy the part of ``source`` between the two offsets to ``target`` (same container).
 
@@ -104,8 +124,9 @@ class FootageStore(Protocol):
     playback can seek without decrypting, or holding in memory, a whole clip.
     """
 
-    def store(self, key: str, plaintext: Path, data_key: bytes) -> int:
-        """Encrypt the file and store it under ``key``; returns the plaintext size."""
+    def store(self, key: str, plaintext: Path, data_key: bytes) -> Stored:
+        """Encrypt the file and store it under ``key``; returns the size and SHA-256 of
+        the plaintext as it was read for sealing."""
         ...
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:

@@ -49,6 +49,7 @@ import os
 import secrets
 import struct
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import BinaryIO, Protocol
@@ -181,30 +182,77 @@ def encrypt(
     *,
     size: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    digest: Digest | None = None,
 ) -> Header:
     """Encrypt ``src`` (from its current position) into ``dst``, one chunk in memory at a time.
 
     ``size`` defaults to the bytes left in the seekable ``src``. The source must yield
     exactly that many bytes, or ``SourceChanged`` is raised: the size is sealed into the
     header before the bytes are read, so a file that shrinks or grows meanwhile must not
-    produce an object. Two buffers are reused for every chunk (no per-chunk allocation),
-    so ``dst.write`` must consume what it is given before returning, as files do.
+    produce an object. ``dst.write`` must consume what it is given before returning, as
+    files do: the buffers are reused for every chunk (no per-chunk allocation).
+
+    ``digest`` (a hashlib object), when given, is fed every plaintext byte in order, so
+    the caller learns the hash of exactly what was sealed without reading the file
+    twice. The hashing runs in a helper thread (hashlib releases the GIL) while the next
+    chunk is read, sealed and written here, on two alternating buffers.
     """
     aead = _aead(data_key)
     header = new_header(_remaining(src) if size is None else size, chunk_size)
-    plain = memoryview(bytearray(chunk_size))
+    plains = [memoryview(bytearray(chunk_size)) for _ in range(2 if digest else 1)]
     sealed = memoryview(bytearray(chunk_size + TAG_SIZE))
-    dst.write(header.raw)
-    for index in range(header.chunk_count):
-        length = header.chunk_length(index)
-        if readinto_exact(src, plain[:length]) != length:
-            raise SourceChanged(f"the plaintext ended early, in chunk {index}")
-        out = sealed[: length + TAG_SIZE]
-        aead.encrypt_into(header.nonce(index), plain[:length], header.aad(index), out)
-        dst.write(out)
-    if src.read(1):
-        raise SourceChanged(f"the plaintext grew past the {header.plaintext_size} bytes expected")
+    with _Hashing(digest, len(plains)) as hashing:
+        dst.write(header.raw)
+        for index in range(header.chunk_count):
+            slot = index % len(plains)
+            hashing.wait(slot)  # the last update that read this buffer is done
+            length = header.chunk_length(index)
+            plain = plains[slot][:length]
+            if readinto_exact(src, plain) != length:
+                raise SourceChanged(f"the plaintext ended early, in chunk {index}")
+            hashing.update(slot, plain)
+            out = sealed[: length + TAG_SIZE]
+            aead.encrypt_into(header.nonce(index), plain, header.aad(index), out)
+            dst.write(out)
+        if src.read(1):
+            raise SourceChanged(
+                f"the plaintext grew past the {header.plaintext_size} bytes expected")
     return header
+
+
+class Digest(Protocol):
+    def update(self, data: memoryview, /) -> None: ...
+
+
+class _Hashing:
+    """``digest.update`` in one helper thread, in submission order; a no-op without a digest.
+
+    Leaving the block waits for every update, also when the block failed, so the helper
+    never reads a buffer after ``encrypt`` has returned.
+    """
+
+    def __init__(self, digest: Digest | None, slots: int) -> None:
+        self._digest = digest
+        self._pool = ThreadPoolExecutor(max_workers=1) if digest is not None else None
+        self._pending: list[Future[None] | None] = [None] * slots
+
+    def __enter__(self) -> _Hashing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            for slot in range(len(self._pending)):
+                self.wait(slot)
+
+    def wait(self, slot: int) -> None:
+        pending, self._pending[slot] = self._pending[slot], None
+        if pending is not None:
+            pending.result()
+
+    def update(self, slot: int, data: memoryview) -> None:
+        if self._pool is not None and self._digest is not None:
+            self._pending[slot] = self._pool.submit(self._digest.update, data)
 
 
 def decrypt_chunks(

@@ -12,6 +12,7 @@ truncated object raises from ``read`` itself, before an HTTP response has been s
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from porchlight.adapters.footage.chunked import (
     read_exact,
 )
 from porchlight.adapters.footage.objects import ObjectStore, check_key
+from porchlight.services.ports import Stored
 
 
 class EncryptedFootageStore:
@@ -37,8 +39,9 @@ class EncryptedFootageStore:
         self.objects = objects
         self._chunk_size = chunk_size
 
-    def store(self, key: str, plaintext: Path, data_key: bytes) -> int:
-        """Encrypt the file under ``key``; all or nothing. Returns the plaintext size.
+    def store(self, key: str, plaintext: Path, data_key: bytes) -> Stored:
+        """Encrypt the file under ``key``; all or nothing. Returns the plaintext's size and
+        SHA-256, computed from the bytes as they were sealed (in the same read).
 
         Raises ``SourceChanged`` if the file changes size while being read, and lets the
         object store's own errors through; in every failure no object is left behind.
@@ -46,13 +49,15 @@ class EncryptedFootageStore:
         check_key(key)
         check_data_key(data_key)
         sealed: list[Header] = []
+        digest = hashlib.sha256()
         with plaintext.open("rb") as source:
 
             def fill(out: BinaryIO) -> None:
-                sealed.append(encrypt(source, out, data_key, chunk_size=self._chunk_size))
+                sealed.append(encrypt(source, out, data_key, chunk_size=self._chunk_size,
+                                      digest=digest))
 
             self.objects.put(key, fill)
-        return sealed[0].plaintext_size
+        return Stored(size=sealed[0].plaintext_size, sha256=digest.hexdigest())
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         """Plaintext [start, end), one decrypted chunk (or part of one) per item.
