@@ -252,10 +252,17 @@ def report(args, big, small, uploads, copy_s, synced_s, memory) -> None:
         "the kernel's copy_file_range and so never moves the bytes through user space (nor "
         f"waits for the disk). Over HTTP, receiving adds {big_s - pipeline_s:.1f} s "
         f"({copy_s / big_s:.2f}x copyfile, {synced_s / big_s:.2f}x the read/write copy).",
+        "How the pipeline runs: a child process probes the file and decodes its poster frame "
+        "while the server hashes, encrypts and stores it in one read (the hash in a helper "
+        "thread); the child was started before the upload and waits with FFmpeg loaded, as "
+        "it does in a running server after its first upload. Runs alternate with the copies, "
+        "and each run's objects are deleted as each copy is: on this VM, writing into memory "
+        "the guest has never touched costs about four times as much as writing into "
+        "recycled page cache, so both sides must write into the same kind of memory.",
         f"Server memory (RSS): {idle:.0f} MiB idle (the libraries); peak {after_small:.0f} MiB "
         f"after the small clip and {after_big:.0f} MiB after the {mb:.0f} MB clip, so the "
         f"upload itself adds {after_big - idle:.0f} MiB whatever the clip's size (goal: under "
-        "100 MB). Probing and the poster frame run in child processes under their own "
+        "100 MB). Probing and the poster frame run in a child process under its own "
         "RLIMIT_AS limit (1 GiB above the libraries), not counted here.",
     ]
     replace_section(args.results, "upload", "Upload throughput (issue 5)", lines)

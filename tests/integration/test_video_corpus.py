@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,27 @@ def test_poster_is_the_upright_frame_ffmpeg_shows(corpus: Corpus, tools: PyAvVid
     assert difference(picture, scaled.transpose(Image.Transpose.ROTATE_180)) > 40
 
 
+def test_the_poster_is_the_keyframe_at_or_before_one_second(tools: PyAvVideoTools,
+                                                             tmp_path: Path) -> None:
+    """Keyframes every 0.8 s: the poster is the picture at 0.8 s, not the first frame nor
+    the frame at exactly one second."""
+    clip = tmp_path / "gop12.mp4"
+    video_corpus.ffmpeg(*video_corpus.testsrc("640x360", 3.0), *video_corpus.X264,
+                        "-g", "12", "-keyint_min", "12", "-sc_threshold", "0", clip)
+    with Image.open(io.BytesIO(tools.poster(clip))) as poster:
+        picture = poster.convert("RGB")
+
+    def frame_at(seconds: float) -> Image.Image:
+        out = tmp_path / f"at-{seconds}.png"
+        video_corpus.ffmpeg("-i", clip, "-ss", f"{seconds}", "-frames:v", "1", out)
+        with Image.open(out) as image:
+            return image.convert("RGB").resize(picture.size)
+
+    assert difference(picture, frame_at(0.8)) < 6
+    assert difference(picture, frame_at(0.0)) > 2 * difference(picture, frame_at(0.8))
+    assert difference(picture, frame_at(1.0)) > 2 * difference(picture, frame_at(0.8))
+
+
 def difference(one: Image.Image, other: Image.Image) -> float:
     """Mean absolute difference per channel, 0 to 255."""
     return sum(ImageStat.Stat(ImageChops.difference(one, other)).mean) / 3
@@ -162,7 +184,7 @@ def test_a_spare_child_waits_for_the_next_call_and_serves_only_it(
         corpus: Corpus, children: list[subprocess.Popen[bytes]]) -> None:
     """The first call starts its child and then the spare; the second call is served by
     that spare (started before the call) and leaves a new spare: one child per file."""
-    warm = PyAvVideoTools(keep_spare=True)
+    warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0)
     try:
         first = warm.probe(corpus.path("h264_1080p_aac.mp4"))
         assert len(children) == 2
@@ -177,9 +199,27 @@ def test_a_spare_child_waits_for_the_next_call_and_serves_only_it(
     assert not Path(f"/proc/{children[2].pid}").exists()
 
 
+def test_the_spare_starts_after_a_delay_and_never_after_close(
+        corpus: Corpus, children: list[subprocess.Popen[bytes]]) -> None:
+    """The next child starts once the call's caller has had time to finish its own work,
+    and a tool closed meanwhile starts none."""
+    warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0.3)
+    warm.probe(corpus.path("h264_1080p_aac.mp4"))
+    assert len(children) == 1
+    deadline = time.monotonic() + 10
+    while len(children) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(children) == 2 and children[1].poll() is None
+    warm.probe(corpus.path("h264_1080p_aac.mp4"))
+    warm.close()
+    time.sleep(0.6)
+    assert len(children) == 2  # the second call's refill found the tool closed
+    assert children[1].returncode == 0
+
+
 def test_a_spare_that_died_while_waiting_is_replaced(
         corpus: Corpus, children: list[subprocess.Popen[bytes]]) -> None:
-    warm = PyAvVideoTools(keep_spare=True)
+    warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0)
     try:
         warm.probe(corpus.path("h264_1080p_aac.mp4"))
         children[1].kill()
@@ -191,7 +231,7 @@ def test_a_spare_that_died_while_waiting_is_replaced(
 
 
 def test_a_refusal_in_a_spare_child_is_the_same_refusal(corpus: Corpus) -> None:
-    warm = PyAvVideoTools(keep_spare=True)
+    warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0)
     try:
         warm.probe(corpus.path("h264_1080p_aac.mp4"))
         for name, reason in sorted(HOSTILE.items()):

@@ -309,7 +309,8 @@ def patch_matroska_dimensions(data: bytes, value: int) -> bytes:
 
 
 def reference_frame(clip: Path, at_seconds: float, out: Path) -> Image.Image:
-    """The frame ffmpeg shows at ``at_seconds``, turned upright as ffmpeg's player would."""
-    ffmpeg("-ss", f"{at_seconds}", "-i", clip, "-frames:v", "1", out)
+    """The keyframe ffmpeg seeks to for ``at_seconds`` (the last at or before it, as
+    ``-noaccurate_seek`` leaves it), turned upright as ffmpeg's player would."""
+    ffmpeg("-ss", f"{at_seconds}", "-noaccurate_seek", "-i", clip, "-frames:v", "1", out)
     with Image.open(out) as image:
         return image.convert("RGB")

@@ -68,6 +68,7 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 MIN_CHUNK_SIZE = 16
 MAX_CHUNK_SIZE = 16 << 20
 MAX_CHUNKS = 1 << 32
+HASH_BUFFERS = 4  # chunks read ahead of the hashing thread: it may fall behind for a moment
 
 _HEADER = struct.Struct(">4sBIQ8s")
 _INDEX = struct.Struct(">I")
@@ -199,7 +200,7 @@ def encrypt(
     """
     aead = _aead(data_key)
     header = new_header(_remaining(src) if size is None else size, chunk_size)
-    plains = [memoryview(bytearray(chunk_size)) for _ in range(2 if digest else 1)]
+    plains = [memoryview(bytearray(chunk_size)) for _ in range(HASH_BUFFERS if digest else 1)]
     sealed = memoryview(bytearray(chunk_size + TAG_SIZE))
     with _Hashing(digest, len(plains)) as hashing:
         dst.write(header.raw)
