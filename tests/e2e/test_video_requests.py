@@ -215,6 +215,18 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
         source = uow.clips.get(a_clips[0])
     assert received.source_sha256 == source.sha256 and received.sha256 != source.sha256
     assert received.covers_from >= source.recorded_at
+    # the source's SHA-256, which the agency now holds, leads nowhere in the public log:
+    # it appears in the custody event only, never in the upload's
+    with d.container.engine.connect() as connection:
+        events = connection.execute(select(tables.audit_events.c.kind,
+                                           tables.audit_events.c.payload)).all()
+    naming_it = {kind for kind, payload in events if source.sha256 in str(payload)}
+    assert naming_it == {"evidence.received"}
+    [uploaded] = [payload for kind, payload in events
+                  if kind == "clip.uploaded" and payload["clip_id"] == str(source.id)]
+    data_key = d.container.security.vault.open(source.wrapped_key,
+                                               context=f"clip:{source.id}".encode())
+    assert uploaded["sha256_commitment"] == footage.audit_commitment(data_key, source.sha256)
     with pytest.raises(NotFound):
         evidence.agency_evidence(d.container.uow(), actor(d, "officer_y"), request_id)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -59,7 +60,24 @@ def test_upload_stores_encrypted_objects_and_a_wrapped_key(uow, kit, camera, tmp
     assert clip.expires_at == clip.recorded_at + timedelta(days=7)
     assert b"not really" not in clip.wrapped_key  # the key is wrapped, not the footage
     assert set(kit.store.objects) == {clip.object_key, clip.poster_key}
-    assert uow.audit[-1].kind == "clip.uploaded"
+    uploaded = uow.audit[-1]
+    assert uploaded.kind == "clip.uploaded"
+    sha256 = hashlib.sha256(b"not really a video").hexdigest()
+    assert clip.sha256 == sha256 and sha256 not in str(uploaded)
+    data_key = kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode())
+    assert uploaded.sha256_commitment == footage.audit_commitment(data_key, sha256)
+
+
+def test_the_same_bytes_get_unrelated_commitments_on_two_cameras(uow, kit, camera,
+                                                                  tmp_path) -> None:
+    owner, first_camera = camera
+    second_camera = cameras.register_camera(
+        uow, commands.RegisterCamera("Side", HOME, retention_days=7), owner)
+    for camera_id in (first_camera, second_camera):
+        _upload(uow, kit, camera_id, tmp_path)
+    commitments = {event.sha256_commitment for event in uow.audit
+                   if event.kind == "clip.uploaded"}
+    assert len(commitments) == 2  # each under its own clip's data key
 
 
 def test_the_same_file_twice_is_one_clip(uow, kit, camera, tmp_path) -> None:

@@ -17,10 +17,21 @@ CLOCK_SKEW_ALLOWED = timedelta(minutes=5)
 
 @dataclass(frozen=True, kw_only=True)
 class ClipUploaded(DomainEvent):
+    """A clip arrived. The public log commits to its bytes without naming its SHA-256:
+
+    ``sha256_commitment`` is an HMAC of the SHA-256 under a key derived from the clip's
+    own data key (``services.footage.audit_commitment``). An agency holds the SHA-256 of
+    every clip shared with it (evidence names its source); with the plain hash here it
+    could find this entry, then the camera and its owner's pseudonym, and so everything
+    else that pseudonym did. With the commitment, only someone holding the data key (the
+    server, for its owner) can tie the two, and shredding the key at retention unties
+    them for good.
+    """
+
     kind: ClassVar[str] = "clip.uploaded"
     clip_id: UUID
     camera_id: UUID
-    sha256: str
+    sha256_commitment: str
     size_bytes: int
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from porchlight.services.ports import (
 from porchlight.services.retention import KEY_TIME_FORMAT, purge_clip
 
 DATA_KEY_BYTES = 32
+AUDIT_COMMITMENT_LABEL = b"porchlight clip.uploaded commitment v1"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,13 @@ class OpenClip:
     @property
     def media_type(self) -> str:
         return "video/webm" if self.clip.container == "matroska" else "video/mp4"
+
+
+def audit_commitment(data_key: bytes, sha256: str) -> str:
+    """HMAC-SHA256 of a clip's SHA-256 (hex) under a key derived from its data key: what
+    the public log records instead of the SHA-256 itself (see ``ClipUploaded``)."""
+    key = hmac.new(data_key, AUDIT_COMMITMENT_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, sha256.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _key_context(clip_id: UUID) -> bytes:
@@ -163,8 +173,10 @@ def _commit_clip(
             object_key=keys[0], poster_key=keys[1],
             wrapped_key=kit.vault.seal(data_key, context=_key_context(clip_id)),
         )
-        clip.record(ClipUploaded(actor_id=None, clip_id=clip_id, camera_id=camera_id,
-                                 sha256=stored.sha256, size_bytes=stored.size))
+        clip.record(ClipUploaded(
+            actor_id=None, clip_id=clip_id, camera_id=camera_id,
+            sha256_commitment=audit_commitment(data_key, stored.sha256),
+            size_bytes=stored.size))
         uow.clips.add(clip)
         uow.commit()
 
