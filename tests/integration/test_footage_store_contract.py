@@ -290,6 +290,30 @@ def test_a_failed_commit_stores_nothing(
     assert backend.staging_files() == []
 
 
+def test_a_refusal_before_publishing_stores_nothing(
+    backend: Backend, clip: Callable[[bytes], Path]
+) -> None:
+    """``ready`` sees the size and hash of every sealed byte before the object exists; if
+    it refuses (a failed probe, a wrong hash), nothing is published, and if it agrees
+    the object appears as usual."""
+    store, plaintext = backend.footage(), os.urandom(3 * CHUNK + 7)
+    seen: list[object] = []
+
+    def refuse(stored: object) -> None:
+        seen.append(stored)
+        assert not store.exists("clips/cam-1/a.mp4")  # not yet published
+        raise ValueError("the probe said no")
+
+    with pytest.raises(ValueError, match="the probe said no"):
+        store.store("clips/cam-1/a.mp4", clip(plaintext), KEY, ready=refuse)
+    [stored] = seen
+    assert (stored.size, stored.sha256) == (len(plaintext), hashlib.sha256(plaintext).hexdigest())
+    assert not store.exists("clips/cam-1/a.mp4")
+    assert list(store.keys()) == [] and backend.staging_files() == []
+    store.store("clips/cam-1/a.mp4", clip(plaintext), KEY, ready=seen.append)
+    assert read_all(store, "clips/cam-1/a.mp4") == plaintext
+
+
 def test_overwriting_is_atomic(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store = backend.footage()
     first, second = os.urandom(4 * CHUNK), os.urandom(7 * CHUNK + 5)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -132,10 +132,14 @@ class FakeFootageStore:
         self.objects: dict[str, tuple[bytes, bytes]] = {}
         self.fail_deletes = 0
 
-    def store(self, key: str, plaintext: Path, data_key: bytes) -> Stored:
+    def store(self, key: str, plaintext: Path, data_key: bytes, *,
+              ready: Callable[[Stored], None] | None = None) -> Stored:
         data = plaintext.read_bytes()
+        stored = Stored(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        if ready is not None:
+            ready(stored)  # raising here publishes nothing, as the real stores do
         self.objects[key] = (data_key, data)
-        return Stored(size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        return stored
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         stored_key, data = self.objects[key]

@@ -262,6 +262,35 @@ def test_the_sure_inside_test_never_accepts_a_point_the_haversine_refuses(
             assert haversine_m(centre, point) <= radius, (centre, radius, point)
 
 
+def test_a_camera_one_float_step_outside_a_metre_wide_circle_at_the_pole_is_not_sure() -> None:
+    """Found by the database property test: near a pole the reference haversine loses
+    ~1e-9 of its precision to the radians conversion, more than a fixed margin allowed."""
+    centre = LatLon(89.99070468312775, -165.97988406078792)
+    camera = LatLon(89.99069569128856, -165.98085151001476)
+    radius = math.nextafter(haversine_m(centre, camera), 0)
+    sure = sure_inside(centre, radius, bounding_box(centre, radius))
+    assert not sure.holds(camera.lat, camera.lon)
+
+
+@settings(max_examples=300, deadline=None)
+@given(centre=centres(), radius=st.floats(0.5, 50.0),
+       offsets=st.lists(st.tuples(st.floats(0.0, 360.0), st.floats(0.99999, 1.0)),
+                        min_size=1, max_size=25))
+def test_the_sure_inside_test_holds_for_small_circles_near_their_edge(
+    centre: LatLon, radius: float, offsets: list[tuple[float, float]]
+) -> None:
+    """Where the reference itself rounds worst: tiny circles, points at the edge, with the
+    radius set one float step below each point's own distance."""
+    for bearing, fraction in offsets:
+        point = destination(centre, bearing, fraction * radius)
+        edge = math.nextafter(haversine_m(centre, point), 0)
+        if edge <= 0:
+            continue
+        box = bounding_box(centre, edge)
+        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        assert not (in_box and sure_inside(centre, edge, box).holds(point.lat, point.lon))
+
+
 @settings(max_examples=200, deadline=None)
 @given(centre=st.builds(LatLon, st.floats(-70.0, 70.0), st.floats(-179.0, 179.0)),
        radius=st.floats(10.0, 2000.0), bearing=st.floats(0.0, 360.0),

@@ -103,11 +103,17 @@ class SureInside:
     sin² x ≤ x² for every x (so also for a Δλ taken the long way round the antimeridian)
     and 0 ≤ cos φ ≤ c, the largest cosine of any latitude in the box. A point is within r
     exactly when hav θ ≤ sin²(r / 2R). In degrees that reads Δlat² + w·Δlon² ≤
-    sin²(r / 2R)·(360/π)² with w = cos φ0·c; the limit is lowered by a relative 1e-9, far
-    more than the rounding on either side (~1e-15), so a point it accepts is also one
-    ``haversine_m`` puts within the radius. At delivery radii the bound is tight (to
-    ~1e-8 from sin x ≈ x and ~1e-4 from c): only points within centimetres of the edge,
-    and those outside it, are left to the exact check.
+    sin²(r / 2R)·(360/π)² with w = cos φ0·c.
+
+    The limit is then lowered by a relative margin, because the reference is not exact
+    either: ``haversine_m`` converts each latitude to radians before subtracting, which
+    costs it up to ~1e-15 rad in Δφ (and as much in Δλ), a relative error of up to
+    ~4e-15/δ in the haversine for a circle of angular radius δ = r/R: 3e-8 at 1 m, where
+    a camera one float step outside the circle near a pole was once accepted with a
+    fixed 1e-9. The margin is 1e-9 + 2e-14/δ, five times that, so a point the test
+    accepts is one ``haversine_m`` puts within the radius. At delivery radii the bound
+    is still tight (to ~1e-8 from sin x ≈ x and ~1e-4 from c): only points within
+    centimetres of the edge, and those outside it, are left to the exact check.
     """
 
     lat: float
@@ -128,7 +134,11 @@ def sure_inside(centre: LatLon, radius_m: float, box: Box) -> SureInside:
     else:
         widest = math.cos(math.radians(min(abs(box.south), abs(box.north))))
     weight = math.cos(math.radians(centre.lat)) * widest
-    limit = _haversine_of(radius_m) * (360.0 / math.pi) ** 2 * (1 - 1e-9)
+    angle = radius_m / EARTH_RADIUS_M
+    if angle == 0.0:
+        return SureInside(centre.lat, centre.lon, weight, -1.0)  # nothing is sure
+    margin = 1e-9 + 2e-14 / angle
+    limit = _haversine_of(radius_m) * (360.0 / math.pi) ** 2 * (1 - margin)
     return SureInside(centre.lat, centre.lon, weight, limit)
 
 

@@ -93,14 +93,14 @@ def upload_clip(
     uow: UnitOfWork, kit: Footage, *, camera_id: UUID, device_camera_id: UUID,
     recorded_at: datetime, received: ReceivedFile, claimed_sha256: str | None,
 ) -> UploadResult:
-    """Check, probe, hash, encrypt, store, then commit; anything failing leaves nothing behind.
+    """Check, hash, probe, encrypt, then store and commit; a failure leaves nothing behind.
 
     The video is probed (and its poster frame decoded) in a child process while the
-    footage is hashed, encrypted and stored here, one read of the file doing all three,
-    so the work spreads over both cores. A refusal, a hash that differs from the one the
-    device claimed, or a repeat of a clip the camera already sent (a retry after a lost
-    answer) is only known once the object is written: it is deleted then, and never had
-    a row.
+    footage is hashed and encrypted here, one read of the file doing both, so the work
+    spreads over both cores. Only when every byte is sealed, the hash matches the one the
+    device claimed, the camera has no clip with these bytes yet (else this is a retry
+    after a lost answer, and the existing clip is the answer) and the probe has passed is
+    the object published, and then the row committed.
     """
     _check_device(uow, camera_id, device_camera_id)
     with uow:
@@ -123,6 +123,13 @@ def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> N
     raise NotFound("no such camera")
 
 
+class _AlreadyStored(Exception):  # control flow: never leaves this module
+    """The camera already has a clip with these bytes: a retry after a lost answer."""
+
+    def __init__(self, clip_id: UUID) -> None:
+        self.clip_id = clip_id
+
+
 def _store_and_commit(
     uow: UnitOfWork, kit: Footage, camera_id: UUID, recorded_at: datetime, path: Path,
     examined: Future[Examined], claimed_sha256: str | None,
@@ -131,20 +138,26 @@ def _store_and_commit(
     video_key, poster_key = object_keys(camera_id, clip_id, received_at)
     data_key = secrets.token_bytes(DATA_KEY_BYTES)
     poster_file = path.with_suffix(".poster")
-    try:
-        stored = kit.store.store(video_key, path, data_key)
+
+    def ready(stored: Stored) -> None:
+        """Every byte is sealed but nothing is published yet: the last word on the file."""
         if claimed_sha256 is not None and claimed_sha256.lower() != stored.sha256:
             raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
         with uow:
             existing = uow.clips.find_by_sha256(camera_id, stored.sha256)
         if existing is not None:
-            kit.store.delete(video_key)
-            return UploadResult(existing.id, created=False)
+            raise _AlreadyStored(existing.id)
+        examined.result()  # the probe's refusal, if any, is raised here
+
+    try:
+        stored = kit.store.store(video_key, path, data_key, ready=ready)
         result = examined.result()
         poster_file.write_bytes(result.poster)
         kit.store.store(poster_key, poster_file, data_key)
         _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, stored,
                      result.info, (video_key, poster_key), data_key)
+    except _AlreadyStored as repeat:
+        return UploadResult(repeat.clip_id, created=False)
     except BaseException:
         kit.store.delete(video_key)
         kit.store.delete(poster_key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,9 +124,11 @@ class FootageStore(Protocol):
     playback can seek without decrypting, or holding in memory, a whole clip.
     """
 
-    def store(self, key: str, plaintext: Path, data_key: bytes) -> Stored:
+    def store(self, key: str, plaintext: Path, data_key: bytes, *,
+              ready: Callable[[Stored], None] | None = None) -> Stored:
         """Encrypt the file and store it under ``key``; returns the size and SHA-256 of
-        the plaintext as it was read for sealing."""
+        the plaintext as it was read for sealing. ``ready`` is called with them before
+        the object is published; if it raises, nothing is stored."""
         ...
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:

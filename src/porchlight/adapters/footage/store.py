@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,25 +39,32 @@ class EncryptedFootageStore:
         self.objects = objects
         self._chunk_size = chunk_size
 
-    def store(self, key: str, plaintext: Path, data_key: bytes) -> Stored:
+    def store(self, key: str, plaintext: Path, data_key: bytes, *,
+              ready: Callable[[Stored], None] | None = None) -> Stored:
         """Encrypt the file under ``key``; all or nothing. Returns the plaintext's size and
         SHA-256, computed from the bytes as they were sealed (in the same read).
 
-        Raises ``SourceChanged`` if the file changes size while being read, and lets the
-        object store's own errors through; in every failure no object is left behind.
+        ``ready``, if given, sees that size and hash once every byte is sealed and before
+        the object is published (renamed into place, or uploaded); if it raises, nothing
+        is published and the exception propagates. Raises ``SourceChanged`` if the file
+        changes size while being read, and lets the object store's own errors through;
+        in every failure no object is left behind.
         """
         check_key(key)
         check_data_key(data_key)
-        sealed: list[Header] = []
+        stored: list[Stored] = []
         digest = hashlib.sha256()
         with plaintext.open("rb") as source:
 
             def fill(out: BinaryIO) -> None:
-                sealed.append(encrypt(source, out, data_key, chunk_size=self._chunk_size,
-                                      digest=digest))
+                header = encrypt(source, out, data_key, chunk_size=self._chunk_size,
+                                 digest=digest)
+                stored.append(Stored(size=header.plaintext_size, sha256=digest.hexdigest()))
+                if ready is not None:
+                    ready(stored[0])
 
             self.objects.put(key, fill)
-        return Stored(size=sealed[0].plaintext_size, sha256=digest.hexdigest())
+        return stored[0]
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         """Plaintext [start, end), one decrypted chunk (or part of one) per item.
