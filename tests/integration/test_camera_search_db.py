@@ -154,6 +154,31 @@ def test_opted_in_only_leaves_out_cameras_whose_owner_did_not_opt_in(
     assert everyone == set(inside)
 
 
+def test_absurdly_precise_coordinates_do_not_break_lookups_nearby(
+    connection: Connection, session_factory: sessionmaker
+) -> None:
+    """A camera registered at latitude 1e-170 (or longitude 1e-170): squaring its distance
+    from a centre on the equator underflows, which PostgreSQL reports as an error instead
+    of rounding to zero. Every lookup near it must still answer, and answer exactly."""
+    owner = _owner(connection)
+    odd = [LatLon(1e-170, 10.0), LatLon(0.001, 1e-170), LatLon(-1e-300, 10.002)]
+    ids = []
+    for location in odd:
+        ids.append(uuid.uuid4())
+        connection.execute(insert(tables.cameras).values(
+            id=ids[-1], owner_id=owner, name="Door", lat=location.lat, lon=location.lon,
+            h3_cell=h3.latlng_to_cell(location.lat, location.lon, 10), opted_in=True,
+            retention_days=30, created_at=T0))
+    repository = SqlCameraRepository(session_factory(), lambda _: None)
+    for centre in (LatLon(0.0, 10.0), LatLon(0.0, 0.0), LatLon(1e-170, 1e-170)):
+        for radius in (1.0, 650.0):
+            expected = _brute_force(connection, centre, radius)
+            assert {camera.id for camera in repository.within(centre, radius)} == expected
+            rows = camera_rows_within(connection, centre, radius)
+            assert {row.id for row in rows} == expected
+    assert ids[0] in {c.id for c in repository.within(LatLon(0.0, 10.0), 650.0)}
+
+
 def _explain(connection: Connection, cover: CellRanges, prefix: str) -> list[str]:
     dialect = connection.dialect.name
     columns = [tables.cameras.c.id, tables.cameras.c.owner_id]  # what the delivery job reads

@@ -92,6 +92,9 @@ class Box:
     east: float
 
 
+TINY = 1e-100  # the floor of a coordinate difference in the sure-inside test
+
+
 @dataclass(frozen=True)
 class SureInside:
     """A test made of plain arithmetic on degrees that a point of the box is within the
@@ -122,9 +125,15 @@ class SureInside:
     limit: float
 
     def holds(self, lat: float, lon: float) -> bool:
-        """The test as the database runs it (the SQL has the same operations in this order)."""
-        return ((lat - self.lat) * (lat - self.lat)
-                + self.weight * (lon - self.lon) * (lon - self.lon)) <= self.limit
+        """The test as the database runs it (the SQL has the same operations in this order).
+
+        Each difference counts as at least ``TINY``: PostgreSQL raises an error, rather than
+        rounding to zero, when a product underflows, and a camera registered at latitude
+        1e-170 would otherwise break every lookup near the equator. Flooring a difference
+        only makes the sum larger, so the test stays sound.
+        """
+        dlat, dlon = max(abs(lat - self.lat), TINY), max(abs(lon - self.lon), TINY)
+        return dlat * dlat + self.weight * dlon * dlon <= self.limit
 
 
 def sure_inside(centre: LatLon, radius_m: float, box: Box) -> SureInside:

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from porchlight.adapters.db import tables
 from porchlight.domain.cameras import Camera
 from porchlight.domain.geo import LatLon
-from porchlight.services.camera_search import CellRanges, DistanceFrom, cover_circle
+from porchlight.services.camera_search import TINY, CellRanges, DistanceFrom, cover_circle
 
 _CAMERAS = tables.cameras.c
 
@@ -63,11 +63,15 @@ _SQLITE_RANGES = (
 
 
 _RANGE_JOINS = {"postgresql": _POSTGRES_RANGES, "sqlite": _SQLITE_RANGES}
-# ``SureInside.holds``, the same operations in the same order.
+# ``SureInside.holds``, the same operations in the same order. The floor keeps PostgreSQL
+# from raising "value out of range: underflow" on absurdly small differences; it is
+# spelled greatest() there and max() in SQLite.
 _SURE_INSIDE_SQL = (
-    "((c.lat - :sure_lat) * (c.lat - :sure_lat) "
-    "+ :sure_weight * (c.lon - :sure_lon) * (c.lon - :sure_lon) <= :sure_limit) AS sure_inside"
+    "({floor}(abs(c.lat - :sure_lat), :tiny) * {floor}(abs(c.lat - :sure_lat), :tiny) "
+    "+ :sure_weight * {floor}(abs(c.lon - :sure_lon), :tiny) "
+    "* {floor}(abs(c.lon - :sure_lon), :tiny) <= :sure_limit) AS sure_inside"
 )
+_FLOOR = {"postgresql": "greatest", "sqlite": "max"}
 SURE_INSIDE = column("sure_inside", Boolean)
 
 
@@ -77,7 +81,7 @@ def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
     box, sure = cover.box, cover.sure
     bounds = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
               "sure_lat": sure.lat, "sure_lon": sure.lon, "sure_weight": sure.weight,
-              "sure_limit": sure.limit}
+              "sure_limit": sure.limit, "tiny": TINY}
     if dialect == "postgresql":
         los, his = zip(*cover.ranges, strict=True)
         return {**bounds, "los": list(los), "his": list(his)}
@@ -103,7 +107,8 @@ def lookup_statement(
 def _statement(dialect: str, opted_in_only: bool, names: tuple[str, ...]) -> TextualSelect:
     if dialect not in _RANGE_JOINS:
         raise ValueError(f"the camera lookup supports sqlite and postgresql, not {dialect}")
-    selected = ", ".join([*(f"c.{name}" for name in names), _SURE_INSIDE_SQL])
+    sure = _SURE_INSIDE_SQL.replace("{floor}", _FLOOR[dialect])
+    selected = ", ".join([*(f"c.{name}" for name in names), sure])
     where = ("c.lat BETWEEN :south AND :north AND c.lon BETWEEN :west AND :east"
              + (" AND c.opted_in" if opted_in_only else ""))
     needed = set(names) | {"lat", "lon", "opted_in"}
