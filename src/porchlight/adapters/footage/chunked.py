@@ -233,7 +233,7 @@ class _Hashing:
     """
 
     def __init__(self, digest: Digest | None, slots: int) -> None:
-        self._digest = digest
+        self._update = digest.update if digest is not None else None
         self._pool = ThreadPoolExecutor(max_workers=1) if digest is not None else None
         self._pending: list[Future[None] | None] = [None] * slots
 
@@ -252,8 +252,8 @@ class _Hashing:
             pending.result()
 
     def update(self, slot: int, data: memoryview) -> None:
-        if self._pool is not None and self._digest is not None:
-            self._pending[slot] = self._pool.submit(self._digest.update, data)
+        if self._pool is not None and self._update is not None:
+            self._pending[slot] = self._pool.submit(self._update, data)
 
 
 def decrypt_chunks(
