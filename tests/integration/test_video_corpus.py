@@ -21,7 +21,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from porchlight.adapters import video as video_adapter
 from porchlight.adapters import video_worker
-from porchlight.adapters.video import PyAvVideoTools
+from porchlight.adapters.video import CHILD_ENVIRONMENT, PyAvVideoTools
 from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.adapters.video_headers import MP4
 from porchlight.domain.errors import VideoRejected
@@ -228,6 +228,29 @@ def test_a_spare_that_died_while_waiting_is_replaced(
         assert children[2].returncode == 0  # a fresh child served the call
     finally:
         warm.close()
+
+
+def test_the_decoder_child_gets_none_of_the_servers_secrets(
+        corpus: Corpus, children: list[subprocess.Popen[bytes]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The waiting spare's real environment (read from /proc) holds the allowed names
+    only: not the settings, database URL or keys the server was started with."""
+    monkeypatch.setenv("PORCHLIGHT_SECRET_KEY", "server-only-secret")
+    monkeypatch.setenv("PORCHLIGHT_DATABASE__URL", "postgresql://user:password@db/prod")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cloud-secret")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0)
+    try:
+        assert warm.probe(corpus.path("h264_1080p_aac.mp4")).width == 1920
+        raw = Path(f"/proc/{children[1].pid}/environ").read_bytes()
+    finally:
+        warm.close()
+    environment = dict(item.split(b"=", 1) for item in raw.split(b"\0") if item)
+    assert b"server-only-secret" not in raw and b"password" not in raw
+    assert b"cloud-secret" not in raw
+    assert set(environment) <= {name.encode() for name in CHILD_ENVIRONMENT} | {
+        b"MALLOC_ARENA_MAX"}
+    assert environment[b"LANG"] == b"C.UTF-8" and environment[b"MALLOC_ARENA_MAX"] == b"2"
 
 
 def test_a_refusal_in_a_spare_child_is_the_same_refusal(corpus: Corpus) -> None:

@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -197,7 +197,7 @@ class PyAvVideoTools:
             process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
                 self._command(), stdin=theirs, stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
-                env={**os.environ, "MALLOC_ARENA_MAX": "2"},
+                env=child_environment(os.environ),
             )
         except BaseException:
             ours.close()
@@ -228,6 +228,21 @@ class PyAvVideoTools:
                 dead = None
         if dead is not None:
             _discard(dead)
+
+
+# What the decoder child inherits from this process's environment: enough to find its
+# libraries and format text, and nothing else. The server's environment holds its
+# secrets (PORCHLIGHT_* settings, the database URL, the audit key, cloud credentials);
+# a child whose only job is parsing hostile bytes in C must have none of them to leak.
+CHILD_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "LD_LIBRARY_PATH")
+
+
+def child_environment(parent: Mapping[str, str]) -> dict[str, str]:
+    """The decoder child's whole environment: the allowed names present in ``parent``,
+    and glibc told to keep two malloc arenas (FFmpeg's threads otherwise reserve one
+    each, which counts against the child's address-space limit)."""
+    kept = {name: parent[name] for name in CHILD_ENVIRONMENT if name in parent}
+    return {**kept, "MALLOC_ARENA_MAX": "2"}
 
 
 def _send(child: tuple[subprocess.Popen[bytes], socket.socket], message: bytes,
