@@ -19,7 +19,7 @@ from porchlight.domain.clips import (
     check_recorded_at,
     clip_expiry,
 )
-from porchlight.domain.errors import NotFound, ValidationFailed
+from porchlight.domain.errors import Conflict, NotFound, ValidationFailed
 from porchlight.domain.policies import Actor, actor_id, require_resident
 from porchlight.services.ports import (
     Examined,
@@ -154,9 +154,17 @@ def _store_and_commit(
         result = examined.result()
         poster_file.write_bytes(result.poster)
         kit.store.store(poster_key, poster_file, data_key)
-        _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, stored,
-                     result.info, (video_key, poster_key), data_key)
+        try:
+            _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, stored,
+                         result.info, (video_key, poster_key), data_key)
+        except Conflict:
+            _raise_if_stored_meanwhile(uow, camera_id, stored.sha256)
+            raise
     except _AlreadyStored as repeat:
+        # Nothing of ours is published when ``ready`` found the repeat; when the database
+        # found it (an identical upload committed first), ours are removed here.
+        kit.store.delete(video_key)
+        kit.store.delete(poster_key)
         return UploadResult(repeat.clip_id, created=False)
     except BaseException:
         kit.store.delete(video_key)
@@ -165,6 +173,15 @@ def _store_and_commit(
     finally:
         poster_file.unlink(missing_ok=True)
     return UploadResult(clip_id, created=True)
+
+
+def _raise_if_stored_meanwhile(uow: UnitOfWork, camera_id: UUID, sha256: str) -> None:
+    """After a commit refused for breaking the one-live-clip-per-bytes rule: the same
+    bytes, uploaded at the same moment, won the race, and their clip is the answer."""
+    with uow:
+        existing = uow.clips.find_by_sha256(camera_id, sha256)
+    if existing is not None:
+        raise _AlreadyStored(existing.id)
 
 
 def _commit_clip(

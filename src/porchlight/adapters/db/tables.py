@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from porchlight.adapters.db.types import StrEnumType, UTCDateTime
@@ -195,7 +196,10 @@ clips = Table(
     Column("deletion_reason", String(32), nullable=True),
     Index("ix_clips_camera_recorded", "camera_id", "recorded_at"),
     Index("ix_clips_expires_at", "expires_at"),
-    Index("ix_clips_camera_sha256", "camera_id", "sha256"),
+    # One live clip per camera and bytes: a retry, even one racing the first upload, gets
+    # the existing clip (migration 0007). Deleted clips are left out.
+    Index("ux_clips_live_camera_sha256", "camera_id", "sha256", unique=True,
+          sqlite_where=text("deleted_at IS NULL"), postgresql_where=text("deleted_at IS NULL")),
 )
 
 video_requests = Table(

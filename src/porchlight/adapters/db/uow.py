@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from porchlight.adapters.db import tables
@@ -21,6 +24,7 @@ from porchlight.adapters.db.repositories import (
     SqlSessionRepository,
     SqlVideoRequestRepository,
 )
+from porchlight.domain.errors import Conflict
 from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
 from porchlight.services.unit_of_work import EventCollectingUnitOfWork
@@ -71,6 +75,20 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self._session().flush()
         self._session().execute(insert(tables.audit_events), rows)
 
+    def commit(self) -> None:
+        """Commit; a unique constraint broken by a change committed meanwhile (two requests
+        doing the same thing at once, both having checked first) becomes ``Conflict``, so
+        the caller can answer with what won instead of failing. Other integrity errors
+        are bugs and stay as they are."""
+        try:
+            super().commit()
+        except IntegrityError as error:
+            if not _breaks_a_unique_constraint(error):
+                raise
+            self._rollback()
+            raise Conflict("This was saved by another request at the same moment.",
+                           code="conflict.concurrent") from error
+
     def _commit(self) -> None:
         self._session().commit()
 
@@ -82,3 +100,14 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         if self.session is None:
             raise RuntimeError("the unit of work is used outside its 'with' block")
         return self.session
+
+
+_SQLITE_UNIQUE = {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
+_POSTGRES_UNIQUE = "23505"  # unique_violation
+
+
+def _breaks_a_unique_constraint(error: IntegrityError) -> bool:
+    original = error.orig
+    if isinstance(original, sqlite3.IntegrityError):
+        return getattr(original, "sqlite_errorcode", None) in _SQLITE_UNIQUE
+    return getattr(original, "sqlstate", None) == _POSTGRES_UNIQUE

@@ -1,0 +1,116 @@
+"""Two identical uploads at the same moment make one clip, on both databases.
+
+The upload's own check (the camera has no live clip with these bytes) runs before it
+publishes; two uploads of the same bytes can both pass it. The unique index on live
+(camera, sha256) then refuses the second commit, and that upload answers with the clip
+that won, removing its own objects. Here the race is made deterministic: while the
+first upload sits between its check and its commit, a second upload of the same bytes
+runs to the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import Connection, text
+
+from porchlight.adapters.db.uow import SqlUnitOfWork
+from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
+from porchlight.adapters.vault import LocalKeyVault
+from porchlight.domain.accounts import Account
+from porchlight.domain.errors import Conflict
+from porchlight.domain.geo import LatLon
+from porchlight.services import accounts, cameras, commands, footage
+from porchlight.services.ports import Stored, VideoInfo
+from tests.unit.fakes import FakeVideoTools
+
+INFO = VideoInfo(container="mp4", video_codec="h264", audio_codec=None, width=1280, height=720,
+                 frame_rate=15.0, duration_seconds=12.0, rotation=0)
+BYTES = b"the same doorbell footage, sent twice at once" * 100
+
+
+class RacingStore(EncryptedFootageStore):
+    """Runs ``meanwhile`` once, just after the first upload's checks have passed and
+    before its object is published: the moment the other upload can slip in."""
+
+    def __init__(self, root: Path, meanwhile) -> None:
+        super().__init__(LocalObjectStore(root))
+        self.meanwhile = meanwhile
+
+    def store(self, key, plaintext, data_key, *, ready=None) -> Stored:
+        if ready is None or self.meanwhile is None:
+            return super().store(key, plaintext, data_key, ready=ready)
+        meanwhile, self.meanwhile = self.meanwhile, None
+
+        def checked_then_raced(stored: Stored) -> None:
+            ready(stored)
+            meanwhile()
+        return super().store(key, plaintext, data_key, ready=checked_then_raced)
+
+
+def _received(tmp_path: Path, name: str) -> footage.ReceivedFile:
+    path = tmp_path / name
+    path.write_bytes(BYTES)
+    return footage.ReceivedFile(path, len(BYTES))
+
+
+def _camera(uow: SqlUnitOfWork) -> UUID:
+    owner_id = accounts.register_resident(uow, commands.RegisterResident("r@example.org", "R"))
+    with uow:
+        owner = uow.accounts.get(owner_id)
+    return cameras.register_camera(
+        uow, commands.RegisterCamera("Door", LatLon(45.5, -122.6), retention_days=7), owner)
+
+
+def test_the_upload_that_loses_the_race_answers_with_the_winner(
+        uow: SqlUnitOfWork, connection: Connection, tmp_path: Path) -> None:
+    camera_id = _camera(uow)
+    root = tmp_path / "objects"
+    won: list[footage.UploadResult] = []
+
+    def upload(kit: footage.Footage, name: str) -> footage.UploadResult:
+        return footage.upload_clip(
+            uow, kit, camera_id=camera_id, device_camera_id=camera_id,
+            recorded_at=uow.clock.now() - timedelta(hours=1),
+            received=_received(tmp_path, name), claimed_sha256=None)
+
+    def kit(store: EncryptedFootageStore) -> footage.Footage:
+        return footage.Footage(store=store, video=FakeVideoTools(INFO),
+                               vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
+
+    plain = kit(EncryptedFootageStore(LocalObjectStore(root)))
+    racing = kit(RacingStore(root, lambda: won.append(upload(plain, "second.part"))))
+    lost = upload(racing, "first.part")
+
+    assert won and won[0].created
+    assert (lost.clip_id, lost.created) == (won[0].clip_id, False)
+    sha256 = hashlib.sha256(BYTES).hexdigest()
+    live = connection.execute(text(
+        "SELECT id, object_key, poster_key FROM clips WHERE sha256 = :sha"), {"sha": sha256}
+    ).all()
+    assert [UUID(str(row.id)) for row in live] == [won[0].clip_id]
+    published = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert published == sorted([live[0].object_key, live[0].poster_key])
+    uploads = connection.execute(text(
+        "SELECT count(*) FROM audit_events WHERE kind = 'clip.uploaded'")).scalar()
+    assert uploads == 1
+
+
+def test_other_unique_clashes_are_conflicts_not_server_errors(uow: SqlUnitOfWork) -> None:
+    """The translation is general: two sign-ups with one address that both passed the
+    "is it taken?" check meet the unique e-mail column at commit, and the second gets
+    ``Conflict`` (409), not a server error, with nothing of it saved."""
+    accounts.register_resident(uow, commands.RegisterResident("same@example.org", "A"))
+    twin = Account.resident(id=uuid4(), email="same@example.org", display_name="B", home=None,
+                            now=uow.clock.now())
+    with pytest.raises(Conflict) as caught, uow:
+        uow.accounts.add(twin)
+        uow.commit()
+    assert caught.value.code == "conflict.concurrent"
+    with uow:
+        assert uow.accounts.get(twin.id) is None
+        assert uow.accounts.get_by_email("same@example.org").display_name == "A"
