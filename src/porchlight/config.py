@@ -70,17 +70,33 @@ class AuditSettings(BaseModel):
     batch_size: int = Field(default=5000, ge=1, le=100_000)
 
 
+# The largest radius the camera lookup serves (services.camera_search.MAX_RADIUS_M; a
+# test keeps the two equal): a policy allowing more would fail at delivery, not at start.
+LOOKUP_MAX_RADIUS_M = 50_000
+
+
 class PolicySettings(BaseModel):
     """Deployment policy: the defaults are the narrowest a deployment starts with."""
 
-    officer_max_window_minutes: int = 120
-    officer_max_radius_m: int = 300
-    supervisor_max_window_minutes: int = 720
-    supervisor_max_radius_m: int = 650
-    max_evidence_retention_days: int = 365
-    response_deadline_days: int = 7
+    officer_max_window_minutes: int = Field(default=120, gt=0)
+    officer_max_radius_m: int = Field(default=300, gt=0, le=LOOKUP_MAX_RADIUS_M)
+    supervisor_max_window_minutes: int = Field(default=720, gt=0)
+    supervisor_max_radius_m: int = Field(default=650, gt=0, le=LOOKUP_MAX_RADIUS_M)
+    max_evidence_retention_days: int = Field(default=365, gt=0)
+    response_deadline_days: int = Field(default=7, gt=0)
     allow_federal_requests: bool = False
-    min_group_size: int = 5
+    min_group_size: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _officer_within_supervisor(self) -> PolicySettings:
+        """An officer's own limits cannot exceed what a supervisor may approve."""
+        if self.officer_max_radius_m > self.supervisor_max_radius_m:
+            raise ValueError("policy.officer_max_radius_m is larger than "
+                             "policy.supervisor_max_radius_m")
+        if self.officer_max_window_minutes > self.supervisor_max_window_minutes:
+            raise ValueError("policy.officer_max_window_minutes is longer than "
+                             "policy.supervisor_max_window_minutes")
+        return self
 
 
 class Settings(BaseSettings):

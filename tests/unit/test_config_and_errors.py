@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from porchlight.config import Settings
+from porchlight.config import LOOKUP_MAX_RADIUS_M, Settings
 from porchlight.domain import errors
 from porchlight.entrypoints.errors import STATUS_BY_ERROR, status_for
+from porchlight.services import camera_search
 
 SAFE_PRODUCTION = {
     "env": "production",
@@ -43,6 +44,28 @@ def test_nested_settings_come_from_prefixed_environment(monkeypatch: pytest.Monk
     settings = Settings()
     assert settings.database_url == "postgresql+psycopg://db/porchlight"
     assert settings.policy.supervisor_max_radius_m == 500
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("SUPERVISOR_MAX_RADIUS_M", "60000", "less than or equal to 50000"),
+        ("OFFICER_MAX_RADIUS_M", "700", "officer_max_radius_m is larger"),
+        ("OFFICER_MAX_WINDOW_MINUTES", "800", "officer_max_window_minutes is longer"),
+        ("RESPONSE_DEADLINE_DAYS", "0", "greater than 0"),
+    ],
+)
+def test_a_policy_the_lookup_or_the_rules_cannot_honour_is_refused_at_start(
+        monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str) -> None:
+    """Refused when the settings load, not at the first delivery: a radius beyond what the
+    camera lookup serves, or an officer allowed more than a supervisor."""
+    monkeypatch.setenv(f"PORCHLIGHT_POLICY__{variable}", value)
+    with pytest.raises(ValidationError, match=expected):
+        Settings()
+
+
+def test_the_policy_cap_is_the_lookups_own() -> None:
+    assert LOOKUP_MAX_RADIUS_M == camera_search.MAX_RADIUS_M
 
 
 def test_production_refuses_default_secrets_and_missing_keys() -> None:
