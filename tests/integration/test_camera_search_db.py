@@ -20,6 +20,7 @@ from sqlalchemy.orm import sessionmaker
 
 from porchlight.adapters.db import tables
 from porchlight.adapters.db.camera_search import (
+    UNNEST_ROWS_GUESS,
     camera_rows_within,
     lookup_parameters,
     lookup_statement,
@@ -208,3 +209,22 @@ def test_postgres_keeps_one_index_range_scan_per_range(postgres_engine: Engine) 
     assert "Subquery Scan on c" in plan  # not flattened into a plain join
     assert "Index Only Scan using ix_cameras_h3_cover" in plan  # never visits the table
     assert "Index Cond: ((h3_cell >= r.lo) AND (h3_cell <= r.hi))" in plan
+
+
+def test_postgres_keeps_the_lookups_generic_plan(postgres_engine: Engine) -> None:
+    """psycopg prepares the lookup on its fifth run on a connection; PostgreSQL then
+    plans it afresh five times and keeps its generic plan only if that is estimated no
+    dearer. Small lookups (one or two ranges here) used to look cheaper to replan, and
+    were replanned every time; padded to UNNEST_ROWS_GUESS ranges, they are not."""
+    centre = LatLon(40.7, -74.0)
+    assert len(cover_circle(centre, 30.0).ranges) < UNNEST_ROWS_GUESS
+    with postgres_engine.connect() as connection:
+        for step in range(20):
+            with connection.begin():
+                camera_rows_within(connection, destination(centre, step * 18.0, 40.0), 30.0)
+        plans = connection.execute(text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE '%unnest%'")).all()
+    assert len(plans) == 1
+    generic, custom = plans[0]
+    assert custom <= 5 and generic >= 10

@@ -19,6 +19,7 @@ from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
 from porchlight.services.camera_search import (
     MAX_RADIUS_M,
     REACH_M,
+    RESOLUTION,
     DistanceFrom,
     bounding_box,
     cover_cells,
@@ -26,7 +27,9 @@ from porchlight.services.camera_search import (
     descendant_range,
     merge_ranges,
     ordinal,
+    successor,
     sure_inside,
+    sure_outside,
     within_radius,
 )
 
@@ -301,3 +304,118 @@ def test_the_sure_inside_test_accepts_nearly_every_point_inside_at_delivery_radi
     """Everything more than 0.1% of the radius inside the edge skips the exact check."""
     point = destination(centre, bearing, fraction * radius)
     assert sure_inside(centre, radius, bounding_box(centre, radius)).holds(point.lat, point.lon)
+
+
+# --- the other side: SureOutside ----------------------------------------------------------
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    centre=centres(),
+    radius=st.floats(0.0, MAX_RADIUS_M),
+    offsets=st.lists(st.tuples(st.floats(0.0, 360.0), st.one_of(
+        st.floats(0.0, 1.5), st.floats(0.999999, 1.000001), st.just(1.0))), min_size=1,
+        max_size=25),
+)
+def test_the_sure_outside_test_never_refuses_a_point_the_haversine_accepts(
+    centre: LatLon, radius: float, offsets: list[tuple[float, float]]
+) -> None:
+    """The database drops the rows it refuses, so a refusal of a point inside would lose
+    a camera: near poles, across the antimeridian, on the edge and a hair either side."""
+    box = bounding_box(centre, radius)
+    outside = sure_outside(centre, radius, box)
+    for bearing, fraction in offsets:
+        point = destination(centre, bearing, fraction * radius)
+        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        if in_box and outside.holds(point.lat, point.lon, centre):
+            assert haversine_m(centre, point) > radius, (centre, radius, point)
+
+
+@settings(max_examples=300, deadline=None)
+@given(centre=centres(), radius=st.floats(0.5, 50.0),
+       offsets=st.lists(st.tuples(st.floats(0.0, 360.0), st.floats(0.99999, 1.00001)),
+                        min_size=1, max_size=25))
+def test_the_sure_outside_test_holds_for_small_circles_near_their_edge(
+    centre: LatLon, radius: float, offsets: list[tuple[float, float]]
+) -> None:
+    """Where the reference rounds worst: the radius set to each point's own distance, so
+    the point is (just) inside and must never be refused."""
+    for bearing, fraction in offsets:
+        point = destination(centre, bearing, fraction * radius)
+        edge = haversine_m(centre, point)
+        box = bounding_box(centre, edge)
+        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        assert not (in_box and sure_outside(centre, edge, box).holds(point.lat, point.lon,
+                                                                     centre))
+
+
+@settings(max_examples=200, deadline=None)
+@given(centre=st.builds(LatLon, st.floats(-70.0, 70.0), st.floats(-179.0, 179.0)),
+       radius=st.floats(10.0, 2000.0), bearing=st.floats(0.0, 360.0),
+       fraction=st.floats(1.001, 1.4))
+def test_the_sure_outside_test_refuses_nearly_every_point_of_the_box_outside(
+    centre: LatLon, radius: float, bearing: float, fraction: float
+) -> None:
+    """Everything in the box more than 0.1% of the radius beyond the edge is dropped by
+    the database; only the hair around the edge reaches the exact check."""
+    point = destination(centre, bearing, fraction * radius)
+    box = bounding_box(centre, radius)
+    in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+    assert not in_box or sure_outside(centre, radius, box).holds(point.lat, point.lon, centre)
+
+
+def test_a_box_that_wraps_around_refuses_nothing() -> None:
+    for centre in (LatLon(89.9999, 10.0), LatLon(10.0, 179.9999)):
+        box = bounding_box(centre, 800.0)
+        far = LatLon(centre.lat - 0.005, -centre.lon)
+        assert not sure_outside(centre, 800.0, box).holds(far.lat, far.lon, centre)
+
+
+# --- the merge: successor -----------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(point=centres(), sixes=st.integers(0, 10))
+def test_the_successor_is_the_next_ordinal(point: LatLon, sixes: int) -> None:
+    """Including the carries: the last ``sixes`` digits set to 6 (all ten carry into the
+    base cell)."""
+    cell = _cell(point)
+    for digit in range(RESOLUTION, RESOLUTION - sixes, -1):
+        shift = (15 - digit) * 3
+        cell = (cell & ~(7 << shift)) | (6 << shift)
+    assert ordinal(successor(cell)) == ordinal(cell) + 1
+
+
+# --- the cover's cell test is the exact one, settled by arithmetic ------------------------
+
+
+def _exact_cover(centre: LatLon, radius: float) -> tuple[int, set[int]]:
+    """k and the cells by the rule of ``_cover``, with the haversine for every cell."""
+    origin, reach = _cell(centre), radius + REACH_M
+
+    def near(cell: int) -> bool:
+        return haversine_m(centre, LatLon(*h3.cell_to_latlng(cell))) <= reach
+
+    k = 1
+    while any(map(near, h3.grid_ring(origin, k + 1))):
+        k += 1
+    outer = [cell for cell in h3.grid_ring(origin, k) if near(cell)]
+    while not outer and k > 1:
+        k -= 1
+        outer = [cell for cell in h3.grid_ring(origin, k) if near(cell)]
+    return k, {*h3.grid_disk(origin, k - 1), *outer}
+
+
+@settings(max_examples=150, deadline=None)
+@given(centre=centres(), radius=st.floats(0.0, 2000.0))
+def test_the_cover_is_the_one_the_haversine_alone_gives(centre: LatLon, radius: float) -> None:
+    """The arithmetic bounds only save trigonometry: k and every cell are as if each
+    cell's centre had gone through the haversine (bar centres within 1e-6 of r + REACH_M,
+    where either answer is sound)."""
+    k, cells = cover_cells(centre, radius)
+    expected_k, expected = _exact_cover(centre, radius)
+    differing = set(cells) ^ expected
+    reach = radius + REACH_M
+    assert all(abs(haversine_m(centre, LatLon(*h3.cell_to_latlng(cell))) - reach) < 1e-6 * reach
+               for cell in differing)
+    assert k == expected_k or differing

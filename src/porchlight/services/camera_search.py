@@ -24,6 +24,7 @@ How the cover is built (``cover_circle``):
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import h3.api.basic_int as h3
@@ -77,9 +78,22 @@ def _base7(octal_digits: int) -> int:
 
 
 _BASE7 = tuple(_base7(bits) for bits in range(1 << 15))
+
+
+def _trailing_sixes(octal_digits: int) -> int:
+    """How many of five 3-bit digits, from the lowest up, are 6 before one is not."""
+    count = 0
+    while count < 5 and (octal_digits >> (3 * count)) & 7 == 6:
+        count += 1
+    return count
+
+
+_TRAILING_SIXES = tuple(_trailing_sixes(bits) for bits in range(1 << 15))
 _DIGITS_1_TO_5 = _digit_shift(5)
 _DIGITS_6_TO_10 = _digit_shift(RESOLUTION)
 _SEVEN_TO_5 = 7**5
+_CARRY = tuple(sum(1 << (_DIGITS_6_TO_10 + 3 * i) for i in range(t)) + (1 << _DIGITS_6_TO_10)
+               for t in range(RESOLUTION + 1))
 
 
 @dataclass(frozen=True)
@@ -151,13 +165,58 @@ def sure_inside(centre: LatLon, radius_m: float, box: Box) -> SureInside:
     return SureInside(centre.lat, centre.lon, weight, limit)
 
 
+NEVER = 1e300  # a SureOutside limit no point of the box exceeds: the test never holds
+
+
+@dataclass(frozen=True)
+class SureOutside:
+    """The other side of ``SureInside``: Δlat² + weight·Δlon² > limit says a point of the
+    box is certainly farther than the radius, so the database can leave it out. When it
+    fails the point may still be outside, and the exact haversine decides.
+
+    Why it never refuses a point inside: with a = Δφ/2 and b = Δλ/2 in radians,
+    hav θ = sin²a + cos φ0·cos φ·sin²b ≥ (1 - m)·(a² + cos φ0·c·b²), because
+    sin² x ≥ x²(1 - x²/3) for |x| ≤ π/2 and cos φ ≥ c, the smallest cosine of any
+    latitude in the box; m = x_max²/3, x_max being the box's larger side in radians,
+    halved, which bounds |a| and |b| for any two points of a box that does not wrap
+    around in longitude. (A box that does wrap gets ``NEVER``.) In degrees: outside when
+    Δlat² + w·Δlon² > sin²(r / 2R)·(360/π)² / (1 - m) with w = cos φ0·c. The limit is
+    raised by the same relative margin as ``SureInside``'s is lowered, for the same
+    reason (the reference's own rounding), and is at least 1e-150, so flooring each
+    difference at ``TINY`` (which adds at most ~1e-200) cannot push a point over it.
+    """
+
+    weight: float
+    limit: float
+
+    def holds(self, lat: float, lon: float, centre: LatLon) -> bool:
+        """The test as the database runs it (same operations, same floors)."""
+        dlat, dlon = max(abs(lat - centre.lat), TINY), max(abs(lon - centre.lon), TINY)
+        return dlat * dlat + self.weight * dlon * dlon > self.limit
+
+
+def sure_outside(centre: LatLon, radius_m: float, box: Box) -> SureOutside:
+    """The ``SureOutside`` test for the points of ``box`` (which must hold the circle)."""
+    angle = radius_m / EARTH_RADIUS_M
+    if (box.west == -180.0 and box.east == 180.0) or angle == 0.0:
+        return SureOutside(0.0, NEVER)
+    narrowest = min(math.cos(math.radians(box.south)), math.cos(math.radians(box.north)))
+    weight = math.cos(math.radians(centre.lat)) * narrowest
+    half_side = max(box.north - box.south, box.east - box.west) * math.pi / 360.0
+    shrink = 1.0 - half_side * half_side / 3.0
+    margin = 1e-9 + 2e-14 / angle
+    limit = _haversine_of(radius_m) * (360.0 / math.pi) ** 2 / shrink * (1 + margin)
+    return SureOutside(weight, max(limit, 1e-150))
+
+
 @dataclass(frozen=True)
 class CellRanges:
     """Sorted, disjoint, inclusive [lo, hi] ranges of resolution-10 ids covering a circle.
 
     ``box`` also holds the circle: a cheap extra filter for the rows the ranges return
-    (the cover overshoots the circle by up to a cell; the box trims its corners), and
-    ``sure`` tells the database which of those rows certainly lie within the radius.
+    (the cover overshoots the circle by up to a cell; the box trims its corners);
+    ``outside`` lets the database drop the rows certainly beyond the radius, and ``sure``
+    tells it which of the rest certainly lie within it.
     ``cells`` counts the compacted cells the ranges came from and ``k`` is the grid-disk
     size used; both are there to explain a query plan or a benchmark, not to be relied on.
     """
@@ -165,6 +224,7 @@ class CellRanges:
     ranges: tuple[tuple[int, int], ...]
     box: Box
     sure: SureInside
+    outside: SureOutside
     cells: int
     k: int
 
@@ -223,12 +283,15 @@ def cover_circle(centre: LatLon, radius_m: float) -> CellRanges:
     a range adjacent to its siblings', and ``merge_ranges`` joins adjacent ranges), and
     compacting the disk alone stays in h3's C arrays, which is what makes it cheap.
     """
-    k, inner, outer = _cover(centre, radius_m)
-    compacted = [*h3_arrays.compact_cells(h3_arrays.grid_disk(inner[0], inner[1])), *outer]
-    ranges = merge_ranges(sorted(map(descendant_range, compacted)))
+    k, (origin, inner_k), outer = _cover(centre, radius_m)
+    inner = h3_arrays.compact_cells(h3_arrays.grid_disk(origin, inner_k))
+    compacted = memoryview(inner).tolist()
+    # The outer ring's cells are resolution 10: each is its own range.
+    ranges = merge_ranges(sorted([*map(descendant_range, compacted), *((c, c) for c in outer)]))
     box = bounding_box(centre, radius_m)
     return CellRanges(ranges=tuple(ranges), box=box, sure=sure_inside(centre, radius_m, box),
-                      cells=len(compacted), k=k)
+                      outside=sure_outside(centre, radius_m, box),
+                      cells=len(compacted) + len(outer), k=k)
 
 
 def bounding_box(centre: LatLon, radius_m: float) -> Box:
@@ -272,13 +335,19 @@ def _cover(centre: LatLon, radius_m: float) -> tuple[int, tuple[int, int], list[
     origin = h3.latlng_to_cell(centre.lat, centre.lon, RESOLUTION)
     near = _Near(centre, radius_m)
     k = _first_guess(near.distance, origin, radius_m)
-    while near.any(h3.grid_ring(origin, k + 1)):
+    while near.any(_ring(origin, k + 1)):
         k += 1
-    outer = near.touching(h3.grid_ring(origin, k))
+    outer = near.touching(_ring(origin, k))
     while not outer and k > 1:
         k -= 1
-        outer = near.touching(h3.grid_ring(origin, k))
+        outer = near.touching(_ring(origin, k))
     return k, (origin, k - 1), outer
+
+
+def _ring(origin: int, k: int) -> list[int]:
+    """``grid_ring`` through h3's array interface: the same cells, in the same order, as
+    the list interface gives, for under half its cost (one C-level copy to a list)."""
+    return memoryview(h3_arrays.grid_ring(origin, k)).tolist()
 
 
 def _check_radius(radius_m: float) -> None:
@@ -299,7 +368,7 @@ def _first_guess(distance: DistanceFrom, origin: int, radius_m: float) -> int:
     time, one too high 6% and too low 12%, so two ring checks nearly always settle it.
     """
     origin_centre = LatLon(*h3.cell_to_latlng(origin))
-    neighbour = h3.grid_ring(origin, 1)[0]
+    neighbour = _ring(origin, 1)[0]
     e = DistanceFrom(origin_centre)(*h3.cell_to_latlng(neighbour)) / math.sqrt(3)
     d0 = distance(origin_centre.lat, origin_centre.lon)
     return max(1, math.floor((radius_m + REACH_M + d0) / (1.5 * e)))
@@ -309,9 +378,13 @@ class _Near:
     """Which cells may hold a point within the radius; the others provably hold none.
 
     A point q of cell x within the radius would give, by the triangle inequality,
-    d(centre, centre(x)) ≤ d(centre, q) + d(q, centre(x)) ≤ r + REACH_M. The comparison
-    is made on the haversine (sin² of half the angle), with the centre's terms computed
-    once: this runs for every cell of two rings per lookup.
+    d(centre, centre(x)) ≤ d(centre, q) + d(q, centre(x)) ≤ r + REACH_M. So a cell is
+    *near* when its centre is within r + REACH_M. This runs for every cell of two rings
+    per lookup, so most cells are settled with the arithmetic bounds of the lookup
+    itself, for the distance r + REACH_M: outside its ``bounding_box`` or
+    ``SureOutside``, not near; ``SureInside``, near. Only centres within a hair of that
+    distance get the exact haversine (any of them may be counted near: REACH_M's 1 cm
+    of slack covers rounding).
 
     Why ring k+1 being clear (``any`` is false) means ``grid_disk(origin, k)`` holds every
     point within r: suppose such a point p lay in a cell at grid distance > k. Walk the
@@ -323,21 +396,44 @@ class _Near:
     within r, and that cell would be near.
     """
 
-    __slots__ = ("_limit", "distance")
+    __slots__ = ("_constants", "_limit", "distance")
 
     def __init__(self, centre: LatLon, radius_m: float) -> None:
         self.distance = DistanceFrom(centre)
-        self._limit = _haversine_of(radius_m + REACH_M)
+        reach = radius_m + REACH_M
+        self._limit = _haversine_of(reach)
+        box = bounding_box(centre, reach)
+        inside, outside = sure_inside(centre, reach, box), sure_outside(centre, reach, box)
+        self._constants = (box.south, box.north, box.west, box.east, centre.lat, centre.lon,
+                           inside.weight, inside.limit, outside.weight, outside.limit)
 
     def touching(self, cells: list[int]) -> list[int]:
         """The cells that may hold a point within the radius."""
-        haversine, limit = self.distance.haversine, self._limit
-        return [cell for cell in cells if haversine(*h3.cell_to_latlng(cell)) <= limit]
+        return [cell for cell, near in zip(cells, self._verdicts(cells), strict=True) if near]
 
     def any(self, cells: list[int]) -> bool:
         """Whether any of the cells may hold a point within the radius."""
-        haversine, limit = self.distance.haversine, self._limit
-        return any(haversine(*h3.cell_to_latlng(cell)) <= limit for cell in cells)
+        return any(self._verdicts(cells))
+
+    def _verdicts(self, cells: list[int]) -> Iterator[bool]:
+        """Near or not, cell by cell: the box, ``SureInside`` and ``SureOutside`` written
+        out in the loop (the hot loop of the lookup; the floors they apply for the
+        database are not needed in Python, where an underflow rounds to zero)."""
+        south, north, west, east, lat0, lon0, wide, near, narrow, far = self._constants
+        exact, limit = self.distance.haversine, self._limit
+        for cell in cells:
+            lat, lon = h3.cell_to_latlng(cell)
+            if not (south <= lat <= north and west <= lon <= east):
+                yield False
+                continue
+            dlat, dlon = lat - lat0, lon - lon0
+            dlat, dlon = dlat * dlat, dlon * dlon
+            if dlat + wide * dlon <= near:
+                yield True
+            elif dlat + narrow * dlon > far:
+                yield False
+            else:
+                yield exact(lat, lon) <= limit
 
 
 def descendant_range(cell: int) -> tuple[int, int]:
@@ -378,16 +474,31 @@ def ordinal(cell: int) -> int:
     return (base * _SEVEN_TO_5 + high) * _SEVEN_TO_5 + low
 
 
+def successor(cell: int) -> int:
+    """The next id after a resolution-10 id whose digits 1..10 lie in 0..6: digits 1..10
+    counted up by one in base 7 (the ordinal plus one), digits 11..15 left at 7.
+
+    Adding 1 to digit 10 gives 7 where it was 6; adding one more unit there turns that 7
+    into 0 and carries one into the digit above (8 in octal). So with t trailing sixes
+    the successor is ``cell + _CARRY[t]``, t read five digits at a time from a table.
+    """
+    t = _TRAILING_SIXES[(cell >> _DIGITS_6_TO_10) & 0x7FFF]
+    if t == 5:
+        t += _TRAILING_SIXES[(cell >> _DIGITS_1_TO_5) & 0x7FFF]
+    return cell + _CARRY[t]
+
+
 def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge sorted ranges that overlap or have no valid resolution-10 id between them."""
+    """Merge sorted ranges that overlap or have no valid resolution-10 id between them
+    (the next range starts at or before the ``successor`` of the current one's end)."""
     merged: list[tuple[int, int]] = []
-    last = -2  # ordinal of the current merged range's upper end
+    after = -1  # successor of the current merged range's upper end
     for lo, hi in ranges:
-        if merged and ordinal(lo) <= last + 1:
+        if merged and lo <= after:
             if hi > merged[-1][1]:
                 merged[-1] = (merged[-1][0], hi)
-                last = ordinal(hi)
+                after = successor(hi)
         else:
             merged.append((lo, hi))
-            last = ordinal(hi)
+            after = successor(hi)
     return merged

@@ -16,13 +16,15 @@ how the list of ranges reaches the query (``_RANGE_JOINS``):
   the plan).
 
 The database returns every camera in the cover that also lies in the box around the
-circle (plain comparisons on lat and lon, the same SQL on both), each with a flag
-``sure_inside``: the ``SureInside`` bound, plain arithmetic on lat and lon, says it is
-certainly within the radius. The exact haversine then decides only the rest (in
-practice the rows outside the circle and a few centimetres inside its edge). It runs in
-Python because the Python haversine is the reference, and floating-point functions in
-SQL need not round the same way (nor exist: SQLite's math functions are optional);
-the flag needs only +, - and *, which round the same everywhere.
+circle (plain comparisons on lat and lon, the same SQL on both) and that the
+``SureOutside`` bound does not place beyond the radius. Each row ends with ``edge_lat``
+and ``edge_lon``: NULL when the ``SureInside`` bound says the camera is certainly within
+the radius, else its position, and the exact haversine then decides (in practice for
+the cameras within centimetres of the edge, on either side). It runs in Python because
+the Python haversine is the reference, and floating-point functions in SQL need not
+round the same way (nor exist: SQLite's math functions are optional); both bounds need
+only +, - and *, which round the same everywhere. So the client parses two NULLs for
+nearly every row, and no row far outside.
 
 On PostgreSQL the application's connections run with JIT compilation off (see
 ``porchlight.adapters.db.engine``): the planner cannot see how narrow each range is
@@ -38,7 +40,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, Row, TextualSelect, column, select, text
+from sqlalchemy import Column, Connection, Float, Row, TextualSelect, column, select, text
 from sqlalchemy.orm import Session
 
 from porchlight.adapters.db import tables
@@ -63,28 +65,49 @@ _SQLITE_RANGES = (
 
 
 _RANGE_JOINS = {"postgresql": _POSTGRES_RANGES, "sqlite": _SQLITE_RANGES}
-# ``SureInside.holds``, the same operations in the same order. The floor keeps PostgreSQL
-# from raising "value out of range: underflow" on absurdly small differences; it is
-# spelled greatest() there and max() in SQLite.
-_SURE_INSIDE_SQL = (
-    "({floor}(abs(c.lat - :sure_lat), :tiny) * {floor}(abs(c.lat - :sure_lat), :tiny) "
-    "+ :sure_weight * {floor}(abs(c.lon - :sure_lon), :tiny) "
-    "* {floor}(abs(c.lon - :sure_lon), :tiny) <= :sure_limit) AS sure_inside"
+
+# PostgreSQL's row estimate for ``unnest`` of an array it cannot see: a prepared
+# statement's generic plan (psycopg prepares a statement on its fifth run on a
+# connection) assumes 10 ranges. After five custom plans PostgreSQL keeps the generic
+# plan only if it is estimated no dearer than planning afresh; a custom plan sees the
+# real count, and with fewer than 10 ranges (most lookups at 250 m) it looked cheaper,
+# so every such lookup was planned again: ~0.05 ms each, a third of the query. The plan
+# is the same either way. Padding the arrays to 10 with empty ranges (one index probe
+# each, finding nothing) makes the two estimates equal, and the generic plan stays.
+UNNEST_ROWS_GUESS = 10
+_EMPTY_RANGE = (0, -1)  # BETWEEN 0 AND -1: no cell
+# Δlat² + weight·Δlon², as ``SureInside.holds`` and ``SureOutside.holds`` compute it (the
+# same operations in the same order). The floor keeps PostgreSQL from raising "value out
+# of range: underflow" on absurdly small differences; it is spelled greatest() there and
+# max() in SQLite.
+_SQUARES = (
+    "{floor}(abs(c.lat - :centre_lat), :tiny) * {floor}(abs(c.lat - :centre_lat), :tiny) "
+    "+ :{weight} * {floor}(abs(c.lon - :centre_lon), :tiny) "
+    "* {floor}(abs(c.lon - :centre_lon), :tiny)"
 )
+_SURE_INSIDE_SQL = f"({_SQUARES.replace('{weight}', 'sure_weight')} <= :sure_limit)"
+_MAYBE_INSIDE_SQL = f"({_SQUARES.replace('{weight}', 'outside_weight')} <= :outside_limit)"
 _FLOOR = {"postgresql": "greatest", "sqlite": "max"}
-SURE_INSIDE = column("sure_inside", Boolean)
+EDGE_LAT = column("edge_lat", Float)
+EDGE_LON = column("edge_lon", Float)
 
 
 def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
     """The values bound into ``lookup_statement``: the ranges, in the form the dialect's
-    range join takes, and the box around the circle."""
-    box, sure = cover.box, cover.sure
+    range join takes, the box around the circle and the two bounds."""
+    box, sure, outside = cover.box, cover.sure, cover.outside
     bounds = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
-              "sure_lat": sure.lat, "sure_lon": sure.lon, "sure_weight": sure.weight,
-              "sure_limit": sure.limit, "tiny": TINY}
+              "centre_lat": sure.lat, "centre_lon": sure.lon, "sure_weight": sure.weight,
+              "sure_limit": sure.limit, "outside_weight": outside.weight,
+              "outside_limit": outside.limit, "tiny": TINY}
     if dialect == "postgresql":
-        los, his = zip(*cover.ranges, strict=True)
-        return {**bounds, "los": list(los), "his": list(his)}
+        # Array literals, cast in the query: cheaper to send than lists, which the driver
+        # adapts element by element. Padded with empty ranges to UNNEST_ROWS_GUESS (see
+        # there): otherwise a lookup with fewer ranges looks cheaper to plan afresh.
+        padding = [_EMPTY_RANGE] * (UNNEST_ROWS_GUESS - len(cover.ranges))
+        los = ",".join([str(lo) for lo, _ in (*cover.ranges, *padding)])
+        his = ",".join([str(hi) for _, hi in (*cover.ranges, *padding)])
+        return {**bounds, "los": f"{{{los}}}", "his": f"{{{his}}}"}
     if dialect == "sqlite":
         return {**bounds, "ranges": json.dumps(cover.ranges)}
     raise ValueError(f"the camera lookup supports sqlite and postgresql, not {dialect}")
@@ -93,8 +116,9 @@ def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
 def lookup_statement(
     dialect: str, *, opted_in_only: bool = True, columns: Sequence[Column[Any]] = tuple(_CAMERAS)
 ) -> TextualSelect:
-    """SELECT the given ``cameras`` columns, then ``sure_inside``, of every camera whose
-    cell is in the ranges and whose position is in the box (bind ``lookup_parameters``).
+    """SELECT the given ``cameras`` columns, then ``edge_lat`` and ``edge_lon``, of every
+    camera whose cell is in the ranges, whose position is in the box and which may be
+    within the radius (bind ``lookup_parameters``).
 
     Typed with the table's columns, so ids, booleans and times come back as Python
     values, and ``select(Camera).from_statement(...)`` can map whole rows. Built once
@@ -108,15 +132,18 @@ def _statement(dialect: str, opted_in_only: bool, names: tuple[str, ...]) -> Tex
     if dialect not in _RANGE_JOINS:
         raise ValueError(f"the camera lookup supports sqlite and postgresql, not {dialect}")
     sure = _SURE_INSIDE_SQL.replace("{floor}", _FLOOR[dialect])
-    selected = ", ".join([*(f"c.{name}" for name in names), sure])
-    where = ("c.lat BETWEEN :south AND :north AND c.lon BETWEEN :west AND :east"
+    edges = [f"CASE WHEN {sure} THEN NULL ELSE c.{axis} END AS edge_{axis}"
+             for axis in ("lat", "lon")]
+    selected = ", ".join([*(f"c.{name}" for name in names), *edges])
+    where = ("c.lat BETWEEN :south AND :north AND c.lon BETWEEN :west AND :east AND "
+             + _MAYBE_INSIDE_SQL.replace("{floor}", _FLOOR[dialect])
              + (" AND c.opted_in" if opted_in_only else ""))
     needed = set(names) | {"lat", "lon", "opted_in"}
     inner = ", ".join(COVERED) if needed <= set(COVERED) else "*"
     joins = _RANGE_JOINS[dialect].replace("{inner}", inner)
     # Only constants and the table's own column names are spliced in; values are bound.
     sql = f"SELECT {selected} FROM {joins} WHERE {where}"  # noqa: S608
-    return text(sql).columns(*(_CAMERAS[name] for name in names), SURE_INSIDE)
+    return text(sql).columns(*(_CAMERAS[name] for name in names), EDGE_LAT, EDGE_LON)
 
 
 def cameras_within(
@@ -127,10 +154,10 @@ def cameras_within(
     parameters = lookup_parameters(dialect, cover_circle(centre, radius_m))
     statement = lookup_statement(dialect, opted_in_only=opted_in_only)
     distance = DistanceFrom(centre)
-    candidates = session.execute(select(Camera, SURE_INSIDE).from_statement(statement),
+    candidates = session.execute(select(Camera, EDGE_LAT, EDGE_LON).from_statement(statement),
                                  parameters)
-    return [camera for camera, sure in candidates
-            if sure or distance(camera.lat, camera.lon) <= radius_m]
+    return [camera for camera, lat, lon in candidates
+            if lat is None or distance(lat, lon) <= radius_m]
 
 
 def camera_rows_within(
@@ -141,12 +168,11 @@ def camera_rows_within(
     opted_in_only: bool = True,
     columns: Sequence[Column[Any]] = (_CAMERAS.id, _CAMERAS.owner_id),
 ) -> list[Row[Any]]:
-    """The same lookup without the ORM: rows of ``columns`` (plus lat, lon and
-    sure_inside, last)."""
+    """The same lookup without the ORM: rows of ``columns`` (plus ``edge_lat`` and
+    ``edge_lon``, last)."""
     dialect = connection.dialect.name
     parameters = lookup_parameters(dialect, cover_circle(centre, radius_m))
-    statement = lookup_statement(dialect, opted_in_only=opted_in_only,
-                                 columns=(*columns, _CAMERAS.lat, _CAMERAS.lon))
+    statement = lookup_statement(dialect, opted_in_only=opted_in_only, columns=columns)
     distance = DistanceFrom(centre)
     rows = connection.execute(statement, parameters).all()
-    return [row for row in rows if row[-1] or distance(row[-3], row[-2]) <= radius_m]
+    return [row for row in rows if row[-2] is None or distance(row[-2], row[-1]) <= radius_m]
