@@ -24,7 +24,6 @@ How the cover is built (``cover_circle``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import h3.api.basic_int as h3
@@ -409,31 +408,33 @@ class _Near:
 
     def touching(self, cells: list[int]) -> list[int]:
         """The cells that may hold a point within the radius."""
-        return [cell for cell, near in zip(cells, self._verdicts(cells), strict=True) if near]
+        return self._near(cells, first_only=False)
 
     def any(self, cells: list[int]) -> bool:
         """Whether any of the cells may hold a point within the radius."""
-        return any(self._verdicts(cells))
+        return bool(self._near(cells, first_only=True))
 
-    def _verdicts(self, cells: list[int]) -> Iterator[bool]:
-        """Near or not, cell by cell: the box, ``SureInside`` and ``SureOutside`` written
-        out in the loop (the hot loop of the lookup; the floors they apply for the
-        database are not needed in Python, where an underflow rounds to zero)."""
+    def _near(self, cells: list[int], *, first_only: bool) -> list[int]:
+        """The near cells (only the first, with ``first_only``): the box, ``SureInside``
+        and ``SureOutside`` written out in the loop, the hot loop of the lookup. (The
+        floors they apply for the database are not needed in Python, where an
+        underflow rounds to zero.)"""
         south, north, west, east, lat0, lon0, wide, near, narrow, far = self._constants
         exact, limit = self.distance.haversine, self._limit
+        found = []
         for cell in cells:
             lat, lon = h3.cell_to_latlng(cell)
             if not (south <= lat <= north and west <= lon <= east):
-                yield False
                 continue
             dlat, dlon = lat - lat0, lon - lon0
             dlat, dlon = dlat * dlat, dlon * dlon
-            if dlat + wide * dlon <= near:
-                yield True
-            elif dlat + narrow * dlon > far:
-                yield False
-            else:
-                yield exact(lat, lon) <= limit
+            if dlat + wide * dlon > near and (dlat + narrow * dlon > far
+                                              or exact(lat, lon) > limit):
+                continue
+            found.append(cell)
+            if first_only:
+                break
+        return found
 
 
 def descendant_range(cell: int) -> tuple[int, int]:
