@@ -3,7 +3,8 @@
 ``porchlight.services.camera_search.cover_circle`` turns a circle into a few sorted,
 disjoint ranges of resolution-10 ids. Here they become ONE statement that walks the
 B-tree index ``ix_cameras_h3_cover`` once per range; the two databases differ only in
-how the list of ranges reaches the query (``_RANGE_JOINS``):
+how the list of ranges reaches the query (``_RANGE_JOINS``) and in guarding against
+underflow (``_SQUARES``):
 
 * PostgreSQL: ``unnest`` of two ``bigint[]`` parameters, and for each (lo, hi) a
   ``CROSS JOIN LATERAL`` subquery with ``BETWEEN lo AND hi``. Its ``OFFSET 0`` stops the
@@ -17,14 +18,14 @@ how the list of ranges reaches the query (``_RANGE_JOINS``):
 
 The database returns every camera in the cover that also lies in the box around the
 circle (plain comparisons on lat and lon, the same SQL on both) and that the
-``SureOutside`` bound does not place beyond the radius. Each row ends with ``edge_lat``
-and ``edge_lon``: NULL when the ``SureInside`` bound says the camera is certainly within
-the radius, else its position, and the exact haversine then decides (in practice for
-the cameras within centimetres of the edge, on either side). It runs in Python because
-the Python haversine is the reference, and floating-point functions in SQL need not
-round the same way (nor exist: SQLite's math functions are optional); both bounds need
-only +, - and *, which round the same everywhere. So the client parses two NULLs for
-nearly every row, and no row far outside.
+``SureOutside`` bound does not place beyond the radius. Each row ends with ``edge_lat``,
+NULL when the ``SureInside`` bound says the camera is certainly within the radius and
+else its latitude, and ``edge_lon``, its longitude; for the rows with a latitude the
+exact haversine decides (in practice the cameras within centimetres of the edge, on
+either side). It runs in Python because the Python haversine is the reference, and
+floating-point functions in SQL need not round the same way (nor exist: SQLite's math
+functions are optional); both bounds need only +, - and *, which round the same
+everywhere. So the client gets no row far outside, and a NULL for nearly every other.
 
 On PostgreSQL the application's connections run with JIT compilation off (see
 ``porchlight.adapters.db.engine``): the planner cannot see how narrow each range is
@@ -77,17 +78,23 @@ _RANGE_JOINS = {"postgresql": _POSTGRES_RANGES, "sqlite": _SQLITE_RANGES}
 UNNEST_ROWS_GUESS = 10
 _EMPTY_RANGE = (0, -1)  # BETWEEN 0 AND -1: no cell
 # Δlat² + weight·Δlon², as ``SureInside.holds`` and ``SureOutside.holds`` compute it (the
-# same operations in the same order). The floor keeps PostgreSQL from raising "value out
-# of range: underflow" on absurdly small differences; it is spelled greatest() there and
-# max() in SQLite.
-_SQUARES = (
-    "{floor}(abs(c.lat - :centre_lat), :tiny) * {floor}(abs(c.lat - :centre_lat), :tiny) "
-    "+ :{weight} * {floor}(abs(c.lon - :centre_lon), :tiny) "
-    "* {floor}(abs(c.lon - :centre_lon), :tiny)"
-)
-_SURE_INSIDE_SQL = f"({_SQUARES.replace('{weight}', 'sure_weight')} <= :sure_limit)"
-_MAYBE_INSIDE_SQL = f"({_SQUARES.replace('{weight}', 'outside_weight')} <= :outside_limit)"
-_FLOOR = {"postgresql": "greatest", "sqlite": "max"}
+# same operations in the same order). PostgreSQL raises "value out of range: underflow"
+# where a product of absurdly small differences underflows, so there each difference is
+# floored at TINY, as ``holds`` does. SQLite rounds such a product to zero, as Python
+# does, and its virtual machine pays for every function call on every row, so there the
+# floors are left out: that changes a sum by less than 1e-199, while both tests' limits
+# are either negative (nothing is sure) or above 1e-25 with a relative margin of 1e-9.
+_SQUARES = {
+    "postgresql": (
+        "greatest(abs(c.lat - :centre_lat), :tiny) * greatest(abs(c.lat - :centre_lat), :tiny) "
+        "+ :{weight} * greatest(abs(c.lon - :centre_lon), :tiny) "
+        "* greatest(abs(c.lon - :centre_lon), :tiny)"
+    ),
+    "sqlite": (
+        "(c.lat - :centre_lat) * (c.lat - :centre_lat) "
+        "+ :{weight} * (c.lon - :centre_lon) * (c.lon - :centre_lon)"
+    ),
+}
 EDGE_LAT = column("edge_lat", Float)
 EDGE_LON = column("edge_lon", Float)
 
@@ -99,7 +106,7 @@ def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
     bounds = {"south": box.south, "north": box.north, "west": box.west, "east": box.east,
               "centre_lat": sure.lat, "centre_lon": sure.lon, "sure_weight": sure.weight,
               "sure_limit": sure.limit, "outside_weight": outside.weight,
-              "outside_limit": outside.limit, "tiny": TINY}
+              "outside_limit": outside.limit}
     if dialect == "postgresql":
         # Array literals, cast in the query: cheaper to send than lists, which the driver
         # adapts element by element. Padded with empty ranges to UNNEST_ROWS_GUESS (see
@@ -107,7 +114,7 @@ def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
         padding = [_EMPTY_RANGE] * (UNNEST_ROWS_GUESS - len(cover.ranges))
         los = ",".join([str(lo) for lo, _ in (*cover.ranges, *padding)])
         his = ",".join([str(hi) for _, hi in (*cover.ranges, *padding)])
-        return {**bounds, "los": f"{{{los}}}", "his": f"{{{his}}}"}
+        return {**bounds, "tiny": TINY, "los": f"{{{los}}}", "his": f"{{{his}}}"}
     if dialect == "sqlite":
         return {**bounds, "ranges": json.dumps(cover.ranges)}
     raise ValueError(f"the camera lookup supports sqlite and postgresql, not {dialect}")
@@ -131,13 +138,13 @@ def lookup_statement(
 def _statement(dialect: str, opted_in_only: bool, names: tuple[str, ...]) -> TextualSelect:
     if dialect not in _RANGE_JOINS:
         raise ValueError(f"the camera lookup supports sqlite and postgresql, not {dialect}")
-    sure = _SURE_INSIDE_SQL.replace("{floor}", _FLOOR[dialect])
-    edges = [f"CASE WHEN {sure} THEN NULL ELSE c.{axis} END AS edge_{axis}"
-             for axis in ("lat", "lon")]
+    squares = _SQUARES[dialect]
+    sure = f"({squares.replace('{weight}', 'sure_weight')} <= :sure_limit)"
+    maybe_inside = f"({squares.replace('{weight}', 'outside_weight')} <= :outside_limit)"
+    edges = [f"CASE WHEN {sure} THEN NULL ELSE c.lat END AS edge_lat", "c.lon AS edge_lon"]
     selected = ", ".join([*(f"c.{name}" for name in names), *edges])
     where = ("c.lat BETWEEN :south AND :north AND c.lon BETWEEN :west AND :east AND "
-             + _MAYBE_INSIDE_SQL.replace("{floor}", _FLOOR[dialect])
-             + (" AND c.opted_in" if opted_in_only else ""))
+             + maybe_inside + (" AND c.opted_in" if opted_in_only else ""))
     needed = set(names) | {"lat", "lon", "opted_in"}
     inner = ", ".join(COVERED) if needed <= set(COVERED) else "*"
     joins = _RANGE_JOINS[dialect].replace("{inner}", inner)
