@@ -220,6 +220,9 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
     with d.container.engine.connect() as connection:
         events = connection.execute(select(tables.audit_events.c.kind,
                                            tables.audit_events.c.payload)).all()
+        versions = set(connection.execute(select(tables.audit_events.c.version).where(
+            tables.audit_events.c.kind == "clip.uploaded")).scalars())
+    assert versions == {2}  # the commitment's version; version 1 carried the plain hash
     naming_it = {kind for kind, payload in events if source.sha256 in str(payload)}
     assert naming_it == {"evidence.received"}
     [uploaded] = [payload for kind, payload in events

@@ -26,9 +26,14 @@ class ClipUploaded(DomainEvent):
     else that pseudonym did. With the commitment, only someone holding the data key (the
     server, for its owner) can tie the two, and shredding the key at retention unties
     them for good.
+
+    Version 2. Version 1 (entries written before 2026-11-27) carried ``sha256``, the
+    plain hash, in place of ``sha256_commitment``; those entries stay as they were, as
+    every entry of an append-only log must.
     """
 
     kind: ClassVar[str] = "clip.uploaded"
+    version: ClassVar[int] = 2
     clip_id: UUID
     camera_id: UUID
     sha256_commitment: str
