@@ -51,6 +51,7 @@ REACH_M = _RES0_U_GNOMONIC / 7**5 / math.sqrt(3) * EARTH_RADIUS_M + 0.01
 
 _RES_SHIFT = 52
 _RES_MASK = 0xF << _RES_SHIFT
+_RES_10 = RESOLUTION << _RES_SHIFT
 _BASE_SHIFT = 45
 
 
@@ -91,6 +92,7 @@ _TRAILING_SIXES = tuple(_trailing_sixes(bits) for bits in range(1 << 15))
 _DIGITS_1_TO_5 = _digit_shift(5)
 _DIGITS_6_TO_10 = _digit_shift(RESOLUTION)
 _SEVEN_TO_5 = 7**5
+_DIGIT_10 = 1 << _DIGITS_6_TO_10  # one unit of digit 10
 _CARRY = tuple(sum(1 << (_DIGITS_6_TO_10 + 3 * i) for i in range(t)) + (1 << _DIGITS_6_TO_10)
                for t in range(RESOLUTION + 1))
 
@@ -285,8 +287,10 @@ def cover_circle(centre: LatLon, radius_m: float) -> CellRanges:
     k, (origin, inner_k), outer = _cover(centre, radius_m)
     inner = h3_arrays.compact_cells(h3_arrays.grid_disk(origin, inner_k))
     compacted = memoryview(inner).tolist()
-    # The outer ring's cells are resolution 10: each is its own range.
-    ranges = merge_ranges(sorted([*map(descendant_range, compacted), *((c, c) for c in outer)]))
+    # A resolution-10 cell (all of the outer ring's, most of the inner disk's) is its own range.
+    ranges = merge_ranges(sorted([
+        (cell, cell) if cell & _RES_MASK == _RES_10 else descendant_range(cell)
+        for cell in compacted] + [(cell, cell) for cell in outer]))
     box = bounding_box(centre, radius_m)
     return CellRanges(ranges=tuple(ranges), box=box, sure=sure_inside(centre, radius_m, box),
                       outside=sure_outside(centre, radius_m, box),
@@ -490,16 +494,19 @@ def successor(cell: int) -> int:
 
 
 def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge sorted ranges that overlap or have no valid resolution-10 id between them
-    (the next range starts at or before the ``successor`` of the current one's end)."""
+    """Merge sorted ranges that overlap or have no valid resolution-10 id between them:
+    the next range starts at or before the ``successor`` of the current one's end. That
+    is at least the end plus one unit of digit 10, and exactly that when digit 10 is not
+    6, so the successor is only worked out when a carry is possible."""
     merged: list[tuple[int, int]] = []
-    after = -1  # successor of the current merged range's upper end
     for lo, hi in ranges:
-        if merged and lo <= after:
-            if hi > merged[-1][1]:
-                merged[-1] = (merged[-1][0], hi)
-                after = successor(hi)
-        else:
-            merged.append((lo, hi))
-            after = successor(hi)
+        if merged:
+            top = merged[-1][1]
+            if lo <= top + _DIGIT_10 or (
+                (top >> _DIGITS_6_TO_10) & 7 == 6 and lo <= successor(top)
+            ):
+                if hi > top:
+                    merged[-1] = (merged[-1][0], hi)
+                continue
+        merged.append((lo, hi))
     return merged
