@@ -364,6 +364,40 @@ def test_the_sure_outside_test_refuses_nearly_every_point_of_the_box_outside(
     assert not in_box or sure_outside(centre, radius, box).holds(point.lat, point.lon, centre)
 
 
+def test_a_circle_of_picometres_refuses_nothing_the_haversine_rounds_inside() -> None:
+    """Found in review: here the reference haversine gives 0.0 for a camera one float
+    step away in latitude (both latitudes round to the same radians), so it is inside
+    a circle of 1e-12 m, and the bound, whose margin assumed the rounding small beside
+    the circle, refused it."""
+    centre = LatLon(-63.29480345801964, 179.82924215760613)
+    camera = LatLon(-63.29480345801965, 179.82924215760613)
+    assert haversine_m(centre, camera) == 0.0
+    outside = sure_outside(centre, 1e-12, bounding_box(centre, 1e-12))
+    assert not outside.holds(camera.lat, camera.lon, centre)
+
+
+@settings(max_examples=300, deadline=None)
+@given(centre=st.builds(LatLon, st.floats(-89.9, 89.9), st.floats(-179.0, 179.0)),
+       exponent=st.floats(-20.0, -2.0))
+def test_neither_bound_contradicts_the_haversine_for_tiny_circles(
+    centre: LatLon, exponent: float
+) -> None:
+    """Points a few float steps from the centre, circles from 1e-20 m to 1 cm: where the
+    reference's rounding is as large as the circle itself."""
+    radius = 10.0**exponent
+    box = bounding_box(centre, radius)
+    inside, outside = sure_inside(centre, radius, box), sure_outside(centre, radius, box)
+    for steps_lat, steps_lon in itertools.product(range(-6, 7), range(-3, 4)):
+        point = LatLon(centre.lat + steps_lat * math.ulp(centre.lat),
+                       centre.lon + steps_lon * math.ulp(centre.lon))
+        distance = haversine_m(centre, point)
+        if outside.holds(point.lat, point.lon, centre):
+            assert distance > radius, (centre, radius, point)
+        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        if in_box and inside.holds(point.lat, point.lon):
+            assert distance <= radius, (centre, radius, point)
+
+
 def test_a_box_that_wraps_around_refuses_nothing() -> None:
     for centre in (LatLon(89.9999, 10.0), LatLon(10.0, 179.9999)):
         box = bounding_box(centre, 800.0)

@@ -167,6 +167,12 @@ def sure_inside(centre: LatLon, radius_m: float, box: Box) -> SureInside:
 
 
 NEVER = 1e300  # a SureOutside limit no point of the box exceeds: the test never holds
+# Below this angle (6.4 µm) SureOutside refuses nothing. The margin's 2e-14/δ covers the
+# reference's rounding while that rounding (~1e-15 rad in Δφ) is small beside the
+# circle; for circles of a few picometres it is not, the haversine of two points one
+# float step apart can come out 0, and a test refusing by the bound would lose them
+# (found in review at r = 1e-12 m). Nothing is lost by reading every row of the box.
+_TOO_SMALL_TO_REFUSE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,8 @@ class SureOutside:
     sin² x ≥ x²(1 - x²/3) for |x| ≤ π/2 and cos φ ≥ c, the smallest cosine of any
     latitude in the box; m = x_max²/3, x_max being the box's larger side in radians,
     halved, which bounds |a| and |b| for any two points of a box that does not wrap
-    around in longitude. (A box that does wrap gets ``NEVER``.) In degrees: outside when
+    around in longitude. (A box that does wrap gets ``NEVER``, and so does a circle of
+    a few micrometres, see ``_TOO_SMALL_TO_REFUSE``.) In degrees: outside when
     Δlat² + w·Δlon² > sin²(r / 2R)·(360/π)² / (1 - m) with w = cos φ0·c. The limit is
     raised by the same relative margin as ``SureInside``'s is lowered, for the same
     reason (the reference's own rounding), and is at least 1e-150, so flooring each
@@ -199,7 +206,7 @@ class SureOutside:
 def sure_outside(centre: LatLon, radius_m: float, box: Box) -> SureOutside:
     """The ``SureOutside`` test for the points of ``box`` (which must hold the circle)."""
     angle = radius_m / EARTH_RADIUS_M
-    if (box.west == -180.0 and box.east == 180.0) or angle == 0.0:
+    if (box.west == -180.0 and box.east == 180.0) or angle < _TOO_SMALL_TO_REFUSE:
         return SureOutside(0.0, NEVER)
     narrowest = min(math.cos(math.radians(box.south)), math.cos(math.radians(box.north)))
     weight = math.cos(math.radians(centre.lat)) * narrowest

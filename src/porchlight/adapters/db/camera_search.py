@@ -82,8 +82,9 @@ _EMPTY_RANGE = (0, -1)  # BETWEEN 0 AND -1: no cell
 # where a product of absurdly small differences underflows, so there each difference is
 # floored at TINY, as ``holds`` does. SQLite rounds such a product to zero, as Python
 # does, and its virtual machine pays for every function call on every row, so there the
-# floors are left out: that changes a sum by less than 1e-199, while both tests' limits
-# are either negative (nothing is sure) or above 1e-25 with a relative margin of 1e-9.
+# floors are left out. That only makes a sum smaller, by less than 1e-199: SureOutside
+# refuses less, and SureInside's limit, whenever positive, sits at least 1e-33 (its
+# relative margin, 1e-9 or more, of a boundary above 1e-24) inside the true boundary.
 _SQUARES = {
     "postgresql": (
         "greatest(abs(c.lat - :centre_lat), :tiny) * greatest(abs(c.lat - :centre_lat), :tiny) "
