@@ -108,16 +108,10 @@ def upload_clip(
         if camera is None:
             raise NotFound("no such camera")
         check_recorded_at(camera, recorded_at, uow.clock.now())
-    pool = ThreadPoolExecutor(max_workers=1)
-    examined = pool.submit(kit.video.examine, received.path)
-    try:
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        examined = pool.submit(kit.video.examine, received.path)
         return _store_and_commit(uow, kit, camera_id, recorded_at, received.path, examined,
                                  claimed_sha256)
-    finally:
-        # On success the probe has answered already. When the upload was settled without
-        # it (a wrong SHA-256, a retry), the answer does not wait for the probe: its child
-        # ends within the video timeout on its own, holding its own descriptor of the file.
-        pool.shutdown(wait=False)
 
 
 def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> None:
