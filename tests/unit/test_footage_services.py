@@ -88,6 +88,18 @@ def test_the_same_file_twice_is_one_clip(uow, kit, camera, tmp_path) -> None:
     assert len(kit.store.objects) == 2
 
 
+def test_a_retry_touches_no_storage_so_an_outage_there_cannot_fail_it(
+        uow, kit, camera, tmp_path) -> None:
+    """A retry is settled before anything of its own is published: it deletes nothing,
+    so a storage hiccup on delete cannot turn the right answer into an error."""
+    _, camera_id = camera
+    first = _upload(uow, kit, camera_id, tmp_path)
+    kit.store.fail_deletes = 2
+    again = _upload(uow, kit, camera_id, tmp_path)
+    assert (again.clip_id, again.created) == (first.clip_id, False)
+    assert kit.store.fail_deletes == 2
+
+
 @pytest.mark.parametrize("problem", ["sha", "future", "too_old", "other_camera", "rejected"])
 def test_a_refused_upload_leaves_nothing(uow, kit, camera, tmp_path, problem) -> None:
     _, camera_id = camera

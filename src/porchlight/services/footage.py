@@ -108,6 +108,9 @@ def upload_clip(
         if camera is None:
             raise NotFound("no such camera")
         check_recorded_at(camera, recorded_at, uow.clock.now())
+    # Leaving the pool waits for the probe even when the answer is settled without it (a
+    # wrong SHA-256, a retry): a probe child left behind would run on for up to the video
+    # timeout, with its address space, outside any limit on concurrent uploads.
     with ThreadPoolExecutor(max_workers=1) as pool:
         examined = pool.submit(kit.video.examine, received.path)
         return _store_and_commit(uow, kit, camera_id, recorded_at, received.path, examined,
@@ -124,10 +127,12 @@ def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> N
 
 
 class _AlreadyStored(Exception):  # control flow: never leaves this module
-    """The camera already has a clip with these bytes: a retry after a lost answer."""
+    """The camera already has a clip with these bytes: a retry after a lost answer.
+    ``published``: this upload's own objects were stored first and must be removed."""
 
-    def __init__(self, clip_id: UUID) -> None:
+    def __init__(self, clip_id: UUID, *, published: bool = False) -> None:
         self.clip_id = clip_id
+        self.published = published
 
 
 def _store_and_commit(
@@ -163,8 +168,9 @@ def _store_and_commit(
     except _AlreadyStored as repeat:
         # Nothing of ours is published when ``ready`` found the repeat; when the database
         # found it (an identical upload committed first), ours are removed here.
-        kit.store.delete(video_key)
-        kit.store.delete(poster_key)
+        if repeat.published:
+            kit.store.delete(video_key)
+            kit.store.delete(poster_key)
         return UploadResult(repeat.clip_id, created=False)
     except BaseException:
         kit.store.delete(video_key)
@@ -181,7 +187,7 @@ def _raise_if_stored_meanwhile(uow: UnitOfWork, camera_id: UUID, sha256: str) ->
     with uow:
         existing = uow.clips.find_by_sha256(camera_id, sha256)
     if existing is not None:
-        raise _AlreadyStored(existing.id)
+        raise _AlreadyStored(existing.id, published=True)
 
 
 def _commit_clip(
