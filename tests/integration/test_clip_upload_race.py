@@ -17,8 +17,9 @@ from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
 
-from porchlight.adapters.db.uow import SqlUnitOfWork
+from porchlight.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOfWork
 from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
 from porchlight.adapters.vault import LocalKeyVault
 from porchlight.domain.accounts import Account
@@ -114,3 +115,25 @@ def test_other_unique_clashes_are_conflicts_not_server_errors(uow: SqlUnitOfWork
     with uow:
         assert uow.accounts.get(twin.id) is None
         assert uow.accounts.get_by_email("same@example.org").display_name == "A"
+
+
+def test_a_collision_no_race_explains_stays_an_error(uow: SqlUnitOfWork) -> None:
+    """A primary-key clash (say, a reused id) is a bug, not a race: not turned into 409."""
+    first_id = accounts.register_resident(uow, commands.RegisterResident("one@example.org", "A"))
+    twin = Account.resident(id=first_id, email="two@example.org", display_name="B", home=None,
+                            now=uow.clock.now())
+    with pytest.raises(IntegrityError), uow:
+        uow.accounts.add(twin)
+        uow.commit()
+
+
+def test_every_raced_rule_is_a_real_unique_rule(connection: Connection) -> None:
+    """The names in RACED match the schema, on both databases: a renamed constraint would
+    otherwise quietly turn its race back into a server error."""
+    assert len(_SQLITE_MESSAGES) == len(RACED)
+    if connection.dialect.name == "postgresql":
+        names = set(connection.execute(text(
+            "SELECT conname FROM pg_constraint WHERE contype = 'u' UNION "
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indisunique")).scalars())
+        assert names >= RACED

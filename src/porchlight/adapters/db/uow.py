@@ -76,14 +76,14 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self._session().execute(insert(tables.audit_events), rows)
 
     def commit(self) -> None:
-        """Commit; a unique constraint broken by a change committed meanwhile (two requests
-        doing the same thing at once, both having checked first) becomes ``Conflict``, so
-        the caller can answer with what won instead of failing. Other integrity errors
-        are bugs and stay as they are."""
+        """Commit; breaking one of the ``RACED`` unique rules (two requests doing the same
+        thing at once, both having checked first) becomes ``Conflict``, so the caller can
+        answer with what won instead of failing. Every other integrity error — a primary
+        key or token collision, a foreign key, a NOT NULL — is a bug and stays as it is."""
         try:
             super().commit()
         except IntegrityError as error:
-            if not _breaks_a_unique_constraint(error):
+            if not _breaks_a_raced_rule(error):
                 raise
             self._rollback()
             raise Conflict("This was saved by another request at the same moment.",
@@ -102,12 +102,35 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         return self.session
 
 
-_SQLITE_UNIQUE = {sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY}
-_POSTGRES_UNIQUE = "23505"  # unique_violation
+# The unique rules that two well-behaved requests can race to break: the same address
+# signing up twice, the same clip uploaded twice, a consent submitted from two tabs, a
+# delivery or evidence job run by two workers at once.
+RACED = frozenset({"uq_accounts_email", "ux_clips_live_camera_sha256", "uq_consents_delivery_id",
+                   "one_per_resident", "one_per_clip"})
+_UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
-def _breaks_a_unique_constraint(error: IntegrityError) -> bool:
+def _sqlite_messages() -> frozenset[str]:
+    """SQLite names the columns, not the rule: "UNIQUE constraint failed: t.a, t.b"."""
+    messages = set()
+    for table in tables.metadata.tables.values():
+        rules = [*table.indexes, *table.constraints]
+        for rule in rules:
+            if rule.name in RACED:
+                columns = ", ".join(f"{table.name}.{column.name}" for column in rule.columns)
+                messages.add(f"UNIQUE constraint failed: {columns}")
+    return frozenset(messages)
+
+
+_SQLITE_MESSAGES = _sqlite_messages()
+
+
+def _breaks_a_raced_rule(error: IntegrityError) -> bool:
     original = error.orig
     if isinstance(original, sqlite3.IntegrityError):
-        return getattr(original, "sqlite_errorcode", None) in _SQLITE_UNIQUE
-    return getattr(original, "sqlstate", None) == _POSTGRES_UNIQUE
+        return (getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+                and str(original) in _SQLITE_MESSAGES)
+    if getattr(original, "sqlstate", None) != _UNIQUE_VIOLATION:
+        return False
+    diagnostic = getattr(original, "diag", None)
+    return getattr(diagnostic, "constraint_name", None) in RACED
