@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from porchlight.domain.requests import MIN_RADIUS_M
+
 DEV_SECRET = "porchlight-development-secret-do-not-use-in-production"  # noqa: S105
 
 
@@ -79,9 +81,9 @@ class PolicySettings(BaseModel):
     """Deployment policy: the defaults are the narrowest a deployment starts with."""
 
     officer_max_window_minutes: int = Field(default=120, gt=0)
-    officer_max_radius_m: int = Field(default=300, gt=0, le=LOOKUP_MAX_RADIUS_M)
+    officer_max_radius_m: int = Field(default=300, ge=MIN_RADIUS_M, le=LOOKUP_MAX_RADIUS_M)
     supervisor_max_window_minutes: int = Field(default=720, gt=0)
-    supervisor_max_radius_m: int = Field(default=650, gt=0, le=LOOKUP_MAX_RADIUS_M)
+    supervisor_max_radius_m: int = Field(default=650, ge=MIN_RADIUS_M, le=LOOKUP_MAX_RADIUS_M)
     max_evidence_retention_days: int = Field(default=365, gt=0)
     response_deadline_days: int = Field(default=7, gt=0)
     allow_federal_requests: bool = False

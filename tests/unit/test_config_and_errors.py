@@ -50,6 +50,7 @@ def test_nested_settings_come_from_prefixed_environment(monkeypatch: pytest.Monk
     ("variable", "value", "expected"),
     [
         ("SUPERVISOR_MAX_RADIUS_M", "60000", "less than or equal to 50000"),
+        ("OFFICER_MAX_RADIUS_M", "5", "greater than or equal to 10"),  # no request fits
         ("OFFICER_MAX_RADIUS_M", "700", "officer_max_radius_m is larger"),
         ("OFFICER_MAX_WINDOW_MINUTES", "800", "officer_max_window_minutes is longer"),
         ("RESPONSE_DEADLINE_DAYS", "0", "greater than 0"),

@@ -103,6 +103,9 @@ def _require_text(value: str | None, name: str, low: int, high: int) -> str:
     return value
 
 
+MIN_RADIUS_M = 10  # narrower requests are refused, whatever the policy allows
+
+
 def check_draft_shape(draft: RequestDraft) -> None:
     _require_text(draft.case_number, "the case number", 1, 40)
     _require_text(draft.description, "the description residents read", 20, 2000)
@@ -111,8 +114,8 @@ def check_draft_shape(draft: RequestDraft) -> None:
         _require_text(draft.incident_other, "the description of the incident type", 3, 120)
     if draft.window_end <= draft.window_start:
         raise ValidationFailed("the window must end after it starts")
-    if draft.radius_m < 10:
-        raise ValidationFailed("the radius must be at least 10 m")
+    if draft.radius_m < MIN_RADIUS_M:
+        raise ValidationFailed(f"the radius must be at least {MIN_RADIUS_M} m")
     if not draft.window_start <= draft.incident_time <= draft.window_end:
         raise ValidationFailed("the incident time must lie inside the window")
     if draft.retention_days < 1:
