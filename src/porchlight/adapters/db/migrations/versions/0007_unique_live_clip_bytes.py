@@ -14,6 +14,8 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,9 +32,10 @@ def upgrade() -> None:
         "SELECT camera_id, count(*) FROM clips WHERE deleted_at IS NULL "
         "GROUP BY camera_id, sha256 HAVING count(*) > 1")).all()
     if duplicates:
-        cameras = ", ".join(sorted({str(row[0]) for row in duplicates}))
+        # SQLite keeps a UUID as 32 hex digits, PostgreSQL as a uuid: show both alike.
+        cameras = ", ".join(sorted({str(uuid.UUID(str(row[0]))) for row in duplicates}))
         raise RuntimeError(
-            f"{len(duplicates)} sets of live clips hold the same bytes on one camera "
+            f"Live clips with the same bytes on one camera, {len(duplicates)} set(s) "
             f"(cameras {cameras}), left by uploads that raced before this migration. "
             "Nothing was changed. Have the owners delete the extra copies in the app, then "
             "run the upgrade again.")
