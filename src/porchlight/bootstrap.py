@@ -26,6 +26,7 @@ from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
 from porchlight.adapters.mail import LogMailer, SmtpMailer
 from porchlight.adapters.passwords import Argon2PasswordHasher
+from porchlight.adapters.process import forbid_inspection
 from porchlight.adapters.vault import LocalKeyVault
 from porchlight.adapters.video import PyAvVideoTools
 from porchlight.config import Settings
@@ -117,6 +118,8 @@ def build(
 ) -> Container:
     """Build the container; tests pass their own clock, engine or session factory."""
     settings = settings or Settings()
+    if settings.env == "production":
+        forbid_inspection()  # see adapters/process.py: the decoder children run as this user
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     start_mappers()
     engine = engine or make_engine(settings.database_url, echo=settings.database.echo)

@@ -447,3 +447,16 @@ def test_demo_clip_frames_move_and_seeds_differ(tmp_path: Path) -> None:
 def frames(path: Path) -> list[Image.Image]:
     with av.open(str(path)) as container:  # our own clip, decoded in-process on purpose
         return [frame.to_image() for frame in container.decode(video=0)]
+
+
+def test_a_production_process_cannot_be_inspected_by_its_decoder_children(
+        tmp_path: Path) -> None:
+    """Run in a child of its own (the mark cannot be undone): after ``forbid_inspection``
+    Linux counts the process non-dumpable, so same-user processes (the decoder children)
+    cannot read its /proc environ or memory; a plain process stays dumpable."""
+    script = ("from porchlight.adapters.process import forbid_inspection, is_dumpable\n"
+              "before = is_dumpable()\n"
+              "print(before, forbid_inspection(), is_dumpable())\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout.split()
+    assert out == ["True", "True", "False"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from porchlight import bootstrap
 from porchlight.config import LOOKUP_MAX_RADIUS_M, Settings
 from porchlight.domain import errors
 from porchlight.entrypoints.errors import STATUS_BY_ERROR, status_for
@@ -118,3 +119,17 @@ def test_every_domain_error_has_one_status() -> None:
     for cls in leaves:  # every error maps, directly or through the class it refines
         assert any(base in STATUS_BY_ERROR for base in cls.__mro__), cls
     assert status_for(errors.SigninRefused()) == 401
+
+
+class _Hardened(Exception):
+    """Raised by the stand-in for forbid_inspection, to stop the build right there."""
+
+
+def test_a_production_container_hardens_its_process_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def record() -> bool:
+        raise _Hardened
+
+    monkeypatch.setattr(bootstrap, "forbid_inspection", record)
+    with pytest.raises(_Hardened):
+        bootstrap.build(Settings(**SAFE_PRODUCTION))
