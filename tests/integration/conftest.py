@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -30,22 +31,32 @@ T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 BACKENDS = ["sqlite", "postgres"]
 
 
-@pytest.fixture(scope="session")
-def postgres_engine() -> Iterator[Engine]:
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[Engine]:
+    """An empty database of its own beside the one PORCHLIGHT_TEST_POSTGRES_URL names,
+    dropped afterwards (skips, or fails under PORCHLIGHT_TEST_REQUIRE_ALL, without it)."""
     if not POSTGRES_URL:
         skip_or_fail("PORCHLIGHT_TEST_POSTGRES_URL is not set; PostgreSQL tests skipped")
     admin_url = make_url(POSTGRES_URL)
-    name = f"porchlight_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    with fresh_postgres_database("porchlight_test") as engine:
+        migrate.upgrade(engine)
+        yield engine
 
 
 @pytest.fixture(scope="session")

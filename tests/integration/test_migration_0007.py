@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Engine, create_engine, insert, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from porchlight.adapters.db import migrate, tables
 from porchlight.adapters.db.engine import make_engine
-from tests.conftest import POSTGRES_URL, skip_or_fail
-from tests.integration.conftest import T0
+from tests.integration.conftest import T0, fresh_postgres_database
 
 SHA = "ab" * 32
 
@@ -32,19 +30,8 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    if not POSTGRES_URL:
-        skip_or_fail("PORCHLIGHT_TEST_POSTGRES_URL is not set; PostgreSQL tests skipped")
-    admin_url = make_url(POSTGRES_URL)
-    name = f"porchlight_mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(admin_url.set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_postgres_database("porchlight_migrations") as engine:
+        yield engine
 
 
 def _camera(connection: Connection) -> tuple[uuid.UUID, uuid.UUID]:
