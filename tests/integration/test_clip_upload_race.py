@@ -11,14 +11,21 @@ runs to the end.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
 
+from porchlight.adapters.clock import FixedClock
+from porchlight.adapters.db import migrate
+from porchlight.adapters.db.engine import make_engine
 from porchlight.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOfWork
 from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
 from porchlight.adapters.vault import LocalKeyVault
@@ -27,6 +34,7 @@ from porchlight.domain.errors import Conflict
 from porchlight.domain.geo import LatLon
 from porchlight.services import accounts, cameras, commands, footage
 from porchlight.services.ports import Stored, VideoInfo
+from tests.integration.conftest import T0, fresh_postgres_database
 from tests.unit.fakes import FakeVideoTools
 
 INFO = VideoInfo(container="mp4", video_codec="h264", audio_codec=None, width=1280, height=720,
@@ -137,3 +145,68 @@ def test_every_raced_rule_is_a_real_unique_rule(connection: Connection) -> None:
             "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
             "WHERE i.indisunique")).scalars())
         assert names >= RACED
+
+
+# --- the same race on two real connections ---------------------------------------------------
+
+
+class MeetingStore(EncryptedFootageStore):
+    """Holds each upload, once its checks have passed, until the other has passed too:
+    both then publish and commit at once, each in its own transaction."""
+
+    def __init__(self, root: Path, meeting: threading.Barrier) -> None:
+        super().__init__(LocalObjectStore(root))
+        self.meeting = meeting
+
+    def store(self, key, plaintext, data_key, *, ready=None) -> Stored:
+        if ready is None:
+            return super().store(key, plaintext, data_key)
+
+        def checked_then_meet(stored: Stored) -> None:
+            ready(stored)
+            self.meeting.wait(timeout=20)
+        return super().store(key, plaintext, data_key, ready=checked_then_meet)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def real_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database of its own, committed to for real (no savepoints)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'race.db'}")
+        migrate.upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    with fresh_postgres_database("porchlight_race") as engine:
+        migrate.upgrade(engine)
+        yield engine
+
+
+def test_two_uploads_at_once_on_real_connections_make_one_clip(
+        real_engine: Engine, tmp_path: Path) -> None:
+    """The second commit waits for the first (PostgreSQL's row lock on the index entry,
+    SQLite's write lock), then breaks the unique rule and answers with the winner."""
+    clock = FixedClock(T0)
+    factory = sessionmaker(real_engine, expire_on_commit=False)
+    camera_id = _camera(SqlUnitOfWork(factory, clock))
+    root, meeting = tmp_path / "objects", threading.Barrier(2)
+    kit = footage.Footage(store=MeetingStore(root, meeting), video=FakeVideoTools(INFO),
+                          vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
+
+    def upload(name: str) -> footage.UploadResult:
+        return footage.upload_clip(
+            SqlUnitOfWork(factory, clock), kit, camera_id=camera_id,
+            device_camera_id=camera_id, recorded_at=T0 - timedelta(hours=1),
+            received=_received(tmp_path, name), claimed_sha256=None)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [f.result(timeout=60) for f in [pool.submit(upload, "a.part"),
+                                                   pool.submit(upload, "b.part")]]
+    assert sorted(r.created for r in results) == [False, True]
+    assert results[0].clip_id == results[1].clip_id
+    with real_engine.connect() as connection:
+        live = connection.execute(text(
+            "SELECT object_key, poster_key FROM clips WHERE deleted_at IS NULL")).all()
+    assert len(live) == 1
+    published = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert published == sorted(live[0])

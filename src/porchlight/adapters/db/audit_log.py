@@ -29,6 +29,7 @@ from porchlight.adapters.db.audit_log_tables import (
     audit_leaves,
     audit_nodes,
 )
+from porchlight.adapters.db.engine import read_snapshot_on_sqlite
 from porchlight.adapters.db.tables import audit_events
 from porchlight.audit import Node, NodeId
 from porchlight.services.audit_ports import (
@@ -201,6 +202,8 @@ class SqlAuditLogStore:
         with self.engine.connect() as connection:
             if not self.is_sqlite:
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                read_snapshot_on_sqlite(connection)
             with connection.begin():
                 yield SqlLogView(connection)
 

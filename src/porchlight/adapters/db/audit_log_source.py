@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, exists, func, select
 
 from porchlight.adapters.db.audit_log import SqlLogView, event_decoder, mark
 from porchlight.adapters.db.audit_log_tables import audit_leaves
+from porchlight.adapters.db.engine import read_snapshot_on_sqlite
 from porchlight.adapters.db.tables import audit_events
 from porchlight.audit import consistency_plan, evaluate_plan
 from porchlight.services.audit_ports import LeafData, LeafRow, QueuedEvent, StoredCheckpoint
@@ -50,6 +51,8 @@ class SqlAuditLogSource:
         with engine.connect() as connection:
             if engine.dialect.name != "sqlite":
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            else:
+                read_snapshot_on_sqlite(connection)
             with connection.begin():
                 yield cls(connection, chunk_size=chunk_size)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -46,10 +46,24 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        mode = connection.info.pop("sqlite_begin", "BEGIN")
+        mode = connection.info.pop("sqlite_begin", "BEGIN IMMEDIATE")
         connection.exec_driver_sql(mode)
 
     return engine
+
+
+def read_snapshot_on_sqlite(connection: Connection) -> None:
+    """Let the next transaction on this connection start as a plain (deferred) read.
+
+    On SQLite every transaction otherwise starts with BEGIN IMMEDIATE, taking the write
+    lock up front and waiting (``busy_timeout``) for it. A deferred transaction that
+    reads and then writes cannot wait: if another writer committed after its read
+    began, its write fails at once with "database is locked", so two uploads committing
+    together would fail one of them (found by the real-connection race test). A long
+    read that never writes (``audit verify`` on its snapshot) should not hold the write
+    lock, though, and asks for this instead.
+    """
+    connection.info["sqlite_begin"] = "BEGIN"
 
 
 def is_sqlite(engine: Engine) -> bool:
