@@ -26,7 +26,6 @@ from porchlight.services.camera_search import (
     cover_circle,
     descendant_range,
     merge_ranges,
-    ordinal,
     successor,
     sure_inside,
     sure_outside,
@@ -69,6 +68,16 @@ def destination(start: LatLon, bearing_deg: float, distance_m: float) -> LatLon:
                              math.cos(delta) - math.sin(phi1) * sin_phi2)
     lon = (math.degrees(lmb2) + 540.0) % 360.0 - 180.0
     return LatLon(max(-90.0, min(90.0, math.degrees(phi2))), lon)
+
+
+def ordinal(cell: int) -> int:
+    """The oracle for merging: base cell and digits 1..10 of a resolution-10 id read as
+    one base-7 number (digits 11..15, all 7, ignored). Ids whose ordinals touch have no
+    valid resolution-10 id between them."""
+    value = (cell >> 45) & 0x7F
+    for digit in range(1, 11):
+        value = value * 7 + ((cell >> ((15 - digit) * 3)) & 7)
+    return value
 
 
 def _cell(point: LatLon) -> int:

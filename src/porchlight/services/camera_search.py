@@ -52,7 +52,6 @@ REACH_M = _RES0_U_GNOMONIC / 7**5 / math.sqrt(3) * EARTH_RADIUS_M + 0.01
 _RES_SHIFT = 52
 _RES_MASK = 0xF << _RES_SHIFT
 _RES_10 = RESOLUTION << _RES_SHIFT
-_BASE_SHIFT = 45
 
 
 def _digit_shift(digit: int) -> int:
@@ -67,33 +66,12 @@ _FREE_DIGITS = tuple(
 _ALL_SIXES = tuple(
     sum(6 << _digit_shift(d) for d in range(r + 1, RESOLUTION + 1)) for r in range(RESOLUTION + 1)
 )
-
-
-def _base7(octal_digits: int) -> int:
-    """Five 3-bit digits read as base 7 (a 7 digit never occurs in the ids ranked)."""
-    value = 0
-    for shift in (12, 9, 6, 3, 0):
-        value = value * 7 + ((octal_digits >> shift) & 7)
-    return value
-
-
-_BASE7 = tuple(_base7(bits) for bits in range(1 << 15))
-
-
-def _trailing_sixes(octal_digits: int) -> int:
-    """How many of five 3-bit digits, from the lowest up, are 6 before one is not."""
-    count = 0
-    while count < 5 and (octal_digits >> (3 * count)) & 7 == 6:
-        count += 1
-    return count
-
-
-_TRAILING_SIXES = tuple(_trailing_sixes(bits) for bits in range(1 << 15))
-_DIGITS_1_TO_5 = _digit_shift(5)
-_DIGITS_6_TO_10 = _digit_shift(RESOLUTION)
-_SEVEN_TO_5 = 7**5
-_DIGIT_10 = 1 << _DIGITS_6_TO_10  # one unit of digit 10
-_CARRY = tuple(sum(1 << (_DIGITS_6_TO_10 + 3 * i) for i in range(t)) + (1 << _DIGITS_6_TO_10)
+_DIGIT_10_SHIFT = _digit_shift(RESOLUTION)
+_DIGIT_10 = 1 << _DIGIT_10_SHIFT  # one unit of digit 10
+_TEN_DIGITS = (1 << 3 * RESOLUTION) - 1  # digits 1..10, shifted down to bit 0
+_TEN_SIXES = int("6" * RESOLUTION, 8)
+# What ``successor`` adds to an id whose last t of digits 1..10 are 6.
+_CARRY = tuple(sum(1 << (_DIGIT_10_SHIFT + 3 * i) for i in range(t)) + _DIGIT_10
                for t in range(RESOLUTION + 1))
 
 
@@ -473,31 +451,19 @@ def descendant_range(cell: int) -> tuple[int, int]:
     return lo, lo | _ALL_SIXES[r]
 
 
-def ordinal(cell: int) -> int:
-    """The rank of a resolution-10 id among all ids whose digits 1..10 lie in 0..6.
-
-    Reading base cell and digits 1..10 as a base-7 number with no gaps: two ranges whose
-    ordinals touch have no valid resolution-10 id between them, so they can be merged.
-    Five digits (15 bits) at a time go through a lookup table; it is the hot loop.
-    """
-    base = (cell >> _BASE_SHIFT) & 0x7F
-    high = _BASE7[(cell >> _DIGITS_1_TO_5) & 0x7FFF]
-    low = _BASE7[(cell >> _DIGITS_6_TO_10) & 0x7FFF]
-    return (base * _SEVEN_TO_5 + high) * _SEVEN_TO_5 + low
-
-
 def successor(cell: int) -> int:
     """The next id after a resolution-10 id whose digits 1..10 lie in 0..6: digits 1..10
-    counted up by one in base 7 (the ordinal plus one), digits 11..15 left at 7.
+    counted up by one in base 7 (reading base cell and digits 1..10 as one base-7 number,
+    the rank plus one), digits 11..15 left at 7.
 
     Adding 1 to digit 10 gives 7 where it was 6; adding one more unit there turns that 7
     into 0 and carries one into the digit above (8 in octal). So with t trailing sixes
-    the successor is ``cell + _CARRY[t]``, t read five digits at a time from a table.
+    the successor is ``cell + _CARRY[t]``; past digit 1 the carry reaches the base cell.
+    t comes from the lowest set bit of the digits XOR 666…6: a digit 6 leaves 000.
     """
-    t = _TRAILING_SIXES[(cell >> _DIGITS_6_TO_10) & 0x7FFF]
-    if t == 5:
-        t += _TRAILING_SIXES[(cell >> _DIGITS_1_TO_5) & 0x7FFF]
-    return cell + _CARRY[t]
+    differs = ((cell >> _DIGIT_10_SHIFT) & _TEN_DIGITS) ^ _TEN_SIXES
+    sixes = RESOLUTION if differs == 0 else ((differs & -differs).bit_length() - 1) // 3
+    return cell + _CARRY[sixes]
 
 
 def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -510,7 +476,7 @@ def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if merged:
             top = merged[-1][1]
             if lo <= top + _DIGIT_10 or (
-                (top >> _DIGITS_6_TO_10) & 7 == 6 and lo <= successor(top)
+                (top >> _DIGIT_10_SHIFT) & 7 == 6 and lo <= successor(top)
             ):
                 if hi > top:
                     merged[-1] = (merged[-1][0], hi)
