@@ -19,6 +19,11 @@ How the cover is built (``cover_circle``):
    (h3's array interface, so the hundreds of cells of a disk never become Python ints).
 4. Each compacted cell becomes the contiguous range of resolution-10 ids of its
    descendants (``descendant_range``), and ranges with no valid id between them merge.
+
+With the ranges go the box around the circle and two arithmetic bounds, ``SureInside``
+and ``SureOutside``, which let the database drop the rows certainly outside and mark
+those certainly inside; steps 1 and 2 use the same bounds, taken for r + REACH_M, so
+that nearly every cell is settled without trigonometry.
 """
 
 from __future__ import annotations
