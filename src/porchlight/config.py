@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from porchlight.domain.geo import MAX_SEARCH_RADIUS_M
 from porchlight.domain.requests import MIN_RADIUS_M
 
 DEV_SECRET = "porchlight-development-secret-do-not-use-in-production"  # noqa: S105
@@ -72,18 +73,16 @@ class AuditSettings(BaseModel):
     batch_size: int = Field(default=5000, ge=1, le=100_000)
 
 
-# The largest radius the camera lookup serves (services.camera_search.MAX_RADIUS_M; a
-# test keeps the two equal): a policy allowing more would fail at delivery, not at start.
-LOOKUP_MAX_RADIUS_M = 50_000
-
-
 class PolicySettings(BaseModel):
-    """Deployment policy: the defaults are the narrowest a deployment starts with."""
+    """Deployment policy: the defaults are the narrowest a deployment starts with.
+
+    Radius caps beyond what the camera lookup serves, or below the smallest request,
+    are refused when the settings load rather than at the first delivery."""
 
     officer_max_window_minutes: int = Field(default=120, gt=0)
-    officer_max_radius_m: int = Field(default=300, ge=MIN_RADIUS_M, le=LOOKUP_MAX_RADIUS_M)
+    officer_max_radius_m: int = Field(default=300, ge=MIN_RADIUS_M, le=MAX_SEARCH_RADIUS_M)
     supervisor_max_window_minutes: int = Field(default=720, gt=0)
-    supervisor_max_radius_m: int = Field(default=650, ge=MIN_RADIUS_M, le=LOOKUP_MAX_RADIUS_M)
+    supervisor_max_radius_m: int = Field(default=650, ge=MIN_RADIUS_M, le=MAX_SEARCH_RADIUS_M)
     max_evidence_retention_days: int = Field(default=365, gt=0)
     response_deadline_days: int = Field(default=7, gt=0)
     allow_federal_requests: bool = False

@@ -8,8 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from porchlight import bootstrap
-from porchlight.config import LOOKUP_MAX_RADIUS_M, Settings
+from porchlight.config import Settings
 from porchlight.domain import errors
+from porchlight.domain.geo import MAX_SEARCH_RADIUS_M
 from porchlight.entrypoints.errors import STATUS_BY_ERROR, status_for
 from porchlight.services import camera_search
 
@@ -67,7 +68,7 @@ def test_a_policy_the_lookup_or_the_rules_cannot_honour_is_refused_at_start(
 
 
 def test_the_policy_cap_is_the_lookups_own() -> None:
-    assert LOOKUP_MAX_RADIUS_M == camera_search.MAX_RADIUS_M
+    assert MAX_SEARCH_RADIUS_M == camera_search.MAX_RADIUS_M
 
 
 def test_production_refuses_default_secrets_and_missing_keys() -> None:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from porchlight.domain.errors import ValidationFailed
 
 EARTH_RADIUS_M = 6_371_008.8  # mean Earth radius (IUGG), the radius the spec fixes
+# The largest circle the camera lookup serves; delivery radii are capped far below it
+# (650 m by default), and the deployment's policy may not allow more.
+MAX_SEARCH_RADIUS_M = 50_000
 
 
 @dataclass(frozen=True)

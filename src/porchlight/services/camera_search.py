@@ -35,10 +35,10 @@ import h3.api.basic_int as h3
 import h3.api.memview_int as h3_arrays
 
 from porchlight.domain.errors import ValidationFailed
-from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
+from porchlight.domain.geo import EARTH_RADIUS_M, MAX_SEARCH_RADIUS_M, LatLon, haversine_m
 
 RESOLUTION = 10
-MAX_RADIUS_M = 50_000.0  # delivery radii are capped far below this (650 m by default)
+MAX_RADIUS_M = float(MAX_SEARCH_RADIUS_M)
 
 # How far a point of a resolution-10 cell can be from the cell's centre (its "reach").
 # H3 draws each resolution as a regular hexagonal lattice on the gnomonic projection of
