@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -42,23 +42,32 @@ INFO = VideoInfo(container="mp4", video_codec="h264", audio_codec=None, width=12
 BYTES = b"the same doorbell footage, sent twice at once" * 100
 
 
-class RacingStore(EncryptedFootageStore):
-    """Runs ``meanwhile`` once, just after the first upload's checks have passed and
-    before its object is published: the moment the other upload can slip in."""
+class CheckedThenStore(EncryptedFootageStore):
+    """Calls ``after_checks`` just after an upload's checks (``ready``) have passed and
+    before its object is published: the moment another upload can slip in."""
 
-    def __init__(self, root: Path, meanwhile) -> None:
+    def __init__(self, root: Path, after_checks: Callable[[], None]) -> None:
         super().__init__(LocalObjectStore(root))
-        self.meanwhile = meanwhile
+        self.after_checks = after_checks
 
     def store(self, key, plaintext, data_key, *, ready=None) -> Stored:
-        if ready is None or self.meanwhile is None:
-            return super().store(key, plaintext, data_key, ready=ready)
-        meanwhile, self.meanwhile = self.meanwhile, None
+        if ready is None:
+            return super().store(key, plaintext, data_key)
 
-        def checked_then_raced(stored: Stored) -> None:
+        def checked_then(stored: Stored) -> None:
             ready(stored)
-            meanwhile()
-        return super().store(key, plaintext, data_key, ready=checked_then_raced)
+            self.after_checks()
+        return super().store(key, plaintext, data_key, ready=checked_then)
+
+
+def _once(action: Callable[[], object]) -> Callable[[], None]:
+    """``action`` the first time only (the racing upload must not race itself)."""
+    pending = [action]
+
+    def run() -> None:
+        if pending:
+            pending.pop()()
+    return run
 
 
 def _received(tmp_path: Path, name: str) -> footage.ReceivedFile:
@@ -92,7 +101,7 @@ def test_the_upload_that_loses_the_race_answers_with_the_winner(
                                vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
 
     plain = kit(EncryptedFootageStore(LocalObjectStore(root)))
-    racing = kit(RacingStore(root, lambda: won.append(upload(plain, "second.part"))))
+    racing = kit(CheckedThenStore(root, _once(lambda: won.append(upload(plain, "second.part")))))
     lost = upload(racing, "first.part")
 
     assert won and won[0].created
@@ -150,24 +159,6 @@ def test_every_raced_rule_is_a_real_unique_rule(connection: Connection) -> None:
 # --- the same race on two real connections ---------------------------------------------------
 
 
-class MeetingStore(EncryptedFootageStore):
-    """Holds each upload, once its checks have passed, until the other has passed too:
-    both then publish and commit at once, each in its own transaction."""
-
-    def __init__(self, root: Path, meeting: threading.Barrier) -> None:
-        super().__init__(LocalObjectStore(root))
-        self.meeting = meeting
-
-    def store(self, key, plaintext, data_key, *, ready=None) -> Stored:
-        if ready is None:
-            return super().store(key, plaintext, data_key)
-
-        def checked_then_meet(stored: Stored) -> None:
-            ready(stored)
-            self.meeting.wait(timeout=20)
-        return super().store(key, plaintext, data_key, ready=checked_then_meet)
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def real_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated database of its own, committed to for real (no savepoints)."""
@@ -190,7 +181,12 @@ def test_two_uploads_at_once_on_real_connections_make_one_clip(
     factory = sessionmaker(real_engine, expire_on_commit=False)
     camera_id = _camera(SqlUnitOfWork(factory, clock))
     root, meeting = tmp_path / "objects", threading.Barrier(2)
-    kit = footage.Footage(store=MeetingStore(root, meeting), video=FakeVideoTools(INFO),
+
+    def meet() -> None:
+        """Each upload, once its checks pass, waits for the other: both then commit."""
+        meeting.wait(timeout=20)
+
+    kit = footage.Footage(store=CheckedThenStore(root, meet), video=FakeVideoTools(INFO),
                           vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
 
     def upload(name: str) -> footage.UploadResult:

@@ -20,6 +20,7 @@ from porchlight.services.camera_search import (
     MAX_RADIUS_M,
     REACH_M,
     RESOLUTION,
+    Box,
     DistanceFrom,
     bounding_box,
     cover_cells,
@@ -78,6 +79,11 @@ def ordinal(cell: int) -> int:
     for digit in range(1, 11):
         value = value * 7 + ((cell >> ((15 - digit) * 3)) & 7)
     return value
+
+
+def _in_box(box: Box, point: LatLon) -> bool:
+    """Whether the point passes the box filter the query applies before both bounds."""
+    return box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
 
 
 def _cell(point: LatLon) -> int:
@@ -269,7 +275,7 @@ def test_the_sure_inside_test_never_accepts_a_point_the_haversine_refuses(
     sure = sure_inside(centre, radius, box)
     for bearing, fraction in offsets:
         point = destination(centre, bearing, fraction * radius)
-        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        in_box = _in_box(box, point)
         if in_box and sure.holds(point.lat, point.lon):
             assert haversine_m(centre, point) <= radius, (centre, radius, point)
 
@@ -299,7 +305,7 @@ def test_the_sure_inside_test_holds_for_small_circles_near_their_edge(
         if edge <= 0:
             continue
         box = bounding_box(centre, edge)
-        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        in_box = _in_box(box, point)
         assert not (in_box and sure_inside(centre, edge, box).holds(point.lat, point.lon))
 
 
@@ -335,7 +341,7 @@ def test_the_sure_outside_test_never_refuses_a_point_the_haversine_accepts(
     outside = sure_outside(centre, radius, box)
     for bearing, fraction in offsets:
         point = destination(centre, bearing, fraction * radius)
-        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        in_box = _in_box(box, point)
         if in_box and outside.holds(point.lat, point.lon, centre):
             assert haversine_m(centre, point) > radius, (centre, radius, point)
 
@@ -353,7 +359,7 @@ def test_the_sure_outside_test_holds_for_small_circles_near_their_edge(
         point = destination(centre, bearing, fraction * radius)
         edge = haversine_m(centre, point)
         box = bounding_box(centre, edge)
-        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        in_box = _in_box(box, point)
         assert not (in_box and sure_outside(centre, edge, box).holds(point.lat, point.lon,
                                                                      centre))
 
@@ -369,7 +375,7 @@ def test_the_sure_outside_test_refuses_nearly_every_point_of_the_box_outside(
     the database; only the hair around the edge reaches the exact check."""
     point = destination(centre, bearing, fraction * radius)
     box = bounding_box(centre, radius)
-    in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+    in_box = _in_box(box, point)
     assert not in_box or sure_outside(centre, radius, box).holds(point.lat, point.lon, centre)
 
 
@@ -402,7 +408,7 @@ def test_neither_bound_contradicts_the_haversine_for_tiny_circles(
         distance = haversine_m(centre, point)
         if outside.holds(point.lat, point.lon, centre):
             assert distance > radius, (centre, radius, point)
-        in_box = box.south <= point.lat <= box.north and box.west <= point.lon <= box.east
+        in_box = _in_box(box, point)
         if in_box and inside.holds(point.lat, point.lon):
             assert distance <= radius, (centre, radius, point)
 

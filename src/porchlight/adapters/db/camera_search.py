@@ -112,9 +112,10 @@ def lookup_parameters(dialect: str, cover: CellRanges) -> dict[str, Any]:
         # Array literals, cast in the query: cheaper to send than lists, which the driver
         # adapts element by element. Padded with empty ranges to UNNEST_ROWS_GUESS (see
         # there): otherwise a lookup with fewer ranges looks cheaper to plan afresh.
-        padding = [_EMPTY_RANGE] * (UNNEST_ROWS_GUESS - len(cover.ranges))
-        los = ",".join([str(lo) for lo, _ in (*cover.ranges, *padding)])
-        his = ",".join([str(hi) for _, hi in (*cover.ranges, *padding)])
+        padding = (_EMPTY_RANGE,) * (UNNEST_ROWS_GUESS - len(cover.ranges))
+        spans = cover.ranges + padding
+        los = ",".join([str(lo) for lo, _ in spans])
+        his = ",".join([str(hi) for _, hi in spans])
         return {**bounds, "tiny": TINY, "los": f"{{{los}}}", "his": f"{{{his}}}"}
     if dialect == "sqlite":
         return {**bounds, "ranges": json.dumps(cover.ranges)}
