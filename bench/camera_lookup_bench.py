@@ -204,7 +204,7 @@ def load_sqlite(path: Path, owners: list[uuid.UUID], rows: list[tuple]) -> Engin
                  for c, o, lat, lon, cell, yes in rows[start:start + BATCH]])
     with engine.begin() as connection:
         connection.exec_driver_sql("ANALYZE")
-    with engine.connect() as connection:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     return engine
 

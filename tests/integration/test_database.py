@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 
 import pytest
@@ -136,3 +137,23 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_engine: Engine) -> Non
     with sqlite_engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_sqlite_transactions_take_the_write_lock_but_autocommit_runs_maintenance(
+    sqlite_engine: Engine,
+) -> None:
+    """Every transaction begins IMMEDIATE (writers queue instead of failing), so a WAL
+    checkpoint, which cannot run inside one, needs an AUTOCOMMIT connection, and gets it."""
+    path = sqlite_engine.url.database
+    with sqlite_engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")  # a read, yet the write lock is taken
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+        with pytest.raises(DBAPIError, match="locked"):
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    maintenance = sqlite_engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    with maintenance as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        assert busy == 0

@@ -47,7 +47,10 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
         mode = connection.info.pop("sqlite_begin", "BEGIN IMMEDIATE")
-        connection.exec_driver_sql(mode)
+        # An AUTOCOMMIT connection (maintenance such as a WAL checkpoint, which cannot run
+        # inside a transaction) runs each statement on its own.
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.exec_driver_sql(mode)
 
     return engine
 
