@@ -39,6 +39,9 @@ def make_clip(size_mb: int) -> Path:
     path = CACHE / f"clip-{size_mb}mb.mp4"
     if path.exists():
         return path
+    if shutil.which("ffmpeg") is None:
+        raise SystemExit("the upload benchmark makes its clip with the ffmpeg command: "
+                         "install Debian's ffmpeg package (apt-get install ffmpeg) first")
     bitrate = 40  # Mbit/s: a high-quality doorbell stream
     seconds = max(2, round(size_mb * 8 / bitrate))
     subprocess.run(
