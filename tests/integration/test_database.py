@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import sessionmaker
 
+from porchlight.adapters.clock import FixedClock
 from porchlight.adapters.db import migrate, tables
+from porchlight.adapters.db.orm import start_mappers
 from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.domain.accounts import AccountKind, StaffRole
 from porchlight.domain.agencies import AgencyKind
+from porchlight.domain.clips import Clip
 from porchlight.domain.errors import Conflict, ValidationFailed
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import SYSTEM
 from porchlight.services import accounts, cameras, commands, neighbourhood
+from porchlight.services.unit_of_work import ReadOnlyViolation
 from tests.integration.conftest import T0
 
 HOME = LatLon(45.5122, -122.6587)
@@ -157,3 +163,86 @@ def test_sqlite_transactions_take_the_write_lock_but_autocommit_runs_maintenance
     with maintenance as connection:
         busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
         assert busy == 0
+
+
+def test_a_reading_unit_of_work_cannot_write(uow: SqlUnitOfWork, connection) -> None:
+    ana = _resident(uow)
+    before = _audit_kinds(connection)
+    with uow.reading():
+        account = uow.accounts.get(ana.id)
+        account.display_name = "Changed"
+        with pytest.raises(ReadOnlyViolation):
+            uow.commit()
+        with pytest.raises(ReadOnlyViolation):  # nor can an autoflush sneak it out
+            uow.session.flush()
+    with uow:
+        assert uow.accounts.get(ana.id).display_name == "Ana"
+    assert _audit_kinds(connection) == before
+    with uow:  # the same unit of work writes again once out of its reading block
+        uow.accounts.get(ana.id).display_name = "Ana B"
+        uow.commit()
+    with uow.reading():
+        assert uow.accounts.get(ana.id).display_name == "Ana B"
+
+
+def test_a_reading_transaction_is_read_only_on_postgresql(postgres_engine: Engine) -> None:
+    uow = SqlUnitOfWork(sessionmaker(postgres_engine), FixedClock(T0))
+    with uow.reading():
+        assert uow.session.execute(text("SHOW transaction_read_only")).scalar() == "on"
+    with uow:
+        assert uow.session.execute(text("SHOW transaction_read_only")).scalar() == "off"
+
+
+def test_a_reading_transaction_takes_no_write_lock_on_sqlite(sqlite_engine: Engine) -> None:
+    start_mappers()
+    uow = SqlUnitOfWork(sessionmaker(sqlite_engine), FixedClock(T0))
+    other = sqlite3.connect(sqlite_engine.url.database, timeout=0, isolation_level=None)
+    try:
+        with uow.reading():
+            uow.accounts.get_by_email("nobody@example.org")
+            other.execute("BEGIN IMMEDIATE")  # would fail at once were the lock taken
+            uow.accounts.get_by_email("nobody@example.org")  # and reads go on beside it
+            other.rollback()
+        with uow:
+            uow.accounts.get_by_email("nobody@example.org")
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+    finally:
+        other.close()
+
+
+def test_cameras_with_footage_finds_exactly_the_readable_overlapping_clips(
+    uow: SqlUnitOfWork,
+) -> None:
+    """The delivery search's query: the overlap is strict at both ends, and deleted or
+    shredded clips do not count."""
+    ana = _resident(uow)
+    start, end = T0 - timedelta(hours=2), T0 - timedelta(hours=1)
+    cases = {  # camera name: (recorded at, seconds, deleted, shredded)
+        "inside": (start + timedelta(minutes=5), 60, False, False),
+        "straddles the start": (start - timedelta(seconds=30), 60, False, False),
+        "ends at the start": (start - timedelta(seconds=60), 60, False, False),
+        "starts at the end": (end, 60, False, False),
+        "deleted": (start + timedelta(minutes=5), 60, True, False),
+        "shredded": (start + timedelta(minutes=5), 60, False, True),
+        "no clips": None,
+    }
+    ids = {name: cameras.register_camera(uow, commands.RegisterCamera(name, HOME), ana)
+           for name in cases}
+    with uow:
+        for name, case in cases.items():
+            if case is None:
+                continue
+            recorded, seconds, deleted, shredded = case
+            uow.clips.add(Clip(
+                id=uuid.uuid4(), camera_id=ids[name], owner_id=ana.id, recorded_at=recorded,
+                received_at=T0, expires_at=T0 + timedelta(days=30), sha256=name.ljust(64, "0"),
+                size_bytes=1, container="mp4", video_codec="h264", audio_codec=None,
+                width=640, height=480, frame_rate=30.0, duration_seconds=seconds, rotation=0,
+                object_key=f"clips/{name}", poster_key=None,
+                wrapped_key=None if shredded else b"key",
+                deleted_at=T0 if deleted else None))
+        uow.commit()
+    with uow.reading():
+        found = uow.clips.cameras_with_footage(list(ids.values()), start, end)
+    assert found == {ids["inside"], ids["straddles the start"]}

@@ -77,6 +77,13 @@ class FakeClips(_FakeRepository):
     def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
         return [c for c in self._values() if c.camera_id == camera_id and c.deleted_at is None]
 
+    def cameras_with_footage(
+        self, camera_ids: Sequence[UUID], start: datetime, end: datetime
+    ) -> set[UUID]:
+        wanted = set(camera_ids)
+        return {c.camera_id for c in self._values()
+                if c.camera_id in wanted and c.is_readable and c.overlaps(start, end)}
+
     def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
         found = [c for c in self._values() if c.expires_at <= now and c.deleted_at is None]
         return sorted(found, key=lambda c: c.expires_at)[:limit]

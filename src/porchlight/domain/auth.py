@@ -263,11 +263,15 @@ class OneTimeToken(Entity):
     expires_at: datetime
     used_at: datetime | None = None
 
-    def use(self, *, now: datetime) -> None:
+    def check_usable(self, *, now: datetime) -> None:
+        """Raise what ``use`` would, without using the link."""
         if self.used_at is not None:
             raise Conflict("this link has already been used")
         if now >= self.expires_at:
             raise Conflict("this link has expired; ask for a new one")
+
+    def use(self, *, now: datetime) -> None:
+        self.check_usable(now=now)
         self.used_at = now
 
 

@@ -116,6 +116,7 @@ def _templates(settings: Settings) -> Jinja2Templates:
 def healthz(request: Request) -> Health:
     """Liveness and database reachability, for load balancers and `make run`."""
     container: Container = request.app.state.container
-    with container.engine.connect() as connection:
+    # AUTOCOMMIT: no transaction, so no lock to wait for behind a writer (SQLite).
+    with container.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("SELECT 1"))
     return Health(status="ok", database="ok")

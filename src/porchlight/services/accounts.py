@@ -17,14 +17,15 @@ def _ensure_email_free(uow: UnitOfWork, email: str) -> None:
         raise Conflict("an account with this e-mail address already exists")
 
 
-def _set_password(account: Account, password: str | None, hasher: PasswordHasher | None) -> None:
-    if password is not None and hasher is not None:
-        account.password_hash = hasher.hash(password)
+def _hash(password: str | None, hasher: PasswordHasher | None) -> str | None:
+    """Worked out before the transaction opens: the hash is slow on purpose."""
+    return hasher.hash(password) if password is not None and hasher is not None else None
 
 
 def register_resident(
     uow: UnitOfWork, cmd: commands.RegisterResident, hasher: PasswordHasher | None = None
 ) -> UUID:
+    password_hash = _hash(cmd.password, hasher)
     with uow:
         _ensure_email_free(uow, cmd.email)
         account = Account.resident(
@@ -34,7 +35,7 @@ def register_resident(
             home=cmd.home,
             now=uow.clock.now(),
         )
-        _set_password(account, cmd.password, hasher)
+        account.password_hash = password_hash
         uow.accounts.add(account)
         uow.commit()
         return account.id
@@ -46,13 +47,14 @@ def create_platform_admin(
     actor: Actor,
     hasher: PasswordHasher | None = None,
 ) -> UUID:
+    require_platform_admin(actor)
+    password_hash = _hash(cmd.password, hasher)
     with uow:
-        require_platform_admin(actor)
         _ensure_email_free(uow, cmd.email)
         account = Account.platform_admin(
             id=uuid4(), email=cmd.email, display_name=cmd.display_name, now=uow.clock.now()
         )
-        _set_password(account, cmd.password, hasher)
+        account.password_hash = password_hash
         uow.accounts.add(account)
         uow.commit()
         return account.id
@@ -88,8 +90,9 @@ def verify_agency(uow: UnitOfWork, cmd: commands.VerifyAgency, actor: Actor) -> 
 def add_staff(
     uow: UnitOfWork, cmd: commands.AddStaff, actor: Actor, hasher: PasswordHasher | None = None
 ) -> UUID:
+    require_agency_admin(actor, cmd.agency_id)
+    password_hash = _hash(cmd.password, hasher)
     with uow:
-        require_agency_admin(actor, cmd.agency_id)
         if uow.agencies.get(cmd.agency_id) is None:
             raise NotFound("no such agency")
         _ensure_email_free(uow, cmd.email)
@@ -102,7 +105,7 @@ def add_staff(
             now=uow.clock.now(),
             actor_id=actor_id(actor),
         )
-        _set_password(account, cmd.password, hasher)
+        account.password_hash = password_hash
         uow.accounts.add(account)
         uow.commit()
         return account.id

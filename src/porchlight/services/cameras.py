@@ -60,6 +60,6 @@ def set_camera_retention(
 
 
 def list_my_cameras(uow: UnitOfWork, actor: Actor) -> Sequence[Camera]:
-    with uow:
+    with uow.reading():
         owner = require_resident(actor)
         return list(uow.cameras.list_by_owner(owner.id))

@@ -65,7 +65,7 @@ def seed_clips(
     The clips go through the same upload use case a camera's would: probed, encrypted,
     stored, audited.
     """
-    with uow:
+    with uow.reading():
         residents = [uow.accounts.get_by_email(f"home{i:03d}@demo.porchlight.invalid")
                      for i in range(0, 60)]
         plan = []
@@ -219,7 +219,7 @@ def _home(
 def _cameras(
     uow: UnitOfWork, rng: random.Random, resident_id: UUID, home: LatLon, *, always_opt_in: bool
 ) -> int:
-    with uow:
+    with uow.reading():
         owner = uow.accounts.get(resident_id)
     names = ["Front door", "Driveway", "Back yard"][: 1 + int(rng.random() > 0.7)]
     for offset, name in enumerate(names):

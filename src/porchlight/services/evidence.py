@@ -34,7 +34,7 @@ def _key_context(evidence_id: UUID) -> bytes:
 
 def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir: Path) -> int:
     """Make the evidence items a consent calls for that do not exist yet; returns how many."""
-    with uow:
+    with uow.reading():
         consent = uow.consents.get(consent_id)
         if consent is None or consent.revoked_at is not None:
             return 0
@@ -50,7 +50,7 @@ def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir:
 
 def derive_missing(uow: UnitOfWork, kit: Footage, workdir: Path) -> int:
     """The worker's retry: finish any consent whose evidence a crash left incomplete."""
-    with uow:
+    with uow.reading():
         made = uow.evidence.counts_by_consent()  # two queries a pass, however many consents
         pending = [c.id for c in uow.consents.standing() if made.get(c.id, 0) < len(c.clip_ids)]
     return sum(derive_for_consent(uow, kit, consent_id, workdir) for consent_id in pending)
@@ -88,25 +88,26 @@ def _store_item(
     stored = kit.store.store(key, trimmed, data_key)
     try:
         with uow:
-            if uow.consents.get(consent.id).revoked_at is not None:
-                kit.store.delete(key)  # revoked while this copy was being made
-                return
-            now = uow.clock.now()
-            item = EvidenceItem(
-                id=evidence_id, consent_id=consent.id, request_id=request.id,
-                agency_id=request.agency_id, source_clip_id=clip.id,
-                source_sha256=clip.sha256, sha256=stored.sha256, size_bytes=stored.size,
-                container=container, start_offset_seconds=start, end_offset_seconds=end,
-                covers_from=clip.recorded_at + timedelta(seconds=start),
-                covers_to=clip.recorded_at + timedelta(seconds=end), object_key=key,
-                wrapped_key=kit.vault.seal(data_key, context=_key_context(evidence_id)),
-                received_at=now, expires_at=evidence_expiry(now, request.retention_days),
-            )
-            item.record(EvidenceReceived(actor_id=None, evidence_id=evidence_id,
-                                         request_id=request.id, agency_id=request.agency_id,
-                                         source_sha256=clip.sha256, sha256=item.sha256))
-            uow.evidence.add(item)
-            uow.commit()
+            revoked = uow.consents.get(consent.id).revoked_at is not None
+            if not revoked:
+                now = uow.clock.now()
+                item = EvidenceItem(
+                    id=evidence_id, consent_id=consent.id, request_id=request.id,
+                    agency_id=request.agency_id, source_clip_id=clip.id,
+                    source_sha256=clip.sha256, sha256=stored.sha256, size_bytes=stored.size,
+                    container=container, start_offset_seconds=start, end_offset_seconds=end,
+                    covers_from=clip.recorded_at + timedelta(seconds=start),
+                    covers_to=clip.recorded_at + timedelta(seconds=end), object_key=key,
+                    wrapped_key=kit.vault.seal(data_key, context=_key_context(evidence_id)),
+                    received_at=now, expires_at=evidence_expiry(now, request.retention_days),
+                )
+                item.record(EvidenceReceived(actor_id=None, evidence_id=evidence_id,
+                                             request_id=request.id, agency_id=request.agency_id,
+                                             source_sha256=clip.sha256, sha256=item.sha256))
+                uow.evidence.add(item)
+                uow.commit()
+        if revoked:  # revoked while this copy was being made; deleted outside the transaction
+            kit.store.delete(key)
     except BaseException:
         kit.store.delete(key)
         raise
@@ -114,7 +115,7 @@ def _store_item(
 
 def agency_evidence(uow: UnitOfWork, actor: Actor, request_id: UUID) -> list[EvidenceItem]:
     """What the agency received for a request: items only, never who gave them."""
-    with uow:
+    with uow.reading():
         request = uow.requests.get(request_id)
         if request is None:
             raise NotFound("no such request")

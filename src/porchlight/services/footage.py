@@ -103,7 +103,7 @@ def upload_clip(
     the object published, and then the row committed.
     """
     _check_device(uow, camera_id, device_camera_id)
-    with uow:
+    with uow.reading():
         camera = uow.cameras.get(camera_id)
         if camera is None:
             raise NotFound("no such camera")
@@ -148,7 +148,7 @@ def _store_and_commit(
         """Every byte is sealed but nothing is published yet: the last word on the file."""
         if claimed_sha256 is not None and claimed_sha256.lower() != stored.sha256:
             raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
-        with uow:
+        with uow.reading():
             existing = uow.clips.find_by_sha256(camera_id, stored.sha256)
         if existing is not None:
             raise _AlreadyStored(existing.id)
@@ -184,7 +184,7 @@ def _store_and_commit(
 def _raise_if_stored_meanwhile(uow: UnitOfWork, camera_id: UUID, sha256: str) -> None:
     """After a commit refused for breaking the one-live-clip-per-bytes rule: the same
     bytes, uploaded at the same moment, won the race, and their clip is the answer."""
-    with uow:
+    with uow.reading():
         existing = uow.clips.find_by_sha256(camera_id, sha256)
     if existing is not None:
         raise _AlreadyStored(existing.id, published=True)
@@ -218,7 +218,7 @@ def _commit_clip(
 
 
 def my_clips(uow: UnitOfWork, actor: Actor) -> list[Clip]:
-    with uow:
+    with uow.reading():
         owner = require_resident(actor)
         return list(uow.clips.list_for_owner(owner.id))
 

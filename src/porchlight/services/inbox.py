@@ -66,7 +66,7 @@ class InboxItem:
 
 
 def inbox(uow: UnitOfWork, actor: Actor) -> list[InboxItem]:
-    with uow:
+    with uow.reading():
         resident = require_resident(actor)
         items = []
         for delivery in uow.deliveries.for_resident(resident.id):
@@ -93,7 +93,7 @@ def _offered_clips(uow: UnitOfWork, delivery: Delivery, request: VideoRequest) -
 
 
 def disclosure(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> tuple[InboxItem, Disclosure]:
-    with uow:
+    with uow.reading():
         delivery = _mine(uow, actor, delivery_id)
         request = uow.requests.get(delivery.request_id)
         agency = uow.agencies.get(request.agency_id)
@@ -177,7 +177,7 @@ class MyConsent:
 
 
 def my_consent(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> MyConsent | None:
-    with uow:
+    with uow.reading():
         delivery = _mine(uow, actor, delivery_id)
         consent = uow.consents.for_delivery(delivery.id)
         if consent is None:

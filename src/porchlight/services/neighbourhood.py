@@ -17,7 +17,7 @@ class NeighbourhoodSummary:
 
 
 def summary(uow: UnitOfWork) -> NeighbourhoodSummary:
-    with uow:
+    with uow.reading():
         return NeighbourhoodSummary(
             residents=uow.accounts.count_residents(),
             cameras=uow.cameras.count(),

@@ -241,6 +241,13 @@ class ClipRepository(Protocol):
 
     def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]: ...
 
+    def cameras_with_footage(
+        self, camera_ids: Sequence[UUID], start: datetime, end: datetime
+    ) -> set[UUID]:
+        """Which of the cameras have a readable (not deleted, not shredded) clip
+        overlapping [start, end)."""
+        ...
+
     def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
         """Clips past their expiry that are not yet marked purged, oldest first."""
         ...
@@ -323,6 +330,11 @@ class UnitOfWork(Protocol):
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+    def reading(self) -> UnitOfWork:
+        """This unit of work for one ``with`` block that only reads: a snapshot without
+        the write lock; committing or writing in it is an error."""
+        ...
 
     def record(self, event: DomainEvent) -> None:
         """Record an event that belongs to no entity (a refused sign-in, say)."""

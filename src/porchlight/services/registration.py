@@ -65,24 +65,40 @@ def _issue_link(
 
 
 def _use_link(
-    uow: UnitOfWork, sec: Security, purpose: TokenPurpose, signed: str, now: datetime
+    uow: UnitOfWork, sec: Security, purpose: TokenPurpose, signed: str, now: datetime,
+    *, use: bool = True,
 ) -> Account:
     token = uow.one_time_tokens.get_by_token_hash(
         digest(open_link_token(sec.link_key, purpose, signed))
     )
     if token is None or token.purpose is not purpose:
         raise Conflict("this link is not valid")
-    token.use(now=now)
+    if use:
+        token.use(now=now)
+    else:
+        token.check_usable(now=now)
     account = uow.accounts.get(token.account_id)
     if account is None or account.is_disabled:
         raise Conflict("this link is not valid")
     return account
 
 
-def _set_password(sec: Security, account: Account, password: str, reason: str) -> None:
+def _new_password_hash(sec: Security, account: Account, password: str) -> str:
+    """Check the rules and hash; called with no transaction open (the hash is slow on
+    purpose, and on SQLite a write transaction holds the only write lock)."""
     check_password_rules(password, common=sec.common_passwords, email=account.email)
-    account.password_hash = sec.passwords.hash(password)
+    return sec.passwords.hash(password)
+
+
+def _set_password(account: Account, password_hash: str, reason: str) -> None:
+    account.password_hash = password_hash
     account.record(PasswordChanged(actor_id=account.id, account_id=account.id, reason=reason))
+
+
+def _link_account(uow: UnitOfWork, sec: Security, purpose: TokenPurpose, signed: str) -> Account:
+    """The account a link is for, read without using the link (``_use_link`` does that)."""
+    with uow.reading():
+        return _use_link(uow, sec, purpose, signed, uow.clock.now(), use=False)
 
 
 def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
@@ -92,7 +108,7 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
     mailed instead; the caller sees the same answer either way, so the form cannot be
     used to find out who has an account.
     """
-    with uow:
+    with uow.reading():
         now = uow.clock.now()
         email = normalise_email(form.email)
         check_password_rules(form.password, common=sec.common_passwords, email=email)
@@ -169,10 +185,12 @@ def request_password_reset(uow: UnitOfWork, sec: Security, email: str) -> None:
 
 def reset_password(uow: UnitOfWork, sec: Security, signed: str, password: str) -> None:
     """Set a new password from a mailed link; ends every session; unlocks a resident."""
+    password_hash = _new_password_hash(
+        sec, _link_account(uow, sec, TokenPurpose.RESET_PASSWORD, signed), password)
     with uow:
         now = uow.clock.now()
         account = _use_link(uow, sec, TokenPurpose.RESET_PASSWORD, signed, now)
-        _set_password(sec, account, password, reason="reset")
+        _set_password(account, password_hash, reason="reset")
         if account.kind is AccountKind.RESIDENT:
             unlock(account, actor_id=account.id, reason="password_reset")
         end_all_sessions(uow, account, now, reason="password_reset")
@@ -210,10 +228,12 @@ def invite_staff(
 
 
 def accept_invite(uow: UnitOfWork, sec: Security, signed: str, password: str) -> None:
+    password_hash = _new_password_hash(
+        sec, _link_account(uow, sec, TokenPurpose.INVITE, signed), password)
     with uow:
         now = uow.clock.now()
         account = _use_link(uow, sec, TokenPurpose.INVITE, signed, now)
-        _set_password(sec, account, password, reason="invite_accepted")
+        _set_password(account, password_hash, reason="invite_accepted")
         account.email_verified_at = now
         account.record(EmailVerified(actor_id=account.id, account_id=account.id))
         uow.commit()
@@ -223,14 +243,22 @@ def change_password(
     uow: UnitOfWork, sec: Security, account_id: UUID, current: str, new: str,
     *, keep_session: UUID | None = None,
 ) -> None:
-    """Change the password; every other session is signed out."""
+    """Change the password; every other session is signed out. Both hashes are worked
+    out with no transaction open; the change is written only if the password it was
+    checked against is still the account's."""
+    with uow.reading():
+        account = uow.accounts.get(account_id)
+    if account is None or account.password_hash is None:
+        raise NotFound("no such account")
+    checked = account.password_hash
+    if not sec.passwords.verify(checked, current):
+        raise ValidationFailed("the current password is not right")
+    password_hash = _new_password_hash(sec, account, new)
     with uow:
         account = uow.accounts.get(account_id)
-        if account is None or account.password_hash is None:
-            raise NotFound("no such account")
-        if not sec.passwords.verify(account.password_hash, current):
-            raise ValidationFailed("the current password is not right")
-        _set_password(sec, account, new, reason="changed")
+        if account is None or account.password_hash != checked:
+            raise Conflict("the password was changed meanwhile; try again")
+        _set_password(account, password_hash, reason="changed")
         for session in uow.sessions.list_open(account.id):
             if session.id != keep_session:
                 session.end(now=uow.clock.now(), reason="password_changed")

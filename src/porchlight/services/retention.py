@@ -53,12 +53,12 @@ def purge_expired(
     uow: UnitOfWork, store: FootageStore, progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
     """Purge every clip past its retention; returns (expired at the start, purged)."""
-    with uow:
+    with uow.reading():
         now = uow.clock.now()
         total = uow.clips.count_expired(now)
     purged = 0
     while True:
-        with uow:
+        with uow.reading():
             batch = [clip.id for clip in uow.clips.expired(now, limit=BATCH)]
         if not batch:
             return total, purged
@@ -77,7 +77,7 @@ def sweep_orphans(uow: UnitOfWork, store: FootageStore, now: datetime) -> int:
     """
     removed = 0
     for chunk in _chunks(store.keys("clips/"), 200):
-        with uow:
+        with uow.reading():
             known = uow.clips.known_object_keys(chunk)
         for key in chunk:
             if key not in known and _uploaded_before(key, now - ORPHAN_GRACE):

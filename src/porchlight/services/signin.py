@@ -48,11 +48,22 @@ def _find(uow: UnitOfWork, email: str) -> Account | None:
 
 
 def sign_in(uow: UnitOfWork, sec: Security, email: str, password: str) -> NewSession:
-    """Check the password; open a session, fully signed in or waiting for the second step."""
+    """Check the password; open a session, fully signed in or waiting for the second step.
+
+    The password hash (about 0.1 s, on purpose) is checked with no transaction open: on
+    SQLite a write transaction holds the only write lock, and anyone can post sign-ins.
+    The outcome is then written in a short transaction that reads the account again and
+    counts the check only if the hash it was made against is still the account's."""
+    with uow.reading():
+        checked = _find(uow, email)
+    password_ok = _password_matches(sec, checked, password)
     with uow:
         now = uow.clock.now()
-        account = _find(uow, email)
-        refusal = _refusal(sec, account, password)
+        account = _find(uow, email) if checked is not None else None
+        if account is not None and (account.id != checked.id
+                                    or account.password_hash != checked.password_hash):
+            password_ok = False  # changed meanwhile: the check was against another hash
+        refusal = _refusal(account, password_ok)
         if refusal is not None:
             _record_failure(uow, account, refusal, now)
             uow.commit()
@@ -64,11 +75,20 @@ def sign_in(uow: UnitOfWork, sec: Security, email: str, password: str) -> NewSes
         return opened
 
 
-def _refusal(sec: Security, account: Account | None, password: str) -> str | None:
+def _password_matches(sec: Security, account: Account | None, password: str) -> bool:
+    """The slow check; the same cost whether or not the account exists or has a password."""
     if account is None or account.password_hash is None:
-        sec.passwords.verify(sec.dummy_hash, password)  # same cost whether or not it exists
-        return "unknown_account" if account is None else "no_password"
-    if not sec.passwords.verify(account.password_hash, password):
+        sec.passwords.verify(sec.dummy_hash, password)
+        return False
+    return sec.passwords.verify(account.password_hash, password)
+
+
+def _refusal(account: Account | None, password_ok: bool) -> str | None:
+    if account is None:
+        return "unknown_account"
+    if account.password_hash is None:
+        return "no_password"
+    if not password_ok:
         return "bad_password"
     if account.is_disabled:
         return "disabled"
@@ -103,25 +123,46 @@ def _open_session(uow: UnitOfWork, account: Account, now: datetime) -> NewSessio
 
 
 def authenticate(uow: UnitOfWork, token: str | None) -> Authenticated | None:
-    """The session behind a cookie, if it is open; ends it when a time limit has passed."""
+    """The session behind a cookie, if it is open; ends it when a time limit has passed.
+
+    Every request comes through here, so it reads without the write lock and opens a
+    write transaction only when there is something to write: a session to end, or
+    ``last_seen_at`` to move on (at most once a ``TOUCH_INTERVAL``)."""
     if not token:
         return None
+    token_hash = digest(token)
+    with uow.reading():
+        outcome = _check_session(uow, token_hash, may_write=False)
+    if outcome is not _MUST_WRITE:
+        return outcome
     with uow:
-        now = uow.clock.now()
-        session = uow.sessions.get_by_token_hash(digest(token))
-        account = uow.accounts.get(session.account_id) if session else None
-        if session is None or account is None:
+        return _check_session(uow, token_hash, may_write=True)
+
+
+_MUST_WRITE = object()  # what ``_check_session`` answers when it has to write and may not
+
+
+def _check_session(uow: UnitOfWork, token_hash: str, *, may_write: bool):
+    now = uow.clock.now()
+    session = uow.sessions.get_by_token_hash(token_hash)
+    account = uow.accounts.get(session.account_id) if session else None
+    if session is None or account is None:
+        return None
+    expired = session.expiry_reason(account, now)
+    if expired is not None:
+        if session.ended_at is not None:
             return None
-        expired = session.expiry_reason(account, now)
-        if expired is not None:
-            if session.ended_at is None:
-                session.end(now=now, reason=expired)
-                uow.commit()
-            return None
-        if now - session.last_seen_at >= TOUCH_INTERVAL:
-            session.last_seen_at = now
-            uow.commit()
-        return Authenticated(account=account, session=session)
+        if not may_write:
+            return _MUST_WRITE
+        session.end(now=now, reason=expired)
+        uow.commit()
+        return None
+    if now - session.last_seen_at >= TOUCH_INTERVAL:
+        if not may_write:
+            return _MUST_WRITE
+        session.last_seen_at = now
+        uow.commit()
+    return Authenticated(account=account, session=session)
 
 
 def verify_second_step(uow: UnitOfWork, sec: Security, session_id: UUID, code: str) -> None:
@@ -185,7 +226,7 @@ def finish_mfa_enrolment(
 
 
 def pending_mfa_uri(uow: UnitOfWork, sec: Security, account_id: UUID) -> str | None:
-    with uow:
+    with uow.reading():
         account = _account(uow, account_id)
         if account.has_mfa or account.totp_secret_sealed is None:
             return None
@@ -232,7 +273,7 @@ def end_my_session(uow: UnitOfWork, account_id: UUID, session_id: UUID) -> None:
 
 
 def my_sessions(uow: UnitOfWork, account_id: UUID) -> list[UserSession]:
-    with uow:
+    with uow.reading():
         account = _account(uow, account_id)
         now = uow.clock.now()
         return [s for s in uow.sessions.list_open(account_id)

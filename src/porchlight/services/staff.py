@@ -22,7 +22,7 @@ from porchlight.services.signin import end_all_sessions
 def agency_with_staff(
     uow: UnitOfWork, actor: Actor, agency_id: UUID
 ) -> tuple[Agency, list[Account]]:
-    with uow:
+    with uow.reading():
         require_agency_admin(actor, agency_id)
         agency = uow.agencies.get(agency_id)
         if agency is None:
@@ -31,7 +31,7 @@ def agency_with_staff(
 
 
 def list_agencies(uow: UnitOfWork, actor: Actor) -> list[Agency]:
-    with uow:
+    with uow.reading():
         require_platform_admin(actor)
         return list(uow.agencies.list())
 

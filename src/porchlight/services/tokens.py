@@ -59,7 +59,7 @@ def create_api_token(
 
 
 def list_api_tokens(uow: UnitOfWork, account_id: UUID) -> list[ApiToken]:
-    with uow:
+    with uow.reading():
         return list(uow.api_tokens.list_for_account(account_id))
 
 
@@ -128,7 +128,7 @@ def authenticate_device(uow: UnitOfWork, token: str) -> UUID | None:
 
 
 def device_token_status(uow: UnitOfWork, actor: Actor, camera_id: UUID) -> DeviceToken | None:
-    with uow:
+    with uow.reading():
         camera = require_camera_owner(actor, uow.cameras.get(camera_id))
         active = [t for t in uow.device_tokens.list_for_camera(camera.id) if t.revoked_at is None]
         return active[0] if active else None

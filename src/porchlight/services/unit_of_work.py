@@ -9,6 +9,10 @@ from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
 
 
+class ReadOnlyViolation(RuntimeError):
+    """A unit of work opened with ``reading()`` was asked to write: a bug in the caller."""
+
+
 class EventCollectingUnitOfWork(abc.ABC):
     """Subclasses supply the storage; this class guarantees that events are written with it.
 
@@ -21,15 +25,30 @@ class EventCollectingUnitOfWork(abc.ABC):
         self.clock = clock
         self._tracked: list[Entity] = []
         self._loose: list[DomainEvent] = []
+        self._reading = False
+        self.read_only = False
+
+    def reading(self):
+        """This unit of work, for one ``with`` block that only reads.
+
+        Its transaction is a snapshot that takes no write lock (on SQLite, where a write
+        transaction excludes every other one, a page view must not queue behind an
+        upload's commit), and it cannot change anything: ``commit`` refuses, and the
+        storage refuses any write. A block that may write uses ``with uow:`` instead.
+        """
+        self._reading = True
+        return self
 
     def __enter__(self):
         self._tracked = []
         self._loose = []
+        self.read_only, self._reading = self._reading, False
         return self
 
     def __exit__(self, *exc: object) -> None:
         """Leaving without commit discards the change and its events."""
         self._discard_events()
+        self.read_only = False
         self._end()
 
     def track(self, entity: Entity) -> None:
@@ -46,6 +65,8 @@ class EventCollectingUnitOfWork(abc.ABC):
         return events
 
     def commit(self) -> None:
+        if self.read_only:
+            raise ReadOnlyViolation("a unit of work opened with reading() cannot commit")
         events = self.collect_events()
         if events:
             self._write_audit(events)

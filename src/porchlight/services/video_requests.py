@@ -126,15 +126,18 @@ def deliver(uow: UnitOfWork, kit: RequestsKit, request_id: UUID) -> int:
     A job: idempotent (a resident already reached is skipped) and resumable (a request
     is marked delivered only when done, so the worker retries an interrupted one).
     """
-    with uow:
+    with uow.reading():  # the search reads much and writes nothing: no write lock for it
         request = uow.requests.get(request_id)
         if request is None or request.status is not RequestStatus.OPEN:
             return 0
+        found = _cameras_with_footage(uow, request)
+    with uow:
+        request = uow.requests.get(request_id)
+        if request is None or request.status is not RequestStatus.OPEN:
+            return 0  # withdrawn or closed meanwhile
         reached = {d.resident_id for d in uow.deliveries.for_request(request.id)}
-        new = []
-        for resident_id, camera_ids in _cameras_with_footage(uow, request).items():
-            if resident_id not in reached:
-                new.append(_delivery(uow, request, resident_id, camera_ids))
+        new = [_delivery(uow, request, resident_id, camera_ids)
+               for resident_id, camera_ids in found.items() if resident_id not in reached]
         if new or request.delivered_at is None:  # a repeat that reached no one is not news
             total = len(reached) + len(new)
             request.record(RequestDelivered(
@@ -154,11 +157,12 @@ def deliver(uow: UnitOfWork, kit: RequestsKit, request_id: UUID) -> int:
 
 
 def _cameras_with_footage(uow: UnitOfWork, request: VideoRequest) -> dict[UUID, list[str]]:
+    cameras = uow.cameras.within(request.location, request.radius_m, opted_in_only=True)
+    with_footage = uow.clips.cameras_with_footage(
+        [camera.id for camera in cameras], request.window_start, request.window_end)
     found: dict[UUID, list[str]] = defaultdict(list)
-    for camera in uow.cameras.within(request.location, request.radius_m, opted_in_only=True):
-        clips = uow.clips.list_for_camera(camera.id)
-        if any(c.is_readable and c.overlaps(request.window_start, request.window_end)
-               for c in clips):
+    for camera in cameras:
+        if camera.id in with_footage:
             found[camera.owner_id].append(str(camera.id))
     return found
 
@@ -176,7 +180,7 @@ def _delivery(
 
 def run_jobs(uow: UnitOfWork, kit: RequestsKit) -> tuple[int, int]:
     """The worker's pass: deliver what was approved but not delivered; close what is due."""
-    with uow:
+    with uow.reading():
         pending = [r.id for r in uow.requests.awaiting_delivery()]
     delivered = sum(deliver(uow, kit, request_id) for request_id in pending)
     with uow:
@@ -187,7 +191,7 @@ def run_jobs(uow: UnitOfWork, kit: RequestsKit) -> tuple[int, int]:
 
 
 def agency_requests(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:
-    with uow:
+    with uow.reading():
         staff = require_agency_staff(actor)
         return list(uow.requests.list_for_agency(staff.agency_id))
 
@@ -204,7 +208,7 @@ class RequestCounts:
 
 
 def counts(uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID) -> RequestCounts:
-    with uow:
+    with uow.reading():
         request = _own_request(uow, actor, request_id)
         deliveries = list(uow.deliveries.for_request(request.id))
         consents = list(uow.consents.for_request(request.id))
@@ -222,12 +226,12 @@ def counts(uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID) ->
 
 
 def get_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest:
-    with uow:
+    with uow.reading():
         return _own_request(uow, actor, request_id)
 
 
 def awaiting_approval(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:
-    with uow:
+    with uow.reading():
         staff = require_agency_staff(actor)
         return [r for r in uow.requests.list_for_agency(staff.agency_id)
                 if r.status is RequestStatus.AWAITING_APPROVAL]

@@ -8,6 +8,10 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+# The execution option a unit of work that only reads sets on its connection: on SQLite its
+# transaction begins deferred (a snapshot, no write lock), on PostgreSQL it is READ ONLY.
+READ_ONLY = "porchlight_read_only"
+
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
@@ -46,13 +50,24 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        mode = connection.info.pop("sqlite_begin", "BEGIN IMMEDIATE")
+        mode = connection.info.pop("sqlite_begin", None)
+        options = connection.get_execution_options()
         # An AUTOCOMMIT connection (maintenance such as a WAL checkpoint, which cannot run
-        # inside a transaction) runs each statement on its own.
-        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            connection.exec_driver_sql(mode)
+        # inside a transaction, or the health check) runs each statement on its own.
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        if mode is None:
+            mode = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
+        connection.exec_driver_sql(mode)
 
     return engine
+
+
+def read_only_options(dialect_name: str) -> dict[str, bool]:
+    """The execution options of a connection that only reads (see ``READ_ONLY``)."""
+    if dialect_name == "postgresql":
+        return {READ_ONLY: True, "postgresql_readonly": True}
+    return {READ_ONLY: True}
 
 
 def read_snapshot_on_sqlite(connection: Connection) -> None:

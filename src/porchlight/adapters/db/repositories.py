@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from porchlight.domain.requests import RequestStatus, VideoRequest
 
 Track = Callable[[Entity], None]
 T = TypeVar("T", bound=Entity)
+_IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's limit on bound values
 
 
 class _Repository(Generic[T]):
@@ -168,6 +169,23 @@ class SqlClipRepository(_Repository[Clip]):
             select(Clip).where(Clip.owner_id == owner_id, Clip.deleted_at.is_(None))
             .order_by(Clip.recorded_at.desc()).limit(limit)
         )
+
+    def cameras_with_footage(
+        self, camera_ids: Sequence[UUID], start: datetime, end: datetime
+    ) -> set[UUID]:
+        """Which of the cameras have a readable clip overlapping [start, end): three columns
+        of the clips recorded before the end (``ix_clips_camera_recorded``), no entities;
+        the overlap is finished here, since a clip ends at its start plus its duration."""
+        found: set[UUID] = set()
+        for first in range(0, len(camera_ids), _IN_CHUNK):
+            rows = self.session.execute(
+                select(Clip.camera_id, Clip.recorded_at, Clip.duration_seconds).where(
+                    Clip.camera_id.in_(camera_ids[first:first + _IN_CHUNK]),
+                    Clip.deleted_at.is_(None), Clip.wrapped_key.is_not(None),
+                    Clip.recorded_at < end))
+            found.update(camera_id for camera_id, recorded_at, seconds in rows
+                         if recorded_at + timedelta(seconds=seconds) > start)
+        return found
 
     def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
         return self._all(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from porchlight.adapters.db import tables
+from porchlight.adapters.db.engine import read_only_options
 from porchlight.adapters.db.repositories import (
     SqlAccountRepository,
     SqlAgencyRepository,
@@ -27,7 +28,7 @@ from porchlight.adapters.db.repositories import (
 from porchlight.domain.errors import Conflict
 from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
-from porchlight.services.unit_of_work import EventCollectingUnitOfWork
+from porchlight.services.unit_of_work import EventCollectingUnitOfWork, ReadOnlyViolation
 
 
 class SqlUnitOfWork(EventCollectingUnitOfWork):
@@ -39,6 +40,15 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
     def __enter__(self) -> SqlUnitOfWork:
         super().__enter__()
         self.session = self.session_factory()
+        if self.read_only:
+            # Procure the connection now, so its transaction begins read-only (see
+            # engine.READ_ONLY); a session bound to a connection whose transaction is
+            # already open (the tests' rollback-only fixtures) keeps that transaction.
+            # Either way a flush is refused before it reaches the database.
+            bind = self.session.get_bind()
+            if isinstance(bind, Engine):
+                self.session.connection(execution_options=read_only_options(bind.dialect.name))
+            event.listen(self.session, "before_flush", _refuse_flush)
         self.accounts = SqlAccountRepository(self.session, self.track)
         self.agencies = SqlAgencyRepository(self.session, self.track)
         self.cameras = SqlCameraRepository(self.session, self.track)
@@ -100,6 +110,11 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         if self.session is None:
             raise RuntimeError("the unit of work is used outside its 'with' block")
         return self.session
+
+
+def _refuse_flush(session: Session, *_: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyViolation("a unit of work opened with reading() cannot write")
 
 
 # The unique rules that two well-behaved requests can race to break: the same address
