@@ -5,16 +5,21 @@ not queue behind it, and that the slow password hash never runs while the lock i
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID
 
 import pytest
 
+from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
 from porchlight.domain.errors import SigninRefused
-from porchlight.services import signin
-from tests.e2e.support import PASSWORD, Deployment, build_deployment
+from porchlight.services import cameras, commands, footage, signin
+from tests.e2e.support import HOME_A, PASSWORD, Deployment, build_deployment
 
 
 @pytest.fixture
@@ -50,14 +55,62 @@ def _write_lock_is_free(d: Deployment) -> bool:
         probe.close()
 
 
-def test_reading_the_site_does_not_wait_for_the_write_lock(d: Deployment) -> None:
-    """Were any of these to take the lock, it would wait 30 s and then fail with 500."""
+def _clip_of(d: Deployment, key: str, folder: Path) -> UUID:
+    owner = _account(d, d.people[key].id)
+    camera_id = cameras.register_camera(
+        d.container.uow(), commands.RegisterCamera("Porch", HOME_A), owner)
+    path = make_demo_clip(folder / "clip.mp4", seconds=1, width=160, height=90, seed=1)
+    return footage.upload_clip(
+        d.container.uow(), d.container.footage, camera_id=camera_id,
+        device_camera_id=camera_id, recorded_at=d.clock.now() - timedelta(hours=1),
+        received=footage.ReceivedFile(path, path.stat().st_size), claimed_sha256=None).clip_id
+
+
+def _account(d: Deployment, account_id: UUID):
+    with d.container.uow().reading() as uow:
+        return uow.accounts.get(account_id)
+
+
+def _last_seen(d: Deployment, account_id: UUID) -> tuple:
+    with d.container.uow().reading() as uow:
+        sessions = uow.sessions.list_open(account_id)
+        tokens = uow.api_tokens.list_for_account(account_id)
+    return tuple(s.last_seen_at for s in sessions), tuple(t.last_used_at for t in tokens)
+
+
+def test_reading_the_site_does_not_wait_for_the_write_lock(d: Deployment, tmp_path: Path) -> None:
+    """Were any of these to take the lock, it would wait 30 s and then fail with 500. The
+    session's and the API token's last-use times are due (two minutes have passed), and
+    are written by a later request instead of waiting."""
+    person = d.people["resident_a"]
     browser = d.signed_in("resident_a")
+    created = browser.submit("/account/tokens", {"name": "script", "scopes": ["read"]})
+    token = re.search(r'data-testid="secret">(plt_[\w-]+)<', created.text).group(1)
+    clip_id = _clip_of(d, "resident_a", tmp_path)
+    d.clock.advance(timedelta(minutes=2))
+    before = _last_seen(d, person.id)
     with _write_lock_held(d):
         assert not _write_lock_is_free(d)
         for path in ("/healthz", "/", "/clips", "/cameras", "/account", "/api/v1/me",
-                     "/api/v1/me/clips"):
+                     "/api/v1/me/clips", f"/clips/{clip_id}", f"/clips/{clip_id}/poster.jpg"):
             assert browser.get(path).status_code == 200, path
+        assert browser.get("/api/v1/me",
+                           headers={"authorization": f"Bearer {token}"}).status_code == 200
+        assert _last_seen(d, person.id) == before  # nothing written while the lock was held
+    browser.get("/")
+    browser.get("/api/v1/me", headers={"authorization": f"Bearer {token}"})
+    sessions, tokens = _last_seen(d, person.id)
+    assert d.clock.now() in sessions and tokens == (d.clock.now(),)
+
+
+def test_an_expired_session_is_refused_while_the_lock_is_held(d: Deployment) -> None:
+    browser = d.signed_in("resident_a")
+    d.clock.advance(timedelta(days=31))
+    with _write_lock_held(d):
+        assert browser.get("/api/v1/me").status_code == 401
+    assert browser.get("/api/v1/me").status_code == 401  # and ended once the lock is free
+    with d.container.uow().reading() as uow:
+        assert uow.sessions.list_open(d.people["resident_a"].id) == []
 
 
 def test_passwords_are_checked_and_hashed_with_the_write_lock_free(
@@ -83,8 +136,18 @@ def test_passwords_are_checked_and_hashed_with_the_write_lock_free(
     browser.sign_in(d.people["resident_a"])
     changed = browser.submit("/account/password", {"current": PASSWORD,
                                                    "password": "another fine passphrase 8"})
-    assert (wrong.status_code, unknown.status_code, changed.status_code) == (401, 401, 200)
-    assert len(lock_was_free) == 5  # three sign-ins, then the current and the new password
+    browser.submit("/password/forgot", {"email": "resident_b@example.org"})
+    link = d.mailer.last_link("resident_b@example.org").removeprefix("http://127.0.0.1:8000")
+    reset = browser.submit(link, {"password": "a brand new passphrase 9"})
+    signed_up = browser.submit("/register", {
+        "email": "new@example.org", "display_name": "New Neighbour",
+        "password": "a long unusual passphrase 42", "home_lat": "45.51",
+        "home_lon": "-122.65", "postal_address": ""})
+    statuses = (wrong.status_code, unknown.status_code, changed.status_code,
+                reset.status_code, signed_up.status_code)
+    assert statuses == (401, 401, 200, 200, 200)
+    # three sign-ins; the current and the new password; the reset; the sign-up
+    assert len(lock_was_free) == 7
     assert all(lock_was_free)
 
 

@@ -462,3 +462,33 @@ def test_reading_evidence_from_any_offset_is_custody_and_ends_revocation(
         viewed = connection.execute(select(tables.audit_events).where(
             tables.audit_events.c.kind == "evidence.viewed")).all()
     assert len(viewed) == 1 and viewed[0].actor_id == d.people["officer_x"].id
+
+
+@pytest.mark.parametrize("change", ["opted out", "clip deleted"])
+def test_a_change_between_the_search_and_the_write_is_honoured(
+    d: Deployment, clip_files, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Delivery searches in a snapshot, then writes: a resident who opts the camera out,
+    or deletes the only clip, in between is not reached."""
+    camera_id, clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                             [timedelta(hours=2, minutes=50)])
+    search = video_requests._cameras_with_footage
+
+    def search_then_change(uow, request):
+        found = search(uow, request)
+        owner = actor(d, "resident_a")
+        if change == "opted out":
+            from porchlight.services import cameras, commands
+            cameras.set_camera_opt_in(d.container.uow(),
+                                      commands.SetCameraOptIn(camera_id, False), owner)
+        else:
+            footage.delete_my_clip(d.container.uow(), d.container.footage, owner, clips[0])
+        return found
+
+    monkeypatch.setattr(video_requests, "_cameras_with_footage", search_then_change)
+    request_id = video_requests.create_request(
+        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"), draft(d))
+    with d.container.uow() as uow:
+        assert uow.deliveries.for_request(request_id) == []
+        assert uow.requests.get(request_id).delivered_at is not None
+    assert not [mail for mail in d.mailer.sent if mail.to == "resident_a@example.org"]

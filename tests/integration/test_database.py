@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from porchlight.adapters.clock import FixedClock
 from porchlight.adapters.db import migrate, tables
+from porchlight.adapters.db.engine import make_engine
 from porchlight.adapters.db.orm import start_mappers
 from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.domain.accounts import AccountKind, StaffRole
@@ -22,8 +24,8 @@ from porchlight.domain.errors import Conflict, ValidationFailed
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import SYSTEM
 from porchlight.services import accounts, cameras, commands, neighbourhood
-from porchlight.services.unit_of_work import ReadOnlyViolation
-from tests.integration.conftest import T0
+from porchlight.services.unit_of_work import ReadOnlyViolation, WriteLockBusy
+from tests.integration.conftest import T0, fresh_postgres_database
 
 HOME = LatLon(45.5122, -122.6587)
 
@@ -175,6 +177,7 @@ def test_a_reading_unit_of_work_cannot_write(uow: SqlUnitOfWork, connection) -> 
             uow.commit()
         with pytest.raises(ReadOnlyViolation):  # nor can an autoflush sneak it out
             uow.session.flush()
+    uow.reading()  # asked for but never entered: changes nothing about the next block
     with uow:
         assert uow.accounts.get(ana.id).display_name == "Ana"
     assert _audit_kinds(connection) == before
@@ -246,3 +249,59 @@ def test_cameras_with_footage_finds_exactly_the_readable_overlapping_clips(
     with uow.reading():
         found = uow.clips.cameras_with_footage(list(ids.values()), start, end)
     assert found == {ids["inside"], ids["straddles the start"]}
+
+
+def test_reading_refuses_raw_writes_in_the_database_itself(engine: Engine) -> None:
+    """Past the ORM's guard, the database refuses a statement that writes: SQLite's
+    query_only, a READ ONLY transaction on PostgreSQL."""
+    uow = SqlUnitOfWork(sessionmaker(engine), FixedClock(T0))
+    with uow.reading(), pytest.raises(DBAPIError):
+        uow.session.execute(text("CREATE TABLE scratch_probe (x integer)"))
+    with uow.reading():  # the refusal did not poison the next unit of work
+        assert uow.session.execute(text("SELECT 1")).scalar() == 1
+
+
+@pytest.fixture
+def own_sqlite(tmp_path) -> Iterator[Engine]:
+    """A database of its own, for a test whose writes must commit."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'own.db'}")
+    migrate.upgrade(engine)
+    start_mappers()
+    yield engine
+    engine.dispose()
+
+
+def test_unless_busy_gives_up_at_once_while_another_writer_holds_sqlite(
+    own_sqlite: Engine,
+) -> None:
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite, expire_on_commit=False), FixedClock(T0))
+    ana = _resident(uow)
+    holder = sqlite3.connect(own_sqlite.url.database, timeout=0, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(WriteLockBusy), uow.unless_busy():
+            pytest.fail("entered although the lock is held")
+    finally:
+        holder.rollback()
+        holder.close()
+    with uow.unless_busy():
+        uow.accounts.get(ana.id).display_name = "Ana D"
+        uow.commit()
+    with uow.reading():
+        assert uow.accounts.get(ana.id).display_name == "Ana D"
+
+
+def test_lock_holds_the_row_on_postgresql() -> None:
+    start_mappers()
+    with fresh_postgres_database("porchlight_lock") as engine:
+        migrate.upgrade(engine)
+        factory = sessionmaker(engine, expire_on_commit=False)
+        first, second = (SqlUnitOfWork(factory, FixedClock(T0)),
+                         SqlUnitOfWork(factory, FixedClock(T0)))
+        ana = _resident(first)
+        with first:
+            first.lock(first.accounts.get(ana.id))
+            with second:
+                second.session.execute(text("SET LOCAL lock_timeout = '50ms'"))
+                with pytest.raises(DBAPIError, match="lock timeout"):
+                    second.lock(second.accounts.get(ana.id))

@@ -107,14 +107,15 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.staged: dict[UUID, tuple[dict, Entity]] = {}
         self.commits = 0
 
-    def __enter__(self) -> FakeUnitOfWork:
-        super().__enter__()
+    def _start(self) -> None:
         self.staged = {}
         self.accounts = FakeAccounts(self, self.tables["accounts"])
         self.agencies = FakeAgencies(self, self.tables["agencies"])
         self.cameras = FakeCameras(self, self.tables["cameras"])
         self.clips = FakeClips(self, self.tables["clips"])
-        return self
+
+    def lock(self, entity: Entity) -> None:
+        """The fake runs one unit of work at a time: there is nothing to wait for."""
 
     def _write_audit(self, events: list[DomainEvent]) -> None:
         self.audit.extend(events)

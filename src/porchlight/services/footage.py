@@ -226,20 +226,27 @@ def my_clips(uow: UnitOfWork, actor: Actor) -> list[Clip]:
 def open_for_owner(
     uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID, *, record_view: bool
 ) -> OpenClip:
-    """The owner's own clip, readable; anyone else is refused, and the refusal is audited."""
-    with uow:
+    """The owner's own clip, readable; anyone else is refused, and the refusal is audited.
+    Read without the write lock (posters and every range request of a playback come
+    here); a write transaction opens only to audit a refusal or a view."""
+    with uow.reading():
         clip = uow.clips.get(clip_id)
         refusal = _refusal(clip, actor)
-        if refusal is not None:
+    if refusal is not None:
+        with uow:
             uow.record(ClipAccessDenied(actor_id=actor_id(actor),
                                         clip_id=clip.id if clip else None, reason=refusal))
             uow.commit()
-            raise NotFound("no such clip")
-        data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
-        if record_view:
+        raise NotFound("no such clip")
+    data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+    if record_view:
+        with uow:
+            clip = uow.clips.get(clip_id)
+            if _refusal(clip, actor) is not None:  # purged meanwhile
+                raise NotFound("no such clip")
             clip.record(ClipViewed(actor_id=actor_id(actor), clip_id=clip.id))
             uow.commit()
-        return OpenClip(clip=clip, data_key=data_key)
+    return OpenClip(clip=clip, data_key=data_key)
 
 
 def _refusal(clip: Clip | None, actor: Actor) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from porchlight.domain.auth import ApiToken, DeviceToken, OneTimeToken, Recovery
 from porchlight.domain.cameras import Camera
 from porchlight.domain.clips import Clip
 from porchlight.domain.consent import Consent, Delivery
+from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
 from porchlight.domain.evidence import EvidenceItem
 from porchlight.domain.geo import LatLon
@@ -331,9 +333,19 @@ class UnitOfWork(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def reading(self) -> UnitOfWork:
+    def reading(self) -> AbstractContextManager[UnitOfWork]:
         """This unit of work for one ``with`` block that only reads: a snapshot without
         the write lock; committing or writing in it is an error."""
+        ...
+
+    def unless_busy(self) -> AbstractContextManager[UnitOfWork]:
+        """This unit of work for one ``with`` block whose write can wait for another
+        time: ``WriteLockBusy`` at once, instead of waiting, when another writer holds
+        the (SQLite) write lock."""
+        ...
+
+    def lock(self, entity: Entity) -> None:
+        """Hold the entity's row until commit and reload it (read-modify-write)."""
         ...
 
     def record(self, event: DomainEvent) -> None:

@@ -74,6 +74,7 @@ def _use_link(
     if token is None or token.purpose is not purpose:
         raise Conflict("this link is not valid")
     if use:
+        uow.lock(token)  # a link used twice at the same moment works once (PostgreSQL)
         token.use(now=now)
     else:
         token.check_usable(now=now)
@@ -108,11 +109,26 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
     mailed instead; the caller sees the same answer either way, so the form cannot be
     used to find out who has an account.
     """
+    email = normalise_email(form.email)
+    check_password_rules(form.password, common=sec.common_passwords, email=email)
+    # Hashed whether or not the address is taken, so the answer takes as long either way,
+    # and before any transaction: the hash is slow on purpose.
+    password_hash = sec.passwords.hash(form.password)
     with uow.reading():
-        now = uow.clock.now()
-        email = normalise_email(form.email)
-        check_password_rules(form.password, common=sec.common_passwords, email=email)
         existing = uow.accounts.get_by_email(email) is not None
+    if not existing:
+        with uow:
+            now = uow.clock.now()
+            existing = uow.accounts.get_by_email(email) is not None  # signed up meanwhile
+            if not existing:
+                account = Account.resident(id=uuid4(), email=email,
+                                           display_name=form.display_name, home=form.home,
+                                           now=now)
+                account.password_hash = password_hash
+                _seal_address(sec, account, form.postal_address)
+                uow.accounts.add(account)
+                link = _issue_link(uow, sec, account, TokenPurpose.VERIFY_EMAIL, now)
+                uow.commit()
     if existing:
         sec.mailer.send(OutgoingMail(
             to=email, subject="Someone tried to sign up with your address",
@@ -120,15 +136,6 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
                  "already has one. If it was you, sign in or reset your password at "
                  f"{sec.base_url.rstrip('/')}/password/forgot. Otherwise, ignore this."))
         return None
-    with uow:
-        now = uow.clock.now()
-        account = Account.resident(id=uuid4(), email=email, display_name=form.display_name,
-                                   home=form.home, now=now)
-        account.password_hash = sec.passwords.hash(form.password)
-        _seal_address(sec, account, form.postal_address)
-        uow.accounts.add(account)
-        link = _issue_link(uow, sec, account, TokenPurpose.VERIFY_EMAIL, now)
-        uow.commit()
     sec.mailer.send(OutgoingMail(
         to=email, subject="Confirm your e-mail address for Porchlight",
         body=f"Welcome to Porchlight.\n\nConfirm this address by opening:\n{link}\n\n"
@@ -166,12 +173,18 @@ def verify_email(uow: UnitOfWork, sec: Security, signed: str) -> None:
 
 
 def request_password_reset(uow: UnitOfWork, sec: Security, email: str) -> None:
-    """Mail a reset link if the account exists; the caller learns nothing either way."""
+    """Mail a reset link if the account exists; the caller learns nothing either way.
+    Looked up without the write lock: anyone can post this form, for any address."""
+    try:
+        address = normalise_email(email)
+    except ValidationFailed:
+        return
+    with uow.reading():
+        account = uow.accounts.get_by_email(address)
+    if account is None or account.is_disabled or account.password_hash is None:
+        return
     with uow:
-        try:
-            account = uow.accounts.get_by_email(normalise_email(email))
-        except ValidationFailed:
-            return
+        account = uow.accounts.get(account.id)
         if account is None or account.is_disabled or account.password_hash is None:
             return
         link = _issue_link(uow, sec, account, TokenPurpose.RESET_PASSWORD, uow.clock.now())

@@ -20,6 +20,7 @@ from porchlight.domain.errors import DomainError, NotFound, SigninRefused, Valid
 from porchlight.services import mfa
 from porchlight.services.ports import UnitOfWork
 from porchlight.services.security import Security, digest, new_token
+from porchlight.services.unit_of_work import WriteLockBusy
 
 TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -60,6 +61,8 @@ def sign_in(uow: UnitOfWork, sec: Security, email: str, password: str) -> NewSes
     with uow:
         now = uow.clock.now()
         account = _find(uow, email) if checked is not None else None
+        if account is not None:
+            uow.lock(account)  # concurrent failures must all count (PostgreSQL)
         if account is not None and (account.id != checked.id
                                     or account.password_hash != checked.password_hash):
             password_ok = False  # changed meanwhile: the check was against another hash
@@ -125,44 +128,52 @@ def _open_session(uow: UnitOfWork, account: Account, now: datetime) -> NewSessio
 def authenticate(uow: UnitOfWork, token: str | None) -> Authenticated | None:
     """The session behind a cookie, if it is open; ends it when a time limit has passed.
 
-    Every request comes through here, so it reads without the write lock and opens a
-    write transaction only when there is something to write: a session to end, or
-    ``last_seen_at`` to move on (at most once a ``TOUCH_INTERVAL``)."""
+    Every request comes through here, so it reads without the write lock and writes
+    only when there is something to write: a session to end, or ``last_seen_at`` to
+    move on (at most once a ``TOUCH_INTERVAL``). Neither waits for another writer: if
+    the write lock is busy, an expired session is simply refused (and ended by a later
+    request) and an open one is let through untouched (touched a little later).
+    """
     if not token:
         return None
     token_hash = digest(token)
     with uow.reading():
-        outcome = _check_session(uow, token_hash, may_write=False)
-    if outcome is not _MUST_WRITE:
-        return outcome
-    with uow:
-        return _check_session(uow, token_hash, may_write=True)
+        found, needs_write = _check_session(uow, token_hash, may_write=False)
+    if not needs_write:
+        return found
+    try:
+        with uow.unless_busy():
+            return _check_session(uow, token_hash, may_write=True)[0]
+    except WriteLockBusy:
+        return found  # None for an expired session; an open one goes through untouched
 
 
-_MUST_WRITE = object()  # what ``_check_session`` answers when it has to write and may not
-
-
-def _check_session(uow: UnitOfWork, token_hash: str, *, may_write: bool):
+def _check_session(
+    uow: UnitOfWork, token_hash: str, *, may_write: bool
+) -> tuple[Authenticated | None, bool]:
+    """The open session and its account (None if there is none), and whether something
+    is left to write that ``may_write`` did not allow."""
     now = uow.clock.now()
     session = uow.sessions.get_by_token_hash(token_hash)
     account = uow.accounts.get(session.account_id) if session else None
     if session is None or account is None:
-        return None
+        return None, False
     expired = session.expiry_reason(account, now)
     if expired is not None:
         if session.ended_at is not None:
-            return None
+            return None, False
         if not may_write:
-            return _MUST_WRITE
+            return None, True
         session.end(now=now, reason=expired)
         uow.commit()
-        return None
+        return None, False
+    found = Authenticated(account=account, session=session)
     if now - session.last_seen_at >= TOUCH_INTERVAL:
         if not may_write:
-            return _MUST_WRITE
+            return found, True
         session.last_seen_at = now
         uow.commit()
-    return Authenticated(account=account, session=session)
+    return found, False
 
 
 def verify_second_step(uow: UnitOfWork, sec: Security, session_id: UUID, code: str) -> None:

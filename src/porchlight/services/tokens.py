@@ -18,6 +18,7 @@ from porchlight.domain.errors import NotFound, ValidationFailed
 from porchlight.domain.policies import Actor, require_camera_owner
 from porchlight.services.ports import UnitOfWork
 from porchlight.services.security import digest, new_token
+from porchlight.services.unit_of_work import WriteLockBusy
 
 API_TOKEN_PREFIX = "plt_"  # noqa: S105 - a prefix, not a secret
 DEVICE_TOKEN_PREFIX = "pld_"  # noqa: S105
@@ -73,20 +74,39 @@ def revoke_api_token(uow: UnitOfWork, account_id: UUID, token_id: UUID) -> None:
 
 
 def authenticate_api_token(uow: UnitOfWork, token: str) -> tuple[Account, ApiToken] | None:
+    """The account and token behind an API token. Read without the write lock; the use is
+    recorded at most once a ``USE_RECORD_INTERVAL``, and skipped (for a later request)
+    rather than waited for when another writer holds the lock."""
     if not token.startswith(API_TOKEN_PREFIX):
         return None
-    with uow:
-        record = uow.api_tokens.get_by_token_hash(digest(token))
-        if record is None or record.revoked_at is not None:
-            return None
-        account = uow.accounts.get(record.account_id)
-        if account is None or account.is_disabled:
-            return None
-        now = uow.clock.now()
-        if record.last_used_at is None or now - record.last_used_at >= USE_RECORD_INTERVAL:
-            record.last_used_at = now  # a write per minute, not per request
-            uow.commit()
-        return account, record
+    token_hash = digest(token)
+    with uow.reading():
+        found = _token_and_account(uow, token_hash)
+    if found is None:
+        return None
+    now = uow.clock.now()
+    last_used = found[1].last_used_at
+    if last_used is not None and now - last_used < USE_RECORD_INTERVAL:
+        return found
+    try:
+        with uow.unless_busy():
+            fresh = _token_and_account(uow, token_hash)
+            if fresh is not None:
+                fresh[1].last_used_at = now  # a write per minute, not per request
+                uow.commit()
+            return fresh
+    except WriteLockBusy:
+        return found
+
+
+def _token_and_account(uow: UnitOfWork, token_hash: str) -> tuple[Account, ApiToken] | None:
+    record = uow.api_tokens.get_by_token_hash(token_hash)
+    if record is None or record.revoked_at is not None:
+        return None
+    account = uow.accounts.get(record.account_id)
+    if account is None or account.is_disabled:
+        return None
+    return account, record
 
 
 def rotate_device_token(uow: UnitOfWork, actor: Actor, camera_id: UUID) -> IssuedToken:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import abc
+import enum
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Self
 
 from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
@@ -13,43 +17,80 @@ class ReadOnlyViolation(RuntimeError):
     """A unit of work opened with ``reading()`` was asked to write: a bug in the caller."""
 
 
+class WriteLockBusy(Exception):
+    """``unless_busy()`` found another writer holding the write lock (SQLite only)."""
+
+
+class Mode(enum.Enum):
+    WRITE = "write"  # ``with uow:``
+    READ = "read"  # ``with uow.reading():``
+    WRITE_UNLESS_BUSY = "write unless busy"  # ``with uow.unless_busy():``
+
+
 class EventCollectingUnitOfWork(abc.ABC):
     """Subclasses supply the storage; this class guarantees that events are written with it.
 
     Entities handed to ``track`` (repositories do it on add and get) have their pending
     events pulled at commit, stamped with the clock and written by ``_write_audit`` in
     the same transaction as the state change. A rollback drops them with the change.
+
+    Three ways in: ``with uow:`` may write (on SQLite it takes the single write lock at
+    its start, waiting for it); ``with uow.reading():`` only reads, from a snapshot that
+    takes no lock, and ``commit`` (and, in storage, any write) refuses;
+    ``with uow.unless_busy():`` writes something that can wait for next time (a
+    session's last-seen time), and raises ``WriteLockBusy`` at once rather than wait.
     """
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self._tracked: list[Entity] = []
         self._loose: list[DomainEvent] = []
-        self._reading = False
-        self.read_only = False
+        self.mode = Mode.WRITE
 
-    def reading(self):
-        """This unit of work, for one ``with`` block that only reads.
+    @property
+    def read_only(self) -> bool:
+        return self.mode is Mode.READ
 
-        Its transaction is a snapshot that takes no write lock (on SQLite, where a write
-        transaction excludes every other one, a page view must not queue behind an
-        upload's commit), and it cannot change anything: ``commit`` refuses, and the
-        storage refuses any write. A block that may write uses ``with uow:`` instead.
-        """
-        self._reading = True
+    def reading(self) -> AbstractContextManager[Self]:
+        """This unit of work for one block that only reads (see the class)."""
+        return self._opened(Mode.READ)
+
+    def unless_busy(self) -> AbstractContextManager[Self]:
+        """This unit of work for one block that writes only if no one else is (see the class)."""
+        return self._opened(Mode.WRITE_UNLESS_BUSY)
+
+    @contextmanager
+    def _opened(self, mode: Mode) -> Iterator[Self]:
+        self._open(mode)
+        try:
+            yield self
+        finally:
+            self.__exit__(None, None, None)
+
+    def __enter__(self) -> Self:
+        self._open(Mode.WRITE)
         return self
 
-    def __enter__(self):
+    def _open(self, mode: Mode) -> None:
         self._tracked = []
         self._loose = []
-        self.read_only, self._reading = self._reading, False
-        return self
+        self.mode = mode
+        try:
+            self._start()
+        except BaseException:
+            self.mode = Mode.WRITE
+            raise
 
     def __exit__(self, *exc: object) -> None:
         """Leaving without commit discards the change and its events."""
         self._discard_events()
-        self.read_only = False
+        self.mode = Mode.WRITE
         self._end()
+
+    @abc.abstractmethod
+    def lock(self, entity: Entity) -> None:
+        """Hold the entity's row until commit, and reload it: for a read-modify-write that
+        a concurrent one must not overwrite."""
 
     def track(self, entity: Entity) -> None:
         self._tracked.append(entity)
@@ -80,6 +121,11 @@ class EventCollectingUnitOfWork(abc.ABC):
         self._loose = []
         for entity in self._tracked:
             entity.pull_events()
+
+    @abc.abstractmethod
+    def _start(self) -> None:
+        """Storage-specific step: open the session for ``self.mode``; clean up and raise
+        (``WriteLockBusy`` for ``unless_busy``) if that fails."""
 
     @abc.abstractmethod
     def _write_audit(self, events: list[DomainEvent]) -> None:

@@ -24,6 +24,7 @@ from porchlight.domain.requests import (
     VideoRequest,
     check_scope,
 )
+from porchlight.services.camera_search import within_radius
 from porchlight.services.ports import Mailer, OutgoingMail, UnitOfWork
 
 
@@ -133,11 +134,17 @@ def deliver(uow: UnitOfWork, kit: RequestsKit, request_id: UUID) -> int:
         found = _cameras_with_footage(uow, request)
     with uow:
         request = uow.requests.get(request_id)
-        if request is None or request.status is not RequestStatus.OPEN:
+        if request is None:
+            return 0
+        uow.lock(request)  # two runs at once: the second waits, then sees who was reached
+        if request.status is not RequestStatus.OPEN:
             return 0  # withdrawn or closed meanwhile
         reached = {d.resident_id for d in uow.deliveries.for_request(request.id)}
+        fresh = _still_eligible(uow, request, {
+            resident_id: camera_ids for resident_id, camera_ids in found.items()
+            if resident_id not in reached})
         new = [_delivery(uow, request, resident_id, camera_ids)
-               for resident_id, camera_ids in found.items() if resident_id not in reached]
+               for resident_id, camera_ids in fresh.items()]
         if new or request.delivered_at is None:  # a repeat that reached no one is not news
             total = len(reached) + len(new)
             request.record(RequestDelivered(
@@ -165,6 +172,28 @@ def _cameras_with_footage(uow: UnitOfWork, request: VideoRequest) -> dict[UUID, 
         if camera.id in with_footage:
             found[camera.owner_id].append(str(camera.id))
     return found
+
+
+def _still_eligible(
+    uow: UnitOfWork, request: VideoRequest, found: dict[UUID, list[str]]
+) -> dict[UUID, list[str]]:
+    """The search ran in a snapshot, before the write: check again, inside it, the few
+    cameras about to be named — still opted in, same owner, in range, with footage in
+    the window — so an opt-out or a deletion made in between is honoured."""
+    cameras = {}
+    for resident_id, camera_ids in found.items():
+        for camera_id in camera_ids:
+            camera = uow.cameras.get(UUID(camera_id))
+            if (camera is not None and camera.opted_in and camera.owner_id == resident_id
+                    and within_radius(request.location, request.radius_m, camera.location)):
+                cameras[camera.id] = camera
+    with_footage = uow.clips.cameras_with_footage(
+        list(cameras), request.window_start, request.window_end)
+    fresh: dict[UUID, list[str]] = defaultdict(list)
+    for camera in cameras.values():
+        if camera.id in with_footage:
+            fresh[camera.owner_id].append(str(camera.id))
+    return fresh
 
 
 def _delivery(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -11,6 +12,11 @@ from sqlalchemy.pool import NullPool
 # The execution option a unit of work that only reads sets on its connection: on SQLite its
 # transaction begins deferred (a snapshot, no write lock), on PostgreSQL it is READ ONLY.
 READ_ONLY = "porchlight_read_only"
+# The execution option of a write that can wait for another time: on SQLite its BEGIN
+# IMMEDIATE fails at once ("database is locked") instead of waiting while another
+# writer holds the lock. PostgreSQL has no database-wide write lock and ignores it.
+NO_WAIT = "porchlight_no_wait"
+BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -42,7 +48,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         # Overwrite deleted content with zeros, so a shredded clip key leaves no copy behind.
         cursor.execute("PRAGMA secure_delete=ON")
@@ -56,11 +62,29 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         # inside a transaction, or the health check) runs each statement on its own.
         if options.get("isolation_level") == "AUTOCOMMIT":
             return
-        if mode is None:
-            mode = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
-        connection.exec_driver_sql(mode)
+        if options.get(READ_ONLY):
+            # Writes are refused by SQLite itself. The setting lasts as long as the
+            # connection, which closes with its session (NullPool, above).
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            mode = mode or "BEGIN"
+        mode = mode or "BEGIN IMMEDIATE"
+        if not options.get(NO_WAIT):
+            connection.exec_driver_sql(mode)
+            return
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            connection.exec_driver_sql(mode)
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     return engine
+
+
+def is_sqlite_busy(error: BaseException) -> bool:
+    """Whether a database error is SQLite's "database is locked" (another writer)."""
+    original = getattr(error, "orig", error)
+    return (isinstance(original, sqlite3.OperationalError)
+            and getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY)
 
 
 def read_only_options(dialect_name: str) -> dict[str, bool]:

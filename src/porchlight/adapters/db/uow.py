@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 from sqlalchemy import Engine, event, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from porchlight.adapters.db import tables
-from porchlight.adapters.db.engine import read_only_options
+from porchlight.adapters.db.engine import NO_WAIT, is_sqlite_busy, read_only_options
 from porchlight.adapters.db.repositories import (
     SqlAccountRepository,
     SqlAgencyRepository,
@@ -25,10 +25,16 @@ from porchlight.adapters.db.repositories import (
     SqlSessionRepository,
     SqlVideoRequestRepository,
 )
+from porchlight.domain.entity import Entity
 from porchlight.domain.errors import Conflict
 from porchlight.domain.events import DomainEvent
 from porchlight.services.ports import Clock
-from porchlight.services.unit_of_work import EventCollectingUnitOfWork, ReadOnlyViolation
+from porchlight.services.unit_of_work import (
+    EventCollectingUnitOfWork,
+    Mode,
+    ReadOnlyViolation,
+    WriteLockBusy,
+)
 
 
 class SqlUnitOfWork(EventCollectingUnitOfWork):
@@ -37,18 +43,14 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.session_factory = session_factory
         self.session: Session | None = None
 
-    def __enter__(self) -> SqlUnitOfWork:
-        super().__enter__()
+    def _start(self) -> None:
         self.session = self.session_factory()
-        if self.read_only:
-            # Procure the connection now, so its transaction begins read-only (see
-            # engine.READ_ONLY); a session bound to a connection whose transaction is
-            # already open (the tests' rollback-only fixtures) keeps that transaction.
-            # Either way a flush is refused before it reaches the database.
-            bind = self.session.get_bind()
-            if isinstance(bind, Engine):
-                self.session.connection(execution_options=read_only_options(bind.dialect.name))
-            event.listen(self.session, "before_flush", _refuse_flush)
+        if self.mode is not Mode.WRITE:
+            try:
+                self._begin_now(self.session)
+            except BaseException:
+                self._end()
+                raise
         self.accounts = SqlAccountRepository(self.session, self.track)
         self.agencies = SqlAgencyRepository(self.session, self.track)
         self.cameras = SqlCameraRepository(self.session, self.track)
@@ -62,7 +64,33 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.deliveries = SqlDeliveryRepository(self.session, self.track)
         self.consents = SqlConsentRepository(self.session, self.track)
         self.evidence = SqlEvidenceRepository(self.session, self.track)
-        return self
+
+    def _begin_now(self, session: Session) -> None:
+        """Begin the transaction at once, as the mode asks (see engine.READ_ONLY and
+        engine.NO_WAIT). A session bound to a connection whose transaction is already
+        open (the tests' rollback-only fixtures) keeps that transaction. A reading
+        session refuses any flush before it reaches the database."""
+        if self.mode is Mode.READ:
+            event.listen(session, "before_flush", _refuse_flush)
+        bind = session.get_bind()
+        if not isinstance(bind, Engine):
+            return
+        if self.mode is Mode.READ:
+            session.connection(execution_options=read_only_options(bind.dialect.name))
+            return
+        try:
+            session.connection(execution_options={NO_WAIT: True})
+        except OperationalError as error:
+            if is_sqlite_busy(error):
+                raise WriteLockBusy() from error
+            raise
+
+    def lock(self, entity: Entity) -> None:
+        """SELECT ... FOR UPDATE and reload, on PostgreSQL. On SQLite a write transaction
+        already holds the only write lock, so there is nothing to add."""
+        session = self._session()
+        if session.get_bind().dialect.name != "sqlite":
+            session.refresh(entity, with_for_update=True)
 
     def _end(self) -> None:
         if self.session is not None:
