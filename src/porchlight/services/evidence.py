@@ -150,11 +150,19 @@ class SharedContact:
 def shared_contacts(
     uow: UnitOfWork, sec: Security, actor: Actor, request_id: UUID
 ) -> list[SharedContact]:
-    """Only residents who ticked the box, only while their consent stands; each view audited."""
-    with uow:
+    """Only residents who ticked the box, only while their consent stands; each view audited.
+    Looked up without the write lock (the request page shows this on every view); a
+    write opens only when there is a contact to disclose, and checks the consents again."""
+    with uow.reading():
         request = uow.requests.get(request_id)
         if request is None:
             raise NotFound("no such request")
+        require_agency_staff(actor, request.agency_id)
+        if not any(consent.share_contact and consent.revoked_at is None
+                   for consent in uow.consents.for_request(request.id)):
+            return []
+    with uow:
+        request = uow.requests.get(request_id)
         staff = require_agency_staff(actor, request.agency_id)
         found = []
         for consent in uow.consents.for_request(request.id):

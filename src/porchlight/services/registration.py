@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from porchlight.domain.accounts import Account, AccountKind, StaffRole, normalise_email
+from porchlight.domain.accounts import (
+    Account,
+    AccountKind,
+    StaffRole,
+    clean_display_name,
+    normalise_email,
+)
 from porchlight.domain.auth import (
     TOKEN_LIFETIMES,
     EmailVerified,
@@ -109,8 +115,12 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
     mailed instead; the caller sees the same answer either way, so the form cannot be
     used to find out who has an account.
     """
+    # Every field is checked before the address is looked up: a refusal must not depend
+    # on whether the address has an account.
     email = normalise_email(form.email)
     check_password_rules(form.password, common=sec.common_passwords, email=email)
+    clean_display_name(form.display_name)
+    _clean_address(form.postal_address)
     # Hashed whether or not the address is taken, so the answer takes as long either way,
     # and before any transaction: the hash is slow on purpose.
     password_hash = sec.passwords.hash(form.password)
@@ -144,10 +154,15 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
     return account.id
 
 
-def _seal_address(sec: Security, account: Account, address: str | None) -> None:
+def _clean_address(address: str | None) -> str:
     address = " ".join((address or "").split())
     if len(address) > MAX_ADDRESS_LENGTH:
         raise ValidationFailed(f"the address must be at most {MAX_ADDRESS_LENGTH} characters")
+    return address
+
+
+def _seal_address(sec: Security, account: Account, address: str | None) -> None:
+    address = _clean_address(address)
     account.postal_address_sealed = (
         sec.vault.seal(address.encode(), context=_address_context(account.id)) if address
         else None

@@ -184,6 +184,9 @@ def verify_second_step(uow: UnitOfWork, sec: Security, session_id: UUID, code: s
         account = uow.accounts.get(session.account_id) if session else None
         if session is None or account is None or session.ended_at is not None:
             raise NotFound("no such session")
+        # Codes used, failures counted and recovery codes spent are read-modify-writes of
+        # the account: two sessions sending codes at once must meet one after the other.
+        uow.lock(account)
         if account.is_locked or account.is_disabled:  # a lock stops every pending session too
             session.end(now=now, reason="account_locked")
             uow.commit()
@@ -229,6 +232,7 @@ def finish_mfa_enrolment(
         if session is None or session.ended_at is not None:
             raise NotFound("no such session")
         account = _account(uow, session.account_id)
+        uow.lock(account)  # the code's step is used once, however many sessions send it
         codes = mfa.finish_enrolment(uow, sec, account, code, now)
         if session.mfa_verified_at is None:
             _complete(session, account, now)

@@ -84,7 +84,7 @@ def is_sqlite_busy(error: BaseException) -> bool:
     """Whether a database error is SQLite's "database is locked" (another writer)."""
     original = getattr(error, "orig", error)
     return (isinstance(original, sqlite3.OperationalError)
-            and getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY)
+            and (getattr(original, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY)
 
 
 def read_only_options(dialect_name: str) -> dict[str, bool]:
