@@ -29,7 +29,7 @@ from porchlight.adapters.db.audit_log_tables import (
     audit_leaves,
     audit_nodes,
 )
-from porchlight.adapters.db.engine import read_snapshot_on_sqlite
+from porchlight.adapters.db.engine import read_snapshot
 from porchlight.adapters.db.tables import audit_events
 from porchlight.audit import Node, NodeId
 from porchlight.services.audit_ports import (
@@ -200,23 +200,18 @@ class SqlAuditLogStore:
     @contextmanager
     def reading(self) -> Iterator[SqlLogView]:
         with self.engine.connect() as connection:
-            if not self.is_sqlite:
-                connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            else:
-                read_snapshot_on_sqlite(connection)
+            connection = read_snapshot(connection)
             with connection.begin():
                 yield SqlLogView(connection)
 
     @contextmanager
     def sequencing(self) -> Iterator[SqlLogWriter]:
-        with self.engine.connect() as connection:
-            if self.is_sqlite:
-                connection.info["sqlite_begin"] = "BEGIN IMMEDIATE"
-            with connection.begin():
-                if not self.is_sqlite:
-                    lock = text("SELECT pg_advisory_xact_lock(:key)")
-                    connection.execute(lock, {"key": SEQUENCER_LOCK})
-                yield SqlLogWriter(connection)
+        # On SQLite the transaction begins IMMEDIATE (the engine's default for writes).
+        with self.engine.connect() as connection, connection.begin():
+            if not self.is_sqlite:
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                connection.execute(lock, {"key": SEQUENCER_LOCK})
+            yield SqlLogWriter(connection)
 
     def queue_horizon(self) -> int | None:
         if self.is_sqlite:

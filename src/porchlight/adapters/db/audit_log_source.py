@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, exists, func, select
 
 from porchlight.adapters.db.audit_log import SqlLogView, event_decoder, mark
 from porchlight.adapters.db.audit_log_tables import audit_leaves
-from porchlight.adapters.db.engine import read_snapshot_on_sqlite
+from porchlight.adapters.db.engine import read_snapshot
 from porchlight.adapters.db.tables import audit_events
 from porchlight.audit import consistency_plan, evaluate_plan
 from porchlight.services.audit_ports import LeafData, LeafRow, QueuedEvent, StoredCheckpoint
@@ -49,10 +49,7 @@ class SqlAuditLogSource:
     def open(cls, engine: Engine, *, chunk_size: int = 5_000) -> Iterator[SqlAuditLogSource]:
         """A source on a consistent snapshot, for as long as the ``with`` block lasts."""
         with engine.connect() as connection:
-            if engine.dialect.name != "sqlite":
-                connection = connection.execution_options(isolation_level="REPEATABLE READ")
-            else:
-                read_snapshot_on_sqlite(connection)
+            connection = read_snapshot(connection)
             with connection.begin():
                 yield cls(connection, chunk_size=chunk_size)
 

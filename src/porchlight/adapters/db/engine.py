@@ -56,7 +56,6 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        mode = connection.info.pop("sqlite_begin", None)
         options = connection.get_execution_options()
         # An AUTOCOMMIT connection (maintenance such as a WAL checkpoint, which cannot run
         # inside a transaction, or the health check) runs each statement on its own.
@@ -66,8 +65,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             # Writes are refused by SQLite itself. The setting lasts as long as the
             # connection, which closes with its session (NullPool, above).
             connection.exec_driver_sql("PRAGMA query_only=ON")
-            mode = mode or "BEGIN"
-        mode = mode or "BEGIN IMMEDIATE"
+        mode = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
         if not options.get(NO_WAIT):
             connection.exec_driver_sql(mode)
             return
@@ -94,18 +92,16 @@ def read_only_options(dialect_name: str) -> dict[str, bool]:
     return {READ_ONLY: True}
 
 
-def read_snapshot_on_sqlite(connection: Connection) -> None:
-    """Let the next transaction on this connection start as a plain (deferred) read.
-
-    On SQLite every transaction otherwise starts with BEGIN IMMEDIATE, taking the write
-    lock up front and waiting (``busy_timeout``) for it. A deferred transaction that
-    reads and then writes cannot wait: if another writer committed after its read
-    began, its write fails at once with "database is locked", so two uploads committing
-    together would fail one of them (found by the real-connection race test). A long
-    read that never writes (``audit verify`` on its snapshot) should not hold the write
-    lock, though, and asks for this instead.
-    """
-    connection.info["sqlite_begin"] = "BEGIN"
+def read_snapshot(connection: Connection) -> Connection:
+    """The connection, set so that its transactions are consistent read-only snapshots:
+    REPEATABLE READ and READ ONLY on PostgreSQL; on SQLite, whose transactions are
+    snapshots anyway, a deferred BEGIN (no write lock: a long read such as ``audit
+    verify`` must not stop every writer) with ``query_only``."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        return connection.execution_options(**read_only_options(dialect))
+    return connection.execution_options(isolation_level="REPEATABLE READ",
+                                        **read_only_options(dialect))
 
 
 def is_sqlite(engine: Engine) -> bool:
