@@ -1,0 +1,36 @@
+"""The compiled part of Porchlight: the camera-search cover's loops.
+
+Everything else is in pyproject.toml. The extension is optional: on a machine that
+cannot build it (no C compiler, say) the install goes on and
+``porchlight.services.camera_search`` runs the same steps in Python
+(docs/camera-lookup.md, "Compiled loops").
+"""
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class OptionalBuildExt(build_ext):
+    """Build the extension if this machine can; otherwise say why and go on."""
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # a missing compiler is an OSError, not a CompileError
+            self.warn(f"{ext.name} not built ({error}); the camera search runs its "
+                      "Python loops instead")
+
+
+setup(
+    cmdclass={"build_ext": OptionalBuildExt},
+    ext_modules=cythonize(
+        [Extension(
+            "porchlight.services._cover_native",
+            ["src/porchlight/services/_cover_native.pyx"],
+            # The same rounding as Python's floats: no fused multiply-add.
+            extra_compile_args=["-O2", "-ffp-contract=off"],
+        )],
+        language_level=3,
+    ),
+)
