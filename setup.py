@@ -22,15 +22,19 @@ class OptionalBuildExt(build_ext):
                       "Python loops instead")
 
 
-setup(
-    cmdclass={"build_ext": OptionalBuildExt},
-    ext_modules=cythonize(
-        [Extension(
-            "porchlight.services._cover_native",
-            ["src/porchlight/services/_cover_native.pyx"],
-            # The same rounding as Python's floats: no fused multiply-add.
-            extra_compile_args=["-O2", "-ffp-contract=off"],
-        )],
-        language_level=3,
-    ),
+extensions = cythonize(
+    [Extension(
+        "porchlight.services._cover_native",
+        ["src/porchlight/services/_cover_native.pyx"],
+        # Python's rounding: no fused multiply-add, and pow(x, 2.0) stays libm's pow
+        # (which Python's x ** 2 calls) instead of becoming x * x.
+        extra_compile_args=["-O2", "-ffp-contract=off", "-fno-builtin-pow"],
+    )],
+    language_level=3,
 )
+for extension in extensions:
+    # cythonize() drops Extension(optional=...); without it an editable install whose
+    # build failed would still try to copy the missing library into src/.
+    extension.optional = True
+
+setup(cmdclass={"build_ext": OptionalBuildExt}, ext_modules=extensions)

@@ -51,6 +51,23 @@ def test_the_compiled_cover_is_the_python_cover(
     assert compiled == python  # ranges, cell count, k, box and both bounds
 
 
+@pytest.mark.parametrize(("centre", "radius"), [
+    (LatLon(-22.86238394227847, -47.13253873137805), 636.5345174137848),
+    (LatLon(-57.04257343005371, -0.8307043305623552), 227.6200350404038),
+    (LatLon(-48.010204603808006, 70.53743129331909), 464.9655664066238),
+    (LatLon(33.99364225771572, 121.12704189680517), 575.5427017436007),
+])
+def test_a_cell_centre_on_the_ring_check_limit_is_decided_alike(
+    native: ModuleType, centre: LatLon, radius: float
+) -> None:
+    """Found in review: in each of these circles a ring cell's centre lies within a float
+    step of r + REACH_M, where squaring by ``x * x`` and by Python's ``x ** 2`` (libm's
+    pow, not always rounded the same) decide it differently; the compiled loops once
+    used the first and gave other ranges."""
+    python, compiled = _both(native, centre, radius)
+    assert compiled == python
+
+
 @settings(max_examples=100, deadline=None)
 @given(centre=centres(), radius=radii())
 def test_the_compiled_search_for_k_keeps_the_same_ring_cells(

@@ -14,7 +14,7 @@ name there, so nothing here depends on h3-py's Python or Cython internals, and n
 headers are needed to build.
 """
 
-from libc.math cimport atan2, cos, floor, sin, sqrt
+from libc.math cimport atan2, cos, floor, pow, sin, sqrt
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, qsort
 from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlopen, dlsym
@@ -144,6 +144,8 @@ cdef class Near:
     def __init__(self, double south, double north, double west, double east, double lat0,
                  double lon0, double wide, double near, double narrow, double far,
                  double phi0, double cos_phi0, double limit):
+        if cell_to_latlng == NULL:
+            raise RuntimeError("bind() has not found h3's functions")
         self.south, self.north, self.west, self.east = south, north, west, east
         self.lat0, self.lon0 = lat0, lon0
         self.wide, self.near, self.narrow, self.far = wide, near, narrow, far
@@ -161,11 +163,13 @@ cdef class Near:
             return True
         if dlat + self.narrow * dlon > self.far:
             return False
-        # DistanceFrom.haversine, operation for operation.
+        # DistanceFrom.haversine, operation for operation. Python's ``x ** 2`` is libm's
+        # pow(x, 2.0), which is not always x * x rounded; setup.py's -fno-builtin-pow
+        # keeps the compiler from turning this pow into a multiplication.
         cdef double phi2 = lat * DEG_TO_RAD
         cdef double a = sin((phi2 - self.phi0) / 2)
         cdef double b = sin((lon - self.lon0) * DEG_TO_RAD / 2)
-        return a * a + self.cos_phi0 * cos(phi2) * (b * b) <= self.limit
+        return pow(a, 2.0) + self.cos_phi0 * cos(phi2) * pow(b, 2.0) <= self.limit
 
     def ring(self, H3Index origin, int k, bint first_only):
         """The cells of ``grid_ring(origin, k)`` that may hold a point within the radius
@@ -175,8 +179,8 @@ cdef class Near:
     cdef list _ring(self, H3Index origin, int k, bint first_only):
         cdef int64_t size, i
         cdef H3Index* cells = _grid(origin, k, True, &size)
-        found = []
         try:
+            found = []
             for i in range(size):
                 if cells[i] != 0 and self._is_near(cells[i]):
                     found.append(cells[i])
@@ -223,7 +227,7 @@ cdef double _distance(double phi, double cos_phi, double lon0, double lat, doubl
     cdef double phi2 = lat * DEG_TO_RAD
     cdef double a = sin((phi2 - phi) / 2)
     cdef double b = sin((lon - lon0) * DEG_TO_RAD / 2)
-    cdef double h = a * a + cos_phi * cos(phi2) * (b * b)
+    cdef double h = pow(a, 2.0) + cos_phi * cos(phi2) * pow(b, 2.0)
     h = min(1.0, h)
     return 2 * EARTH_RADIUS_M * atan2(sqrt(h), sqrt(1.0 - h))
 
@@ -270,10 +274,11 @@ cdef inline H3Index _successor(H3Index cell) noexcept:
     return cell + CARRY[sixes]
 
 
-def disk_ranges(H3Index origin, int inner_k, list outer):
-    """``compact_cells(grid_disk(origin, inner_k))`` plus the ``outer`` cells, as the
-    sorted, merged ranges ``camera_search.cover_circle`` builds, and how many cells they
-    came from."""
+def disk_ranges(H3Index origin, int inner_k, outer):
+    """``compact_cells(grid_disk(origin, inner_k))`` plus the ``outer`` cells (valid H3
+    cell ids, all below 2⁶³), as the sorted, merged ranges ``camera_search.cover_circle``
+    builds, and how many cells they came from."""
+    cdef tuple extra = tuple(outer)
     cdef int64_t size, i, n = 0, kept = 0, count
     cdef H3Index* disk = _grid(origin, inner_k, False, &size)
     cdef H3Index* compacted = NULL
@@ -285,7 +290,7 @@ def disk_ranges(H3Index origin, int inner_k, list outer):
                 disk[n] = disk[i]
                 n += 1
         compacted = <H3Index*>calloc(max(n, 1), sizeof(H3Index))
-        ranges = <Range*>malloc((n + len(outer) + 1) * sizeof(Range))
+        ranges = <Range*>malloc((n + len(extra) + 1) * sizeof(Range))
         if compacted == NULL or ranges == NULL:
             raise MemoryError()
         _check(compact_cells(disk, compacted, n), "compactCells")
@@ -294,7 +299,7 @@ def disk_ranges(H3Index origin, int inner_k, list outer):
                 ranges[kept] = _descendant_range(compacted[i])
                 kept += 1
         count = kept
-        for cell in outer:
+        for cell in extra:
             ranges[count].lo = ranges[count].hi = cell
             count += 1
         qsort(ranges, count, sizeof(Range), _by_lo_then_hi)

@@ -522,6 +522,8 @@ _native: ModuleType | None = None
 
 
 def _bind_native() -> ModuleType | None:
+    if not h3.versions()["c"].startswith("4."):
+        return None  # the functions bound by name are those of H3's C API version 4
     try:
         import h3._cy.cells as h3_library
 
@@ -561,7 +563,8 @@ def cover_implementation() -> str:
 
 @contextmanager
 def python_loops() -> Iterator[None]:
-    """Run the Python loops inside the block, for comparing the two (tests, benchmark)."""
+    """Run the Python loops inside the block, for comparing the two (tests, benchmark).
+    It swaps a module global: not for use while other threads search."""
     global _native
     saved, _native = _native, None
     try:
