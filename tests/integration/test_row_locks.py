@@ -1,23 +1,29 @@
 """Read-modify-writes that two requests can race, on PostgreSQL (READ COMMITTED, where
 without a row lock the later commit overwrites the earlier): each case makes two
-requests read before either writes, and checks both writes count."""
+requests read before either writes, and checks both writes count, or that the second
+sees the first's. Each fails with ``uow.lock`` made a no-op."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 
+import pyotp
 import pytest
 from sqlalchemy import Engine
 
 from porchlight import bootstrap
+from porchlight.adapters.clock import FixedClock
 from porchlight.adapters.db import migrate
+from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.domain.errors import SigninRefused
+from porchlight.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.domain.geo import LatLon
-from porchlight.services import accounts, commands, signin
-from tests.integration.conftest import fresh_postgres_database
+from porchlight.services import accounts, commands, mfa, registration, signin
+from tests.e2e.support import RecordingMailer
+from tests.integration.conftest import T0, fresh_postgres_database
 
 PASSWORD = "correct horse battery staple"
 
@@ -30,41 +36,115 @@ def pg_engine() -> Iterator[Engine]:
 
 
 @pytest.fixture
-def container(settings: Settings, pg_engine: Engine) -> Iterator[Container]:
-    container = bootstrap.build(settings, engine=pg_engine)
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def container(settings: Settings, pg_engine: Engine, mailer: RecordingMailer,
+              clock: FixedClock) -> Iterator[Container]:
+    container = bootstrap.build(settings, engine=pg_engine, mailer=mailer, clock=clock)
     yield container
+
+
+def _register(container: Container) -> object:
+    return accounts.register_resident(
+        container.uow(), commands.RegisterResident("ana@example.org", "Ana",
+                                                   LatLon(45.5, -122.6), PASSWORD),
+        container.security.passwords)
+
+
+def _both_at_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make two units of work meet before either takes its row lock: both have read."""
+    both_read = threading.Barrier(2, timeout=10)
+    lock = SqlUnitOfWork.lock
+
+    def meet_then_lock(self: SqlUnitOfWork, entity: object) -> None:
+        both_read.wait()
+        lock(self, entity)
+
+    monkeypatch.setattr(SqlUnitOfWork, "lock", meet_then_lock)
+
+
+def _at_once(*calls: Callable[[], object]) -> list[object]:
+    """Run the calls in threads at once; each one's result, or the exception it raised."""
+    outcomes: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        try:
+            outcomes[index] = calls[index]()
+        except Exception as error:  # the outcome under test
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
 
 
 def test_two_wrong_passwords_at_once_both_count(
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sec = container.security
-    account_id = accounts.register_resident(
-        container.uow(), commands.RegisterResident("ana@example.org", "Ana",
-                                                   LatLon(45.5, -122.6), PASSWORD),
-        sec.passwords)
-    both_checked = threading.Barrier(2, timeout=10)
-    verify = sec.passwords.verify
-
-    def verify_then_meet(stored: str, password: str) -> bool:
-        matched = verify(stored, password)
-        both_checked.wait()  # both have read the account before either writes
-        return matched
-
-    monkeypatch.setattr(sec.passwords, "verify", verify_then_meet)
-    refused: list[bool] = []
-
-    def attempt() -> None:
-        try:
-            signin.sign_in(container.uow(), sec, "ana@example.org", "not the password")
-        except SigninRefused:
-            refused.append(True)
-
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert refused == [True, True]
+    account_id = _register(container)
+    _both_at_the_lock(monkeypatch)
+    outcomes = _at_once(*[
+        lambda: signin.sign_in(container.uow(), sec, "ana@example.org", "not the password")
+    ] * 2)
+    assert all(isinstance(o, SigninRefused) for o in outcomes), outcomes
     with container.uow().reading() as uow:
         assert len(uow.accounts.get(account_id).failed_signins) == 2
+
+
+def test_a_reset_link_used_twice_at_once_works_once(
+    container: Container, mailer: RecordingMailer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sec = container.security
+    account_id = _register(container)
+    registration.request_password_reset(container.uow(), sec, "ana@example.org")
+    signed = mailer.last_link("ana@example.org").rsplit("/", 1)[1]
+    _both_at_the_lock(monkeypatch)
+    first, second = "first new passphrase 1", "second new passphrase 2"
+    outcomes = _at_once(
+        lambda: registration.reset_password(container.uow(), sec, signed, first),
+        lambda: registration.reset_password(container.uow(), sec, signed, second))
+    refused = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(refused) == 1, outcomes
+    winner = first if outcomes[0] is None else second
+    with container.uow().reading() as uow:
+        stored = uow.accounts.get(account_id).password_hash
+    assert sec.passwords.verify(stored, winner)
+
+
+def test_one_code_sent_by_two_sessions_at_once_completes_one(
+    container: Container, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sec = container.security
+    account_id = _register(container)
+    uow = container.uow()
+    with uow:
+        account = uow.accounts.get(account_id)
+        secret = mfa.start_enrolment(sec, account)
+        mfa.finish_enrolment(uow, sec, account, pyotp.TOTP(secret).at(clock.now()), clock.now())
+        uow.commit()
+    clock.advance(timedelta(seconds=60))  # a fresh time step, unused so far
+    sessions = [signin.sign_in(container.uow(), sec, "ana@example.org", PASSWORD)
+                for _ in range(2)]
+    assert all(s.needs_mfa for s in sessions)
+    code = pyotp.TOTP(secret).at(clock.now())
+    _both_at_the_lock(monkeypatch)
+    outcomes = _at_once(*(
+        (lambda s=s: signin.verify_second_step(container.uow(), sec, s.session_id, code))
+        for s in sessions))
+    assert sum(o is None for o in outcomes) == 1, outcomes
+    assert sum(isinstance(o, ValidationFailed) for o in outcomes) == 1, outcomes
+    with container.uow().reading() as uow:
+        verified = [uow.sessions.get(s.session_id).mfa_verified_at for s in sessions]
+    assert sum(v is not None for v in verified) == 1
