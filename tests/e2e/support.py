@@ -12,11 +12,13 @@ import hmac
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from uuid import UUID
 
 import pyotp
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from porchlight import bootstrap
 from porchlight.adapters.clock import FixedClock
@@ -26,9 +28,10 @@ from porchlight.domain.accounts import StaffRole
 from porchlight.domain.agencies import AgencyKind
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import SYSTEM
+from porchlight.domain.requests import IncidentType, RequestDraft
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE
-from porchlight.services import accounts, cameras, commands, mfa, staff
+from porchlight.services import accounts, cameras, commands, footage, mfa, staff
 from porchlight.services.ports import OutgoingMail
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -110,10 +113,10 @@ class Browser(TestClient):
             assert second.status_code == 303, second.text
 
 
-def build_deployment(settings: Settings) -> Deployment:
+def build_deployment(settings: Settings, engine: Engine | None = None) -> Deployment:
     clock = FixedClock(T0)
     mailer = RecordingMailer()
-    container = bootstrap.build(settings, clock=clock, mailer=mailer)
+    container = bootstrap.build(settings, clock=clock, mailer=mailer, engine=engine)
     container.migrate()
     deployment = Deployment(container, create_app(container=container), clock, mailer)
     _cast(deployment)
@@ -178,3 +181,37 @@ def _cast(d: Deployment) -> None:
 
 def disable(d: Deployment, key: str) -> None:
     staff.disable_account(d.container.uow(), SYSTEM, d.people[key].id)
+
+
+def actor(d: Deployment, key: str):
+    with d.container.uow() as uow:
+        return uow.accounts.get(d.people[key].id)
+
+
+def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Path],
+                          starts: list[timedelta], opted_in: bool = True):
+    """A camera of ``key``'s with the clips uploaded, recorded ``starts`` before now."""
+    camera_id = cameras.register_camera(
+        d.container.uow(), commands.RegisterCamera("Cam", where, opted_in=opted_in),
+        actor(d, key))
+    made = []
+    for path, start in zip(clips, starts, strict=True):
+        received = footage.ReceivedFile(path, path.stat().st_size)
+        made.append(footage.upload_clip(
+            d.container.uow(), d.container.footage, camera_id=camera_id,
+            device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,
+            claimed_sha256=None).clip_id)
+    return camera_id, made
+
+
+def draft(d: Deployment, **changes) -> RequestDraft:
+    """A request that goes out on the officer's word: 1 h window ending 2 h ago, 250 m."""
+    start = d.clock.now() - timedelta(hours=3)
+    values = dict(
+        case_number="24-0042", incident_type=IncidentType.BURGLARY, incident_other=None,
+        incident_time=start + timedelta(minutes=20), location=HOME_A, radius_m=250,
+        window_start=start, window_end=start + timedelta(hours=1),
+        description="A garage on Alder St was broken into; we are looking for a grey van.",
+        retention_days=90, sharing_plan=(), contact="Det. Ruiz, 555-0100")
+    values.update(changes)
+    return RequestDraft(**values)

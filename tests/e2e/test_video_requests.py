@@ -20,9 +20,17 @@ from porchlight.domain.errors import (
     ValidationFailed,
 )
 from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import IncidentType, RequestDraft, RequestStatus
+from porchlight.domain.requests import RequestStatus
 from porchlight.services import footage, inbox, video_requests
-from tests.e2e.support import HOME_A, HOME_B, Deployment, build_deployment
+from tests.e2e.support import (
+    HOME_A,
+    HOME_B,
+    Deployment,
+    actor,
+    add_camera_with_clips,
+    build_deployment,
+    draft,
+)
 
 FAR = LatLon(45.60, -122.50)  # ~12 km away
 
@@ -42,40 +50,6 @@ def d(settings: Settings) -> Deployment:
             uow.agencies.get(agency_id).verify(now=uow.clock.now(), actor_id=None)
         uow.commit()
     return deployment
-
-
-def actor(d: Deployment, key: str):
-    with d.container.uow() as uow:
-        return uow.accounts.get(d.people[key].id)
-
-
-def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Path],
-                          starts: list[timedelta], opted_in: bool = True):
-    from porchlight.services import cameras, commands
-
-    camera_id = cameras.register_camera(
-        d.container.uow(), commands.RegisterCamera("Cam", where, opted_in=opted_in),
-        actor(d, key))
-    made = []
-    for path, start in zip(clips, starts, strict=True):
-        received = footage.ReceivedFile(path, path.stat().st_size)
-        made.append(footage.upload_clip(
-            d.container.uow(), d.container.footage, camera_id=camera_id,
-            device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,
-            claimed_sha256=None).clip_id)
-    return camera_id, made
-
-
-def draft(d: Deployment, **changes) -> RequestDraft:
-    start = d.clock.now() - timedelta(hours=3)
-    values = dict(
-        case_number="24-0042", incident_type=IncidentType.BURGLARY, incident_other=None,
-        incident_time=start + timedelta(minutes=20), location=HOME_A, radius_m=250,
-        window_start=start, window_end=start + timedelta(hours=1),
-        description="A garage on Alder St was broken into; we are looking for a grey van.",
-        retention_days=90, sharing_plan=(), contact="Det. Ruiz, 555-0100")
-    values.update(changes)
-    return RequestDraft(**values)
 
 
 def test_a_small_request_reaches_exactly_the_right_residents(d: Deployment, clip_files) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -17,12 +18,21 @@ from porchlight import bootstrap
 from porchlight.adapters.clock import FixedClock
 from porchlight.adapters.db import migrate
 from porchlight.adapters.db.uow import SqlUnitOfWork
+from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.domain.geo import LatLon
-from porchlight.services import accounts, commands, mfa, registration, signin
-from tests.e2e.support import RecordingMailer
+from porchlight.services import accounts, commands, mfa, registration, signin, video_requests
+from tests.e2e.support import (
+    HOME_A,
+    HOME_B,
+    RecordingMailer,
+    actor,
+    add_camera_with_clips,
+    build_deployment,
+    draft,
+)
 from tests.integration.conftest import T0, fresh_postgres_database
 
 PASSWORD = "correct horse battery staple"
@@ -148,3 +158,29 @@ def test_one_code_sent_by_two_sessions_at_once_completes_one(
     with container.uow().reading() as uow:
         verified = [uow.sessions.get(s.session_id).mfa_verified_at for s in sessions]
     assert sum(v is not None for v in verified) == 1
+
+
+def test_two_delivery_runs_at_once_reach_each_resident_once(
+    settings: Settings, pg_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = build_deployment(settings, engine=pg_engine)
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    clip = make_demo_clip(tmp_path / "clip.mp4", seconds=1, width=160, height=96, seed=1)
+    in_window = [timedelta(hours=2, minutes=40)]
+    add_camera_with_clips(d, "resident_a", HOME_A, [clip], in_window)
+    add_camera_with_clips(d, "resident_b", HOME_B, [clip], in_window)
+    kit = d.container.requests_kit
+    with monkeypatch.context() as later:  # created, not yet delivered
+        later.setattr(video_requests, "deliver", lambda *args: 0)
+        request_id = video_requests.create_request(d.container.uow(), kit,
+                                                   actor(d, "officer_x"), draft(d))
+    _both_at_the_lock(monkeypatch)
+    outcomes = _at_once(*[lambda: video_requests.deliver(d.container.uow(), kit, request_id)] * 2)
+    assert all(isinstance(o, int) for o in outcomes), outcomes  # neither run failed
+    assert sorted(outcomes) == [0, 2]  # the second run found both residents reached
+    with d.container.uow().reading() as uow:
+        reached = [x.resident_id for x in uow.deliveries.for_request(request_id)]
+    assert sorted(reached) == sorted([d.people["resident_a"].id, d.people["resident_b"].id])
+    assert len([m for m in d.mailer.sent if "video request" in m.subject]) == 2
