@@ -163,13 +163,7 @@ cdef class Near:
             return True
         if dlat + self.narrow * dlon > self.far:
             return False
-        # DistanceFrom.haversine, operation for operation. Python's ``x ** 2`` is libm's
-        # pow(x, 2.0), which is not always x * x rounded; setup.py's -fno-builtin-pow
-        # keeps the compiler from turning this pow into a multiplication.
-        cdef double phi2 = lat * DEG_TO_RAD
-        cdef double a = sin((phi2 - self.phi0) / 2)
-        cdef double b = sin((lon - self.lon0) * DEG_TO_RAD / 2)
-        return pow(a, 2.0) + self.cos_phi0 * cos(phi2) * pow(b, 2.0) <= self.limit
+        return _haversine(self.phi0, self.cos_phi0, self.lon0, lat, lon) <= self.limit
 
     def ring(self, H3Index origin, int k, bint first_only):
         """The cells of ``grid_ring(origin, k)`` that may hold a point within the radius
@@ -222,13 +216,21 @@ cdef class Near:
         return max(1, <int>floor((radius_m + reach_m + d0) / (1.5 * e)))
 
 
-cdef double _distance(double phi, double cos_phi, double lon0, double lat, double lon) noexcept:
-    """``DistanceFrom.__call__``, operation for operation."""
+cdef double _haversine(double phi, double cos_phi, double lon0, double lat,
+                       double lon) noexcept:
+    """``DistanceFrom.haversine`` (and the start of ``__call__``), operation for
+    operation. Python's ``x ** 2`` is libm's pow(x, 2.0), which is not always x * x
+    rounded; setup.py's -fno-builtin-pow keeps the compiler from turning pow into a
+    multiplication."""
     cdef double phi2 = lat * DEG_TO_RAD
     cdef double a = sin((phi2 - phi) / 2)
     cdef double b = sin((lon - lon0) * DEG_TO_RAD / 2)
-    cdef double h = pow(a, 2.0) + cos_phi * cos(phi2) * pow(b, 2.0)
-    h = min(1.0, h)
+    return pow(a, 2.0) + cos_phi * cos(phi2) * pow(b, 2.0)
+
+
+cdef double _distance(double phi, double cos_phi, double lon0, double lat, double lon) noexcept:
+    """``DistanceFrom.__call__``, operation for operation."""
+    cdef double h = min(1.0, _haversine(phi, cos_phi, lon0, lat, lon))
     return 2 * EARTH_RADIUS_M * atan2(sqrt(h), sqrt(1.0 - h))
 
 

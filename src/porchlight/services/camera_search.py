@@ -425,9 +425,8 @@ class _Near:
 
     def ring(self, origin: int, k: int, *, first_only: bool = False) -> list[int]:
         """The cells of ``grid_ring(origin, k)`` that may hold a point within the radius
-        (only the first one found, with ``first_only``)."""
-        if self.compiled is not None:
-            return self.compiled.ring(origin, k, first_only)
+        (only the first one found, with ``first_only``). ``compiled``, when there, does
+        the same for the whole search for k (``_cover``)."""
         return self._near(_ring(origin, k), first_only=first_only)
 
     def _near(self, cells: list[int], *, first_only: bool) -> list[int]:
