@@ -392,6 +392,33 @@ def test_a_lock_stops_second_steps_on_sessions_opened_before_it(d: Deployment) -
         assert browser.get("/api/v1/me").status_code == 401
 
 
+def test_wrong_codes_keep_counting_across_correct_passwords(d: Deployment) -> None:
+    """A right password must not wipe the wrong second-step codes sent before it."""
+    officer = d.people["officer_x"]
+    for _ in range(3):  # 3 x (right password, 2 wrong codes): six failures in all
+        browser = d.browser()
+        assert browser.submit("/signin", {"email": officer.email,
+                                          "password": PASSWORD}).status_code == 303
+        for _ in range(2):
+            browser.submit("/signin/mfa", {"code": "000000"})
+        d.clock.advance(timedelta(minutes=1))
+    assert audit_kinds(d).count("account.locked") == 1
+    late = d.browser()
+    late.submit("/signin", {"email": officer.email, "password": PASSWORD})
+    assert late.submit("/signin/mfa", {"code": late.totp(officer)}).status_code in (401, 422)
+    assert late.get("/api/v1/me").status_code == 401
+
+
+def test_a_complete_sign_in_forgives_earlier_failures(d: Deployment) -> None:
+    officer = d.people["officer_x"]
+    for _ in range(4):
+        d.browser().submit("/signin", {"email": officer.email, "password": "wrong password!"})
+    d.signed_in("officer_x")  # password and code: a complete sign-in
+    for _ in range(4):
+        d.browser().submit("/signin", {"email": officer.email, "password": "wrong password!"})
+    assert "account.locked" not in audit_kinds(d)
+
+
 def test_registering_a_taken_address_looks_the_same_and_warns_its_owner(d: Deployment) -> None:
     fresh = register(d.browser(), email="brand.new@example.org")
     taken = register(d.browser(), email="resident_a@example.org")

@@ -72,7 +72,6 @@ def sign_in(uow: UnitOfWork, sec: Security, email: str, password: str) -> NewSes
             uow.commit()
             raise SigninRefused()
         assert account is not None
-        account.failed_signins = []
         opened = _open_session(uow, account, now)
         uow.commit()
         return opened
@@ -119,6 +118,9 @@ def _open_session(uow: UnitOfWork, account: Account, now: datetime) -> NewSessio
     )
     uow.sessions.add(session)
     if not second_step:
+        # Failures are forgiven only by a complete sign-in: a right password followed by
+        # wrong codes must keep counting towards the lock (the second step clears them).
+        account.failed_signins = []
         account.record(SigninSucceeded(actor_id=account.id, account_id=account.id,
                                        session_id=session.id, mfa=False))
     return NewSession(token=token, session_id=session.id, needs_mfa=second_step,
