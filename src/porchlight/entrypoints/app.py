@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -23,6 +24,7 @@ from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
+from porchlight.entrypoints.headers import SecurityHeadersMiddleware
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
 from porchlight.entrypoints.web import (
     account_pages,
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         version=porchlight.__version__,
         description="Doorbell-camera footage sharing that keeps residents in control.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served below from the installed Swagger UI, not a CDN
         redoc_url=None,
         lifespan=lifespan,
         dependencies=[Depends(check_csrf)],
@@ -87,8 +89,13 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
     app.middleware("http")(_csrf_cookie)
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies)
     errors.install(app)
-    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
+    app.mount("/static", CachedStatic(directory=WEB / "static"), name="static")
+    app.mount("/api/v1/docs/assets", CachedStatic(packages=[("fastapi_swagger", "resources")]),
+              name="swagger_assets")
+    app.add_api_route("/api/v1/docs", api_docs, methods=["GET"], include_in_schema=False,
+                      response_class=HTMLResponse)
     for router in ROUTERS:
         app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
@@ -102,6 +109,22 @@ async def _csrf_cookie(request: Request, call_next):
     if fresh:
         set_cookie(request, response, CSRF_COOKIE, request.state.csrf_nonce)
     return response
+
+
+class CachedStatic(StaticFiles):
+    """Static files may be cached for an hour (every other response is ``no-store``)."""
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["cache-control"] = "public, max-age=3600"
+        return response
+
+
+def api_docs(request: Request) -> Response:
+    """Swagger UI from the installed ``fastapi_swagger`` package; its start-up script is a
+    static file too, so the page needs no inline script under the Content-Security-Policy."""
+    return request.app.state.templates.TemplateResponse(
+        request, "api_docs.html", {"openapi_url": request.app.openapi_url})
 
 
 def _templates(settings: Settings) -> Jinja2Templates:
