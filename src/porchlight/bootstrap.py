@@ -23,6 +23,7 @@ from porchlight.adapters.db.audit_log_source import SqlAuditLogSource
 from porchlight.adapters.db.engine import make_engine
 from porchlight.adapters.db.orm import start_mappers
 from porchlight.adapters.db.uow import SqlUnitOfWork
+from porchlight.adapters.files import private_dirs
 from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
 from porchlight.adapters.mail import LogMailer, SmtpMailer
 from porchlight.adapters.passwords import Argon2PasswordHasher
@@ -120,7 +121,7 @@ def build(
     settings = settings or Settings()
     if settings.env == "production":
         forbid_inspection()  # see adapters/process.py: the decoder children run as this user
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dirs(settings.data_dir)
     start_mappers()
     engine = engine or make_engine(settings.database_url, echo=settings.database.echo)
     factory = session_factory or sessionmaker(engine, expire_on_commit=False)

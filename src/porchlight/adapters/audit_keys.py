@@ -13,6 +13,7 @@ import os
 import stat
 from pathlib import Path
 
+from porchlight.adapters.files import private_dirs
 from porchlight.audit import CheckpointSigner
 from porchlight.services.audit_ports import AuditKeyError
 
@@ -41,7 +42,7 @@ def load_or_create_signer(path: Path, name: str) -> CheckpointSigner:
 
 
 def _create(path: Path, secret: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dirs(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

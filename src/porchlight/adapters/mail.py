@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+from porchlight.adapters.files import private_file
 from porchlight.services.ports import OutgoingMail
 
 
@@ -58,8 +59,7 @@ class LogMailer:
     def send(self, mail: OutgoingMail) -> None:
         record = {"at": datetime.now(UTC).isoformat(), "to": mail.to,
                   "subject": mail.subject, "body": mail.body}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+        with self._lock, private_file(self.path).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
     def read(self, limit: int = 50) -> list[dict[str, str]]:

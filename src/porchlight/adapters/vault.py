@@ -14,6 +14,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from porchlight.adapters.files import private_dirs
+
 VERSION = b"\x01"
 NONCE_BYTES = 12
 KEY_BYTES = 32
@@ -35,7 +37,7 @@ def load_or_create_key(path: Path, *, create: bool) -> bytes:
         return key
     if not create:
         raise VaultError(f"key file {path} does not exist")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dirs(path.parent)
     key = secrets.token_bytes(KEY_BYTES)
     temp = path.with_suffix(".tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -116,7 +116,7 @@ def _seed_clips_with_progress(container: Container) -> int:
     columns = (TextColumn("recording demo clips"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())
     workdir = container.settings.data_dir / "tmp" / "demo"
-    workdir.mkdir(parents=True, exist_ok=True)
+    bootstrap.private_dirs(workdir)
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("clips", total=None)
         return demo.seed_clips(

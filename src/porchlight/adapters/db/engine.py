@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from porchlight.adapters.files import private_file
+
 # The execution option a unit of work that only reads sets on its connection: on SQLite its
 # transaction begins deferred (a snapshot, no write lock), on PostgreSQL it is READ ONLY.
 READ_ONLY = "porchlight_read_only"
@@ -29,10 +31,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                          connect_args={"options": "-c jit=off"})
 
 
+def _private_database(path: Path) -> None:
+    """The database file 0600 before SQLite opens it: SQLite gives its -wal and -shm files
+    the database file's mode, so they are private too (and tightened if they exist)."""
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            private_file(sidecar)
+
+
 def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _private_database(Path(database))
     engine = create_engine(
         url,
         echo=echo,

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from porchlight.adapters.files import private_dirs
 from porchlight.adapters.footage.errors import FootageNotFound
 from porchlight.adapters.footage.objects import (
     TEMP_PREFIX,
@@ -29,7 +30,6 @@ from porchlight.adapters.footage.objects import (
     sweep_temp_files,
 )
 
-DIR_MODE = 0o700
 COPY_BUFFER = 1 << 20
 
 
@@ -38,11 +38,11 @@ class LocalObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        _make_dirs(self.root)
+        private_dirs(self.root)
 
     def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
         path = self._path(key)
-        _make_dirs(path.parent)
+        private_dirs(path.parent)
         fd, staging = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)  # mode 0600
         try:
             with os.fdopen(fd, "wb") as out:
@@ -116,20 +116,6 @@ class _Bounded:
         data = self._handle.read(wanted)
         self._remaining -= len(data)
         return data
-
-
-def _make_dirs(path: Path) -> None:
-    """Create missing folders one level at a time, each 0700 (``mkdir -p`` ignores mode)."""
-    missing: list[Path] = []
-    while not path.exists():
-        missing.append(path)
-        path = path.parent
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=DIR_MODE)
-        except FileExistsError:
-            continue  # created concurrently by another writer
-        folder.chmod(DIR_MODE)  # the umask may have removed bits we rely on
 
 
 def _fsync_dir(path: Path) -> None:

@@ -26,6 +26,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from porchlight.adapters.files import private_dirs
 from porchlight.adapters.footage.chunked import Readable
 from porchlight.adapters.footage.errors import FootageNotFound
 from porchlight.adapters.footage.objects import (
@@ -147,7 +148,7 @@ class S3ObjectStore:
 
     @contextmanager
     def _staging(self) -> Iterator[tuple[BinaryIO, Path]]:
-        self._spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dirs(self._spool_dir)
         fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self._spool_dir)  # mode 0600
         try:
             with os.fdopen(fd, "w+b") as handle:
