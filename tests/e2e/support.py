@@ -113,9 +113,10 @@ class Browser(TestClient):
             assert second.status_code == 303, second.text
 
 
-def build_deployment(settings: Settings, engine: Engine | None = None) -> Deployment:
+def build_deployment(settings: Settings, engine: Engine | None = None,
+                     mailer: RecordingMailer | None = None) -> Deployment:
     clock = FixedClock(T0)
-    mailer = RecordingMailer()
+    mailer = mailer or RecordingMailer()
     container = bootstrap.build(settings, clock=clock, mailer=mailer, engine=engine)
     container.migrate()
     deployment = Deployment(container, create_app(container=container), clock, mailer)

@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from porchlight.adapters.db import tables
 from porchlight.config import Settings
-from tests.e2e.support import PASSWORD, Deployment, build_deployment, disable
+from tests.e2e.support import (
+    PASSWORD,
+    Deployment,
+    RecordingMailer,
+    build_deployment,
+    disable,
+)
 
 JSON = {"accept": "application/json"}
 
@@ -448,3 +454,28 @@ def test_a_password_reset_revokes_api_tokens(d: Deployment) -> None:
     d.browser().submit(path, {"password": "reset after a leak 1234"})
     assert d.browser().get("/api/v1/me", headers={"authorization": f"Bearer {token}"}
                            ).status_code == 401
+
+
+class LoggedMail(RecordingMailer):
+    """Records like the test mailer, and reads back like the development mail log."""
+
+    def read(self, limit: int = 50) -> list[dict[str, str]]:
+        return [{"at": "", "to": m.to, "subject": m.subject, "body": m.body}
+                for m in reversed(self.sent[-limit:])]
+
+
+def test_dev_mail_is_for_a_signed_in_platform_admin_only(settings: Settings) -> None:
+    """The development mail log holds everyone's reset links: nobody else may read it."""
+    d = build_deployment(settings.model_copy(update={"env": "development"}), mailer=LoggedMail())
+    d.browser().submit("/password/forgot", {"email": d.people["resident_a"].email})
+    link = d.mailer.last_link(d.people["resident_a"].email)
+    anonymous = d.browser().get("/dev/mail", follow_redirects=False)
+    assert anonymous.status_code in (303, 401) and link not in anonymous.text
+    for key in ("resident_a", "resident_b", "officer_x", "admin_x"):
+        page = d.signed_in(key).get("/dev/mail")
+        assert page.status_code in (403, 404) and link not in page.text, key
+    assert link in d.signed_in("platform_admin").get("/dev/mail").text
+
+
+def test_dev_mail_does_not_exist_outside_development(d: Deployment) -> None:
+    assert d.signed_in("platform_admin").get("/dev/mail").status_code == 404

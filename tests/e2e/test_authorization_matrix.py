@@ -67,7 +67,6 @@ ROWS = [
     Row("GET", "/healthz", EVERYONE),
     Row("GET", "/api/v1/openapi.json", EVERYONE),
     Row("GET", "/api/v1/docs", EVERYONE),
-    Row("GET", "/docs/oauth2-redirect", EVERYONE),
     Row("GET", "/api/v1/neighbourhood", EVERYONE),
     Row("GET", "/api/v1/agencies", EVERYONE),
     # the audit log: public and read-only (the proofs answer 422 without their parameters)
@@ -92,7 +91,7 @@ ROWS = [
     Row("POST", "/password/reset/{token}", EVERYONE, form={"password": NEW_PASSWORD}),
     Row("GET", "/invite/{token}", EVERYONE),
     Row("POST", "/invite/{token}", EVERYONE, form={"password": NEW_PASSWORD}),
-    Row("GET", "/dev/mail", NOBODY),  # development deployments only
+    Row("GET", "/dev/mail", NOBODY),  # development deployments only: test_dev_mail_*
     # any session, including one still owing its second step
     Row("GET", "/signin/mfa", SIGNED_IN),
     Row("POST", "/signin/mfa", SIGNED_IN, form={"code": "000000"}),
@@ -310,8 +309,7 @@ def _app_routes() -> set[tuple[str, str]]:
         for route in router.routes:
             for method in getattr(route, "methods", set()) - {"HEAD"}:
                 found.add((method, route.path.replace("{pending_id}", "{request_id}")))
-    found |= {("GET", "/healthz"), ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs"),
-              ("GET", "/docs/oauth2-redirect")}
+    found |= {("GET", "/healthz"), ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
     return found
 
 

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from porchlight.domain.accounts import StaffRole
 from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.errors import DomainError, PermissionDenied
+from porchlight.domain.errors import DomainError, NotFound, PermissionDenied
 from porchlight.domain.geo import LatLon
+from porchlight.domain.policies import require_platform_admin
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, SecurityDep, UowDep
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.services import accounts, commands, registration, staff
@@ -105,9 +106,11 @@ def verify_agency(uow: UowDep, me: ActorDep, agency_id: UUID) -> Response:
 
 
 @router.get("/dev/mail", response_class=HTMLResponse)
-def dev_mail(request: Request, container: ContainerDep) -> Response:
-    """The development mail log: what would have been e-mailed. Absent in production."""
+def dev_mail(request: Request, container: ContainerDep, me: ActorDep) -> Response:
+    """The development mail log: what would have been e-mailed, for a signed-in platform
+    admin only (it holds every account's confirmation and reset links). Absent elsewhere."""
     mailer = container.security.mailer
     if not container.settings.is_development or not hasattr(mailer, "read"):
-        raise PermissionDenied("the mail log exists only in development")
+        raise NotFound("the mail log exists only in development")
+    require_platform_admin(me)
     return render(request, "dev_mail.html", messages=mailer.read())
