@@ -14,7 +14,9 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from sqlalchemy import func, select
 
+from porchlight.adapters.db import tables
 from porchlight.adapters.video_demo import make_demo_clip
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
@@ -123,10 +125,21 @@ def test_the_whole_request_flow(flow, browser) -> None:
                   str(d.people["resident_b"].id), "Resident A", "resident_a@"):
         assert trace not in page_text
     assert "not shown" in officer.get_by_test_id("counts").inner_text()  # declines hidden
+    officer.wait_for_timeout(500)  # time for any preload the page would make
+    assert audit_count(d, "evidence.viewed") == 0  # opening the page is not viewing
+    resident_a.reload()
+    assert resident_a.get_by_role("button", name="Take my consent back").count() == 1
     played = officer.eval_on_selector(
         "video", "v => new Promise(r => { v.muted = true; v.play().then(() => "
         "setTimeout(() => r(v.currentTime), 700)).catch(e => r(-1)); })")
     assert played > 0
+    assert audit_count(d, "evidence.viewed") >= 1  # playing it is
+
+
+def audit_count(d: support.Deployment, kind: str) -> int:
+    with d.container.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(tables.audit_events)
+                                  .where(tables.audit_events.c.kind == kind)).scalar_one()
 
 
 def test_the_owner_plays_a_clip_in_the_library(flow, browser) -> None:
