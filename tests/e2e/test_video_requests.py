@@ -26,6 +26,7 @@ from tests.e2e.support import (
     HOME_A,
     HOME_B,
     Deployment,
+    RecordingMailer,
     actor,
     add_camera_with_clips,
     build_deployment,
@@ -466,3 +467,48 @@ def test_a_change_between_the_search_and_the_write_is_honoured(
         assert uow.deliveries.for_request(request_id) == []
         assert uow.requests.get(request_id).delivered_at is not None
     assert not [mail for mail in d.mailer.sent if mail.to == "resident_a@example.org"]
+
+
+class FlakyMailer(RecordingMailer):
+    """The mail server refuses the message to one address until it is told to take it."""
+
+    def __init__(self, refuse: str) -> None:
+        super().__init__()
+        self.refuse: str | None = refuse
+
+    def send(self, mail) -> None:
+        if mail.to == self.refuse:
+            raise ConnectionRefusedError("mail server down")
+        super().send(mail)
+
+
+def _request_mails(mailer: RecordingMailer) -> list[str]:
+    return sorted(m.to for m in mailer.sent if m.subject == video_requests.REQUEST_MAIL_SUBJECT)
+
+
+def test_a_failed_message_is_retried_and_the_others_still_go(settings: Settings,
+                                                             clip_files) -> None:
+    """Nothing is marked sent before it was sent; one failure does not stop the rest."""
+    mailer = FlakyMailer(refuse="resident_a@example.org")
+    d = build_deployment(settings, mailer=mailer)
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    window = [timedelta(hours=2, minutes=50)]
+    add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1], window)
+    add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2], window)
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    assert _request_mails(mailer) == ["resident_b@example.org"]
+    with d.container.uow() as uow:
+        told = {x.resident_id: x.notified_at for x in uow.deliveries.for_request(request_id)}
+    assert told[d.people["resident_a"].id] is None  # not sent, so not marked sent
+    assert told[d.people["resident_b"].id] is not None
+
+    video_requests.run_jobs(d.container.uow(), kit)  # still refused: still waiting
+    assert _request_mails(mailer) == ["resident_b@example.org"]
+    mailer.refuse = None
+    video_requests.run_jobs(d.container.uow(), kit)
+    video_requests.run_jobs(d.container.uow(), kit)  # and once sent, never again
+    assert _request_mails(mailer) == ["resident_a@example.org", "resident_b@example.org"]

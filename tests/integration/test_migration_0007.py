@@ -67,7 +67,7 @@ def test_0007_refuses_duplicates_then_enforces_the_rule_and_downgrades(fresh: En
     with fresh.begin() as connection:
         connection.execute(update(tables.clips).where(tables.clips.c.id == first)
                            .values(deleted_at=T0))
-    migrate.upgrade(fresh)
+    migrate.upgrade(fresh, "0007")
     assert migrate.current_revision(fresh) == "0007"
     with pytest.raises(IntegrityError), fresh.begin() as connection:
         _clip(connection, owner, camera)  # a second live copy

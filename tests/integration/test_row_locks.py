@@ -21,6 +21,7 @@ from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
+from porchlight.domain.consent import Delivery
 from porchlight.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.domain.geo import LatLon
 from porchlight.services import accounts, commands, mfa, registration, signin, video_requests
@@ -69,13 +70,17 @@ def _register(container: Container) -> object:
         container.security.passwords)
 
 
-def _both_at_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make two units of work meet before either takes its row lock: both have read."""
+def _both_at_the_lock(monkeypatch: pytest.MonkeyPatch, only: type | None = None) -> None:
+    """Make two units of work meet before either takes its first row lock (of an ``only``
+    entity): both have read. Later locks in the same thread go ahead without meeting."""
     both_read = threading.Barrier(2, timeout=10)
+    met = threading.local()
     lock = SqlUnitOfWork.lock
 
     def meet_then_lock(self: SqlUnitOfWork, entity: object) -> None:
-        both_read.wait()
+        if not getattr(met, "done", False) and (only is None or isinstance(entity, only)):
+            met.done = True
+            both_read.wait()
         lock(self, entity)
 
     monkeypatch.setattr(SqlUnitOfWork, "lock", meet_then_lock)
@@ -184,3 +189,26 @@ def test_two_delivery_runs_at_once_reach_each_resident_once(
         reached = [x.resident_id for x in uow.deliveries.for_request(request_id)]
     assert sorted(reached) == sorted([d.people["resident_a"].id, d.people["resident_b"].id])
     assert len([m for m in d.mailer.sent if "video request" in m.subject]) == 2
+
+
+def test_two_mail_runs_at_once_mail_each_resident_once(
+    settings: Settings, pg_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both runs find the same unmailed deliveries; the claim lets only one mail each."""
+    d = build_deployment(settings, engine=pg_engine)
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    clip = make_demo_clip(tmp_path / "clip.mp4", seconds=1, width=160, height=96, seed=1)
+    in_window = [timedelta(hours=2, minutes=40)]
+    add_camera_with_clips(d, "resident_a", HOME_A, [clip], in_window)
+    add_camera_with_clips(d, "resident_b", HOME_B, [clip], in_window)
+    kit = d.container.requests_kit
+    with monkeypatch.context() as later:  # delivered, nobody mailed yet
+        later.setattr(video_requests, "notify_residents", lambda *args: (0, 0))
+        video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
+    _both_at_the_lock(monkeypatch, only=Delivery)
+    outcomes = _at_once(*[lambda: video_requests.notify_residents(d.container.uow(), kit)] * 2)
+    assert sorted(outcomes) == [(0, 0), (2, 0)], outcomes
+    assert sorted(m.to for m in d.mailer.sent if "video request" in m.subject) == [
+        "resident_a@example.org", "resident_b@example.org"]

@@ -132,6 +132,21 @@ class Delivery(Entity):
     status: DeliveryStatus = DeliveryStatus.WAITING
     answered_at: datetime | None = None
     notified_at: datetime | None = None
+    notify_claimed_until: datetime | None = None
+
+    def claim_notification(self, *, now: datetime, lease: timedelta) -> bool:
+        """Take the job of mailing this resident for ``lease``, unless they were mailed or
+        another run holds it. Only a message really sent marks them notified (``notified``);
+        a run that dies leaves the claim to lapse, and the next run mails them."""
+        if self.notified_at is not None:
+            return False
+        if self.notify_claimed_until is not None and self.notify_claimed_until > now:
+            return False
+        self.notify_claimed_until = now + lease
+        return True
+
+    def notified(self, *, now: datetime) -> None:
+        self.notified_at, self.notify_claimed_until = now, None
 
     def decline(self, *, now: datetime) -> None:
         if self.status is not DeliveryStatus.WAITING:

@@ -282,6 +282,11 @@ class DeliveryRepository(Protocol):
 
     def for_resident(self, resident_id: UUID) -> Sequence[Delivery]: ...
 
+    def unnotified(self, request_id: UUID | None = None) -> Sequence[Delivery]:
+        """Deliveries of open requests whose resident has not been mailed yet, oldest first
+        (of one request, or of all)."""
+        ...
+
 
 class ConsentRepository(Protocol):
     def add(self, consent: Consent) -> None: ...

@@ -238,6 +238,15 @@ class SqlDeliveryRepository(_Repository[Delivery]):
         return self._all(select(Delivery).where(Delivery.resident_id == resident_id)
                          .order_by(Delivery.created_at.desc()))
 
+    def unnotified(self, request_id: UUID | None = None) -> Sequence[Delivery]:
+        query = (select(Delivery).join(VideoRequest, VideoRequest.id == Delivery.request_id)
+                 .where(Delivery.notified_at.is_(None),
+                        VideoRequest.status == RequestStatus.OPEN)
+                 .order_by(Delivery.created_at))
+        if request_id is not None:
+            query = query.where(Delivery.request_id == request_id)
+        return self._all(query)
+
 
 class SqlConsentRepository(_Repository[Consent]):
     model = Consent

@@ -242,7 +242,11 @@ deliveries = Table(
     Column("status", StrEnumType(DeliveryStatus), nullable=False),
     Column("answered_at", UTCDateTime, nullable=True),
     Column("notified_at", UTCDateTime, nullable=True),
+    Column("notify_claimed_until", UTCDateTime, nullable=True),
     UniqueConstraint("request_id", "resident_id", name="one_per_resident"),
+    # the residents still to be mailed: few rows, found without reading every delivery
+    Index("ix_deliveries_unnotified", "created_at", sqlite_where=text("notified_at IS NULL"),
+          postgresql_where=text("notified_at IS NULL")),
 )
 
 consents = Table(
