@@ -62,13 +62,24 @@ class ScopePolicy:
 
 # Words that mark a purpose Porchlight never serves: First Amendment activity and
 # immigration enforcement. A screen, not a guarantee: the officer also attests to it.
+# Each entry lists the forms of a word, not a prefix: "protest\w*" also caught
+# "Protestant", "picket\w*" a picket fence, "deport\w*" a football club called
+# Deportivo, and "immigra\w*" a hate crime against an immigrant-owned shop. The corpus in
+# tests/data/purpose_screen/ holds texts that must pass beside those that must not.
 FORBIDDEN_PURPOSES = {
     "first_amendment": re.compile(
-        r"\b(protest\w*|demonstrat(ion|ions|ors?)|rall(y|ies)|marchers|picket\w*|"
-        r"vigils?|petition\w*|leaflet\w*|activis\w*|boycott\w*|sit-ins?)\b", re.I),
+        r"\b(protest(s|ed|ers?|ors?|ing)?|counter-?protest(s|ers?|ors?)?|"
+        r"demonstrations?|demonstrators?|rall(y|ies)(?!\s+cars?\b)|marchers|"
+        r"picket(s|ed|ers?|ing)?(?!\s+fences?\b)|picket\s+lines?|vigils?|"
+        r"petition(s|ed|ers?|ing)?|leaflet(t)?(ing|ers?)|activis(m|ts?)|"
+        r"boycott(s|ed|ers?|ing)?|sit-ins?|walk-?outs?|"
+        r"(political|religious)\s+(meeting|gathering|assembly|speech)s?)\b", re.I),
     "immigration_enforcement": re.compile(
-        r"\b(immigra\w*|deport\w*|undocumented|illegal aliens?|visa overstay\w*|"
-        r"border patrol|removal proceedings?|(?-i:ICE))\b", re.I),
+        r"\b(immigration\s+(status|enforcement|violations?|checks?|raids?|detainers?|"
+        r"officers?|agents?|authorities|offen[cs]es?|warrants?)|"
+        r"deport(s|ed|ing|ations?|ees?|able)?|undocumented|illegal\s+(aliens?|immigrants?)|"
+        r"visa\s+overstay(s|ers?)?|border\s+patrol|removal\s+proceedings?|"
+        r"(?-i:ICE)(?!\s+(?i:cream|rink|hockey|skat\w*)\b))\b", re.I),
 }
 
 

@@ -1,0 +1,44 @@
+"""The forbidden-purpose screen refuses what it must and lets everyday incidents through.
+
+The texts are in tests/data/purpose_screen/: add any text wrongly refused to benign.txt
+and any text wrongly let through to forbidden.txt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from porchlight.domain.errors import PolicyRefused
+from porchlight.domain.requests import check_scope
+from tests.unit.test_request_rules import NOW, POLICY, agency, draft
+
+CORPUS = Path(__file__).parents[1] / "data" / "purpose_screen"
+
+
+def _lines(name: str) -> list[str]:
+    text = (CORPUS / name).read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+BENIGN = _lines("benign.txt")
+FORBIDDEN = [tuple(line.split("\t", 1)) for line in _lines("forbidden.txt")]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_everyday_incidents_pass(text: str) -> None:
+    check_scope(replace(draft(), description=text), agency(), POLICY, NOW)
+
+
+@pytest.mark.parametrize(("rule", "text"), FORBIDDEN)
+def test_forbidden_purposes_are_refused(rule: str, text: str) -> None:
+    with pytest.raises(PolicyRefused) as refused:
+        check_scope(replace(draft(), description=text), agency(), POLICY, NOW)
+    assert refused.value.rule == f"forbidden_purpose.{rule}"
+
+
+def test_the_corpus_is_not_empty() -> None:
+    assert len(BENIGN) >= 20 and len(FORBIDDEN) >= 20
+    assert {rule for rule, _ in FORBIDDEN} == {"first_amendment", "immigration_enforcement"}
