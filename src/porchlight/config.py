@@ -7,9 +7,10 @@ field, e.g. ``PORCHLIGHT_DATABASE__URL`` or ``PORCHLIGHT_POLICY__ALLOW_FEDERAL_R
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from porchlight.domain.geo import MAX_SEARCH_RADIUS_M
@@ -100,6 +101,26 @@ class PolicySettings(BaseModel):
         return self
 
 
+class MapSettings(BaseModel):
+    """The maps on the pages (Leaflet, served by this app). Tiles come from a tile server;
+    the pages work without them (markers and circles are drawn on a blank map)."""
+
+    tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="tile URL template; empty for no tiles (a blank map)")
+    attribution: str = "© OpenStreetMap contributors"
+    max_zoom: int = Field(default=19, ge=1, le=22)
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Paris)"
+                         ) from exc
+    return name
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PORCHLIGHT_", env_nested_delimiter="__", extra="ignore"
@@ -117,6 +138,9 @@ class Settings(BaseSettings):
     keys: KeySettings = KeySettings()
     policy: PolicySettings = PolicySettings()
     audit: AuditSettings = AuditSettings()
+    map: MapSettings = MapSettings()
+    time_zone: Annotated[str, AfterValidator(_known_zone)] = Field(
+        default="UTC", description="times on pages, until a browser tells its own zone")
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:

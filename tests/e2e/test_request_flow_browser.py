@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -24,6 +25,7 @@ from tests.e2e.test_browser import CHROMIUM_ARGS, _serve
 from tests.e2e.test_video_requests import add_camera_with_clips
 
 pytestmark = pytest.mark.browser
+LA = "America/Los_Angeles"  # the officer's browser: times typed are read in its zone
 
 
 @pytest.fixture
@@ -53,8 +55,8 @@ def browser() -> Iterator[object]:
         launched.close()
 
 
-def sign_in(browser, base: str, d: support.Deployment, key: str):
-    page = browser.new_context().new_page()
+def sign_in(browser, base: str, d: support.Deployment, key: str, zone: str = "UTC"):
+    page = browser.new_context(timezone_id=zone).new_page()
     person = d.people[key]
     page.goto(base + "/signin")
     page.get_by_label("E-mail address").fill(person.email)
@@ -72,19 +74,21 @@ def sign_in(browser, base: str, d: support.Deployment, key: str):
 def test_the_whole_request_flow(flow, browser) -> None:
     base, d = flow
     start = d.clock.now() - timedelta(hours=3)
-    officer = sign_in(browser, base, d, "officer_x")
+    officer = sign_in(browser, base, d, "officer_x", zone=LA)
     officer.goto(base + "/requests")
-    fill = {"Case number": "24-0815", "Incident time (UTC, e.g. 2026-11-25T20:10Z)":
-            (start + timedelta(minutes=20)).isoformat(),
+
+    def typed(moment) -> str:  # what the officer types: wall-clock time where they are
+        return moment.astimezone(ZoneInfo(LA)).strftime("%Y-%m-%dT%H:%M")
+
+    fill = {"Case number": "24-0815", "Incident time": typed(start + timedelta(minutes=20)),
             "Incident latitude": str(support.HOME_A.lat),
             "Incident longitude": str(support.HOME_A.lon), "Radius (metres)": "400",
-            "Window start (UTC)": start.isoformat(),
-            "Window end (UTC)": (start + timedelta(hours=1)).isoformat(),
+            "Footage from": typed(start), "Footage until": typed(start + timedelta(hours=1)),
             "What residents will read": "A bicycle was stolen from a porch on Alder St; we "
                                         "are looking for the person who took it.",
             "Contact residents may use": "Officer X, 555-0101"}
     for label, value in fill.items():
-        officer.get_by_label(label).fill(value)
+        officer.get_by_label(label, exact=True).fill(value)
     officer.get_by_label("Incident type").select_option("theft")
     officer.get_by_role("button", name="Send request").click()
     officer.wait_for_url(re.compile(r".*/requests/[0-9a-f-]{36}$"))

@@ -54,14 +54,14 @@ class AccountDisabled(DomainEvent):
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):
-        raise ValidationFailed("enter a valid e-mail address")
+        raise ValidationFailed("enter a valid e-mail address", field="email")
     return email
 
 
 def clean_display_name(name: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= 80:
-        raise ValidationFailed("display name must be 1 to 80 characters")
+        raise ValidationFailed("display name must be 1 to 80 characters", field="display_name")
     return name
 
 

@@ -77,11 +77,11 @@ class Agency(Entity):
     ) -> Agency:
         name = " ".join(name.split())
         if not 2 <= len(name) <= 120:
-            raise ValidationFailed("agency name must be 2 to 120 characters")
+            raise ValidationFailed("agency name must be 2 to 120 characters", field="name")
         if not 100 <= radius_m <= MAX_JURISDICTION_RADIUS_M:
             raise ValidationFailed(
-                f"jurisdiction radius must be 100 to {MAX_JURISDICTION_RADIUS_M} metres"
-            )
+                f"jurisdiction radius must be 100 to {MAX_JURISDICTION_RADIUS_M} metres",
+                field="radius_m")
         agency = cls(
             id=id,
             name=name,

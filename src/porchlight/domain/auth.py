@@ -165,14 +165,15 @@ def mfa_required(account: Account) -> bool:
 def check_password_rules(password: str, *, common: frozenset[str], email: str) -> None:
     """NIST SP 800-63B style: long enough, not a known common password, not the e-mail."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(f"use at least {MIN_PASSWORD_LENGTH} characters")
+        raise ValidationFailed(f"use at least {MIN_PASSWORD_LENGTH} characters", field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValidationFailed(f"use at most {MAX_PASSWORD_LENGTH} characters")
+        raise ValidationFailed(f"use at most {MAX_PASSWORD_LENGTH} characters", field="password")
     lowered = password.lower()
     if lowered in common or lowered.rstrip("0123456789!") in common:
-        raise ValidationFailed("this password is on the list of common passwords; pick another")
+        raise ValidationFailed("this password is on the list of common passwords; pick another",
+                               field="password")
     if lowered == email.lower() or lowered == email.split("@")[0].lower():
-        raise ValidationFailed("the password must not be your e-mail address")
+        raise ValidationFailed("the password must not be your e-mail address", field="password")
 
 
 def register_failed_signin(account: Account, *, now: datetime, reason: str) -> None:

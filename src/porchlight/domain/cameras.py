@@ -47,14 +47,14 @@ class CameraRetentionChanged(DomainEvent):
 def clean_camera_name(name: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= 60:
-        raise ValidationFailed("camera name must be 1 to 60 characters")
+        raise ValidationFailed("camera name must be 1 to 60 characters", field="name")
     return name
 
 
 def check_retention(days: int) -> int:
     if days not in RETENTION_CHOICES_DAYS:
         choices = ", ".join(str(d) for d in RETENTION_CHOICES_DAYS)
-        raise ValidationFailed(f"retention must be one of {choices} days")
+        raise ValidationFailed(f"retention must be one of {choices} days", field="retention_days")
     return days
 
 

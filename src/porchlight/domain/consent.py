@@ -197,9 +197,9 @@ class Consent(Entity):
 
 def check_choice(chosen: set[str], offered: set[str]) -> None:
     if not chosen:
-        raise ValidationFailed("pick at least one clip, or decline the request")
+        raise ValidationFailed("pick at least one clip, or decline the request", field="clips")
     if not chosen <= offered:
-        raise ValidationFailed("only clips listed in the disclosure can be shared")
+        raise ValidationFailed("only clips listed in the disclosure can be shared", field="clips")
 
 
 def evidence_expiry(received_at: datetime, retention_days: int) -> datetime:

@@ -8,9 +8,13 @@ class DomainError(Exception):
 
     code = "domain_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None
+                 ) -> None:
         super().__init__(message)
         self.message = message
+        # The input the error is about, by its domain name ("password", "radius_m"), so a
+        # form can show the message beside that field; None when it is about the whole.
+        self.field = field
         if code is not None:
             self.code = code
 
@@ -50,8 +54,8 @@ class PolicyRefused(DomainError):
 
     code = "policy_refused"
 
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message, code=f"policy_refused.{rule}")
+    def __init__(self, rule: str, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, code=f"policy_refused.{rule}", field=field)
         self.rule = rule
 
 

@@ -20,9 +20,9 @@ class LatLon:
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.lat) and -90.0 <= self.lat <= 90.0):
-            raise ValidationFailed("latitude must be between -90 and 90")
+            raise ValidationFailed("latitude must be between -90 and 90", field="location")
         if not (math.isfinite(self.lon) and -180.0 <= self.lon <= 180.0):
-            raise ValidationFailed("longitude must be between -180 and 180")
+            raise ValidationFailed("longitude must be between -180 and 180", field="location")
 
 
 def haversine_m(a: LatLon, b: LatLon) -> float:

@@ -107,10 +107,10 @@ class ScopeDecision:
     reasons: tuple[str, ...] = field(default=())
 
 
-def _require_text(value: str | None, name: str, low: int, high: int) -> str:
+def _require_text(value: str | None, name: str, low: int, high: int, field: str) -> str:
     value = " ".join((value or "").split())
     if not low <= len(value) <= high:
-        raise ValidationFailed(f"{name} must be {low} to {high} characters")
+        raise ValidationFailed(f"{name} must be {low} to {high} characters", field=field)
     return value
 
 
@@ -118,19 +118,24 @@ MIN_RADIUS_M = 10  # narrower requests are refused, whatever the policy allows
 
 
 def check_draft_shape(draft: RequestDraft) -> None:
-    _require_text(draft.case_number, "the case number", 1, 40)
-    _require_text(draft.description, "the description residents read", 20, 2000)
-    _require_text(draft.contact, "the contact", 3, 200)
+    _require_text(draft.case_number, "the case number", 1, 40, "case_number")
+    _require_text(draft.description, "the description residents read", 20, 2000,
+                  "description")
+    _require_text(draft.contact, "the contact", 3, 200, "contact")
     if draft.incident_type is IncidentType.OTHER:
-        _require_text(draft.incident_other, "the description of the incident type", 3, 120)
+        _require_text(draft.incident_other, "the description of the incident type", 3, 120,
+                      "incident_other")
     if draft.window_end <= draft.window_start:
-        raise ValidationFailed("the window must end after it starts")
+        raise ValidationFailed("the window must end after it starts", field="window_end")
     if draft.radius_m < MIN_RADIUS_M:
-        raise ValidationFailed(f"the radius must be at least {MIN_RADIUS_M} m")
+        raise ValidationFailed(f"the radius must be at least {MIN_RADIUS_M} m",
+                               field="radius_m")
     if not draft.window_start <= draft.incident_time <= draft.window_end:
-        raise ValidationFailed("the incident time must lie inside the window")
+        raise ValidationFailed("the incident time must lie inside the window",
+                               field="incident_time")
     if draft.retention_days < 1:
-        raise ValidationFailed("the agency must keep evidence for at least one day")
+        raise ValidationFailed("the agency must keep evidence for at least one day",
+                               field="retention_days")
 
 
 def check_scope(
@@ -143,7 +148,8 @@ def check_scope(
     _check_time(draft, policy, now)
     if draft.retention_days > policy.max_retention_days:
         raise PolicyRefused("retention_too_long", f"evidence may be kept at most "
-                            f"{policy.max_retention_days} days on this deployment")
+                            f"{policy.max_retention_days} days on this deployment",
+                            field="retention_days")
     return _size_decision(draft, policy)
 
 
@@ -163,17 +169,19 @@ def _check_purpose(draft: RequestDraft) -> None:
             what = ("protest or other First Amendment activity" if rule == "first_amendment"
                     else "immigration enforcement")
             raise PolicyRefused(f"forbidden_purpose.{rule}", f"requests for {what} are not "
-                                f"allowed (the text mentions '{match.group(0)}')")
+                                f"allowed (the text mentions '{match.group(0)}')",
+                                field="description")
 
 
 def _check_time(draft: RequestDraft, policy: ScopePolicy, now: datetime) -> None:
     if draft.window_end > now:
         raise PolicyRefused("window_not_ended", "the window must have ended: footage is only "
-                            "asked for after the fact")
+                            "asked for after the fact", field="window_end")
     if draft.window_start < now - policy.longest_camera_retention:
         days = policy.longest_camera_retention.days
         raise PolicyRefused("window_beyond_retention", f"the window starts more than {days} "
-                            "days ago; no camera keeps footage that long")
+                            "days ago; no camera keeps footage that long",
+                            field="window_start")
 
 
 def _size_decision(draft: RequestDraft, policy: ScopePolicy) -> ScopeDecision:
@@ -181,10 +189,12 @@ def _size_decision(draft: RequestDraft, policy: ScopePolicy) -> ScopeDecision:
     hours = window.total_seconds() / 3600
     if window > policy.supervisor_max_window:
         raise PolicyRefused("window_too_long", f"a window of {hours:.1f} h is longer than the "
-                            f"{policy.supervisor_max_window.total_seconds() / 3600:.0f} h limit")
+                            f"{policy.supervisor_max_window.total_seconds() / 3600:.0f} h limit",
+                            field="window_end")
     if draft.radius_m > policy.supervisor_max_radius_m:
         raise PolicyRefused("radius_too_large", f"a radius of {draft.radius_m} m is larger "
-                            f"than the {policy.supervisor_max_radius_m} m limit")
+                            f"than the {policy.supervisor_max_radius_m} m limit",
+                            field="radius_m")
     reasons = []
     if window > policy.officer_max_window:
         reasons.append("window_over_officer_limit")
@@ -278,7 +288,8 @@ class VideoRequest(Entity):
             raise Conflict("only a request awaiting approval can be approved")
         if supervisor_id == self.created_by:
             raise Conflict("a supervisor cannot approve their own request")
-        self.justification = _require_text(justification, "the written justification", 20, 2000)
+        self.justification = _require_text(justification, "the written justification", 20, 2000,
+                                            "justification")
         self.approved_by, self.approved_at = supervisor_id, now
         self.open(now=now, deadline=deadline, actor_id=supervisor_id)
 

@@ -35,6 +35,7 @@ from porchlight.entrypoints.web import (
     inbox_pages,
     pages,
     request_pages,
+    when,
 )
 from porchlight.entrypoints.web.render import template_context
 
@@ -89,7 +90,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
     app.middleware("http")(_csrf_cookie)
     app.add_middleware(RequestLogMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
+                       tile_url=settings.map.tile_url)
     errors.install(app)
     app.mount("/static", CachedStatic(directory=WEB / "static"), name="static")
     app.mount("/api/v1/docs/assets", CachedStatic(packages=[("fastapi_swagger", "resources")]),
@@ -133,6 +135,9 @@ def _templates(settings: Settings) -> Jinja2Templates:
     )
     templates.env.globals["version"] = porchlight.__version__
     templates.env.globals["environment"] = settings.env
+    templates.env.globals["zone_name"] = when.zone_name
+    templates.env.filters["when"] = when.when_filter
+    templates.env.filters["local_input"] = when.local_input_filter
     return templates
 
 

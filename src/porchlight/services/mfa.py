@@ -69,7 +69,8 @@ def finish_enrolment(
     if account.has_mfa:
         raise Conflict("two-step sign-in is already on")
     if not accept_totp(sec, account, code, now):
-        raise ValidationFailed("that code is not right; check the time on your phone and retry")
+        raise ValidationFailed("that code is not right; check the time on your phone and retry",
+                               field="code")
     account.totp_enabled_at = now
     account.record(MfaEnrolled(actor_id=account.id, account_id=account.id))
     return issue_recovery_codes(uow, account, now)

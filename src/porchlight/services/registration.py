@@ -157,7 +157,8 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
 def _clean_address(address: str | None) -> str:
     address = " ".join((address or "").split())
     if len(address) > MAX_ADDRESS_LENGTH:
-        raise ValidationFailed(f"the address must be at most {MAX_ADDRESS_LENGTH} characters")
+        raise ValidationFailed(f"the address must be at most {MAX_ADDRESS_LENGTH} characters",
+                               field="postal_address")
     return address
 
 
@@ -280,7 +281,7 @@ def change_password(
         raise NotFound("no such account")
     checked = account.password_hash
     if not sec.passwords.verify(checked, current):
-        raise ValidationFailed("the current password is not right")
+        raise ValidationFailed("the current password is not right", field="current")
     password_hash = _new_password_hash(sec, account, new)
     with uow:
         account = uow.accounts.get(account_id)

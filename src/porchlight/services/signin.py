@@ -205,7 +205,7 @@ def verify_second_step(uow: UnitOfWork, sec: Security, session_id: UUID, code: s
         if account.is_locked:
             end_all_sessions(uow, account, now, reason="account_locked")
         uow.commit()
-    raise ValidationFailed("that code is not right")
+    raise ValidationFailed("that code is not right", field="code")
 
 
 def _complete(session: UserSession, account: Account, now: datetime) -> None:

@@ -39,9 +39,9 @@ def create_api_token(
 ) -> IssuedToken:
     name = " ".join(name.split())
     if not 1 <= len(name) <= 60:
-        raise ValidationFailed("name the token (1 to 60 characters)")
+        raise ValidationFailed("name the token (1 to 60 characters)", field="name")
     if not scopes:
-        raise ValidationFailed("pick at least one scope")
+        raise ValidationFailed("pick at least one scope", field="scopes")
     with uow:
         account = uow.accounts.get(account_id)
         if account is None:

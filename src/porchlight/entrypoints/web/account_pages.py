@@ -10,17 +10,28 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
+from pydantic import Field
 
 from porchlight.domain.auth import ApiScope, mfa_required
-from porchlight.domain.errors import DomainError, SigninRefused
+from porchlight.domain.errors import DomainError, NotFound, SigninRefused
 from porchlight.domain.geo import LatLon
 from porchlight.entrypoints.auth import SESSION_COOKIE, clear_session_cookie, set_cookie
 from porchlight.entrypoints.deps import ActorDep, AnySessionDep, CallerDep, SecurityDep, UowDep
+from porchlight.entrypoints.web.forms import FormModel, Posted, field_errors, submit
 from porchlight.entrypoints.web.render import render, safe_next, see_other
 from porchlight.services import registration, signin, tokens
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
+
+
+class RegisterForm(FormModel):
+    email: str = Field(min_length=1, max_length=254)
+    display_name: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=1024)
+    home_lat: float = Field(ge=-90, le=90)
+    home_lon: float = Field(ge=-180, le=180)
+    postal_address: str = ""
 
 
 @router.get("/register", response_class=HTMLResponse)
@@ -29,23 +40,19 @@ def register_form(request: Request) -> HTMLResponse:
 
 
 @router.post("/register", response_class=HTMLResponse)
-def register(
-    request: Request, uow: UowDep, sec: SecurityDep, email: Text, display_name: Text,
-    password: Text, home_lat: Annotated[float, Form()], home_lon: Annotated[float, Form()],
-    postal_address: Annotated[str, Form()] = "",
-) -> Response:
-    form = {"email": email, "display_name": display_name, "home_lat": home_lat,
-            "home_lon": home_lon, "postal_address": postal_address}
-    try:
+def register(request: Request, uow: UowDep, sec: SecurityDep, values: Posted) -> Response:
+    def create(form: RegisterForm) -> Response:
         registration.register(uow, sec, registration.Registration(
-            email=email, display_name=display_name, password=password,
-            home=LatLon(home_lat, home_lon), postal_address=postal_address or None,
-        ))
-    except DomainError as error:
-        return render(request, "register.html", 422, form=form, error=error.message)
-    return render(request, "message.html", title="Check your e-mail",
-                  message="We sent you a link to confirm your address. Then sign in.",
-                  link=("/signin", "Sign in"))
+            email=form.email, display_name=form.display_name, password=form.password,
+            home=LatLon(form.home_lat, form.home_lon),
+            postal_address=form.postal_address or None))
+        return render(request, "message.html", title="Check your e-mail",
+                      message="We sent you a link to confirm your address. Then sign in.",
+                      link=("/signin", "Sign in"))
+
+    return submit(RegisterForm, values, create, lambda errors: render(
+        request, "register.html", 422, form=values, errors=errors),
+        aliases={"location": "home_lat"})
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -89,7 +96,8 @@ def mfa_submit(
     try:
         signin.verify_second_step(uow, sec, session.id, code)
     except DomainError as error:  # the password step passed: a wrong code is bad input
-        return render(request, "signin_mfa.html", 422, error=error.message, next=next)
+        return render(request, "signin_mfa.html", 422, errors=field_errors(error),
+                      next=safe_next(next, "/account"))
     return see_other(safe_next(next, "/account"))
 
 
@@ -138,7 +146,7 @@ def _set_password_page(
         use_link()
     except DomainError as error:
         return render(request, "password_set.html", 422, action=action, title=title,
-                      error=error.message)
+                      errors=field_errors(error))
     return render(request, "message.html", title=done[0], message=done[1],
                   link=("/signin", "Sign in"))
 
@@ -178,24 +186,39 @@ def invite_submit(
 @router.get("/account", response_class=HTMLResponse)
 def account(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
             caller: CallerDep) -> HTMLResponse:
+    return _account_page(request, uow, sec, me, caller)
+
+
+def _account_page(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
+                  caller: CallerDep, status: int = 200, **extra) -> HTMLResponse:
     return render(
-        request, "account.html",
+        request, "account.html", status,
         address=registration.postal_address(sec, me),
         sessions=signin.my_sessions(uow, me.id),
         current_session=caller.session.id if caller.session else None,
         api_tokens=tokens.list_api_tokens(uow, me.id),
-        mfa_required=mfa_required(me),
+        mfa_required=mfa_required(me), **extra,
     )
+
+
+class PasswordChangeForm(FormModel):
+    current: str = Field(min_length=1, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 @router.post("/account/password", response_class=HTMLResponse)
 def change_password(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
-                    caller: CallerDep, current: Text, password: Text) -> Response:
-    registration.change_password(uow, sec, me.id, current, password,
-                                 keep_session=caller.session.id if caller.session else None)
-    return render(request, "message.html", title="Password changed",
-                  message="Your new password is in use; every other session was signed out.",
-                  link=("/account", "Back"))
+                    caller: CallerDep, values: Posted) -> Response:
+    def change(form: PasswordChangeForm) -> Response:
+        registration.change_password(
+            uow, sec, me.id, form.current, form.password,
+            keep_session=caller.session.id if caller.session else None)
+        return render(request, "message.html", title="Password changed",
+                      message="Your new password is in use; every other session was signed "
+                              "out.", link=("/account", "Back"))
+
+    return submit(PasswordChangeForm, values, change, lambda errors: _account_page(
+        request, uow, sec, me, caller, 422, errors=errors))
 
 
 @router.post("/account/sessions/{session_id}/end")
@@ -204,16 +227,23 @@ def end_session(uow: UowDep, me: ActorDep, session_id: UUID) -> Response:
     return see_other("/account#sessions")
 
 
+class TokenForm(FormModel):
+    name: str = Field(min_length=1, max_length=60)
+    scopes: list[ApiScope] = []
+
+
 @router.post("/account/tokens", response_class=HTMLResponse)
-def create_token(
-    request: Request, uow: UowDep, me: ActorDep, name: Text,
-    scopes: Annotated[list[ApiScope], Form()],
-) -> HTMLResponse:
-    issued = tokens.create_api_token(uow, me.id, name, scopes)
-    return render(request, "secret_once.html", title="Your new API token",
-                  secret=issued.token, back="/account#tokens",
-                  message="Copy it now: it is shown only once. Send it as "
-                          "'Authorization: Bearer <token>'.")
+def create_token(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep,
+                 caller: CallerDep, values: Posted) -> HTMLResponse:
+    def create(form: TokenForm) -> HTMLResponse:
+        issued = tokens.create_api_token(uow, me.id, form.name, form.scopes)
+        return render(request, "secret_once.html", title="Your new API token",
+                      secret=issued.token, back="/account#tokens",
+                      message="Copy it now: it is shown only once. Send it as "
+                              "'Authorization: Bearer <token>'.")
+
+    return submit(TokenForm, values, create, lambda errors: _account_page(
+        request, uow, sec, me, caller, 422, errors=errors, form=values))
 
 
 @router.post("/account/tokens/{token_id}/revoke")
@@ -225,13 +255,18 @@ def revoke_token(uow: UowDep, me: ActorDep, token_id: UUID) -> Response:
 @router.get("/account/mfa", response_class=HTMLResponse)
 def mfa_page(request: Request, uow: UowDep, sec: SecurityDep, caller: CallerDep,
              session: AnySessionDep) -> HTMLResponse:
+    return _mfa_page(request, uow, sec, caller, session)
+
+
+def _mfa_page(request: Request, uow: UowDep, sec: SecurityDep, caller: CallerDep,
+              session: AnySessionDep, status: int = 200, **extra) -> HTMLResponse:
     account = caller.account
     uri = signin.pending_mfa_uri(uow, sec, account.id)
     svg = segno.make(uri, error="m").svg_inline(scale=4) if uri else None
     qr = Markup(svg) if svg else None  # noqa: S704 - SVG generated by segno, no user markup
     secret = uri.split("secret=")[1].split("&")[0] if uri else None
-    return render(request, "mfa_enrol.html", account=account, uri=uri, qr=qr, secret=secret,
-                  forced=not session.is_fully_signed_in)
+    return render(request, "mfa_enrol.html", status, account=account, uri=uri, qr=qr,
+                  secret=secret, forced=not session.is_fully_signed_in, **extra)
 
 
 @router.post("/account/mfa/start")
@@ -242,13 +277,14 @@ def mfa_start(uow: UowDep, sec: SecurityDep, caller: CallerDep,
 
 
 @router.post("/account/mfa/confirm", response_class=HTMLResponse)
-def mfa_confirm(request: Request, uow: UowDep, sec: SecurityDep, session: AnySessionDep,
-                code: Text) -> Response:
+def mfa_confirm(request: Request, uow: UowDep, sec: SecurityDep, caller: CallerDep,
+                session: AnySessionDep, code: Text) -> Response:
     try:
         codes = signin.finish_mfa_enrolment(uow, sec, session.id, code)
     except DomainError as error:
-        return render(request, "message.html", 422, title="Not confirmed",
-                      message=error.message, link=("/account/mfa", "Try again"))
+        if isinstance(error, NotFound):
+            raise
+        return _mfa_page(request, uow, sec, caller, session, 422, errors=field_errors(error))
     return render(request, "recovery_codes.html", codes=codes)
 
 

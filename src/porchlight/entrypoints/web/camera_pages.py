@@ -7,11 +7,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
 from porchlight.domain.cameras import RETENTION_CHOICES_DAYS
-from porchlight.domain.errors import DomainError
 from porchlight.domain.geo import LatLon
 from porchlight.entrypoints.deps import ActorDep, UowDep
+from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.services import cameras, commands, tokens
 
@@ -22,7 +23,8 @@ def _page(request: Request, uow: UowDep, me: ActorDep, status: int = 200, **extr
     mine = cameras.list_my_cameras(uow, me)
     devices = {camera.id: tokens.device_token_status(uow, me, camera.id) for camera in mine}
     return render(request, "cameras.html", status, cameras=mine, devices=devices,
-                  retention_choices=RETENTION_CHOICES_DAYS, **extra)
+                  retention_choices=RETENTION_CHOICES_DAYS,
+                  retention_options=[(d, f"{d} days") for d in RETENTION_CHOICES_DAYS], **extra)
 
 
 @router.get("/cameras", response_class=HTMLResponse)
@@ -30,20 +32,25 @@ def my_cameras(request: Request, uow: UowDep, me: ActorDep) -> Response:
     return _page(request, uow, me)
 
 
+class CameraForm(FormModel):
+    name: str = Field(min_length=1, max_length=60)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    retention_days: int = 60
+    opted_in: bool = False
+
+
 @router.post("/cameras", response_class=HTMLResponse)
-def register_camera(
-    request: Request, uow: UowDep, me: ActorDep, name: Annotated[str, Form()],
-    lat: Annotated[float, Form()], lon: Annotated[float, Form()],
-    retention_days: Annotated[int, Form()] = 60,
-    opted_in: Annotated[bool, Form()] = False,
-) -> Response:
-    try:
+def register_camera(request: Request, uow: UowDep, me: ActorDep, values: Posted) -> Response:
+    def register(form: CameraForm) -> Response:
         cameras.register_camera(uow, commands.RegisterCamera(
-            name=name, location=LatLon(lat, lon), opted_in=opted_in,
-            retention_days=retention_days), me)
-    except DomainError as error:
-        return _page(request, uow, me, 422, error=error.message)
-    return see_other("/cameras")
+            name=form.name, location=LatLon(form.lat, form.lon), opted_in=form.opted_in,
+            retention_days=form.retention_days), me)
+        return see_other("/cameras")
+
+    return submit(CameraForm, values, register,
+                  lambda errors: _page(request, uow, me, 422, form=values, errors=errors),
+                  aliases={"location": "lat"})
 
 
 @router.post("/cameras/{camera_id}/opt-in")

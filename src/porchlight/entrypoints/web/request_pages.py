@@ -2,67 +2,75 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
-from porchlight.domain.errors import DomainError, PermissionDenied, ValidationFailed
-from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import IncidentType, RequestDraft
+from porchlight.domain.geo import MAX_SEARCH_RADIUS_M, LatLon
+from porchlight.domain.requests import MIN_RADIUS_M, IncidentType, RequestDraft
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.web.clip_pages import ranged_response
+from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
+from porchlight.entrypoints.web.when import viewer_zone, zone_named
 from porchlight.services import evidence, video_requests
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
 
 
-def _when(value: str, name: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationFailed(f"{name}: use a date and time like 2026-11-25T20:00Z") from exc
-    if moment.tzinfo is None:
-        raise ValidationFailed(f"{name} needs a time zone (e.g. Z for UTC)")
-    return moment
+class RequestForm(FormModel):
+    case_number: str = Field(min_length=1, max_length=40)
+    incident_type: IncidentType
+    incident_other: str = ""
+    incident_time: LocalDateTime
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius_m: int = Field(ge=MIN_RADIUS_M, le=MAX_SEARCH_RADIUS_M)
+    window_start: LocalDateTime
+    window_end: LocalDateTime
+    description: str = Field(min_length=1, max_length=2000)
+    retention_days: int = Field(ge=1, le=3650)
+    contact: str = Field(min_length=1, max_length=200)
+
+    def draft(self) -> RequestDraft:
+        return RequestDraft(
+            case_number=self.case_number, incident_type=self.incident_type,
+            incident_other=self.incident_other or None, incident_time=self.incident_time,
+            location=LatLon(self.lat, self.lon), radius_m=self.radius_m,
+            window_start=self.window_start, window_end=self.window_end,
+            description=self.description, retention_days=self.retention_days,
+            sharing_plan=(), contact=self.contact)
+
+
+def _requests_page(request: Request, uow: UowDep, me: ActorDep, status: int = 200,
+                   **extra) -> Response:
+    return render(request, "requests.html", status,
+                  requests=video_requests.agency_requests(uow, me),
+                  incident_types=[(t.value, t.label) for t in IncidentType], **extra)
 
 
 @router.get("/requests", response_class=HTMLResponse)
 def requests_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
-    return render(request, "requests.html", requests=video_requests.agency_requests(uow, me),
-                  incident_types=list(IncidentType))
+    return _requests_page(request, uow, me)
 
 
 @router.post("/requests", response_class=HTMLResponse)
-def create(
-    request: Request, uow: UowDep, container: ContainerDep, me: ActorDep, case_number: Text,
-    incident_type: Annotated[IncidentType, Form()], incident_time: Text, lat: Annotated[
-        float, Form()], lon: Annotated[float, Form()], radius_m: Annotated[int, Form()],
-    window_start: Text, window_end: Text, description: Text,
-    retention_days: Annotated[int, Form()], contact: Text,
-    incident_other: Annotated[str, Form()] = "",
-) -> Response:
-    try:
-        draft = RequestDraft(
-            case_number=case_number, incident_type=incident_type,
-            incident_other=incident_other or None,
-            incident_time=_when(incident_time, "incident time"), location=LatLon(lat, lon),
-            radius_m=radius_m, window_start=_when(window_start, "window start"),
-            window_end=_when(window_end, "window end"), description=description,
-            retention_days=retention_days, sharing_plan=(), contact=contact)
-        request_id = video_requests.create_request(uow, container.requests_kit, me, draft)
-    except DomainError as error:
-        if isinstance(error, PermissionDenied):
-            raise
-        return render(request, "requests.html", 422, error=error.message,
-                      requests=video_requests.agency_requests(uow, me),
-                      incident_types=list(IncidentType))
-    return see_other(f"/requests/{request_id}")
+def create(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+           values: Posted) -> Response:
+    def send(form: RequestForm) -> Response:
+        request_id = video_requests.create_request(uow, container.requests_kit, me,
+                                                   form.draft())
+        return see_other(f"/requests/{request_id}")
+
+    zone = zone_named(str(values.get("tz", ""))) or viewer_zone(request)
+    return submit(RequestForm, values, send, lambda errors: _requests_page(
+        request, uow, me, 422, form=values, errors=errors),
+        aliases={"location": "lat"}, zone=zone)
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
