@@ -112,22 +112,31 @@ def test_the_whole_request_flow(flow, browser) -> None:
         assert promise in disclosure
     resident_a.locator("input[name=clips]").first.check()
     resident_a.get_by_label("this agency only").check()
+    resident_a.get_by_label("Share my contact details").check()
     resident_a.get_by_role("button", name="Share the clips I picked").click()
     resident_a.wait_for_load_state()
-    assert "You shared 1 clip(s)" in resident_a.get_by_role("status").inner_text()
+    outcome = resident_a.get_by_role("status").inner_text()
+    assert "You shared 1 clip(s) with Agency X Police" in outcome
+    sent = resident_a.get_by_test_id("contact-shared").inner_text()  # what went, to whom
+    assert "Agency X Police" in sent and "resident_a@example.org" in sent
 
     resident_b = sign_in(browser, base, d, "resident_b")
     resident_b.goto(base + "/inbox")
     resident_b.get_by_test_id("inbox-item").first.get_by_role("link").click()
     resident_b.get_by_role("button", name="Decline").click()
+    assert "Decline this request?" in resident_b.get_by_role("heading", level=1).inner_text()
+    resident_b.get_by_role("button", name="Yes, decline").click()
     resident_b.wait_for_url("**/inbox")
 
     officer.goto(request_url)
     assert officer.get_by_test_id("evidence").count() == 1
     page_text = officer.content()
     for trace in ("resident_b", "Resident B", d.people["resident_b"].email,
-                  str(d.people["resident_b"].id), "Resident A", "resident_a@"):
+                  str(d.people["resident_b"].id)):
         assert trace not in page_text
+    # A ticked the box, so the officer has A's contact details, and nobody else's
+    assert officer.get_by_test_id("contacts").inner_text() == (
+        "Resident A · resident_a@example.org")
     assert "not shown" in officer.get_by_test_id("counts").inner_text()  # declines hidden
     officer.wait_for_timeout(500)  # time for any preload the page would make
     assert audit_count(d, "evidence.viewed") == 0  # opening the page is not viewing

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from porchlight.domain import errors
+from porchlight.entrypoints.web.forms import plain_message
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.ValidationFailed: 422,
@@ -71,6 +72,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if wants_html(request):
+        return _check_what_you_sent(request, exc)
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
@@ -85,6 +88,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _check_what_you_sent(request: Request, exc: RequestValidationError) -> Response:
+    """A page's own forms re-render themselves with errors beside the fields; what gets
+    here is a value no page offers (a tampered choice, a stale link). Say which, plainly,
+    and offer the way back, rather than a bare status code."""
+    problems = []
+    for error in exc.errors():
+        where = " ".join(str(part) for part in error.get("loc", ()) if part not in ("body",
+                                                                                 "query"))
+        problems.append(f"{where.replace('_', ' ')}: {plain_message(error)}")
+    back = safe_referer(request)
+    return request.app.state.templates.TemplateResponse(
+        request, "error.html",
+        {"status": 422, "code": "invalid", "title": "Please check what you sent",
+         "message": "; ".join(problems) or "some of what was sent could not be read",
+         "back": back}, status_code=422)
+
+
+def safe_referer(request: Request) -> str | None:
+    """The page the form was on, when it is on this site."""
+    referer = request.headers.get("referer", "")
+    base = str(request.base_url)
+    path = "/" + referer[len(base):] if referer.startswith(base) else ""
+    return path if path.startswith("/") and not path.startswith("//") else None
 
 
 def install(app: FastAPI) -> None:

@@ -7,13 +7,15 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
 from porchlight.domain.accounts import StaffRole
 from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.errors import DomainError, NotFound, PermissionDenied
+from porchlight.domain.errors import NotFound, PermissionDenied
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import require_platform_admin
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, SecurityDep, UowDep
+from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.services import accounts, commands, registration, staff
 
@@ -25,7 +27,9 @@ def _staff_page(request: Request, uow: UowDep, me: ActorDep, agency_id: UUID,
                 status: int = 200, **extra) -> Response:
     agency, people = staff.agency_with_staff(uow, me, agency_id)
     return render(request, "agency_staff.html", status, agency=agency, people=people,
-                  roles=list(StaffRole), **extra)
+                  roles=list(StaffRole),
+                  role_options=[(r.value, r.value.replace("_", " ")) for r in StaffRole],
+                  **extra)
 
 
 @router.get("/agency", response_class=HTMLResponse)
@@ -40,17 +44,22 @@ def agency_staff(request: Request, uow: UowDep, me: ActorDep, agency_id: UUID) -
     return _staff_page(request, uow, me, agency_id)
 
 
+class InviteForm(FormModel):
+    email: str = Field(min_length=1, max_length=254)
+    display_name: str = Field(min_length=1, max_length=80)
+    role: StaffRole
+
+
 @router.post("/agencies/{agency_id}/staff", response_class=HTMLResponse)
 def invite(request: Request, uow: UowDep, sec: SecurityDep, me: ActorDep, agency_id: UUID,
-           email: Text, display_name: Text, role: Annotated[StaffRole, Form()]) -> Response:
-    try:
-        registration.invite_staff(uow, sec, me, agency_id=agency_id, email=email,
-                                  display_name=display_name, role=role)
-    except DomainError as error:
-        if isinstance(error, PermissionDenied):
-            raise
-        return _staff_page(request, uow, me, agency_id, 422, error=error.message)
-    return see_other(f"/agencies/{agency_id}/staff")
+           values: Posted) -> Response:
+    def send(form: InviteForm) -> Response:
+        registration.invite_staff(uow, sec, me, agency_id=agency_id, email=form.email,
+                                  display_name=form.display_name, role=form.role)
+        return see_other(f"/agencies/{agency_id}/staff")
+
+    return submit(InviteForm, values, send, lambda errors: _staff_page(
+        request, uow, me, agency_id, 422, form=values, errors=errors))
 
 
 @router.post("/accounts/{account_id}/role")
@@ -76,27 +85,34 @@ def _back(uow: UowDep, me: ActorDep) -> str:
     return f"/agencies/{me.agency_id}/staff" if me.agency_id else "/admin/agencies"
 
 
+def _agencies_page(request: Request, uow: UowDep, me: ActorDep, status: int = 200,
+                   **extra) -> Response:
+    return render(request, "admin_agencies.html", status, agencies=staff.list_agencies(uow, me),
+                  kinds=[(k.value, k.label) for k in AgencyKind], **extra)
+
+
 @router.get("/admin/agencies", response_class=HTMLResponse)
 def admin_agencies(request: Request, uow: UowDep, me: ActorDep) -> Response:
-    return render(request, "admin_agencies.html", agencies=staff.list_agencies(uow, me),
-                  kinds=list(AgencyKind))
+    return _agencies_page(request, uow, me)
+
+
+class AgencyForm(FormModel):
+    name: str = Field(min_length=1, max_length=120)
+    kind: AgencyKind
+    center_lat: float = Field(ge=-90, le=90)
+    center_lon: float = Field(ge=-180, le=180)
+    radius_m: int = Field(ge=1)
 
 
 @router.post("/admin/agencies", response_class=HTMLResponse)
-def create_agency(
-    request: Request, uow: UowDep, me: ActorDep, name: Text,
-    kind: Annotated[AgencyKind, Form()], center_lat: Annotated[float, Form()],
-    center_lon: Annotated[float, Form()], radius_m: Annotated[int, Form()],
-) -> Response:
-    try:
+def create_agency(request: Request, uow: UowDep, me: ActorDep, values: Posted) -> Response:
+    def create(form: AgencyForm) -> Response:
         accounts.create_agency(uow, commands.CreateAgency(
-            name, kind, LatLon(center_lat, center_lon), radius_m), me)
-    except DomainError as error:
-        if isinstance(error, PermissionDenied):
-            raise
-        return render(request, "admin_agencies.html", 422, error=error.message,
-                      agencies=staff.list_agencies(uow, me), kinds=list(AgencyKind))
-    return see_other("/admin/agencies")
+            form.name, form.kind, LatLon(form.center_lat, form.center_lon), form.radius_m), me)
+        return see_other("/admin/agencies")
+
+    return submit(AgencyForm, values, create, lambda errors: _agencies_page(
+        request, uow, me, 422, form=values, errors=errors), aliases={"location": "center_lat"})
 
 
 @router.post("/admin/agencies/{agency_id}/verify")

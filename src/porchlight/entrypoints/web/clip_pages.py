@@ -105,8 +105,18 @@ def poster(uow: UowDep, container: ContainerDep, me: ActorDep, clip_id: UUID) ->
     return Response(data, media_type="image/jpeg", headers=PRIVATE)
 
 
-@router.post("/clips/{clip_id}/delete")
-def delete(uow: UowDep, container: ContainerDep, me: ActorDep, clip_id: UUID) -> Response:
+@router.post("/clips/{clip_id}/delete", response_class=HTMLResponse)
+def delete(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep, clip_id: UUID,
+           confirm: Annotated[str, Form()] = "") -> Response:
+    """Deleting cannot be undone: the first post asks, the confirmed one deletes."""
+    if confirm != "yes":
+        opened = footage.open_for_owner(uow, container.footage, me, clip_id, record_view=False)
+        return render(request, "confirm.html", title="Delete this clip for good?",
+                      message="Its key is destroyed at once and the footage cannot be "
+                              "recovered by anyone, you included. Copies you already shared "
+                              "with an agency are not affected.",
+                      action=f"/clips/{clip_id}/delete", confirm_label="Yes, delete it",
+                      back=f"/clips/{opened.clip.id}")
     footage.delete_my_clip(uow, container.footage, me, clip_id)
     return see_other("/clips")
 

@@ -115,11 +115,12 @@ def _messages(exc: ValidationError) -> dict[str, str]:
     found: dict[str, str] = {}
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else WHOLE_FORM
-        found.setdefault(name, _message(error))
+        found.setdefault(name, plain_message(error))
     return found
 
 
-def _message(error: Any) -> str:
+def plain_message(error: Any) -> str:
+    """A Pydantic error in the plain words a form shows beside its field."""
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return "this is required"
@@ -151,8 +152,9 @@ def _message(error: Any) -> str:
         "too_long": "pick at most {max_length}",
         "string_pattern_mismatch": "this is not in the expected form",
     }
-    if kind in bounds:
-        return bounds[kind].format(**ctx)
+    if kind in bounds:  # 90.0 reads as 90
+        return bounds[kind].format(**{k: f"{v:g}" if isinstance(v, float) else v
+                                      for k, v in ctx.items()})
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return str(error["msg"])

@@ -7,10 +7,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import Field
 
 from porchlight.domain.consent import SharingScope
-from porchlight.domain.errors import DomainError, NotFound, PermissionDenied
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.services import evidence, inbox
 
@@ -35,28 +36,40 @@ def item(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID) -> Resp
     return _item_page(request, uow, me, delivery_id)
 
 
+class ConsentForm(FormModel):
+    clips: list[str] = []
+    scope: SharingScope
+    share_contact: bool = False
+    disclosure: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 @router.post("/inbox/{delivery_id}/consent", response_class=HTMLResponse)
-def consent(
-    request: Request, uow: UowDep, container: ContainerDep, me: ActorDep, delivery_id: UUID,
-    scope: Annotated[SharingScope, Form()], disclosure: Annotated[str, Form()],
-    clips: Annotated[list[str] | None, Form()] = None,
-    share_contact: Annotated[bool, Form()] = False,
-) -> Response:
-    try:
+def consent(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+            delivery_id: UUID, values: Posted) -> Response:
+    def give(form: ConsentForm) -> Response:
         consent_id = inbox.give_consent(
-            uow, me, delivery_id, clip_ids=set(clips or []), scope=scope,
-            share_contact=share_contact, disclosure_sha256=disclosure)
-    except DomainError as error:
-        if isinstance(error, NotFound | PermissionDenied):
-            raise
-        return _item_page(request, uow, me, delivery_id, 422, error=error.message)
-    evidence.derive_for_consent(uow, container.footage, consent_id,
-                                container.settings.data_dir / "tmp" / "evidence")
-    return see_other(f"/inbox/{delivery_id}")
+            uow, me, delivery_id, clip_ids=set(form.clips), scope=form.scope,
+            share_contact=form.share_contact, disclosure_sha256=form.disclosure)
+        evidence.derive_for_consent(uow, container.footage, consent_id,
+                                    container.settings.data_dir / "tmp" / "evidence")
+        return see_other(f"/inbox/{delivery_id}")
+
+    return submit(ConsentForm, values, give, lambda errors: _item_page(
+        request, uow, me, delivery_id, 422, form=values, errors=errors))
 
 
-@router.post("/inbox/{delivery_id}/decline")
-def decline(uow: UowDep, me: ActorDep, delivery_id: UUID) -> Response:
+@router.post("/inbox/{delivery_id}/decline", response_class=HTMLResponse)
+def decline(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
+            confirm: Annotated[str, Form()] = "") -> Response:
+    """Declining is final: the first post asks, the confirmed one declines."""
+    if confirm != "yes":
+        item, _ = inbox.disclosure(uow, me, delivery_id)
+        return render(request, "confirm.html", title="Decline this request?",
+                      message=f"Nothing will be sent to {item.agency.name}, and you will not "
+                              "be able to share footage for this request later. The agency "
+                              "never learns who declined.",
+                      action=f"/inbox/{delivery_id}/decline", confirm_label="Yes, decline",
+                      back=f"/inbox/{delivery_id}")
     inbox.decline(uow, me, delivery_id)
     return see_other("/inbox")
 

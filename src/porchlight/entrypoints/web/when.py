@@ -60,10 +60,13 @@ def in_words(moment: datetime, zone: ZoneInfo, style: str = "long") -> str:
 
 
 @pass_context
-def when_filter(context, moment: datetime | None, style: str = "long") -> Markup | str:
-    """``{{ clip.recorded_at|when }}``: a <time> element in the viewer's zone."""
-    if moment is None:
+def when_filter(context, moment: datetime | str | None, style: str = "long") -> Markup | str:
+    """``{{ clip.recorded_at|when }}``: a <time> element in the viewer's zone (an ISO
+    string, as a disclosure keeps its times, is read first)."""
+    if moment is None or moment == "":
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     zone = viewer_zone(context["request"])
     iso = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
     return Markup('<time datetime="{}">{}</time>').format(iso, in_words(moment, zone, style))
