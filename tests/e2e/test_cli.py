@@ -77,11 +77,16 @@ def test_demo_logins_are_printed_in_development(
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(app, ["demo", "seed", "--no-clips"]).exit_code == 0
     monkeypatch.setenv("PORCHLIGHT_ENV", "development")
-    result = runner.invoke(app, ["demo", "logins"], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["demo", "logins"])  # a pipe, not a terminal: 80 columns
     assert result.exit_code == 0
-    first = json.loads((data_dir / "demo-logins.json").read_text())[0]
-    assert first["password"] in result.output
-    assert first["totp_secret"] in result.output  # the admin's authenticator secret
+    logins = json.loads((data_dir / "demo-logins.json").read_text())
+    lines = result.output.splitlines()
+    for login in logins:  # each value whole on a line of its own: readable, copyable
+        assert f"    e-mail:   {login['email']}" in lines
+        assert f"    password: {login['password']}" in lines
+    first = logins[0]
+    assert f"    TOTP secret: {first['totp_secret']}" in lines  # the admin's authenticator
+    assert not any(mark in result.output for mark in "│┃━…")  # no table cut to fit
     code = runner.invoke(app, ["demo", "totp", first["email"]])
     assert code.exit_code == 0
     assert code.output.strip() == pyotp.TOTP(first["totp_secret"]).now() or (
@@ -96,3 +101,25 @@ def test_production_refuses_to_start_with_default_secrets(data_dir: Path,
     assert result.exit_code != 0
     assert "refusing to start in production" in str(result.exception)
     assert not (data_dir / "porchlight.db").exists()
+
+
+def test_serve_in_development_names_its_own_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """E-mailed links and the /audit verify command point at the server being started."""
+    import uvicorn
+
+    seen: list[str | None] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(
+        __import__("os").environ.get("PORCHLIGHT_BASE_URL")))
+    monkeypatch.setenv("PORCHLIGHT_ENV", "development")
+    monkeypatch.setenv("PORCHLIGHT_BASE_URL", "unset")
+    monkeypatch.delenv("PORCHLIGHT_BASE_URL")  # restored after the test, whatever serve sets
+    assert runner.invoke(app, ["serve", "--port", "8123"]).exit_code == 0
+    monkeypatch.delenv("PORCHLIGHT_BASE_URL")
+    assert runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "9000"]).exit_code == 0
+    monkeypatch.setenv("PORCHLIGHT_BASE_URL", "https://porchlight.example.org")
+    assert runner.invoke(app, ["serve", "--port", "8124"]).exit_code == 0  # set: kept
+    monkeypatch.delenv("PORCHLIGHT_BASE_URL")
+    monkeypatch.setenv("PORCHLIGHT_ENV", "test")
+    assert runner.invoke(app, ["serve", "--port", "8125"]).exit_code == 0  # not development
+    assert seen == ["http://127.0.0.1:8123", "http://127.0.0.1:9000",
+                    "https://porchlight.example.org", None]

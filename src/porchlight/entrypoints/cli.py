@@ -43,6 +43,7 @@ def serve(
     """Serve the web app and the JSON API with uvicorn."""
     import uvicorn
 
+    _follow_port_in_development(host, port)
     uvicorn.run(
         "porchlight.entrypoints.app:create_app",
         factory=True,
@@ -52,6 +53,17 @@ def serve(
         access_log=False,
         proxy_headers=True,
     )
+
+
+def _follow_port_in_development(host: str, port: int) -> None:
+    """In development, e-mailed links and the /audit page name the server being started,
+    unless PORCHLIGHT_BASE_URL says otherwise. Production always sets its own."""
+    if "PORCHLIGHT_BASE_URL" in os.environ or not Settings().is_development:
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - a name
+    if ":" in shown:
+        shown = f"[{shown}]"
+    os.environ["PORCHLIGHT_BASE_URL"] = f"http://{shown}:{port}"
 
 
 @db_app.command("upgrade")
@@ -164,13 +176,23 @@ def _print_logins(settings: Settings) -> None:
     if not path.exists():
         console.print("no demo logins: run `porchlight demo seed` on an empty database")
         return
-    table = Table(title="Demo logins (development only)")
-    for column in ("role", "email", "password", "TOTP secret"):
-        table.add_column(column, no_wrap=column != "role")
-    for login in json.loads(path.read_text()):
-        table.add_row(login["role"], login["email"], login["password"],
-                      login.get("totp_secret") or "")
-    console.print(table)
+    logins = json.loads(path.read_text())
+    if console.is_terminal:
+        table = Table(title="Demo logins (development only)")
+        for column in ("role", "email", "password", "TOTP secret"):
+            table.add_column(column, no_wrap=column != "role")
+        for login in logins:
+            table.add_row(login["role"], login["email"], login["password"],
+                          login.get("totp_secret") or "")
+        console.print(table)
+    else:  # a log or a pipe: one login per block, nothing wrapped or cut at 80 columns
+        typer.echo("Demo logins (development only)")
+        for login in logins:
+            typer.echo(f"\n  {login['role']}\n    e-mail:   {login['email']}\n"
+                       f"    password: {login['password']}")
+            if login.get("totp_secret"):
+                typer.echo(f"    TOTP secret: {login['totp_secret']}")
+        typer.echo("")
     console.print("Staff and the admin sign in with a second step: `porchlight demo totp EMAIL` "
                   "prints the current code (or add the TOTP secret to an authenticator app).")
 
