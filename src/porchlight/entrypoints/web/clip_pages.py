@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from porchlight.domain.clips import Clip
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.web.render import render, see_other
+from porchlight.entrypoints.web.when import local, viewer_zone
 from porchlight.services import cameras, commands, footage
 
 router = APIRouter(include_in_schema=False)
@@ -71,8 +72,9 @@ def starts_playback(header: str | None) -> bool:
 def library(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
     mine = cameras.list_my_cameras(uow, me)
     grouped: dict[UUID, dict[date, list[Clip]]] = defaultdict(lambda: defaultdict(list))
+    zone = viewer_zone(request)  # a day is the viewer's day, not UTC's
     for clip in footage.my_clips(uow, me):
-        grouped[clip.camera_id][clip.recorded_at.date()].append(clip)
+        grouped[clip.camera_id][local(clip.recorded_at, zone).date()].append(clip)
     return render(request, "clips.html", cameras=mine, grouped=grouped)
 
 
