@@ -68,15 +68,12 @@ async def upload_clip(
         raise ValidationFailed("recorded_at must include a time zone")
     kit = container.footage
     check_declared_length(request, kit.max_upload_bytes)
-    received = await receive(request, upload_dir(container.settings.data_dir),
-                             kit.max_upload_bytes)
-    try:
+    folder = upload_dir(container.settings.data_dir)
+    async with receive(request, folder, kit.max_upload_bytes) as received:
         result = await run_in_threadpool(
             footage.upload_clip, container.uow(), kit, camera_id=camera_id,
             device_camera_id=device_camera, recorded_at=recorded_at, received=received,
             claimed_sha256=sha256)
-    finally:
-        received.path.unlink(missing_ok=True)
     if not result.created:
         response.status_code = 200
     return UploadOut(clip_id=result.clip_id, created=result.created)
