@@ -34,6 +34,17 @@ class StorageSettings(BaseModel):
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
     max_upload_bytes: int = 512 * 1024 * 1024
+    upload_idle_timeout_seconds: float = Field(
+        default=20.0, gt=0,
+        description="drop an upload whose body sends nothing for this long (408)")
+    upload_min_bytes_per_second: int = Field(
+        default=4096, ge=0,
+        description="drop an upload slower than this on average over a window (408); "
+        "0 turns the check off. 4 KiB/s is below any link that can carry video at all")
+    upload_min_rate_window_seconds: float = Field(
+        default=30.0, gt=0,
+        description="the minimum rate is averaged over windows this long, the first "
+        "starting with the body, so a slow start or a pause is not punished on its own")
     video_spare_worker: bool = Field(
         default=True,
         description="keep the next video worker started and waiting (one idle process of "

@@ -121,6 +121,7 @@ def test_a_wrong_digest_or_an_oversized_body_leaves_nothing(d, device, demo_clip
     assert wrong.status_code == 422 and "SHA-256" in wrong.json()["error"]["message"]
     big = upload(d, device, b"\0" * (3 * 1024 * 1024))
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+    assert big.headers["connection"] == "close"  # the rest of the body is not wanted
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the cap is enforced while streaming
         for _ in range(48):

@@ -48,6 +48,24 @@ def test_nested_settings_come_from_prefixed_environment(monkeypatch: pytest.Monk
     assert settings.policy.supervisor_max_radius_m == 500
 
 
+def test_stalled_upload_limits_have_defaults_and_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    storage = Settings().storage
+    assert storage.upload_idle_timeout_seconds == 20.0
+    assert storage.upload_min_bytes_per_second == 4096
+    assert storage.upload_min_rate_window_seconds == 30.0
+    monkeypatch.setenv("PORCHLIGHT_STORAGE__UPLOAD_IDLE_TIMEOUT_SECONDS", "5")
+    monkeypatch.setenv("PORCHLIGHT_STORAGE__UPLOAD_MIN_BYTES_PER_SECOND", "0")  # no minimum
+    monkeypatch.setenv("PORCHLIGHT_STORAGE__UPLOAD_MIN_RATE_WINDOW_SECONDS", "60")
+    storage = Settings().storage
+    assert (storage.upload_idle_timeout_seconds, storage.upload_min_bytes_per_second,
+            storage.upload_min_rate_window_seconds) == (5.0, 0, 60.0)
+    monkeypatch.setenv("PORCHLIGHT_STORAGE__UPLOAD_IDLE_TIMEOUT_SECONDS", "0")
+    with pytest.raises(ValidationError, match="greater than 0"):
+        Settings()
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
@@ -120,6 +138,8 @@ def test_every_domain_error_has_one_status() -> None:
     for cls in leaves:  # every error maps, directly or through the class it refines
         assert any(base in STATUS_BY_ERROR for base in cls.__mro__), cls
     assert status_for(errors.SigninRefused()) == 401
+    assert status_for(errors.UploadStalled("x")) == 408
+    assert errors.UploadStalled("x").code == "upload_stalled"
 
 
 class _Hardened(Exception):

@@ -84,3 +84,9 @@ class TooLarge(ValidationFailed):
     """An upload is larger than the deployment allows."""
 
     code = "too_large"
+
+
+class UploadStalled(DomainError):
+    """An upload's body stopped arriving, or arrived slower than the deployment accepts."""
+
+    code = "upload_stalled"

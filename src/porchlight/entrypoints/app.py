@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
+import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -26,6 +28,7 @@ from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
 from porchlight.entrypoints.headers import SecurityHeadersMiddleware
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
+from porchlight.entrypoints.uploads import upload_dir
 from porchlight.entrypoints.web import (
     account_pages,
     admin_pages,
@@ -38,8 +41,10 @@ from porchlight.entrypoints.web import (
     when,
 )
 from porchlight.entrypoints.web.render import template_context
+from porchlight.services import retention
 
 WEB = Path(__file__).parent / "web"
+log = structlog.get_logger("porchlight.app")
 # Every router of the app; the authorisation matrix test walks these to find every route.
 ROUTERS = (
     api_routes.router,
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(_sweep_temp_uploads, settings)
         app.state.audit_worker = audit_worker.start_in_process(container)
         yield
         if app.state.audit_worker is not None:
@@ -102,6 +108,17 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
     return app
+
+
+def _sweep_temp_uploads(settings: Settings) -> None:
+    """At start no upload of this process is in flight: remove what a crash left.
+
+    Other processes sharing the data folder keep theirs: a live upload holds its temp
+    file's lock (``services.temp_uploads``), and the sweep removes only files it can lock.
+    """
+    removed = retention.sweep_temp_uploads(upload_dir(settings.data_dir))
+    if removed:
+        log.info("removed upload temp files a crash left", files=removed)
 
 
 async def _csrf_cookie(request: Request, call_next):

@@ -24,7 +24,12 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.VideoRejected: 415,
+    errors.UploadStalled: 408,
 }
+
+# Refused before the request body was read to its end: the rest of the body would only
+# keep the connection busy, so the response asks the server to close it (uvicorn does).
+CLOSES_CONNECTION: tuple[type[errors.DomainError], ...] = (errors.UploadStalled, errors.TooLarge)
 
 HTTP_CODES = {
     400: "bad_request",
@@ -32,6 +37,7 @@ HTTP_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
@@ -67,7 +73,10 @@ def error_response(request: Request, status: int, code: str, message: str) -> Re
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.DomainError)
-    return error_response(request, status_for(exc), exc.code, exc.message)
+    response = error_response(request, status_for(exc), exc.code, exc.message)
+    if isinstance(exc, CLOSES_CONNECTION):
+        response.headers["connection"] = "close"
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from porchlight.services import temp_uploads
 from porchlight.services.ports import FootageStore, UnitOfWork
 
 BATCH = 100
@@ -106,26 +107,24 @@ def _chunks(keys: Iterable[str], size: int) -> Iterable[list[str]]:
         yield chunk
 
 
-def sweep_temp_uploads(folder: Path, now: datetime) -> int:
-    """Remove upload temp files a crash left behind (older than an hour)."""
-    if not folder.exists():
-        return 0
-    removed = 0
-    cutoff = (now - ORPHAN_GRACE).timestamp()
-    for path in folder.iterdir():
-        if path.is_file() and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-            removed += 1
-    return removed
+def sweep_temp_uploads(folder: Path) -> int:
+    """Remove upload temp files a crash left behind: every one no live upload holds.
+
+    Whatever their age: a live upload holds its file's lock until it has deleted it
+    (``temp_uploads``), so a file nobody holds belongs to a process that has ended.
+    """
+    return temp_uploads.sweep(folder)
 
 
 def run(
     uow: UnitOfWork, store: FootageStore, upload_dir: Path,
     progress: Callable[[int, int], None] | None = None,
 ) -> RetentionReport:
+    # First the local, cheap sweep, so an unreachable store or database cannot hold it up.
+    temp_files_removed = sweep_temp_uploads(upload_dir)
     expired, purged = purge_expired(uow, store, progress)
     now = uow.clock.now()
     return RetentionReport(
         expired=expired, purged=purged, orphans_removed=sweep_orphans(uow, store, now),
-        temp_files_removed=sweep_temp_uploads(upload_dir, now),
+        temp_files_removed=temp_files_removed,
     )

@@ -13,8 +13,14 @@ from pydantic import BaseModel
 from porchlight.domain.clips import Clip
 from porchlight.domain.errors import NotAuthenticated, ValidationFailed
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
+from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.entrypoints.uploads import check_declared_length, receive, upload_dir
+from porchlight.entrypoints.uploads import (
+    UploadLimits,
+    check_declared_length,
+    receive,
+    upload_dir,
+)
 from porchlight.services import footage, tokens
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["clips"])
@@ -55,7 +61,17 @@ def _device_camera(container, request: Request) -> UUID:
     return camera_id
 
 
+UPLOAD_ERRORS: dict[int | str, dict] = {
+    408: {"model": ErrorBody, "description": "`upload_stalled`: the body sent nothing for "
+          "the idle timeout, or arrived slower than the minimum rate; nothing was kept"},
+    413: {"model": ErrorBody, "description": "`too_large`: over the upload size cap"},
+    415: {"model": ErrorBody, "description": "`video_rejected.<reason>`: not footage "
+          "Porchlight accepts"},
+}
+
+
 @router.post("/cameras/{camera_id}/clips", response_model=UploadOut, status_code=201,
+             responses=UPLOAD_ERRORS,
              openapi_extra={"requestBody": {"content": {"video/mp4": {}, "video/webm": {}}}})
 async def upload_clip(
     camera_id: UUID, request: Request, response: Response, container: ContainerDep,
@@ -66,17 +82,14 @@ async def upload_clip(
     device_camera = await run_in_threadpool(_device_camera, container, request)
     if recorded_at.tzinfo is None:
         raise ValidationFailed("recorded_at must include a time zone")
-    kit = container.footage
+    kit, settings = container.footage, container.settings
     check_declared_length(request, kit.max_upload_bytes)
-    received = await receive(request, upload_dir(container.settings.data_dir),
-                             kit.max_upload_bytes)
-    try:
+    limits = UploadLimits.of(settings.storage, kit.max_upload_bytes)
+    async with receive(request, upload_dir(settings.data_dir), limits) as received:
         result = await run_in_threadpool(
             footage.upload_clip, container.uow(), kit, camera_id=camera_id,
             device_camera_id=device_camera, recorded_at=recorded_at, received=received,
             claimed_sha256=sha256)
-    finally:
-        received.path.unlink(missing_ok=True)
     if not result.created:
         response.status_code = 200
     return UploadOut(clip_id=result.clip_id, created=result.created)
