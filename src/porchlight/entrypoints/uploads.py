@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 from fastapi import Request
 
+from porchlight.bootstrap import private_dirs
 from porchlight.config import StorageSettings
 from porchlight.domain.errors import TooLarge, UploadStalled
 from porchlight.services import temp_uploads
@@ -61,9 +62,7 @@ class Pace:
 
 
 def upload_dir(data_dir: Path) -> Path:
-    folder = data_dir / "tmp" / "uploads"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return folder
+    return private_dirs(data_dir / "tmp" / "uploads")  # each level 0700
 
 
 def _too_large(limit: int) -> TooLarge:
