@@ -242,7 +242,13 @@ def test_the_decoder_child_gets_none_of_the_servers_secrets(
     warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0)
     try:
         assert warm.probe(corpus.path("h264_1080p_aac.mp4")).width == 1920
-        raw = Path(f"/proc/{children[1].pid}/environ").read_bytes()
+        # this adapter's own spare: a spare refill left running by an earlier test could
+        # also start a child meanwhile, with that test's environment
+        deadline = time.monotonic() + 10
+        while warm._spare is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert warm._spare is not None and warm._spare[0] in children
+        raw = Path(f"/proc/{warm._spare[0].pid}/environ").read_bytes()
     finally:
         warm.close()
     environment = dict(item.split(b"=", 1) for item in raw.split(b"\0") if item)
