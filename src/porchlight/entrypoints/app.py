@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from starlette.routing import BaseRoute
 
 import porchlight
 from porchlight import bootstrap
@@ -24,6 +25,7 @@ from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
+from porchlight.entrypoints.methods import MethodsMiddleware
 from porchlight.entrypoints.web import (
     account_pages,
     admin_pages,
@@ -85,14 +87,21 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.secure_cookies = settings.base_url.startswith("https://")
     secret = settings.keys.secret_key.get_secret_value().encode()
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
-    app.middleware("http")(_csrf_cookie)
-    app.add_middleware(RequestLogMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
+    # the first middleware added runs innermost: methods right around the routes it reads
+    app.add_middleware(MethodsMiddleware, routes=_route_table(app))
+    app.middleware("http")(_csrf_cookie)
+    app.add_middleware(RequestLogMiddleware)
     return app
+
+
+def _route_table(app: FastAPI) -> list[BaseRoute]:
+    """The app's own routes and every route of ROUTERS, each with its full path."""
+    return [*app.router.routes, *(route for router in ROUTERS for route in router.routes)]
 
 
 async def _csrf_cookie(request: Request, call_next):
