@@ -21,6 +21,7 @@ from porchlight.config import Settings
 from porchlight.entrypoints import audit_worker, errors
 from porchlight.entrypoints.api import account_api, clips_api, request_api
 from porchlight.entrypoints.api import audit as audit_api
+from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     secret = settings.keys.secret_key.get_secret_value().encode()
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
     errors.install(app)
+    api_openapi.install(app)
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     for router in ROUTERS:
         app.include_router(router)
