@@ -58,7 +58,8 @@ class AgencyOut(BaseModel):
     name: str
     kind: str
     kind_label: str
-    jurisdiction_center: tuple[float, float]
+    # [latitude, longitude]: a list of two, as a tuple's prefixItems trips some OpenAPI tools
+    jurisdiction_center: list[float] = Field(min_length=2, max_length=2)
     jurisdiction_radius_m: int
     verified: bool
     verified_at: datetime | None
@@ -70,7 +71,7 @@ class AgencyOut(BaseModel):
             name=agency.name,
             kind=agency.kind.value,
             kind_label=agency.kind.label,
-            jurisdiction_center=(agency.center_lat, agency.center_lon),
+            jurisdiction_center=[agency.center_lat, agency.center_lon],
             jurisdiction_radius_m=agency.radius_m,
             verified=agency.is_verified,
             verified_at=agency.verified_at,
