@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +21,7 @@ from porchlight.config import AuditSettings, Settings
 from porchlight.entrypoints.app import create_app
 
 HTML = {"accept": "text/html"}
+ROOT = Path(__file__).parents[2]
 
 
 def b64(text: str) -> bytes:
@@ -91,7 +94,6 @@ def test_pages_are_bounded(sequenced: Container) -> None:
 @pytest.mark.parametrize(("params", "status", "message"), [
     ({"start": 6}, 404, "start 6 is beyond the log, which has 5 entries"),
     ({"start": -1}, 422, "query.start: Input should be greater than or equal to 0"),
-    ({"start": 3, "end": 3}, 422, "end must be greater than start"),
     ({"start": "x"}, 422, "query.start: Input should be a valid integer"),
 ])
 def test_bad_entry_ranges_get_clear_errors(
@@ -100,6 +102,12 @@ def test_bad_entry_ranges_get_clear_errors(
     response = api.get("/api/v1/audit/entries", params=params)
     assert response.status_code == status
     assert response.json()["error"]["message"].startswith(message)
+
+
+@pytest.mark.parametrize("end", [0, 2, 3])
+def test_an_end_at_or_before_start_gives_an_empty_page(api: TestClient, end: int) -> None:
+    response = api.get("/api/v1/audit/entries", params={"start": 3, "end": end})
+    assert (response.status_code, response.json()) == (200, {"tree_size": 5, "entries": []})
 
 
 def test_every_inclusion_proof_verifies_against_the_checkpoint(api: TestClient) -> None:
@@ -124,13 +132,18 @@ def test_every_consistency_proof_verifies(api: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("path", "params", "status", "message"), [
-    ("inclusion", {"index": 5}, 422, "index 5 is not below the tree size 5"),
+    # what the log does not hold: 404, as docs/audit-log.md says
+    ("inclusion", {"index": 5}, 404, "index 5 is beyond the tree of 5 entries"),
+    ("inclusion", {"index": 3, "size": 3}, 404, "index 3 is beyond the tree of 3 entries"),
     ("inclusion", {"index": 0, "size": 6}, 404, "size 6 is beyond the log, which has 5"),
-    ("inclusion", {"size": 3}, 422, "query.index: Field required"),
-    ("inclusion", {"index": 0, "size": 0}, 422, "size must be at least 1"),
-    ("consistency", {"first": 0}, 422, "first must be at least 1"),
-    ("consistency", {"first": 4, "second": 3}, 422, "first 4 is larger than second 3"),
+    ("consistency", {"first": 4, "second": 3}, 404, "first 4 is beyond the tree of 3 entries"),
+    ("consistency", {"first": 6}, 404, "first 6 is beyond the tree of 5 entries"),
     ("consistency", {"first": 1, "second": 9}, 404, "size 9 is beyond the log"),
+    # what the schema refuses: 422
+    ("inclusion", {"size": 3}, 422, "query.index: Field required"),
+    ("inclusion", {"index": 0, "size": 0}, 422, "query.size: Input should be greater than or "
+                                                "equal to 1"),
+    ("consistency", {"first": 0}, 422, "query.first: Input should be greater than or equal to 1"),
     ("consistency", {"first": 2**63}, 422, "query.first: Input should be less than"),
 ])
 def test_bad_proof_requests_get_clear_errors(
@@ -139,6 +152,19 @@ def test_bad_proof_requests_get_clear_errors(
     response = api.get(f"/api/v1/audit/proofs/{path}", params=params)
     assert response.status_code == status
     assert response.json()["error"]["message"].startswith(message)
+
+
+def test_the_documents_name_the_audit_routes_the_app_has(api: TestClient) -> None:
+    """README and docs/audit-log.md once named /audit/proof/…; the routes are /proofs/…."""
+    schema = api.get("/api/v1/openapi.json").json()
+    readme = set(re.findall(r"/api/v1/audit/[a-z/]*[a-z]", (ROOT / "README.md").read_text()))
+    guide = (ROOT / "docs" / "audit-log.md").read_text()
+    table = {f"/api/v1/audit{path}" for path in re.findall(r"^\| `GET (/[a-z/]+)", guide, re.M)}
+    assert len(readme) >= 4 and len(table) == 5
+    assert readme | table <= set(schema["paths"])
+    for path in table:  # and the schema says what the guide says: 404 and 422 bodies
+        responses = schema["paths"][path]["get"]["responses"]
+        assert {"404", "422"} <= responses.keys()
 
 
 def test_checkpoints_are_listed_in_pages(sequenced: Container) -> None:

@@ -181,7 +181,7 @@ def test_prove_and_verify_explain_what_is_missing(engine: Engine, data_dir: Path
     assert result.exit_code == 2 and "no signed checkpoint yet" in result.output
     sequenced(engine, data_dir)
     result = runner.invoke(app, ["audit", "prove", "20"])
-    assert result.exit_code == 2 and "index 20 is not below the tree size 20" in result.output
+    assert result.exit_code == 2 and "index 20 is beyond the tree of 20 entries" in result.output
     leaf = runner.invoke(app, ["audit", "prove", "19", "--size", "5"])
     assert leaf.exit_code == 2
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from starlette.routing import BaseRoute
 
 import porchlight
 from porchlight import bootstrap
@@ -23,11 +24,13 @@ from porchlight.config import Settings
 from porchlight.entrypoints import audit_worker, errors
 from porchlight.entrypoints.api import account_api, clips_api, request_api
 from porchlight.entrypoints.api import audit as audit_api
+from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
 from porchlight.entrypoints.headers import SecurityHeadersMiddleware
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
+from porchlight.entrypoints.methods import MethodsMiddleware
 from porchlight.entrypoints.uploads import upload_dir
 from porchlight.entrypoints.web import (
     account_pages,
@@ -94,11 +97,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.secure_cookies = settings.base_url.startswith("https://")
     secret = settings.keys.secret_key.get_secret_value().encode()
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
-    app.middleware("http")(_csrf_cookie)
-    app.add_middleware(RequestLogMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
-                       tile_url=settings.map.tile_url)
     errors.install(app)
+    api_openapi.install(app)
     app.mount("/static", CachedStatic(directory=WEB / "static"), name="static")
     app.mount("/api/v1/docs/assets", CachedStatic(packages=[("fastapi_swagger", "resources")]),
               name="swagger_assets")
@@ -107,6 +107,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for router in ROUTERS:
         app.include_router(router)
     app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
+    # the first middleware added runs innermost: methods right around the routes it reads
+    app.add_middleware(MethodsMiddleware, routes=_route_table(app))
+    app.middleware("http")(_csrf_cookie)
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
+                       tile_url=settings.map.tile_url)  # outermost: every answer has them
     return app
 
 
@@ -119,6 +125,11 @@ def _sweep_temp_uploads(settings: Settings) -> None:
     removed = retention.sweep_temp_uploads(upload_dir(settings.data_dir))
     if removed:
         log.info("removed upload temp files a crash left", files=removed)
+
+
+def _route_table(app: FastAPI) -> list[BaseRoute]:
+    """The app's own routes and every route of ROUTERS, each with its full path."""
+    return [*app.router.routes, *(route for router in ROUTERS for route in router.routes)]
 
 
 async def _csrf_cookie(request: Request, call_next):

@@ -80,10 +80,13 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
+    """422 for input that breaks the schema; 400 for a body that is not JSON at all."""
     assert isinstance(exc, RequestValidationError)
     if wants_html(request):
         return _check_what_you_sent(request, exc)
     first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return error_response(request, 400, "bad_request", "the body is not valid JSON")
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
     return error_response(request, 422, "invalid", message)

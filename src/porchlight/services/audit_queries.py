@@ -99,15 +99,17 @@ def list_checkpoints(store: AuditLogStore, after: int, limit: int) -> list[Store
 
 
 def entries(store: AuditLogStore, start: int, end: int | None) -> Entries:
-    """Leaves ``start <= index < end``; the page is cut at the tree size and MAX_ENTRIES."""
+    """Leaves ``start <= index < end``; the page is cut at the tree size and MAX_ENTRIES.
+
+    An ``end`` at or before ``start`` names no leaf: the page is empty, as a slice is.
+    """
     _require(start >= 0, "start must not be negative")
-    _require(end is None or end > start, "end must be greater than start")
     with store.reading() as log:
         size = log.size()
         if start > size:
             raise NotFound(f"start {start} is beyond the log, which has {size} entries")
         stop = min(size, start + MAX_ENTRIES, end if end is not None else size)
-        return Entries(size, log.leaves(start, stop))
+        return Entries(size, log.leaves(start, stop) if stop > start else [])
 
 
 def inclusion(store: AuditLogStore, index: int, size: int | None) -> InclusionProof:
@@ -115,7 +117,8 @@ def inclusion(store: AuditLogStore, index: int, size: int | None) -> InclusionPr
     _require(index >= 0, "index must not be negative")
     with store.reading() as log:
         size = _tree_size(log, size)
-        _require(index < size, f"index {index} is not below the tree size {size}")
+        if index >= size:
+            raise NotFound(f"index {index} is beyond the tree of {size} entries")
         plan = inclusion_plan(index, size)
         nodes = _fetch(log, [[(0, index)], *plan, range_nodes(0, size)])
     leaf = nodes[(0, index)]
@@ -133,7 +136,8 @@ def consistency(store: AuditLogStore, first: int, second: int | None) -> Consist
     _require(first > 0, "first must be at least 1 (every log extends the empty one)")
     with store.reading() as log:
         second = _tree_size(log, second)
-        _require(first <= second, f"first {first} is larger than second {second}")
+        if first > second:
+            raise NotFound(f"first {first} is beyond the tree of {second} entries")
         plan = consistency_plan(first, second)
         nodes = _fetch(log, [*plan, range_nodes(0, first), range_nodes(0, second)])
     get = _getter(nodes)

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from porchlight.domain.accounts import Account
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.cameras import DEFAULT_RETENTION_DAYS, Camera
+from porchlight.domain.agencies import MAX_JURISDICTION_RADIUS_M, AgencyKind
+from porchlight.domain.cameras import DEFAULT_RETENTION_DAYS, RETENTION_CHOICES_DAYS, Camera
 from porchlight.domain.geo import LatLon
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
-from porchlight.entrypoints.api.schemas import AgencyOut
+from porchlight.entrypoints.api.schemas import (
+    AgencyOut,
+    Flag,
+    Latitude,
+    Longitude,
+    Whole,
+    text,
+    whole,
+)
 from porchlight.entrypoints.deps import ActorDep, UowDep
 from porchlight.services import accounts, cameras, commands, staff
 
@@ -40,15 +49,15 @@ class MeOut(BaseModel):
 
 
 class CameraIn(BaseModel):
-    name: str = Field(min_length=1, max_length=60)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    opted_in: bool = False
-    retention_days: int = DEFAULT_RETENTION_DAYS
+    name: str = text(1, 60)
+    lat: Latitude
+    lon: Longitude
+    opted_in: Flag = False
+    retention_days: Literal[RETENTION_CHOICES_DAYS] = DEFAULT_RETENTION_DAYS
 
 
 class CameraPatch(BaseModel):
-    opted_in: bool
+    opted_in: Flag
 
 
 class CameraOut(BaseModel):
@@ -77,11 +86,11 @@ class StaffOut(BaseModel):
 
 
 class AgencyIn(BaseModel):
-    name: str
+    name: str = text(2, 120)
     kind: AgencyKind
-    center_lat: float = Field(ge=-90, le=90)
-    center_lon: float = Field(ge=-180, le=180)
-    radius_m: int
+    center_lat: Latitude
+    center_lon: Longitude
+    radius_m: Whole = whole(100, MAX_JURISDICTION_RADIUS_M)
 
 
 @router.get("/me", response_model=MeOut)

@@ -31,17 +31,23 @@ def _store(request: Request) -> AuditLogStore:
 StoreDep = Annotated[AuditLogStore, Depends(_store)]
 
 
-def _index() -> Any:
-    """A required log index or size (a fresh Query each time: FastAPI binds it to a name)."""
-    return Query(ge=0, le=MAX_INDEX)
+# A fresh Query each time: FastAPI binds each to its parameter's name.
+def _required(minimum: int) -> Any:
+    """A required index (from 0) or tree size (from 1)."""
+    return Query(ge=minimum, le=MAX_INDEX)
 
 
 def _start() -> Any:
     return Query(0, ge=0, le=MAX_INDEX)
 
 
-def _bound() -> Any:
+def _end() -> Any:
     return Query(None, ge=0, le=MAX_INDEX)
+
+
+def _size() -> Any:
+    """An optional tree size; without it, the latest signed checkpoint's."""
+    return Query(None, ge=1, le=MAX_INDEX)
 
 
 def b64(value: bytes) -> str:
@@ -131,17 +137,20 @@ def list_checkpoints(
 
 
 @router.get("/entries", response_model=EntriesOut)
-def entries(store: StoreDep, start: int = _start(), end: int | None = _bound()) -> EntriesOut:
-    """Leaves ``start <= index < end``: at most 1000, and never past the tree size."""
+def entries(store: StoreDep, start: int = _start(), end: int | None = _end()) -> EntriesOut:
+    """Leaves ``start <= index < end``: at most 1000, never past the tree size, empty if
+    ``end <= start``; 404 when ``start`` is beyond the log."""
     found = audit_queries.entries(store, start, end)
     return EntriesOut(tree_size=found.tree_size, entries=[EntryOut.of(r) for r in found.entries])
 
 
 @router.get("/proofs/inclusion", response_model=InclusionOut)
 def inclusion_proof(
-    store: StoreDep, index: int = _index(), size: int | None = _bound()
+    store: StoreDep, index: int = _required(0), size: int | None = _size()
 ) -> InclusionOut:
-    """Audit path of leaf ``index`` in the tree of ``size`` leaves (default: latest checkpoint)."""
+    """Audit path of leaf ``index`` in the tree of ``size`` leaves (default: latest checkpoint).
+
+    404 when the log has no such leaf or tree: ``size`` beyond the log, ``index >= size``."""
     try:
         proof = audit_queries.inclusion(store, index, size)
     except audit_queries.AuditLogDamaged as exc:
@@ -152,9 +161,11 @@ def inclusion_proof(
 
 @router.get("/proofs/consistency", response_model=ConsistencyOut)
 def consistency_proof(
-    store: StoreDep, first: int = _index(), second: int | None = _bound()
+    store: StoreDep, first: int = _required(1), second: int | None = _size()
 ) -> ConsistencyOut:
-    """Proof that the tree of ``first`` leaves is a prefix of the tree of ``second``."""
+    """Proof that the tree of ``first`` leaves is a prefix of the tree of ``second``.
+
+    404 when the log has no such tree: ``second`` beyond the log, ``first > second``."""
     try:
         proof = audit_queries.consistency(store, first, second)
     except audit_queries.AuditLogDamaged as exc:

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 from porchlight.domain.clips import Clip
-from porchlight.domain.errors import NotAuthenticated, ValidationFailed
+from porchlight.domain.errors import NotAuthenticated
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
@@ -24,6 +24,8 @@ from porchlight.entrypoints.uploads import (
 from porchlight.services import footage, tokens
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["clips"])
+VIDEO = {"schema": {"type": "string", "format": "binary"}}
+VIDEO_BODY = {"video/mp4": VIDEO, "video/webm": VIDEO}
 
 
 class ClipOut(BaseModel):
@@ -72,16 +74,15 @@ UPLOAD_ERRORS: dict[int | str, dict] = {
 
 @router.post("/cameras/{camera_id}/clips", response_model=UploadOut, status_code=201,
              responses=UPLOAD_ERRORS,
-             openapi_extra={"requestBody": {"content": {"video/mp4": {}, "video/webm": {}}}})
+             openapi_extra={"requestBody": {"required": True, "content": VIDEO_BODY}})
 async def upload_clip(
     camera_id: UUID, request: Request, response: Response, container: ContainerDep,
-    recorded_at: Annotated[datetime, Query(description="when the recording started (ISO 8601)")],
+    recorded_at: Annotated[AwareDatetime, Query(
+        description="when the recording started (ISO 8601 with a time zone)")],
     sha256: Annotated[str | None, Query(pattern="^[0-9a-fA-F]{64}$")] = None,
 ) -> UploadOut:
     """Upload one recording as the raw request body (streamed; never held in memory)."""
     device_camera = await run_in_threadpool(_device_camera, container, request)
-    if recorded_at.tzinfo is None:
-        raise ValidationFailed("recorded_at must include a time zone")
     kit, settings = container.footage, container.settings
     check_declared_length(request, kit.max_upload_bytes)
     limits = UploadLimits.of(settings.storage, kit.max_upload_bytes)

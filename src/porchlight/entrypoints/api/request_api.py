@@ -11,8 +11,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from porchlight.domain.consent import SharingScope
 from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import IncidentType, RequestDraft, VideoRequest
+from porchlight.domain.requests import MIN_RADIUS_M, IncidentType, RequestDraft, VideoRequest
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
+from porchlight.entrypoints.api.schemas import Flag, Latitude, Longitude, Whole, text, whole
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.services import evidence, inbox, video_requests
 
@@ -20,19 +21,22 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"
 
 
 class RequestIn(BaseModel):
-    case_number: str
+    """The shape of a request; the scope policy (window, radius and retention caps, purposes,
+    the window having ended) is checked by the service and refused with 422 policy_refused."""
+
+    case_number: str = text(1, 40)
     incident_type: IncidentType
-    incident_other: str | None = None
+    incident_other: str | None = text(3, 120, default=None)
     incident_time: AwareDatetime
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    radius_m: int
+    lat: Latitude
+    lon: Longitude
+    radius_m: Whole = whole(MIN_RADIUS_M)
     window_start: AwareDatetime
     window_end: AwareDatetime
-    description: str
-    retention_days: int
+    description: str = text(20, 2000)
+    retention_days: Whole = whole(1)
     sharing_plan: list[UUID] = []
-    contact: str
+    contact: str = text(3, 200)
 
 
 class RequestOut(BaseModel):
@@ -70,13 +74,13 @@ class RequestDetailOut(RequestOut):
 
 
 class ApprovalIn(BaseModel):
-    justification: str
+    justification: str = text(20, 2000)
 
 
 class ConsentIn(BaseModel):
-    clips: list[str]
+    clips: list[str] = Field(min_length=1)
     scope: SharingScope
-    share_contact: bool = False
+    share_contact: Flag = False
     disclosure_sha256: str = Field(pattern="^[0-9a-f]{64}$")
 
 
