@@ -110,6 +110,18 @@ class MapSettings(BaseModel):
         description="tile URL template; empty for no tiles (a blank map)")
     attribution: str = "© OpenStreetMap contributors"
     max_zoom: int = Field(default=19, ge=1, le=22)
+    center: tuple[float, float] | None = Field(
+        default=None, description="where a map with no place yet starts, as JSON "
+        "[lat, lon] (the deployment's town); unset: the whole world")
+    zoom: int = Field(default=13, ge=1, le=22, description="the zoom it starts at there")
+
+    @model_validator(mode="after")
+    def _center_on_earth(self) -> MapSettings:
+        if self.center is not None:
+            lat, lon = self.center
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError("map.center must be [latitude, longitude] on Earth")
+        return self
 
 
 def _known_zone(name: str) -> str:

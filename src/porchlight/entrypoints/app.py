@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from xstatic.pkg import leaflet
 
 import porchlight
 from porchlight import bootstrap
@@ -93,6 +94,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
                        tile_url=settings.map.tile_url)
     errors.install(app)
+    # Leaflet from the installed xstatic package (never a CDN); before "/static", which
+    # would otherwise take these paths for its own folder.
+    app.mount("/static/leaflet", CachedStatic(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", CachedStatic(directory=WEB / "static"), name="static")
     app.mount("/api/v1/docs/assets", CachedStatic(packages=[("fastapi_swagger", "resources")]),
               name="swagger_assets")
@@ -136,6 +140,7 @@ def _templates(settings: Settings) -> Jinja2Templates:
     templates.env.globals["version"] = porchlight.__version__
     templates.env.globals["environment"] = settings.env
     templates.env.globals["zone_name"] = when.zone_name
+    templates.env.globals["map_settings"] = settings.map
     templates.env.filters["when"] = when.when_filter
     templates.env.filters["local_input"] = when.local_input_filter
     return templates
