@@ -88,6 +88,9 @@ class PolicySettings(BaseModel):
     response_deadline_days: int = Field(default=7, gt=0)
     allow_federal_requests: bool = False
     min_group_size: int = Field(default=5, ge=1)
+    # The officer's reach preview, per staff account: at most this many in this many minutes.
+    reach_previews: int = Field(default=30, ge=1)
+    reach_preview_minutes: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _officer_within_supervisor(self) -> PolicySettings:

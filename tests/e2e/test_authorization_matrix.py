@@ -153,6 +153,8 @@ ROWS = [
     Row("POST", "/requests/{request_id}/withdraw", X_STAFF),
     Row("GET", "/evidence/{evidence_id}/video", X_STAFF),
     Row("GET", "/api/v1/requests", STAFF),
+    # the reach preview: staff (agency Y is unverified here: past authorisation, then refused)
+    Row("GET", "/api/v1/requests/reach?lat=45.5122&lon=-122.6587&radius_m=200", STAFF),
     Row("POST", "/api/v1/requests", STAFF, json={
         "case_number": "M-2", "incident_type": "theft", "incident_time": "2026-11-02T07:20Z",
         "lat": 45.5122, "lon": -122.6587, "radius_m": 200,

@@ -58,6 +58,8 @@ class ScopePolicy:
     allow_federal: bool = False
     response_deadline: timedelta = timedelta(days=7)
     min_group_size: int = 5
+    reach_previews: int = 30  # per staff account, within reach_preview_window
+    reach_preview_window: timedelta = timedelta(minutes=10)
 
 
 # Words that mark a purpose Porchlight never serves: First Amendment activity and
@@ -143,7 +145,7 @@ def check_scope(
 ) -> ScopeDecision:
     """Apply every scope rule; refuse with the rule's name, or say who must approve."""
     check_draft_shape(draft)
-    _check_agency(agency, policy)
+    check_agency(agency, policy)
     _check_purpose(draft)
     _check_time(draft, policy, now)
     if draft.retention_days > policy.max_retention_days:
@@ -153,7 +155,8 @@ def check_scope(
     return _size_decision(draft, policy)
 
 
-def _check_agency(agency: Agency, policy: ScopePolicy) -> None:
+def check_agency(agency: Agency, policy: ScopePolicy) -> None:
+    """Only a verified agency, and a federal one only where the deployment allows it."""
     if not agency.is_verified:
         raise PolicyRefused("agency_not_verified", "the agency has not been verified yet")
     if agency.kind is AgencyKind.FEDERAL and not policy.allow_federal:

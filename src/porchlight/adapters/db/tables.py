@@ -108,6 +108,8 @@ audit_events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("actor_id", Uuid, nullable=True),
     Column("payload", JSON, nullable=False),
+    # How often one account did one thing lately (the reach preview's rate limit).
+    Index("ix_audit_events_actor_kind_time", "actor_id", "kind", "occurred_at"),
 )
 
 sessions = Table(

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from porchlight.domain.consent import SharingScope
 from porchlight.domain.geo import LatLon
 from porchlight.domain.requests import IncidentType, RequestDraft, VideoRequest
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
+from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.services import evidence, inbox, video_requests
+from porchlight.services import evidence, inbox, reach, video_requests
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"])
 
@@ -97,6 +99,37 @@ def create_request(body: RequestIn, uow: UowDep, container: ContainerDep,
         sharing_plan=tuple(body.sharing_plan), contact=body.contact)
     request_id = video_requests.create_request(uow, container.requests_kit, actor, draft)
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
+
+
+class ReachOut(BaseModel):
+    """How many opted-in cameras the circle reaches, as coarsely as disclosure allows."""
+
+    radius_m: int
+    at_least: int | None = Field(description="rounded down to a multiple of the minimum "
+                                 "group size; null below it (no number is told)")
+    at_most: int | None
+    fewer_than: int | None = Field(description="the minimum group size, when below it")
+    text: str
+
+
+# Declared before /requests/{request_id}, which would otherwise take "reach" for an id.
+@router.get("/requests/reach", response_model=ReachOut,
+            responses={429: {"model": ErrorBody}})
+def reach_preview(uow: UowDep, container: ContainerDep, actor: ActorDep,
+                  lat: Annotated[float, Query(ge=-90, le=90)],
+                  lon: Annotated[float, Query(ge=-180, le=180)],
+                  radius_m: Annotated[int, Query()]) -> ReachOut:
+    """Agency staff drafting a request: how many opted-in cameras this circle reaches.
+
+    Fewer than the minimum group size (5) gives no number; above it the count is rounded
+    down to a multiple of 5 ("10 to 14"). The radius must be one a request may have. Each
+    preview is audited (agency, role, radius, rounded answer; not the place) and each
+    account may preview only so often (429 beyond it)."""
+    found = reach.preview_reach(uow, container.requests_kit.policy, actor, LatLon(lat, lon),
+                                radius_m)
+    return ReachOut(radius_m=radius_m, at_least=found.at_least, at_most=found.at_most,
+                    fewer_than=found.step if found.at_least is None else None,
+                    text=found.text)
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetailOut)
