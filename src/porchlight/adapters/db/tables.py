@@ -231,6 +231,9 @@ video_requests = Table(
     Column("justification", Text, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
+    Column("rejected_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    Column("rejection_nonce", String(32), nullable=True),
 )
 
 deliveries = Table(

@@ -12,7 +12,13 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from porchlight.domain.consent import SharingScope
 from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import IncidentType, RequestDraft, VideoRequest
+from porchlight.domain.requests import (
+    REJECTION_REASON_MAX,
+    REJECTION_REASON_MIN,
+    IncidentType,
+    RequestDraft,
+    VideoRequest,
+)
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
@@ -46,12 +52,15 @@ class RequestOut(BaseModel):
     window_start: datetime
     window_end: datetime
     deadline: datetime | None
+    rejection_reason: str | None = Field(
+        default=None, description="the supervisor's reason, once the request is rejected")
 
     @classmethod
     def of(cls, r: VideoRequest) -> RequestOut:
         return cls(id=r.id, case_number=r.case_number, incident_type=r.incident_type.value,
                    status=r.status.value, radius_m=r.radius_m, window_start=r.window_start,
-                   window_end=r.window_end, deadline=r.deadline)
+                   window_end=r.window_end, deadline=r.deadline,
+                   rejection_reason=r.rejection_reason)
 
 
 class EvidenceOut(BaseModel):
@@ -73,6 +82,11 @@ class RequestDetailOut(RequestOut):
 
 class ApprovalIn(BaseModel):
     justification: str
+
+
+class RejectionIn(BaseModel):
+    reason: str = Field(description="why the request is rejected; the officer reads it "
+                        f"({REJECTION_REASON_MIN} to {REJECTION_REASON_MAX} characters)")
 
 
 class ConsentIn(BaseModel):
@@ -184,8 +198,9 @@ def decline(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
 
 
 @router.post("/requests/{request_id}/reject", response_model=RequestOut)
-def reject(request_id: UUID, uow: UowDep, actor: ActorDep) -> RequestOut:
-    video_requests.reject(uow, actor, request_id)
+def reject(request_id: UUID, body: RejectionIn, uow: UowDep, actor: ActorDep) -> RequestOut:
+    """A supervisor of the agency rejects a request awaiting approval, saying why."""
+    video_requests.reject(uow, actor, request_id, body.reason)
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
 
 
