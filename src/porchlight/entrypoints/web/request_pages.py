@@ -21,7 +21,7 @@ from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import viewer_zone, zone_named
-from porchlight.services import evidence, video_requests
+from porchlight.services import evidence, request_review, video_requests
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,6 +39,7 @@ class RequestForm(FormModel):
     description: str = Field(min_length=1, max_length=2000)
     retention_days: int = Field(ge=1, le=3650)
     contact: str = Field(min_length=1, max_length=200)
+    sharing_plan: list[UUID] = []
 
     def draft(self) -> RequestDraft:
         return RequestDraft(
@@ -47,7 +48,7 @@ class RequestForm(FormModel):
             location=LatLon(self.lat, self.lon), radius_m=self.radius_m,
             window_start=self.window_start, window_end=self.window_end,
             description=self.description, retention_days=self.retention_days,
-            sharing_plan=(), contact=self.contact)
+            sharing_plan=tuple(dict.fromkeys(self.sharing_plan)), contact=self.contact)
 
 
 class ApprovalForm(FormModel):
@@ -62,7 +63,8 @@ def _requests_page(request: Request, uow: UowDep, me: ActorDep, status: int = 20
                    **extra) -> Response:
     return render(request, "requests.html", status,
                   requests=video_requests.agency_requests(uow, me),
-                  incident_types=[(t.value, t.label) for t in IncidentType], **extra)
+                  incident_types=[(t.value, t.label) for t in IncidentType],
+                  choices=request_review.form_choices(uow, me), **extra)
 
 
 @router.get("/requests", response_class=HTMLResponse)
@@ -86,9 +88,10 @@ def create(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
 
 def _detail_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
                  request_id: UUID, status: int = 200, **extra) -> Response:
-    found = video_requests.get_request(uow, me, request_id)
-    return render(request, "request.html", status, req=found,
-                  counts=video_requests.counts(uow, container.requests_kit, me, request_id),
+    kit = container.requests_kit
+    return render(request, "request.html", status,
+                  review=request_review.review(uow, kit.policy, me, request_id),
+                  counts=video_requests.counts(uow, kit, me, request_id),
                   items=evidence.agency_evidence(uow, me, request_id),
                   contacts=evidence.shared_contacts(uow, container.security, me, request_id),
                   **extra)
