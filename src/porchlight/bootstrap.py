@@ -167,6 +167,8 @@ def scope_policy(settings: Settings) -> ScopePolicy:
         allow_federal=policy.allow_federal_requests,
         response_deadline=timedelta(days=policy.response_deadline_days),
         min_group_size=policy.min_group_size,
+        reach_previews=policy.reach_previews,
+        reach_preview_window=timedelta(minutes=policy.reach_preview_minutes),
     )
 
 

@@ -99,6 +99,9 @@ class PolicySettings(BaseModel):
     response_deadline_days: int = Field(default=7, gt=0)
     allow_federal_requests: bool = False
     min_group_size: int = Field(default=5, ge=1)
+    # The officer's reach preview, per staff account: at most this many in this many minutes.
+    reach_previews: int = Field(default=30, ge=1)
+    reach_preview_minutes: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _officer_within_supervisor(self) -> PolicySettings:
@@ -121,6 +124,18 @@ class MapSettings(BaseModel):
         description="tile URL template; empty for no tiles (a blank map)")
     attribution: str = "© OpenStreetMap contributors"
     max_zoom: int = Field(default=19, ge=1, le=22)
+    center: tuple[float, float] | None = Field(
+        default=None, description="where a map with no place yet starts, as JSON "
+        "[lat, lon] (the deployment's town); unset: the whole world")
+    zoom: int = Field(default=13, ge=1, le=22, description="the zoom it starts at there")
+
+    @model_validator(mode="after")
+    def _center_on_earth(self) -> MapSettings:
+        if self.center is not None:
+            lat, lon = self.center
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError("map.center must be [latitude, longitude] on Earth")
+        return self
 
 
 def _known_zone(name: str) -> str:

@@ -47,6 +47,8 @@ BEYOND_THE_SCHEMA = frozenset({
     "POST /api/v1/requests/{request_id}/approve",
     "POST /api/v1/inbox/{delivery_id}/consent",
     "POST /api/v1/cameras/{camera_id}/clips",
+    # the radius cap is the deployment's policy (650 m by default), not a schema constant
+    "GET /api/v1/requests/reach",
 })
 CHECKS = [
     checks.not_a_server_error,

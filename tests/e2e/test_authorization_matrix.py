@@ -149,10 +149,13 @@ ROWS = [
     Row("GET", "/requests/{request_id}", X_STAFF),
     Row("POST", "/requests/{pending_id}/approve", X_SUPERVISORS,
         form={"justification": "Wide area because the suspect ran through the park."}),
-    Row("POST", "/requests/{pending_id}/reject", X_SUPERVISORS),
+    Row("POST", "/requests/{pending_id}/reject", X_SUPERVISORS,
+        form={"reason": "Too wide for a stolen bicycle; ask for one street."}),
     Row("POST", "/requests/{request_id}/withdraw", X_STAFF),
     Row("GET", "/evidence/{evidence_id}/video", X_STAFF),
     Row("GET", "/api/v1/requests", STAFF),
+    # the reach preview: staff (agency Y is unverified here: past authorisation, then refused)
+    Row("GET", "/api/v1/requests/reach?lat=45.5122&lon=-122.6587&radius_m=200", STAFF),
     Row("POST", "/api/v1/requests", STAFF, json={
         "case_number": "M-2", "incident_type": "theft", "incident_time": "2026-11-02T07:20Z",
         "lat": 45.5122, "lon": -122.6587, "radius_m": 200,
@@ -162,7 +165,8 @@ ROWS = [
     Row("GET", "/api/v1/requests/{request_id}", X_STAFF),
     Row("POST", "/api/v1/requests/{pending_id}/approve", X_SUPERVISORS,
         json={"justification": "Wide area because the suspect ran through the park."}),
-    Row("POST", "/api/v1/requests/{pending_id}/reject", X_SUPERVISORS, json={}),
+    Row("POST", "/api/v1/requests/{pending_id}/reject", X_SUPERVISORS,
+        json={"reason": "Too wide for a stolen bicycle; ask for one street."}),
     Row("POST", "/api/v1/requests/{request_id}/withdraw", X_STAFF, json={}),
     # the resident's inbox: their own deliveries only
     Row("GET", "/api/v1/inbox", RESIDENTS),

@@ -39,12 +39,19 @@ AXE = {"anonymous": ["/", "/signin", "/register", "/audit"],
 
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
+  const clipped = (element) => {  // inside a box that cuts it off (a map's panes), not scrolled
+    for (let up = element.parentElement; up; up = up.parentElement) {
+      const overflow = getComputedStyle(up).overflowX;
+      if (overflow === "hidden" || overflow === "clip") { return true; }
+    }
+    return false;
+  };
   const wide = [];
   for (const element of document.querySelectorAll("body *")) {
     const box = element.getBoundingClientRect();
-    if (box.width > 0 && (box.right > width + 1 || box.left < -1)) {
-      wide.push(element.tagName.toLowerCase() + (element.className ? "." + element.className : "")
-                + " " + Math.round(box.left) + ".." + Math.round(box.right));
+    if (box.width > 0 && (box.right > width + 1 || box.left < -1) && !clipped(element)) {
+      wide.push(element.tagName.toLowerCase() + "." + String(element.className.baseVal ??
+                element.className) + " " + Math.round(box.left) + ".." + Math.round(box.right));
     }
   }
   return {scroll: document.documentElement.scrollWidth, width: width, wide: wide.slice(0, 5)};

@@ -14,6 +14,7 @@ from porchlight.domain.cameras import Camera
 from porchlight.domain.clips import Clip
 from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
+from porchlight.domain.geo import LatLon, haversine_m
 from porchlight.services.ports import Clock, Examined, Stored
 from porchlight.services.unit_of_work import EventCollectingUnitOfWork
 
@@ -65,6 +66,11 @@ class FakeCameras(_FakeRepository):
     def count(self, *, opted_in: bool | None = None) -> int:
         return sum(1 for c in self._values() if opted_in is None or c.opted_in == opted_in)
 
+    def within(self, centre: LatLon, radius_m: float, *, opted_in_only: bool = True
+               ) -> list[Camera]:
+        return [c for c in self._values() if (c.opted_in or not opted_in_only)
+                and haversine_m(centre, c.location) <= radius_m]
+
 
 class FakeClips(_FakeRepository):
     def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None:
@@ -96,6 +102,15 @@ class FakeClips(_FakeRepository):
         return {k for k in keys if k in named}
 
 
+class FakeAuditEvents:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
+        return sum(1 for at, event in self._uow.audit_times
+                   if event.actor_id == actor_id and event.kind == kind and at >= since)
+
+
 class FakeUnitOfWork(EventCollectingUnitOfWork):
     """Added entities become visible to later units of work only when committed."""
 
@@ -104,6 +119,7 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.tables: dict[str, dict[UUID, Entity]] = {
             "accounts": {}, "agencies": {}, "cameras": {}, "clips": {}}
         self.audit: list[DomainEvent] = []
+        self.audit_times: list[tuple[datetime, DomainEvent]] = []
         self.staged: dict[UUID, tuple[dict, Entity]] = {}
         self.commits = 0
 
@@ -113,12 +129,14 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.agencies = FakeAgencies(self, self.tables["agencies"])
         self.cameras = FakeCameras(self, self.tables["cameras"])
         self.clips = FakeClips(self, self.tables["clips"])
+        self.audit_events = FakeAuditEvents(self)
 
     def lock(self, entity: Entity) -> None:
         """The fake runs one unit of work at a time: there is nothing to wait for."""
 
     def _write_audit(self, events: list[DomainEvent]) -> None:
         self.audit.extend(events)
+        self.audit_times.extend((self.clock.now(), event) for event in events)
 
     def _commit(self) -> None:
         for store, entity in self.staged.values():

@@ -49,6 +49,12 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyRequests(DomainError):
+    """The caller asked too often in a short time; they may ask again later."""
+
+    code = "too_many_requests"
+
+
 class PolicyRefused(DomainError):
     """A deployment policy rule refused the request; the message names the rule."""
 

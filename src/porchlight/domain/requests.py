@@ -9,6 +9,7 @@ refused. Every refusal names its rule.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,6 +59,8 @@ class ScopePolicy:
     allow_federal: bool = False
     response_deadline: timedelta = timedelta(days=7)
     min_group_size: int = 5
+    reach_previews: int = 30  # per staff account, within reach_preview_window
+    reach_preview_window: timedelta = timedelta(minutes=10)
 
 
 # Words that mark a purpose Porchlight never serves: First Amendment activity and
@@ -115,6 +118,12 @@ def _require_text(value: str | None, name: str, low: int, high: int, field: str)
 
 
 MIN_RADIUS_M = 10  # narrower requests are refused, whatever the policy allows
+REJECTION_REASON_MIN, REJECTION_REASON_MAX = 10, 2000
+
+
+def reason_commitment(nonce: str, reason: str) -> str:
+    """SHA-256 of the nonce's bytes and the reason's UTF-8: what the audit log keeps."""
+    return hashlib.sha256(bytes.fromhex(nonce) + reason.encode()).hexdigest()
 
 
 def check_draft_shape(draft: RequestDraft) -> None:
@@ -143,7 +152,7 @@ def check_scope(
 ) -> ScopeDecision:
     """Apply every scope rule; refuse with the rule's name, or say who must approve."""
     check_draft_shape(draft)
-    _check_agency(agency, policy)
+    check_agency(agency, policy)
     _check_purpose(draft)
     _check_time(draft, policy, now)
     if draft.retention_days > policy.max_retention_days:
@@ -153,7 +162,8 @@ def check_scope(
     return _size_decision(draft, policy)
 
 
-def _check_agency(agency: Agency, policy: ScopePolicy) -> None:
+def check_agency(agency: Agency, policy: ScopePolicy) -> None:
+    """Only a verified agency, and a federal one only where the deployment allows it."""
     if not agency.is_verified:
         raise PolicyRefused("agency_not_verified", "the agency has not been verified yet")
     if agency.kind is AgencyKind.FEDERAL and not policy.allow_federal:
@@ -195,12 +205,19 @@ def _size_decision(draft: RequestDraft, policy: ScopePolicy) -> ScopeDecision:
         raise PolicyRefused("radius_too_large", f"a radius of {draft.radius_m} m is larger "
                             f"than the {policy.supervisor_max_radius_m} m limit",
                             field="radius_m")
+    reasons = over_officer_limits(window, draft.radius_m, policy)
+    return ScopeDecision(needs_supervisor=bool(reasons), reasons=reasons)
+
+
+def over_officer_limits(window: timedelta, radius_m: int, policy: ScopePolicy
+                        ) -> tuple[str, ...]:
+    """Why a request needs a supervisor: the officer's limits it goes beyond."""
     reasons = []
     if window > policy.officer_max_window:
         reasons.append("window_over_officer_limit")
-    if draft.radius_m > policy.officer_max_radius_m:
+    if radius_m > policy.officer_max_radius_m:
         reasons.append("radius_over_officer_limit")
-    return ScopeDecision(needs_supervisor=bool(reasons), reasons=tuple(reasons))
+    return tuple(reasons)
 
 
 # ---- events and the request entity ---------------------------------------------------------
@@ -231,8 +248,16 @@ class RequestApproved(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class RequestRejected(DomainEvent):
+    """The reason is free text, which an audit leaf never holds: the leaf carries its
+    length and a commitment to it (SHA-256 of a random nonce and the text). The text and
+    the nonce stay in the request's row, so whoever holds the row can show that the text
+    is the one decided, while the public log alone cannot be used to guess it."""
+
     kind: ClassVar[str] = "request.rejected"
+    version: ClassVar[int] = 2  # 1 had no reason
     request_id: UUID
+    reason_chars: int
+    reason_commitment: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -273,6 +298,9 @@ class VideoRequest(Entity):
     justification: str | None = None
     delivered_at: datetime | None = None
     closed_at: datetime | None = None
+    rejected_by: UUID | None = None
+    rejection_reason: str | None = None
+    rejection_nonce: str | None = None  # hex; keys the reason's commitment in the audit log
 
     @property
     def location(self) -> LatLon:
@@ -298,11 +326,17 @@ class VideoRequest(Entity):
         self.deadline = now + deadline
         self.record(RequestApproved(actor_id=actor_id, request_id=self.id))
 
-    def reject(self, *, supervisor_id: UUID) -> None:
+    def reject(self, *, supervisor_id: UUID, reason: str, nonce: str, now: datetime) -> None:
+        """Say no, and why: the officer reads the reason on the request's page."""
         if self.status is not RequestStatus.AWAITING_APPROVAL:
             raise Conflict("only a request awaiting approval can be rejected")
-        self.status = RequestStatus.REJECTED
-        self.record(RequestRejected(actor_id=supervisor_id, request_id=self.id))
+        reason = _require_text(reason, "the reason for rejecting", REJECTION_REASON_MIN,
+                               REJECTION_REASON_MAX, "reason")
+        self.status, self.closed_at = RequestStatus.REJECTED, now
+        self.rejected_by, self.rejection_reason, self.rejection_nonce = supervisor_id, reason, nonce
+        self.record(RequestRejected(
+            actor_id=supervisor_id, request_id=self.id, reason_chars=len(reason),
+            reason_commitment=reason_commitment(nonce, reason)))
 
     def withdraw(self, *, actor_id: UUID, now: datetime) -> None:
         if self.status not in (RequestStatus.AWAITING_APPROVAL, RequestStatus.OPEN):

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from starlette.routing import BaseRoute
+from xstatic.pkg import leaflet
 
 import porchlight
 from porchlight import bootstrap
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
     errors.install(app)
     api_openapi.install(app)
+    # Leaflet from the installed xstatic package (never a CDN); before "/static", which
+    # would otherwise take these paths for its own folder.
+    app.mount("/static/leaflet", CachedStatic(directory=leaflet.BASE_DIR), name="leaflet")
     app.mount("/static", CachedStatic(directory=WEB / "static"), name="static")
     app.mount("/api/v1/docs/assets", CachedStatic(packages=[("fastapi_swagger", "resources")]),
               name="swagger_assets")
@@ -164,6 +168,7 @@ def _templates(settings: Settings) -> Jinja2Templates:
     templates.env.globals["version"] = porchlight.__version__
     templates.env.globals["environment"] = settings.env
     templates.env.globals["zone_name"] = when.zone_name
+    templates.env.globals["map_settings"] = settings.map
     templates.env.filters["when"] = when.when_filter
     templates.env.filters["local_input"] = when.local_input_filter
     return templates

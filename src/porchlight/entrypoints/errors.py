@@ -22,6 +22,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.TooManyRequests: 429,
     errors.TooLarge: 413,
     errors.VideoRejected: 415,
     errors.UploadStalled: 408,

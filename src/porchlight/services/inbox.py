@@ -22,7 +22,7 @@ from porchlight.domain.policies import Actor, require_resident
 from porchlight.domain.requests import VideoRequest
 from porchlight.services.ports import FootageStore, UnitOfWork
 
-DISCLOSURE_VERSION = 1
+DISCLOSURE_VERSION = 2  # 2: the incident's place (the centre of the circle) is shown
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class Disclosure:
     case_number: str
     incident: str
     incident_time: str
+    lat: float
+    lon: float
     window_start: str
     window_end: str
     radius_m: int
@@ -104,16 +106,25 @@ def _disclose(
     uow: UnitOfWork, delivery: Delivery, request: VideoRequest, agency: Agency
 ) -> Disclosure:
     names = {str(c.id): c.name for c in uow.cameras.list_by_owner(delivery.resident_id)}
-    plan = [uow.agencies.get(UUID(a)).name for a in request.sharing_plan]
-    incident = (f"Other: {request.incident_other}" if request.incident_other
-                else request.incident_type.label)
     clips = [DisclosedClip(str(c.id), names.get(str(c.camera_id), "camera"),
                            c.recorded_at.isoformat(), round(c.duration_seconds, 1))
              for c in _offered_clips(uow, delivery, request)]
+    return disclosure_of(request, agency, plan_names(uow, request), clips)
+
+
+def plan_names(uow: UnitOfWork, request: VideoRequest) -> list[str]:
+    return [uow.agencies.get(UUID(a)).name for a in request.sharing_plan]
+
+
+def disclosure_of(request: VideoRequest, agency: Agency, plan: list[str],
+                  clips: list[DisclosedClip]) -> Disclosure:
+    """What a resident reads about ``request`` (the supervisor sees it with no clips)."""
+    incident = (f"Other: {request.incident_other}" if request.incident_other
+                else request.incident_type.label)
     return Disclosure(
         version=DISCLOSURE_VERSION, agency=agency.name, agency_kind=agency.kind.label,
         case_number=request.case_number, incident=incident,
-        incident_time=request.incident_time.isoformat(),
+        incident_time=request.incident_time.isoformat(), lat=request.lat, lon=request.lon,
         window_start=request.window_start.isoformat(), window_end=request.window_end.isoformat(),
         radius_m=request.radius_m, description=request.description,
         retention_days=request.retention_days, sharing_plan=plan, contact=request.contact,

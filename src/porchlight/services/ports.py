@@ -316,6 +316,12 @@ class EvidenceRepository(Protocol):
         ...
 
 
+class AuditEventRepository(Protocol):
+    def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
+        """How many ``kind`` events ``actor_id`` caused from ``since`` on (a rate limit)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""
 
@@ -333,6 +339,7 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     consents: ConsentRepository
     evidence: EvidenceRepository
+    audit_events: AuditEventRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

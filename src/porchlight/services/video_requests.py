@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,7 +70,8 @@ def _check_plan(uow: UnitOfWork, draft: RequestDraft) -> None:
         named = uow.agencies.get(agency_id)
         if named is None or not named.is_verified:
             raise PolicyRefused("sharing_plan_unknown_agency",
-                                "the sharing plan names an agency that is not on Porchlight")
+                                "the sharing plan names an agency that is not on Porchlight",
+                                field="sharing_plan")
 
 
 def _new_request(
@@ -91,7 +93,7 @@ def _new_request(
     return request
 
 
-def _own_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest:
+def own_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest:
     request = uow.requests.get(request_id)
     if request is None:
         raise NotFound("no such request")
@@ -103,7 +105,7 @@ def approve(
     uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID, justification: str
 ) -> None:
     with uow:
-        request = _own_request(uow, actor, request_id)
+        request = own_request(uow, actor, request_id)
         supervisor = require_supervisor(actor, request.agency_id)
         request.approve(supervisor_id=supervisor.id, justification=justification,
                         now=uow.clock.now(), deadline=kit.policy.response_deadline)
@@ -111,17 +113,20 @@ def approve(
     deliver(uow, kit, request_id)
 
 
-def reject(uow: UnitOfWork, actor: Actor, request_id: UUID) -> None:
+def reject(uow: UnitOfWork, actor: Actor, request_id: UUID, reason: str) -> None:
+    """Say no with a reason the officer reads; the audit log gets its length and a
+    commitment keyed by a fresh nonce, never the text."""
     with uow:
-        request = _own_request(uow, actor, request_id)
+        request = own_request(uow, actor, request_id)
         supervisor = require_supervisor(actor, request.agency_id)
-        request.reject(supervisor_id=supervisor.id)
+        request.reject(supervisor_id=supervisor.id, reason=reason,
+                       nonce=secrets.token_hex(16), now=uow.clock.now())
         uow.commit()
 
 
 def withdraw(uow: UnitOfWork, actor: Actor, request_id: UUID) -> None:
     with uow:
-        request = _own_request(uow, actor, request_id)
+        request = own_request(uow, actor, request_id)
         request.withdraw(actor_id=actor.id, now=uow.clock.now())
         uow.commit()
 
@@ -310,7 +315,7 @@ class RequestCounts:
 
 def counts(uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID) -> RequestCounts:
     with uow.reading():
-        request = _own_request(uow, actor, request_id)
+        request = own_request(uow, actor, request_id)
         deliveries = list(uow.deliveries.for_request(request.id))
         consents = list(uow.consents.for_request(request.id))
         shared = sum(1 for c in consents if c.revoked_at is None)
@@ -328,7 +333,7 @@ def counts(uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID) ->
 
 def get_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest:
     with uow.reading():
-        return _own_request(uow, actor, request_id)
+        return own_request(uow, actor, request_id)
 
 
 def awaiting_approval(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:

@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from porchlight.adapters.db import tables
 from porchlight.adapters.db.camera_search import cameras_within
 from porchlight.domain.accounts import Account, AccountKind
 from porchlight.domain.agencies import Agency
@@ -278,3 +279,15 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
         rows = self.session.execute(select(EvidenceItem.consent_id, func.count())
                                     .group_by(EvidenceItem.consent_id))
         return {consent_id: count for consent_id, count in rows}
+
+
+class SqlAuditEventRepository:
+    """Reads of the audit events table (the unit of work writes them)."""
+
+    def __init__(self, session: DbSession) -> None:
+        self.session = session
+
+    def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
+        events = tables.audit_events.c
+        return self.session.scalar(select(func.count()).where(
+            events.actor_id == actor_id, events.kind == kind, events.occurred_at >= since))

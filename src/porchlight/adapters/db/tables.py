@@ -108,6 +108,8 @@ audit_events = Table(
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("actor_id", Uuid, nullable=True),
     Column("payload", JSON, nullable=False),
+    # How often one account did one thing lately (the reach preview's rate limit).
+    Index("ix_audit_events_actor_kind_time", "actor_id", "kind", "occurred_at"),
 )
 
 sessions = Table(
@@ -229,6 +231,9 @@ video_requests = Table(
     Column("justification", Text, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
+    Column("rejected_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("rejection_reason", Text, nullable=True),
+    Column("rejection_nonce", String(32), nullable=True),
 )
 
 deliveries = Table(

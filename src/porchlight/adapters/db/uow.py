@@ -14,6 +14,7 @@ from porchlight.adapters.db.repositories import (
     SqlAccountRepository,
     SqlAgencyRepository,
     SqlApiTokenRepository,
+    SqlAuditEventRepository,
     SqlCameraRepository,
     SqlClipRepository,
     SqlConsentRepository,
@@ -64,6 +65,7 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.deliveries = SqlDeliveryRepository(self.session, self.track)
         self.consents = SqlConsentRepository(self.session, self.track)
         self.evidence = SqlEvidenceRepository(self.session, self.track)
+        self.audit_events = SqlAuditEventRepository(self.session)
 
     def _begin_now(self, session: Session) -> None:
         """Begin the transaction at once, as the mode asks (see engine.READ_ONLY and

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from porchlight.domain.consent import SharingScope
 from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import MIN_RADIUS_M, IncidentType, RequestDraft, VideoRequest
+from porchlight.domain.requests import (
+    MIN_RADIUS_M,
+    REJECTION_REASON_MAX,
+    REJECTION_REASON_MIN,
+    IncidentType,
+    RequestDraft,
+    VideoRequest,
+)
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
-from porchlight.entrypoints.api.schemas import Flag, Latitude, Longitude, Whole, text, whole
+from porchlight.entrypoints.api.schemas import (
+    ErrorBody,
+    Flag,
+    Latitude,
+    Longitude,
+    Whole,
+    text,
+    whole,
+)
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.services import evidence, inbox, video_requests
+from porchlight.services import evidence, inbox, reach, video_requests
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"])
 
@@ -48,12 +64,15 @@ class RequestOut(BaseModel):
     window_start: datetime
     window_end: datetime
     deadline: datetime | None
+    rejection_reason: str | None = Field(
+        default=None, description="the supervisor's reason, once the request is rejected")
 
     @classmethod
     def of(cls, r: VideoRequest) -> RequestOut:
         return cls(id=r.id, case_number=r.case_number, incident_type=r.incident_type.value,
                    status=r.status.value, radius_m=r.radius_m, window_start=r.window_start,
-                   window_end=r.window_end, deadline=r.deadline)
+                   window_end=r.window_end, deadline=r.deadline,
+                   rejection_reason=r.rejection_reason)
 
 
 class EvidenceOut(BaseModel):
@@ -75,6 +94,11 @@ class RequestDetailOut(RequestOut):
 
 class ApprovalIn(BaseModel):
     justification: str = text(20, 2000)
+
+
+class RejectionIn(BaseModel):
+    reason: str = Field(description="why the request is rejected; the officer reads it "
+                        f"({REJECTION_REASON_MIN} to {REJECTION_REASON_MAX} characters)")
 
 
 class ConsentIn(BaseModel):
@@ -101,6 +125,40 @@ def create_request(body: RequestIn, uow: UowDep, container: ContainerDep,
         sharing_plan=tuple(body.sharing_plan), contact=body.contact)
     request_id = video_requests.create_request(uow, container.requests_kit, actor, draft)
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
+
+
+class ReachOut(BaseModel):
+    """How many opted-in cameras the circle reaches, as coarsely as disclosure allows."""
+
+    radius_m: int
+    at_least: int | None = Field(description="rounded down to a multiple of the minimum "
+                                 "group size; null below it (no number is told)")
+    at_most: int | None
+    fewer_than: int | None = Field(description="the minimum group size, when below it")
+    text: str
+
+
+# Declared before /requests/{request_id}, which would otherwise take "reach" for an id.
+@router.get("/requests/reach", response_model=ReachOut,
+            responses={429: {"model": ErrorBody}})
+def reach_preview(uow: UowDep, container: ContainerDep, actor: ActorDep,
+                  lat: Annotated[float, Query(ge=-90, le=90)],
+                  lon: Annotated[float, Query(ge=-180, le=180)],
+                  radius_m: Annotated[int, Query(
+                      description="metres: one a request may have, from 10 m to the "
+                                  "deployment's cap (650 m by default); refused with 422 "
+                                  "naming that range otherwise")]) -> ReachOut:
+    """Agency staff drafting a request: how many opted-in cameras this circle reaches.
+
+    Fewer than the minimum group size (5) gives no number; above it the count is rounded
+    down to a multiple of 5 ("10 to 14"). The radius must be one a request may have. Each
+    preview is audited (agency, role, radius, rounded answer; not the place) and each
+    account may preview only so often (429 beyond it)."""
+    found = reach.preview_reach(uow, container.requests_kit.policy, actor, LatLon(lat, lon),
+                                radius_m)
+    return ReachOut(radius_m=radius_m, at_least=found.at_least, at_most=found.at_most,
+                    fewer_than=found.step if found.at_least is None else None,
+                    text=found.text)
 
 
 @router.get("/requests/{request_id}", response_model=RequestDetailOut)
@@ -155,8 +213,9 @@ def decline(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
 
 
 @router.post("/requests/{request_id}/reject", response_model=RequestOut)
-def reject(request_id: UUID, uow: UowDep, actor: ActorDep) -> RequestOut:
-    video_requests.reject(uow, actor, request_id)
+def reject(request_id: UUID, body: RejectionIn, uow: UowDep, actor: ActorDep) -> RequestOut:
+    """A supervisor of the agency rejects a request awaiting approval, saying why."""
+    video_requests.reject(uow, actor, request_id, body.reason)
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
 
 

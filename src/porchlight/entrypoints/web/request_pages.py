@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from porchlight.domain.geo import MAX_SEARCH_RADIUS_M, LatLon
-from porchlight.domain.requests import MIN_RADIUS_M, IncidentType, RequestDraft
+from porchlight.domain.requests import (
+    MIN_RADIUS_M,
+    REJECTION_REASON_MAX,
+    IncidentType,
+    RequestDraft,
+)
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import viewer_zone, zone_named
-from porchlight.services import evidence, video_requests
+from porchlight.services import evidence, request_review, video_requests
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str, Form()]
 
 
 class RequestForm(FormModel):
@@ -36,6 +39,7 @@ class RequestForm(FormModel):
     description: str = Field(min_length=1, max_length=2000)
     retention_days: int = Field(ge=1, le=3650)
     contact: str = Field(min_length=1, max_length=200)
+    sharing_plan: list[UUID] = []
 
     def draft(self) -> RequestDraft:
         return RequestDraft(
@@ -44,14 +48,23 @@ class RequestForm(FormModel):
             location=LatLon(self.lat, self.lon), radius_m=self.radius_m,
             window_start=self.window_start, window_end=self.window_end,
             description=self.description, retention_days=self.retention_days,
-            sharing_plan=(), contact=self.contact)
+            sharing_plan=tuple(dict.fromkeys(self.sharing_plan)), contact=self.contact)
+
+
+class ApprovalForm(FormModel):
+    justification: str = Field(min_length=1, max_length=2000)
+
+
+class RejectionForm(FormModel):
+    reason: str = Field(min_length=1, max_length=REJECTION_REASON_MAX)
 
 
 def _requests_page(request: Request, uow: UowDep, me: ActorDep, status: int = 200,
                    **extra) -> Response:
     return render(request, "requests.html", status,
                   requests=video_requests.agency_requests(uow, me),
-                  incident_types=[(t.value, t.label) for t in IncidentType], **extra)
+                  incident_types=[(t.value, t.label) for t in IncidentType],
+                  choices=request_review.form_choices(uow, me), **extra)
 
 
 @router.get("/requests", response_class=HTMLResponse)
@@ -73,27 +86,44 @@ def create(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
         aliases={"location": "lat"}, zone=zone)
 
 
+def _detail_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+                 request_id: UUID, status: int = 200, **extra) -> Response:
+    kit = container.requests_kit
+    return render(request, "request.html", status,
+                  review=request_review.review(uow, kit.policy, me, request_id),
+                  counts=video_requests.counts(uow, kit, me, request_id),
+                  items=evidence.agency_evidence(uow, me, request_id),
+                  contacts=evidence.shared_contacts(uow, container.security, me, request_id),
+                  **extra)
+
+
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def detail(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
            request_id: UUID) -> Response:
-    found = video_requests.get_request(uow, me, request_id)
-    return render(request, "request.html", req=found,
-                  counts=video_requests.counts(uow, container.requests_kit, me, request_id),
-                  items=evidence.agency_evidence(uow, me, request_id),
-                  contacts=evidence.shared_contacts(uow, container.security, me, request_id))
+    return _detail_page(request, uow, container, me, request_id)
 
 
-@router.post("/requests/{request_id}/approve")
-def approve(uow: UowDep, container: ContainerDep, me: ActorDep, request_id: UUID,
-            justification: Text) -> Response:
-    video_requests.approve(uow, container.requests_kit, me, request_id, justification)
-    return see_other(f"/requests/{request_id}")
+@router.post("/requests/{request_id}/approve", response_class=HTMLResponse)
+def approve(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+            request_id: UUID, values: Posted) -> Response:
+    def decide(form: ApprovalForm) -> Response:
+        video_requests.approve(uow, container.requests_kit, me, request_id, form.justification)
+        return see_other(f"/requests/{request_id}")
+
+    return submit(ApprovalForm, values, decide, lambda errors: _detail_page(
+        request, uow, container, me, request_id, 422, form=values, errors=errors))
 
 
-@router.post("/requests/{request_id}/reject")
-def reject(uow: UowDep, me: ActorDep, request_id: UUID) -> Response:
-    video_requests.reject(uow, me, request_id)
-    return see_other(f"/requests/{request_id}")
+@router.post("/requests/{request_id}/reject", response_class=HTMLResponse)
+def reject(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+           request_id: UUID, values: Posted) -> Response:
+    """A reason is required: the officer reads it on the request's page."""
+    def decide(form: RejectionForm) -> Response:
+        video_requests.reject(uow, me, request_id, form.reason)
+        return see_other(f"/requests/{request_id}")
+
+    return submit(RejectionForm, values, decide, lambda errors: _detail_page(
+        request, uow, container, me, request_id, 422, form=values, errors=errors))
 
 
 @router.post("/requests/{request_id}/withdraw")
