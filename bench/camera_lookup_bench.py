@@ -51,7 +51,6 @@ from porchlight.adapters.db.orm import start_mappers  # noqa: E402
 from porchlight.adapters.db.repositories import SqlCameraRepository  # noqa: E402
 from porchlight.domain.cameras import Camera  # noqa: E402
 from porchlight.domain.geo import EARTH_RADIUS_M, LatLon  # noqa: E402
-from porchlight.services import camera_search  # noqa: E402
 from porchlight.services.camera_search import cover_circle  # noqa: E402
 
 RADII_M = (250.0, 800.0)
@@ -233,15 +232,6 @@ def h3_rows(connection: Connection) -> Lookup:
     return lookup
 
 
-def with_python_loops(lookup: Lookup) -> Lookup:
-    """The same lookup with the cover's Python loops (a comparison row when the compiled
-    loops are in use)."""
-    def python(centre: LatLon, radius: float) -> set[Any]:
-        with camera_search.python_loops():
-            return lookup(centre, radius)
-    return python
-
-
 def h3_entities(connection: Connection) -> Lookup:
     """What the application calls: ``SqlCameraRepository.within`` in a fresh session."""
     def lookup(centre: LatLon, radius: float) -> set[Any]:
@@ -301,19 +291,11 @@ def run(methods: dict[str, Lookup], points: list[LatLon], radius: float, rng: ra
 
 
 def cover_line(sqlite: Connection, points: list[LatLon], radius: float) -> str:
-    """Mean ranges and compacted cells, the time to compute the cover (with the loops the
-    lookups above ran, and with the Python loops beside them), and how many rows the
-    range query hands to the exact filter."""
+    """Mean ranges and compacted cells, the Python time to compute the cover, and how
+    many rows the range query hands to the exact filter."""
     started = time.perf_counter()
     covers = [cover_circle(point, radius) for point in points]
     micros = (time.perf_counter() - started) / len(points) * 1e6
-    with camera_search.python_loops():
-        started = time.perf_counter()
-        for point in points:
-            cover_circle(point, radius)
-        python_micros = (time.perf_counter() - started) / len(points) * 1e6
-    loops = camera_search.cover_implementation()
-    beside = "" if loops == "python" else f"; {python_micros:.0f} µs with the Python loops"
     statement = lookup_statement("sqlite", columns=(tables.cameras.c.id,))
     rows = [len(sqlite.execute(statement, lookup_parameters("sqlite", cover)).all())
             for cover in covers]
@@ -321,8 +303,7 @@ def cover_line(sqlite: Connection, points: list[LatLon], radius: float) -> str:
     ranges = sum(len(c.ranges) for c in covers) / len(covers)
     cells = sum(c.cells for c in covers) / len(covers)
     return (f"Cover: {ranges:.1f} ranges from {cells:.1f} compacted cells on average, "
-            f"computed in {micros:.0f} µs with the {loops} loops (included above{beside}); "
-            f"the range query "
+            f"computed in {micros:.0f} µs of Python (included above); the range query "
             f"returns {sum(rows) / len(rows):.0f} opted-in rows on average for the exact filter.")
 
 
@@ -456,8 +437,6 @@ def load_everything(args: argparse.Namespace, admin: Engine) -> tuple[Engine, En
 
 def methods_for(pg: Connection, sqlite: Connection, postgis: bool) -> dict[str, Lookup]:
     methods = {"H3 ranges, SQLite": h3_rows(sqlite), "H3 ranges, PostgreSQL": h3_rows(pg)}
-    if camera_search.cover_implementation() == "compiled":
-        methods["H3 ranges, PostgreSQL, cover's Python loops"] = with_python_loops(h3_rows(pg))
     if postgis:
         methods["PostGIS ST_DWithin (sphere), PostgreSQL"] = postgis_rows(pg, POSTGIS_SPHERE)
         methods["PostGIS ST_DWithin (spheroid, default)"] = postgis_rows(pg, POSTGIS_SPHEROID)

@@ -24,18 +24,12 @@ With the ranges go the box around the circle and two arithmetic bounds, ``SureIn
 and ``SureOutside``, which let the database drop the rows certainly outside and mark
 those certainly inside; steps 1 and 2 use the same bounds, taken for r + REACH_M, so
 that nearly every cell is settled without trigonometry.
-
-Steps 1-4 also exist compiled (``_cover_native.pyx``, bottom of this module), with the
-same answers; the Python here is the reference and the fallback.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from types import ModuleType
 
 import h3.api.basic_int as h3
 import h3.api.memview_int as h3_arrays
@@ -275,10 +269,7 @@ def within_radius(centre: LatLon, radius_m: float, location: LatLon) -> bool:
 def cover_circle(centre: LatLon, radius_m: float) -> CellRanges:
     """The id ranges that hold every resolution-10 cell touching the circle."""
     k, (origin, inner_k), outer = _cover(centre, radius_m)
-    if _native is not None:
-        ranges, cells = _native.disk_ranges(origin, inner_k, outer)
-    else:
-        ranges, cells = _disk_ranges(origin, inner_k, outer)
+    ranges, cells = _disk_ranges(origin, inner_k, outer)
     box = bounding_box(centre, radius_m)
     return CellRanges(ranges=tuple(ranges), box=box, sure=sure_inside(centre, radius_m, box),
                       outside=sure_outside(centre, radius_m, box), cells=cells, k=k)
@@ -342,9 +333,6 @@ def _cover(centre: LatLon, radius_m: float) -> tuple[int, tuple[int, int], list[
     _check_radius(radius_m)
     origin = h3.latlng_to_cell(centre.lat, centre.lon, RESOLUTION)
     near = _Near(centre, radius_m)
-    if near.compiled is not None:
-        k, outer = near.compiled.cover(origin, radius_m, REACH_M)
-        return k, (origin, k - 1), outer
     k = _first_guess(near.distance, origin, radius_m)
     while near.ring(origin, k + 1, first_only=True):
         k += 1
@@ -378,8 +366,8 @@ def _first_guess(distance: DistanceFrom, origin: int, radius_m: float) -> int:
     the outer ring is clear. On 2,000 random circles (radii 50 m - 2 km, latitudes up
     to 80°) the guess was exact 75% of the time, one too high 6% and one too low 19%, so
     two or three ring checks settle it. (The smallest neighbour id is taken, not the
-    first h3 lists, so that the compiled loops pick the same one: h3-py's arrays move
-    cells around to drop empty slots next to pentagons.)
+    first h3 lists, so the guess does not depend on the order of the ring: h3-py's
+    arrays move cells around to drop empty slots next to pentagons.)
     """
     origin_centre = LatLon(*h3.cell_to_latlng(origin))
     neighbour = min(_ring(origin, 1))
@@ -410,7 +398,7 @@ class _Near:
     within r, and that cell would be near.
     """
 
-    __slots__ = ("_constants", "_limit", "compiled", "distance")
+    __slots__ = ("_constants", "_limit", "distance")
 
     def __init__(self, centre: LatLon, radius_m: float) -> None:
         self.distance = DistanceFrom(centre)
@@ -420,13 +408,10 @@ class _Near:
         inside, outside = sure_inside(centre, reach, box), sure_outside(centre, reach, box)
         self._constants = (box.south, box.north, box.west, box.east, centre.lat, centre.lon,
                            inside.weight, inside.limit, outside.weight, outside.limit)
-        self.compiled = None if _native is None else _native.Near(
-            *self._constants, self.distance._phi, self.distance._cos_phi, self._limit)
 
     def ring(self, origin: int, k: int, *, first_only: bool = False) -> list[int]:
         """The cells of ``grid_ring(origin, k)`` that may hold a point within the radius
-        (only the first one found, with ``first_only``). ``compiled``, when there, does
-        the same for the whole search for k (``_cover``)."""
+        (only the first one found, with ``first_only``)."""
         return self._near(_ring(origin, k), first_only=first_only)
 
     def _near(self, cells: list[int], *, first_only: bool) -> list[int]:
@@ -510,67 +495,3 @@ def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
         merged.append((lo, hi))
     return merged
 
-
-# The compiled loops (``_cover_native.pyx``): the search for k (``_first_guess`` and the
-# ring checks of ``_Near``) and ``_disk_ranges``, operation for operation, which halves
-# the cover's time (24 instead of 50 µs at 250 m; most of what is left is h3's own
-# ``cellToLatLng``). They are used when the extension was built at install (it needs a C
-# compiler), finds h3's C functions in h3-py's extension module and agrees with the
-# Python loops on the circles of ``_native_agrees``; otherwise the Python loops run.
-_native: ModuleType | None = None
-
-
-def _bind_native() -> ModuleType | None:
-    if not h3.versions()["c"].startswith("4."):
-        return None  # the functions bound by name are those of H3's C API version 4
-    try:
-        import h3._cy.cells as h3_library
-
-        from porchlight.services import _cover_native
-
-        _cover_native.bind(h3_library.__file__)
-    except (ImportError, AttributeError, OSError):
-        return None
-    return _cover_native
-
-
-def _native_agrees(native: ModuleType) -> bool:
-    """Whether the compiled loops give the Python loops' answers on a few circles (one at
-    a pentagon, one across the antimeridian): a guard against an h3 whose C functions
-    changed meaning, checked once at import."""
-    global _native
-    saved, _native = _native, native
-    cases = [(LatLon(45.5231, -122.6765), 250.0), (LatLon(-16.5, 179.9995), 800.0),
-             (LatLon(*h3.cell_to_latlng(h3.get_pentagons(RESOLUTION)[3])), 400.0)]
-    try:
-        for centre, radius in cases:
-            with python_loops():
-                python = cover_circle(centre, radius)
-            if cover_circle(centre, radius) != python:
-                return False
-        return True
-    except Exception:  # any failure means "do not use it"
-        return False
-    finally:
-        _native = saved
-
-
-def cover_implementation() -> str:
-    """Which loops ``cover_circle`` runs: "compiled" or "python"."""
-    return "python" if _native is None else "compiled"
-
-
-@contextmanager
-def python_loops() -> Iterator[None]:
-    """Run the Python loops inside the block, for comparing the two (tests, benchmark).
-    It swaps a module global: not for use while other threads search."""
-    global _native
-    saved, _native = _native, None
-    try:
-        yield
-    finally:
-        _native = saved
-
-
-_candidate = _bind_native()
-_native = _candidate if _candidate is not None and _native_agrees(_candidate) else None
