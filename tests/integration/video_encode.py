@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 SAMPLE_RATE = 48_000
 GREY = (128, 128, 128)
@@ -52,6 +52,7 @@ class Clip:
     bit_rate: int | None = None
     tag: str | None = None  # the sample entry's four letters, e.g. "hvc1"
     flat: bool = False  # a plain grey picture: large in pixels, tiny in bytes
+    grain: int = 0  # sensor noise's standard deviation, as a small sensor records at dusk
 
     @property
     def frame_count(self) -> int:
@@ -99,6 +100,9 @@ def _frame(clip: Clip, index: int) -> av.VideoFrame:
     size = clip.size
     assert size is not None
     image = Image.new("RGB", size, GREY) if clip.flat else picture(size, index, clip.rate)
+    if clip.grain:
+        noise = _noise(size, clip.grain)
+        image = ImageChops.add(image, noise[index % len(noise)], offset=-128)
     frame = av.VideoFrame.from_image(image)
     frame.pts, frame.time_base = index, Fraction(1, clip.rate)
     return frame
@@ -140,6 +144,12 @@ def _backdrop(width: int, height: int) -> tuple[Image.Image, Image.Image]:
                        fill=tuple(rng.randrange(256) for _ in range(3)))
         left += step
     return ramps, bars
+
+
+@functools.lru_cache(maxsize=2)
+def _noise(size: tuple[int, int], sigma: int) -> tuple[Image.Image, ...]:
+    """Seven pictures of grey Gaussian noise around 128, used in turn."""
+    return tuple(Image.effect_noise(size, sigma).convert("RGB") for _ in range(7))
 
 
 def _bounce(distance: float, span: int) -> int:
