@@ -242,7 +242,7 @@ def test_the_decoder_child_gets_none_of_the_servers_secrets(
     warm = PyAvVideoTools(keep_spare=True, refill_delay_seconds=0)
     try:
         assert warm.probe(corpus.path("h264_1080p_aac.mp4")).width == 1920
-        raw = Path(f"/proc/{children[1].pid}/environ").read_bytes()
+        raw = environ_after_exec(children[1].pid)
     finally:
         warm.close()
     environment = dict(item.split(b"=", 1) for item in raw.split(b"\0") if item)
@@ -251,6 +251,16 @@ def test_the_decoder_child_gets_none_of_the_servers_secrets(
     assert set(environment) <= {name.encode() for name in CHILD_ENVIRONMENT} | {
         b"MALLOC_ARENA_MAX"}
     assert environment[b"LANG"] == b"C.UTF-8" and environment[b"MALLOC_ARENA_MAX"] == b"2"
+
+
+def environ_after_exec(pid: int) -> bytes:
+    """``/proc/<pid>/environ`` once the child's exec is complete. Popen returns when the
+    kernel wakes the vfork parent, which is before exec sets up the new command line and
+    environment: read then, both are empty (about one start in fifteen here)."""
+    deadline = time.monotonic() + 5
+    while not Path(f"/proc/{pid}/cmdline").read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return Path(f"/proc/{pid}/environ").read_bytes()
 
 
 def test_a_refusal_in_a_spare_child_is_the_same_refusal(corpus: Corpus) -> None:
