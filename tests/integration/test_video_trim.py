@@ -31,6 +31,7 @@ from porchlight.adapters.video import PyAvVideoTools
 from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.domain.errors import VideoRejected
 from porchlight.services.ports import Trim
+from tests.conftest import skip_or_fail
 from tests.integration import video_corpus
 from tests.integration.video_corpus import mp4_boxes
 from tests.integration.video_encode import Clip, encode
@@ -75,6 +76,9 @@ def _sources(root: Path) -> list[Clip]:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = video_corpus.missing_encoders(("libx264", "aac", "libvpx-vp9", "libopus"))
+    if missing:
+        skip_or_fail(f"this PyAV's FFmpeg lacks encoders the trim sources need: {missing}")
     root = tmp_path_factory.mktemp("trim_sources")
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(encode, _sources(root)))

@@ -81,9 +81,10 @@ HOSTILE = {
 }
 
 
-def missing_encoders() -> list[str]:
-    """The encoders the corpus needs that PyAV's FFmpeg lacks (its wheels have them all)."""
-    missing = [name for name in REQUIRED_ENCODERS if not encoder_available(name)]
+def missing_encoders(needed: tuple[str, ...] = REQUIRED_ENCODERS) -> list[str]:
+    """Those of ``needed``, and of the AV1 encoders, that PyAV's FFmpeg lacks (its wheels
+    have them all)."""
+    missing = [name for name in needed if not encoder_available(name)]
     if not any(encoder_available(name) for name in AV1_ENCODERS):
         missing.append(" or ".join(AV1_ENCODERS))
     return missing
