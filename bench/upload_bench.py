@@ -1,7 +1,7 @@
 """Upload throughput: hash + probe + encrypt + store, against a plain copy of the same bytes.
 
 Runs a real server (`porchlight serve`, uvicorn) on 127.0.0.1 with a fresh data folder,
-streams a ~200 MB H.264 clip (made by Debian's ffmpeg, cached) to the device upload
+streams a ~200 MB H.264 clip (encoded with PyAV, cached) to the device upload
 endpoint with httpx, and reports wall-clock throughput and the server's peak memory
 (VmHWM from /proc), beside `shutil.copyfile` of the same file in the same run. A smaller
 clip is uploaded too, to show that peak memory does not grow with the clip's size.
@@ -28,29 +28,28 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.integration.video_encode import Clip, encode  # noqa: E402
+
 from bench.results import machine_lines, replace_section  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "porchlight-bench"
 
 
 def make_clip(size_mb: int) -> Path:
-    """A 1080p H.264 clip of about ``size_mb`` MB, made once with the ffmpeg CLI."""
+    """A 1080p H.264 clip of about ``size_mb`` MB, encoded once with PyAV: the tests'
+    moving picture with sensor grain, so the encoder really spends the bit rate."""
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"clip-{size_mb}mb.mp4"
     if path.exists():
         return path
-    if shutil.which("ffmpeg") is None:
-        raise SystemExit("the upload benchmark makes its clip with the ffmpeg command: "
-                         "install Debian's ffmpeg package (apt-get install ffmpeg) first")
     bitrate = 40  # Mbit/s: a high-quality doorbell stream
-    seconds = max(2, round(size_mb * 8 / bitrate))
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-         f"testsrc2=size=1920x1080:rate=30:duration={seconds}", "-c:v", "libx264", "-preset",
-         "ultrafast", "-b:v", f"{bitrate}M", "-minrate", f"{bitrate}M", "-maxrate",
-         f"{bitrate}M", "-bufsize", f"{bitrate * 2}M", "-movflags", "+faststart", str(path)],
-        check=True,
-    )
+    rate_control = {"minrate": f"{bitrate}M", "maxrate": f"{bitrate}M",
+                    "bufsize": f"{bitrate * 2}M"}
+    partial = path.with_name(f".{path.name}.partial")
+    encode(Clip(partial, (1920, 1080), max(2, round(size_mb * 8 / bitrate)), rate=30,
+                container="mp4", bit_rate=bitrate * 10**6, options=rate_control, grain=8,
+                muxer={"movflags": "+faststart"}))
+    partial.replace(path)  # an interrupted run leaves no half clip in the cache
     return path
 
 

@@ -2,9 +2,10 @@
 start, in the source's container family, that probes and plays, with honest offsets, run in
 the sandboxed child like every other decode.
 
-Clips come from Debian's ffmpeg CLI with a keyframe every second (``-g 15`` at 15 fps), so
-a cut can start near any requested second, and from ``make_demo_clip``, whose encoder
-writes a single keyframe, to show what an honest trim reports when it cannot start near.
+Clips are encoded with PyAV (``video_encode``) with a keyframe every second (a GOP of 15
+frames at 15 fps), so a cut can start near any requested second, and by ``make_demo_clip``,
+whose encoder writes a single keyframe, to show what an honest trim reports when it cannot
+start near.
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from porchlight.adapters.video import PyAvVideoTools
 from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.domain.errors import VideoRejected
 from porchlight.services.ports import Trim
+from tests.conftest import skip_or_fail
 from tests.integration import video_corpus
-from tests.integration.video_corpus import X264, ffmpeg, mp4_boxes, sine
+from tests.integration.video_corpus import mp4_boxes
+from tests.integration.video_encode import Clip, encode
 
 FPS = 15
-KEYFRAME_INTERVAL = 1.0  # -g 15 at 15 fps
+KEYFRAME_INTERVAL = 1.0  # a GOP of FPS frames
 SECONDS = 6.0
-GOP = ("-g", str(FPS))
 
 
 @dataclass(frozen=True)
@@ -56,31 +58,32 @@ AV1_MKV = Source("av1.mkv", "matroska", "av1", None, "webm")  # WebM-safe codecs
 H264_MKV = Source("h264_aac.mkv", "matroska", "h264", "aac", "matroska")
 
 
-def _encodes(root: Path) -> list[list[str | Path]]:
-    picture = video_corpus.testsrc("320x240", SECONDS, FPS)
-    both = [*picture, *sine(SECONDS)]
-    av1 = next(name for name in video_corpus.AV1_ENCODERS if name in video_corpus.encoders())
+def _sources(root: Path) -> list[Clip]:
+    h264_aac = {"size": (320, 240), "seconds": SECONDS, "gop": FPS, "audio": "aac"}
     return [
         # B-frames, so the cut must keep frames that decode after the end but show before it
-        [*both, "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-pix_fmt", "yuv420p",
-         *GOP, "-c:a", "aac", "-shortest", root / H264_MP4.name],
-        [*both, *X264, *GOP, "-c:a", "aac", "-shortest", root / H264_MOV.name],
-        [*both, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v",
-         "300k", *GOP, "-c:a", "libopus", "-shortest", root / VP9_WEBM.name],
-        [*picture, "-c:v", av1, *video_corpus._AV1_SPEED[av1], *GOP, root / AV1_MKV.name],
+        Clip(root / H264_MP4.name, **h264_aac, options={"preset": "veryfast"}, b_frames=2),
+        Clip(root / H264_MOV.name, **h264_aac),
+        Clip(root / "upright.mp4", **h264_aac),
+        Clip(root / FRAGMENTED.name, **h264_aac,
+             muxer={"movflags": "frag_keyframe+empty_moov"}),
+        Clip(root / H264_MKV.name, **h264_aac),
+        Clip(root / VP9_WEBM.name, (320, 240), SECONDS, gop=FPS, video="libvpx-vp9",
+             bit_rate=300_000, audio="libopus"),
+        Clip(root / AV1_MKV.name, (320, 240), SECONDS, gop=FPS, video=video_corpus.av1_encoder()),
     ]
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = video_corpus.missing_encoders(("libx264", "aac", "libvpx-vp9", "libopus"))
+    if missing:
+        skip_or_fail(f"this PyAV's FFmpeg lacks encoders the trim sources need: {missing}")
     root = tmp_path_factory.mktemp("trim_sources")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda args: ffmpeg(*args), _encodes(root)))
-    mov = root / H264_MOV.name
-    ffmpeg("-i", mov, "-c", "copy", "-metadata:s:v:0", "rotate=90", root / "rotated.mp4")
-    ffmpeg("-i", mov, "-c", "copy", "-movflags", "frag_keyframe+empty_moov",
-           root / FRAGMENTED.name)
-    ffmpeg("-i", mov, "-c", "copy", root / H264_MKV.name)
+        list(pool.map(encode, _sources(root)))
+    upright = (root / "upright.mp4").read_bytes()
+    (root / "rotated.mp4").write_bytes(video_corpus.patch_mp4_rotation(upright, 90))
     return root
 
 
@@ -212,9 +215,8 @@ def test_a_clip_with_one_keyframe_is_copied_from_its_start(tools: PyAvVideoTools
 
 def test_the_copy_keeps_the_rotation(clips: Path, tools: PyAvVideoTools, work: Path) -> None:
     rotated = clips / "rotated.mp4"
-    turned = tools.probe(rotated).rotation
-    assert turned in (90, 270)
-    assert tools.trim(rotated, work / "trimmed.mp4", 1.0, 2.0).info.rotation == turned
+    assert tools.probe(rotated).rotation == 90
+    assert tools.trim(rotated, work / "trimmed.mp4", 1.0, 2.0).info.rotation == 90
 
 
 # --- refusals ----------------------------------------------------------------------------------

@@ -1,28 +1,30 @@
-"""Builds the video test corpus at test time with Debian's ffmpeg CLI.
+"""Builds the video test corpus at test time, encoding with PyAV (``video_encode``).
 
-The legitimate clips come from a tool nobody here wrote, at the shapes doorbells record;
-the hostile files are made from them by cutting, patching and renaming. The box and
-element parsing here is deliberately separate from the adapter's, so a bug in one does
-not hide a bug in the other.
+The legitimate clips come from FFmpeg's encoders (libx264, libx265, libvpx, SVT-AV1) at the
+shapes doorbells record; the hostile files are made from them by cutting, patching and
+renaming. PyAV's wheels carry every encoder and muxer needed, so nothing here depends on a
+system tool. The box and element parsing here is deliberately separate from the adapter's,
+so a bug in one does not hide a bug in the other.
 """
 
 from __future__ import annotations
 
 import shutil
 import struct
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
-from PIL import Image
+import av
 
-FFMPEG = shutil.which("ffmpeg")
-AV1_ENCODERS = ("libsvtav1", "libaom-av1", "librav1e")
+from tests.integration.video_encode import Clip, encode, encoder_available, picture
+
+AV1_ENCODERS = ("libsvtav1", "libaom-av1")
 REQUIRED_ENCODERS = ("libx264", "libx265", "libvpx-vp9", "aac", "libopus", "libmp3lame", "mpeg4",
-                     "pcm_s16le", "png", "mjpeg")
-X264 = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+                     "pcm_s16le")
+RATE = 15  # frames a second of every clip below but one
 
 
 @dataclass(frozen=True)
@@ -36,14 +38,14 @@ class Legit:
     width: int
     height: int
     seconds: float
-    rotated: bool = False  # expected rotation is read from the track header's matrix
+    rotation: int = 0  # clockwise, as written into the track header's matrix
 
 
 LEGIT = (
     Legit("h264_1080p_aac.mp4", "mp4", "h264", "aac", 1920, 1080, 1.0),
     Legit("h264_1536_square.mp4", "mp4", "h264", None, 1536, 1536, 2.4),
-    Legit("h264_720p_rotate90tag.mp4", "mp4", "h264", None, 1280, 720, 1.0, rotated=True),
-    Legit("h264_720p_rotate270tag.mp4", "mp4", "h264", None, 1280, 720, 1.0, rotated=True),
+    Legit("h264_720p_rotated90.mp4", "mp4", "h264", None, 1280, 720, 1.0, rotation=90),
+    Legit("h264_720p_rotated270.mp4", "mp4", "h264", None, 1280, 720, 1.0, rotation=270),
     Legit("h264_aac.mov", "mp4", "h264", "aac", 640, 360, 1.0),
     Legit("hevc_aac.mp4", "mp4", "hevc", "aac", 640, 360, 1.0),
     Legit("vp9_opus.webm", "matroska", "vp9", "opus", 640, 360, 1.0),
@@ -79,106 +81,83 @@ HOSTILE = {
 }
 
 
-def ffmpeg(*args: str | Path) -> None:
-    if FFMPEG is None:
-        raise AssertionError("Debian's ffmpeg CLI is required to build the video corpus")
-    command = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *map(str, args)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed:\n{result.stderr}")
+def missing_encoders(needed: tuple[str, ...] = REQUIRED_ENCODERS) -> list[str]:
+    """Those of ``needed``, and of the AV1 encoders, that PyAV's FFmpeg lacks (its wheels
+    have them all)."""
+    missing = [name for name in needed if not encoder_available(name)]
+    if not any(encoder_available(name) for name in AV1_ENCODERS):
+        missing.append(" or ".join(AV1_ENCODERS))
+    return missing
 
 
-def encoders() -> set[str]:
-    """The encoders this ffmpeg has, from ``ffmpeg -encoders``."""
-    if FFMPEG is None:
-        return set()
-    listing = subprocess.run([FFMPEG, "-hide_banner", "-encoders"],
-                             capture_output=True, text=True, check=True).stdout
-    return {line.split()[1] for line in listing.splitlines()
-            if len(line.split()) > 1 and line.startswith(" ") and "=" not in line.split()[1]}
-
-
-def testsrc(size: str, seconds: float, rate: int = 15, source: str = "testsrc2") -> list[str]:
-    """A lavfi source; ``source`` may carry its own options ("color=c=gray")."""
-    joiner = ":" if "=" in source else "="
-    return ["-f", "lavfi", "-i", f"{source}{joiner}size={size}:rate={rate}:duration={seconds}"]
-
-
-def sine(seconds: float) -> list[str]:
-    return ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+def av1_encoder() -> str:
+    return next(name for name in AV1_ENCODERS if encoder_available(name))
 
 
 class Corpus:
     """The built files, by name, in one temporary folder."""
 
-    def __init__(self, root: Path, available: set[str]) -> None:
+    def __init__(self, root: Path) -> None:
         self.root = root
-        self.av1_encoder = next(name for name in AV1_ENCODERS if name in available)
 
     def path(self, name: str) -> Path:
         return self.root / name
 
 
-def build(root: Path, available: set[str]) -> Corpus:
-    """Encode every source clip (two ffmpeg at a time), then derive the damaged files."""
-    corpus = Corpus(root, available)
-    sources = [*_legit_sources(corpus), *_hostile_sources(corpus)]
+def build(root: Path) -> Corpus:
+    """Encode every source clip (two at a time), then derive the rotated, damaged and
+    renamed files from them."""
+    corpus = Corpus(root)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda args: ffmpeg(*args), sources))
-    _make_remuxed(corpus)
+        list(pool.map(encode, [*_legit_sources(root), *_hostile_sources(root)]))
+    _make_rotated(corpus)
+    _make_stills(corpus)
     _make_damaged(corpus)
     _make_renamed(corpus)
     return corpus
 
 
-def _legit_sources(c: Corpus) -> Iterator[list[str | Path]]:
-    yield [*testsrc("1920x1080", 1), *sine(1), *X264, "-c:a", "aac", "-shortest",
-           c.path("h264_1080p_aac.mp4")]
-    yield [*testsrc("1536x1536", 2.4), *X264, c.path("h264_1536_square.mp4")]
-    yield [*testsrc("1280x720", 1), *X264, c.path("h264_720p.mp4")]
-    yield [*testsrc("640x360", 1), *sine(1), *X264, "-c:a", "aac", "-shortest",
-           c.path("h264_aac.mov")]
-    yield [*testsrc("640x360", 1), *sine(1), "-c:v", "libx265", "-preset", "ultrafast",
-           "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1",
-           "-c:a", "aac", "-shortest", c.path("hevc_aac.mp4")]
-    yield [*testsrc("640x360", 1), *sine(1), "-c:v", "libvpx-vp9", "-deadline", "realtime",
-           "-cpu-used", "8", "-b:v", "500k", "-c:a", "libopus", "-shortest",
-           c.path("vp9_opus.webm")]
-    yield [*testsrc("320x240", 1), "-c:v", c.av1_encoder, *_AV1_SPEED[c.av1_encoder],
-           c.path("av1.mkv")]
-    yield [*testsrc("640x360", 2.4), "-c:v", "libvpx-vp9", "-deadline", "realtime",
-           "-cpu-used", "8", "-g", "15", "-live", "1", c.path("vp9_live_no_duration.webm")]
-    yield [*testsrc("640x360", 2.4), *sine(2.4), *X264, "-g", "15", "-c:a", "aac", "-shortest",
-           "-movflags", "frag_keyframe+empty_moov", c.path("h264_fragmented.mp4")]
+def _legit_sources(root: Path) -> Iterator[Clip]:
+    yield Clip(root / "h264_1080p_aac.mp4", (1920, 1080), audio="aac")
+    yield Clip(root / "h264_1536_square.mp4", (1536, 1536), 2.4)
+    yield Clip(root / "h264_720p.mp4", (1280, 720))
+    yield Clip(root / "h264_aac.mov", (640, 360), audio="aac")
+    yield Clip(root / "hevc_aac.mp4", (640, 360), video="libx265", tag="hvc1", audio="aac")
+    yield Clip(root / "vp9_opus.webm", (640, 360), video="libvpx-vp9", bit_rate=500_000,
+               audio="libopus")
+    yield Clip(root / "av1.mkv", (320, 240), video=av1_encoder())
+    yield Clip(root / "vp9_live_no_duration.webm", (640, 360), 2.4, video="libvpx-vp9",
+               gop=RATE, muxer={"live": "1"})
+    yield Clip(root / "h264_fragmented.mp4", (640, 360), 2.4, gop=RATE, audio="aac",
+               muxer={"movflags": "frag_keyframe+empty_moov"})
 
 
-_AV1_SPEED = {"libsvtav1": ["-preset", "12"], "libaom-av1": ["-cpu-used", "8", "-usage",
-              "realtime"], "librav1e": ["-speed", "10"]}
+def _hostile_sources(root: Path) -> Iterator[Clip]:
+    yield Clip(root / "faststart.mp4", (1920, 1080), audio="aac", muxer={"movflags": "+faststart"})
+    yield Clip(root / "oversize_picture.mp4", (4112, 64), 0.4, flat=True)
+    yield Clip(root / "bomb_4096.mp4", (4096, 4096), 0.2, flat=True)
+    yield Clip(root / "audio_only.m4a", None, audio="aac")
+    yield Clip(root / "mp3_named.mp4", None, audio="libmp3lame", container="mp3")
+    yield Clip(root / "single_frame.mp4", (640, 360), 1 / RATE)
+    yield Clip(root / "fps_240.mp4", (320, 240), 0.5, rate=240)
+    yield Clip(root / "mpeg4_part2.mp4", video="mpeg4")
+    yield Clip(root / "pcm_audio.mov", audio="pcm_s16le")
+    yield Clip(root / "avi_named.mp4", video="mpeg4", container="avi")
+    yield Clip(root / "mpegts_named.mp4", container="mpegts")
 
 
-def _hostile_sources(c: Corpus) -> Iterator[list[str | Path]]:
-    yield [*testsrc("1920x1080", 1), *sine(1), *X264, "-c:a", "aac", "-shortest",
-           "-movflags", "+faststart", c.path("faststart.mp4")]
-    yield [*testsrc("4112x64", 0.4, source="color=c=gray"), *X264, c.path("oversize_picture.mp4")]
-    yield [*testsrc("4096x4096", 0.2, source="color=c=gray"), *X264, c.path("bomb_4096.mp4")]
-    yield [*sine(1), "-c:a", "aac", c.path("audio_only.m4a")]
-    yield [*sine(1), "-c:a", "libmp3lame", "-f", "mp3", c.path("mp3_named.mp4")]
-    yield [*testsrc("640x360", 1), "-frames:v", "1", c.path("still.png")]
-    yield [*testsrc("640x360", 1), "-frames:v", "1", c.path("still.jpg")]
-    yield [*testsrc("640x360", 1), "-frames:v", "1", *X264, c.path("single_frame.mp4")]
-    yield [*testsrc("320x240", 0.5, rate=240), *X264, c.path("fps_240.mp4")]
-    yield [*testsrc("320x240", 1), "-c:v", "mpeg4", c.path("mpeg4_part2.mp4")]
-    yield [*testsrc("320x240", 1), *sine(1), *X264, "-c:a", "pcm_s16le", "-shortest",
-           c.path("pcm_audio.mov")]
-    yield [*testsrc("320x240", 1), "-c:v", "mpeg4", "-f", "avi", c.path("avi_named.mp4")]
-    yield [*testsrc("320x240", 1), *X264, "-f", "mpegts", c.path("mpegts_named.mp4")]
-
-
-def _make_remuxed(c: Corpus) -> None:
-    """Rotation metadata as this ffmpeg writes it: the stream-copy ``rotate`` tag."""
+def _make_rotated(c: Corpus) -> None:
+    """A doorbell mounted on its side records upright pictures and says how to turn them in
+    the track header's matrix."""
+    data = c.path("h264_720p.mp4").read_bytes()
     for degrees in (90, 270):
-        ffmpeg("-i", c.path("h264_720p.mp4"), "-c", "copy", "-metadata:s:v:0", f"rotate={degrees}",
-               c.path(f"h264_720p_rotate{degrees}tag.mp4"))
+        c.path(f"h264_720p_rotated{degrees}.mp4").write_bytes(patch_mp4_rotation(data, degrees))
+
+
+def _make_stills(c: Corpus) -> None:
+    still = picture((640, 360), 0)
+    still.save(c.path("still.png"), "PNG")
+    still.save(c.path("still.jpg"), "JPEG", quality=90)
 
 
 def _make_damaged(c: Corpus) -> None:
@@ -241,14 +220,21 @@ def mp4_boxes(data: bytes, start: int = 0,
         offset += size
 
 
-def patch_mp4_dimensions(data: bytes, width: int, height: int) -> bytes:
-    """Make the moov declare ``width`` x ``height`` in every video tkhd and avc1 entry."""
-    patched = bytearray(data)
+def _video_tkhds(data: bytes) -> Iterator[int]:
+    """The offset of the width field of every video track's tkhd (audio's is zero)."""
     for kind, offset, _size in mp4_boxes(data):
         if kind == b"tkhd":
             field = offset + 8 + (88 if data[offset + 8] == 1 else 76)
-            if struct.unpack(">I", data[field : field + 4])[0]:  # a video track: non-zero
-                patched[field : field + 8] = struct.pack(">II", width << 16, height << 16)
+            if struct.unpack(">I", data[field : field + 4])[0]:
+                yield field
+
+
+def patch_mp4_dimensions(data: bytes, width: int, height: int) -> bytes:
+    """Make the moov declare ``width`` x ``height`` in every video tkhd and avc1 entry."""
+    patched = bytearray(data)
+    for field in _video_tkhds(data):
+        patched[field : field + 8] = struct.pack(">II", width << 16, height << 16)
+    for kind, offset, _size in mp4_boxes(data):
         if kind == b"avc1":
             patched[offset + 32 : offset + 36] = struct.pack(">HH", width, height)
     if patched == bytearray(data):
@@ -256,17 +242,29 @@ def patch_mp4_dimensions(data: bytes, width: int, height: int) -> bytes:
     return bytes(patched)
 
 
+# (a, b, c, d) of the matrix for each clockwise turn, in 16.16 units (ISO 14496-12 §8.3.2)
+_TURNS = {0: (1, 0, 0, 1), 90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}
+
+
 def tkhd_rotation(data: bytes) -> int:
-    """Clockwise display rotation from the first video track's matrix (ISO 14496-12 §8.3.2)."""
-    for kind, offset, _size in mp4_boxes(data):
-        if kind == b"tkhd":
-            matrix = offset + 8 + (88 if data[offset + 8] == 1 else 76) - 36
-            a, b, _u, c, d = struct.unpack(">5i", data[matrix : matrix + 20])
-            if struct.unpack(">I", data[matrix + 36 : matrix + 40])[0]:
-                turns = {(1, 0, 0, 1): 0, (0, 1, -1, 0): 90, (-1, 0, 0, -1): 180,
-                         (0, -1, 1, 0): 270}
-                return turns[(a >> 16, b >> 16, c >> 16, d >> 16)]
+    """Clockwise display rotation from the first video track's matrix."""
+    for field in _video_tkhds(data):
+        a, b, _u, c, d = struct.unpack(">5i", data[field - 36 : field - 16])
+        return {turn: degrees for degrees, turn in _TURNS.items()}[
+            (a >> 16, b >> 16, c >> 16, d >> 16)]
     raise AssertionError("no video tkhd")
+
+
+def patch_mp4_rotation(data: bytes, degrees: int) -> bytes:
+    """Write a clockwise turn of ``degrees`` into every video tkhd's matrix."""
+    a, b, c, d = _TURNS[degrees]
+    matrix = struct.pack(">9i", a << 16, b << 16, 0, c << 16, d << 16, 0, 0, 0, 1 << 30)
+    patched = bytearray(data)
+    for field in _video_tkhds(data):
+        patched[field - 36 : field] = matrix
+    if patched == bytearray(data):
+        raise AssertionError("found no video tkhd to turn")
+    return bytes(patched)
 
 
 def _vint(data: bytes, at: int) -> tuple[int, int]:
@@ -308,9 +306,13 @@ def patch_matroska_dimensions(data: bytes, value: int) -> bytes:
     return bytes(patched)
 
 
-def reference_frame(clip: Path, at_seconds: float, out: Path) -> Image.Image:
-    """The keyframe ffmpeg seeks to for ``at_seconds`` (the last at or before it, as
-    ``-noaccurate_seek`` leaves it), turned upright as ffmpeg's player would."""
-    ffmpeg("-ss", f"{at_seconds}", "-noaccurate_seek", "-i", clip, "-frames:v", "1", out)
-    with Image.open(out) as image:
-        return image.convert("RGB")
+def keyframe_at_or_before(clip: Path, at_seconds: float, rate: int = RATE) -> int:
+    """The number of the last frame at or before ``at_seconds`` that the container marks as
+    a keyframe (packet flags and times only; nothing is decoded)."""
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        start = stream.start_time or 0
+        times = [Fraction(packet.pts - start) * stream.time_base
+                 for packet in container.demux(stream)
+                 if packet.is_keyframe and packet.pts is not None]
+    return round(max(time for time in times if time <= at_seconds) * rate)
