@@ -27,8 +27,8 @@ run: $(VENV)/.installed
 	$(BIN)/porchlight serve --host $(HOST) --port $(PORT)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests tools $(wildcard bench)
+	PYTHONPATH=tools $(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

@@ -21,6 +21,7 @@ from porchlight.adapters.db import migrate
 from porchlight.adapters.db.audit_log import SqlAuditLogStore
 from porchlight.adapters.db.audit_log_source import SqlAuditLogSource
 from porchlight.adapters.db.engine import make_engine
+from porchlight.adapters.db.health import DatabaseHealth
 from porchlight.adapters.db.orm import start_mappers
 from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.adapters.files import private_dirs
@@ -36,7 +37,14 @@ from porchlight.domain.requests import ScopePolicy
 from porchlight.services.audit_log import Sequencer, SequencerConfig
 from porchlight.services.audit_ports import AuditLogStore
 from porchlight.services.footage import Footage
-from porchlight.services.ports import Clock, KeyVault, Mailer, PasswordHasher, UnitOfWork
+from porchlight.services.ports import (
+    Clock,
+    HealthCheck,
+    KeyVault,
+    Mailer,
+    PasswordHasher,
+    UnitOfWork,
+)
 from porchlight.services.security import Security
 from porchlight.services.video_requests import RequestsKit
 
@@ -60,6 +68,10 @@ class Container:
 
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.session_factory, self.clock)
+
+    @functools.cached_property
+    def health(self) -> HealthCheck:
+        return DatabaseHealth(self.engine)
 
     @functools.cached_property
     def requests_kit(self) -> RequestsKit:

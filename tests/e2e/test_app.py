@@ -14,6 +14,18 @@ def test_healthz_checks_the_database(client: TestClient) -> None:
     assert response.json() == {"status": "ok", "database": "ok"}
 
 
+def test_healthz_says_503_when_the_database_does_not_answer(client: TestClient) -> None:
+    from sqlalchemy import create_engine
+
+    from porchlight.adapters.db.health import DatabaseHealth
+
+    container = client.app.state.container
+    container.health = DatabaseHealth(create_engine("sqlite:////nonexistent/dir/porchlight.db"))
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "database": "unreachable"}
+
+
 def test_landing_page_shows_totals_but_no_person(client: TestClient) -> None:
     response = client.get("/", headers=HTML)
     assert response.status_code == 200

@@ -16,7 +16,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(LINT_IMPORTS), "--config", str(tree / "pyproject.toml"), "--no-cache"],
-        cwd=tree, env={"PYTHONPATH": str(tree / "src"), "PATH": "/usr/bin:/bin"},
+        cwd=tree, env={"PYTHONPATH": f"{tree / 'src'}:{tree / 'tools'}", "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120, check=False,
     )
 
@@ -28,18 +28,42 @@ def tree(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(ROOT / "src" / "porchlight", tmp_path / "src" / "porchlight",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tools", tmp_path / "tools",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 
 
-@pytest.mark.parametrize("module", ["sqlalchemy", "fastapi"])
-def test_domain_importing_a_framework_breaks_the_contract(tree: Path, module: str) -> None:
-    assert _lint(tree).returncode == 0
-    target = tree / "src" / "porchlight" / "domain" / "cameras.py"
+def _add_import(tree: Path, module_file: str, module: str) -> None:
+    target = tree / "src" / "porchlight" / module_file
     target.write_text(f"import {module}  # noqa\n" + target.read_text())
+
+
+# numpy, boto3 and av are no framework anyone thought to forbid: the allow-list catches them
+@pytest.mark.parametrize("module", ["sqlalchemy", "fastapi", "numpy", "boto3", "av"])
+def test_domain_importing_anything_but_the_standard_library_breaks_the_contract(
+        tree: Path, module: str) -> None:
+    assert _lint(tree).returncode == 0
+    _add_import(tree, "domain/cameras.py", module)
     result = _lint(tree)
     assert result.returncode != 0
     assert "The domain is pure" in result.stdout
     assert f"porchlight.domain.cameras -> {module}" in result.stdout
+
+
+@pytest.mark.parametrize(("module", "kept"), [("boto3", False), ("cryptography", True)])
+def test_the_audit_log_may_import_cryptography_and_nothing_else(
+        tree: Path, module: str, kept: bool) -> None:
+    _add_import(tree, "audit/tree.py", module)
+    result = _lint(tree)
+    assert (result.returncode == 0) is kept, result.stdout
+
+
+@pytest.mark.parametrize("module", ["sqlalchemy", "boto3", "av", "httpx"])
+def test_a_use_case_importing_infrastructure_breaks_the_contract(tree: Path, module: str) -> None:
+    _add_import(tree, "services/cameras.py", module)
+    result = _lint(tree)
+    assert result.returncode != 0
+    assert "Use cases import no infrastructure" in result.stdout
 
 
 def test_a_route_importing_an_adapter_breaks_the_contract(tree: Path) -> None:

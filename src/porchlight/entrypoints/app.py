@@ -11,10 +11,9 @@ from pathlib import Path
 import anyio
 import structlog
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 from starlette.routing import BaseRoute
 from xstatic.pkg import leaflet
 
@@ -110,7 +109,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                       response_class=HTMLResponse)
     for router in ROUTERS:
         app.include_router(router)
-    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"])
+    app.add_api_route("/healthz", healthz, methods=["GET"], response_model=Health, tags=["ops"],
+                      responses={503: {"model": Health, "description": "the database does "
+                                       "not answer"}})
     # the first middleware added runs innermost: methods right around the routes it reads
     app.add_middleware(MethodsMiddleware, routes=_route_table(app))
     app.middleware("http")(_csrf_cookie)
@@ -174,10 +175,11 @@ def _templates(settings: Settings) -> Jinja2Templates:
     return templates
 
 
-def healthz(request: Request) -> Health:
-    """Liveness and database reachability, for load balancers and `make run`."""
+def healthz(request: Request) -> Response:
+    """Liveness and database reachability, for load balancers and `make run`: 503 when the
+    database does not answer."""
     container: Container = request.app.state.container
-    # AUTOCOMMIT: no transaction, so no lock to wait for behind a writer (SQLite).
-    with container.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("SELECT 1"))
-    return Health(status="ok", database="ok")
+    if container.health.database_reachable():
+        return JSONResponse(Health(status="ok", database="ok").model_dump())
+    return JSONResponse(Health(status="unavailable", database="unreachable").model_dump(),
+                        status_code=503)

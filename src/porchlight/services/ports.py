@@ -36,6 +36,12 @@ class OutgoingMail:
     body: str
 
 
+class HealthCheck(Protocol):
+    def database_reachable(self) -> bool:
+        """Whether the database answers, without waiting behind a writer's lock."""
+        ...
+
+
 class Mailer(Protocol):
     def send(self, mail: OutgoingMail) -> None:
         """Deliver now or raise; called only after the transaction that caused it committed."""
