@@ -47,11 +47,11 @@ from porchlight.adapters.db.camera_search import (  # noqa: E402
     lookup_statement,
 )
 from porchlight.adapters.db.engine import make_engine  # noqa: E402
+from porchlight.adapters.db.h3_cover import cover_circle  # noqa: E402
 from porchlight.adapters.db.orm import start_mappers  # noqa: E402
 from porchlight.adapters.db.repositories import SqlCameraRepository  # noqa: E402
 from porchlight.domain.cameras import Camera  # noqa: E402
 from porchlight.domain.geo import EARTH_RADIUS_M, LatLon  # noqa: E402
-from porchlight.services.camera_search import cover_circle  # noqa: E402
 
 RADII_M = (250.0, 800.0)
 CREATED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

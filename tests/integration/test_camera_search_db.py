@@ -25,11 +25,11 @@ from porchlight.adapters.db.camera_search import (
     lookup_parameters,
     lookup_statement,
 )
+from porchlight.adapters.db.h3_cover import CellRanges, cover_circle
 from porchlight.adapters.db.repositories import SqlCameraRepository
 from porchlight.domain.accounts import AccountKind
 from porchlight.domain.cameras import Camera
 from porchlight.domain.geo import LatLon, haversine_m
-from porchlight.services.camera_search import CellRanges, cover_circle
 from tests.integration.conftest import T0
 from tests.unit.test_camera_search import centres, destination
 

@@ -14,9 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from porchlight.domain.errors import ValidationFailed
-from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
-from porchlight.services.camera_search import (
+from porchlight.adapters.db.h3_cover import (
     MAX_RADIUS_M,
     REACH_M,
     RESOLUTION,
@@ -32,6 +30,8 @@ from porchlight.services.camera_search import (
     sure_outside,
     within_radius,
 )
+from porchlight.domain.errors import ValidationFailed
+from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
 
 PENTAGON_CENTRES = [LatLon(*h3.cell_to_latlng(p)) for p in h3.get_pentagons(10)]
 

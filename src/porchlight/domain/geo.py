@@ -34,3 +34,8 @@ def haversine_m(a: LatLon, b: LatLon) -> float:
     h = min(1.0, h)
     # atan2 stays accurate near antipodes, where asin(sqrt(h)) loses digits
     return 2 * EARTH_RADIUS_M * math.atan2(math.sqrt(h), math.sqrt(1.0 - h))
+
+
+def within_radius(centre: LatLon, radius_m: float, location: LatLon) -> bool:
+    """The exact filter: haversine distance (R = 6,371,008.8 m) at most the radius."""
+    return haversine_m(centre, location) <= radius_m

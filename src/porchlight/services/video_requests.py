@@ -17,6 +17,7 @@ from porchlight.domain.consent import (
     group_count,
 )
 from porchlight.domain.errors import NotFound, PolicyRefused
+from porchlight.domain.geo import within_radius
 from porchlight.domain.policies import Actor, require_agency_staff, require_supervisor
 from porchlight.domain.requests import (
     RequestCreated,
@@ -27,7 +28,6 @@ from porchlight.domain.requests import (
     VideoRequest,
     check_scope,
 )
-from porchlight.services.camera_search import within_radius
 from porchlight.services.ports import Mailer, OutgoingMail, UnitOfWork
 
 

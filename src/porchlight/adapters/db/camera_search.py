@@ -1,6 +1,6 @@
 """The camera lookup by H3 id ranges: one query, the same on SQLite and PostgreSQL.
 
-``porchlight.services.camera_search.cover_circle`` turns a circle into a few sorted,
+``porchlight.adapters.db.h3_cover.cover_circle`` turns a circle into a few sorted,
 disjoint ranges of resolution-10 ids. Here they become ONE statement that walks the
 B-tree index ``ix_cameras_h3_cover`` once per range; the two databases differ only in
 how the list of ranges reaches the query (``_RANGE_JOINS``) and in guarding against
@@ -45,9 +45,9 @@ from sqlalchemy import Column, Connection, Float, Row, TextualSelect, column, se
 from sqlalchemy.orm import Session
 
 from porchlight.adapters.db import tables
+from porchlight.adapters.db.h3_cover import TINY, CellRanges, DistanceFrom, cover_circle
 from porchlight.domain.cameras import Camera
 from porchlight.domain.geo import LatLon
-from porchlight.services.camera_search import TINY, CellRanges, DistanceFrom, cover_circle
 
 _CAMERAS = tables.cameras.c
 

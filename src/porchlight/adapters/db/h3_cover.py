@@ -35,7 +35,7 @@ import h3.api.basic_int as h3
 import h3.api.memview_int as h3_arrays
 
 from porchlight.domain.errors import ValidationFailed
-from porchlight.domain.geo import EARTH_RADIUS_M, MAX_SEARCH_RADIUS_M, LatLon, haversine_m
+from porchlight.domain.geo import EARTH_RADIUS_M, MAX_SEARCH_RADIUS_M, LatLon
 
 RESOLUTION = 10
 MAX_RADIUS_M = float(MAX_SEARCH_RADIUS_M)
@@ -259,11 +259,6 @@ def _haversine_of(distance_m: float) -> float:
     """sin²(θ/2) for a distance; d ≤ L exactly when haversine ≤ _haversine_of(L) (θ < π).
     Rounding differs from the distance form by ~1e-16 relative, far inside REACH_M's 1 cm."""
     return math.sin(distance_m / (2 * EARTH_RADIUS_M)) ** 2
-
-
-def within_radius(centre: LatLon, radius_m: float, location: LatLon) -> bool:
-    """The exact filter: haversine distance (R = 6,371,008.8 m) at most the radius."""
-    return haversine_m(centre, location) <= radius_m
 
 
 def cover_circle(centre: LatLon, radius_m: float) -> CellRanges:
