@@ -28,10 +28,9 @@ from porchlight.adapters.db.h3_cover import (
     successor,
     sure_inside,
     sure_outside,
-    within_radius,
 )
 from porchlight.domain.errors import ValidationFailed
-from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
+from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m, within_radius
 
 PENTAGON_CENTRES = [LatLon(*h3.cell_to_latlng(p)) for p in h3.get_pentagons(10)]
 
