@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,13 @@ from porchlight.adapters.db.orm import start_mappers
 from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.adapters.files import private_dirs
 from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
+from porchlight.adapters.jobs import (
+    HueyQueue,
+    InlineQueue,
+    QueueWorkers,
+    redis_huey,
+    sqlite_huey,
+)
 from porchlight.adapters.mail import LogMailer, SmtpMailer
 from porchlight.adapters.passwords import Argon2PasswordHasher
 from porchlight.adapters.process import forbid_inspection
@@ -34,12 +42,17 @@ from porchlight.adapters.video import PyAvVideoTools
 from porchlight.config import Settings
 from porchlight.domain.cameras import RETENTION_CHOICES_DAYS
 from porchlight.domain.requests import ScopePolicy
+from porchlight.services import job_handlers
 from porchlight.services.audit_log import Sequencer, SequencerConfig
 from porchlight.services.audit_ports import AuditLogStore
 from porchlight.services.footage import Footage
+from porchlight.services.job_handlers import JobKit
+from porchlight.services.jobs import JobRunner
+from porchlight.services.messagebus import MessageBus
 from porchlight.services.ports import (
     Clock,
     HealthCheck,
+    JobQueue,
     KeyVault,
     Mailer,
     PasswordHasher,
@@ -67,7 +80,44 @@ class Container:
         return self.footage_override or build_footage(self.settings, self.security.vault)
 
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.session_factory, self.clock)
+        """A unit of work that writes the jobs its events call for and, once committed,
+        hands them to the queue."""
+        return SqlUnitOfWork(self.session_factory, self.clock, bus=self.bus,
+                             wake=self.jobs.wake_all)
+
+    @functools.cached_property
+    def bus(self) -> MessageBus:
+        return MessageBus()
+
+    @functools.cached_property
+    def jobs(self) -> JobRunner:
+        kit = JobKit(uow=self.uow, footage=lambda: self.footage, requests=self.requests_kit,
+                     workdir=self.settings.data_dir / "tmp")
+        return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
+                         lease=timedelta(seconds=self.settings.jobs.lease_seconds))
+
+    @functools.cached_property
+    def queue(self) -> JobQueue:
+        run = self._run_job
+        backend = self.settings.job_backend
+        if backend == "inline":
+            return InlineQueue(run)
+        name = self.settings.jobs.queue_name
+        if backend == "redis":
+            return HueyQueue(redis_huey(self.settings.redis_url or "", name), run)
+        return HueyQueue(sqlite_huey(self.settings.data_dir / "queue" / "wakeups.db", name), run)
+
+    def _run_job(self, job_id: UUID) -> str:
+        return self.jobs.run(job_id)
+
+    def start_job_workers(self) -> QueueWorkers | None:
+        """Threads that run jobs in this process (the web app, or `porchlight worker`)."""
+        queue = self.queue
+        if not isinstance(queue, HueyQueue):
+            return None
+        workers = queue.workers(self.settings.jobs.workers)
+        workers.start()
+        return workers
 
     @functools.cached_property
     def health(self) -> HealthCheck:

@@ -115,6 +115,24 @@ class PolicySettings(BaseModel):
         return self
 
 
+class JobSettings(BaseModel):
+    """Work after a commit (domain/jobs.py): where the wake-ups travel and who runs them."""
+
+    backend: Literal["inline", "sqlite", "redis"] | None = Field(
+        default=None, description="inline (run at once; tests), sqlite (a file in the data "
+        "folder, no server) or redis (PORCHLIGHT_REDIS_URL); default: sqlite, inline in tests")
+    in_process: bool | None = Field(
+        default=None, description="run the jobs in threads of the web app; default: on "
+        "unless env=test (turn off when `porchlight worker` processes run them)")
+    workers: int = Field(default=2, ge=1, le=64, description="worker threads per process")
+    queue_name: str = Field(default="porchlight", pattern=r"^[a-z0-9_-]{1,40}$",
+                            description="the queue's name (deployments sharing a Redis)")
+    lease_seconds: float = Field(default=120.0, gt=0, description="a claim on a job lasts "
+                                 "this long unless its progress renews it")
+    sweep_interval_seconds: float = Field(default=10.0, gt=0, description="how often due "
+                                          "jobs without a wake-up are woken again")
+
+
 class MapSettings(BaseModel):
     """The maps on the pages (Leaflet, served by this app). Tiles come from a tile server;
     the pages work without them (markers and circles are drawn on a blank map)."""
@@ -165,8 +183,15 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     audit: AuditSettings = AuditSettings()
     map: MapSettings = MapSettings()
+    jobs: JobSettings = JobSettings()
     time_zone: Annotated[str, AfterValidator(_known_zone)] = Field(
         default="UTC", description="times on pages, until a browser tells its own zone")
+
+    @model_validator(mode="after")
+    def _redis_for_a_redis_queue(self) -> Settings:
+        if self.job_backend == "redis" and not self.redis_url:
+            raise ValueError("PORCHLIGHT_JOBS__BACKEND=redis needs PORCHLIGHT_REDIS_URL")
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
@@ -201,6 +226,18 @@ class Settings(BaseSettings):
     def sequence_audit_in_process(self) -> bool:
         in_process = self.audit.sequence_in_process
         return self.env != "test" if in_process is None else in_process
+
+    @property
+    def job_backend(self) -> str:
+        if self.jobs.backend is not None:
+            return self.jobs.backend
+        return "inline" if self.env == "test" else "sqlite"
+
+    @property
+    def run_jobs_in_process(self) -> bool:
+        if self.jobs.in_process is not None:
+            return self.jobs.in_process
+        return self.env != "test" and self.job_backend != "inline"
 
     @property
     def is_development(self) -> bool:

@@ -10,11 +10,14 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
+from porchlight.domain.requests import RequestStatus
 from porchlight.entrypoints.housekeeping import Housekeeping
 from porchlight.entrypoints.uploads import upload_dir
-from porchlight.services import temp_uploads
-from tests.e2e.support import build_deployment
+from porchlight.services import temp_uploads, video_requests
+from tests.e2e.support import HOME_A, actor, add_camera_with_clips, build_deployment, draft
+from tests.integration.test_row_locks import HeldQueue
 
 
 def test_jobs_run_when_due_and_survive_each_others_failures(settings: Settings) -> None:
@@ -37,12 +40,30 @@ def test_jobs_run_when_due_and_survive_each_others_failures(settings: Settings) 
     assert ran == ["broken", "fine", "broken", "broken", "fine"]
 
 
-def test_the_real_jobs_run_against_the_database(settings: Settings) -> None:
+def test_each_pass_does_its_work_on_the_database(settings: Settings, tmp_path) -> None:
+    """Not merely "ran without raising" (a pass's errors are logged, not raised): a request
+    past its deadline is closed, a job that lost its wake-up runs, an expired clip goes."""
     d = build_deployment(settings)
-    keeping = Housekeeping(d.container, monotonic=lambda: 0.0)
-    d.clock.advance(timedelta(days=1))
-    keeping()  # no requests, no clips: both jobs succeed and do nothing
-    assert set(keeping.last_run) == {"requests", "evidence", "retention"}
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    clip = make_demo_clip(tmp_path / "c.mp4", seconds=1, width=160, height=96, seed=2)
+    _, [clip_id] = add_camera_with_clips(d, "resident_a", HOME_A, [clip],
+                                         [timedelta(hours=2, minutes=40)])
+    lost = HeldQueue()  # the wake-ups are lost, as in a crash right after the commit
+    d.container.jobs.queue = lost
+    request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                               actor(d, "officer_x"), draft(d))
+    assert lost.woken  # the delivery job exists, with no worker told
+    d.container.jobs.queue = d.container.queue
+    d.clock.advance(timedelta(days=61))  # past the deadline and the camera's 60 days
+    Housekeeping(d.container, monotonic=lambda: 0.0)()
+    with d.container.uow().reading() as uow:
+        assert uow.requests.get(request_id).status is RequestStatus.CLOSED
+        assert uow.deliveries.for_request(request_id)  # the lost job was woken and ran
+        assert not uow.clips.get(clip_id).is_readable  # retention purged it
+    assert [m.to for m in d.mailer.sent if "video request" in m.subject] == [
+        "resident_a@example.org"]
 
 
 def test_the_first_pass_removes_abandoned_temp_uploads_even_if_retention_fails(

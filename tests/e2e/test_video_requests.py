@@ -152,9 +152,9 @@ def test_requests_close_at_their_deadline(d: Deployment, clip_files) -> None:
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
                                                draft(d))
     d.clock.advance(timedelta(days=6, hours=23))
-    assert video_requests.run_jobs(d.container.uow(), kit) == (0, 0)
+    assert video_requests.close_due(d.container.uow()) == 0
     d.clock.advance(timedelta(hours=1))
-    assert video_requests.run_jobs(d.container.uow(), kit) == (0, 1)
+    assert video_requests.close_due(d.container.uow()) == 1
     with d.container.uow() as uow:
         assert uow.requests.get(request_id).status is RequestStatus.CLOSED
     [item] = inbox.inbox(d.container.uow(), actor(d, "resident_a"))
@@ -180,10 +180,9 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
                                     clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
                                     share_contact=False, disclosure_sha256=shown.sha256)
     work = d.container.settings.data_dir / "tmp"
+    # the consent's job made the copy after its commit; running the work again adds nothing
     assert evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
-                                       work) == 1
-    assert evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
-                                       work) == 0  # a job: idempotent
+                                       work) == 0
     officer = actor(d, "officer_x")
     [received] = evidence.agency_evidence(d.container.uow(), officer, request_id)
     with d.container.uow() as uow:
@@ -268,7 +267,7 @@ def test_decline_and_silence_counts_appear_only_after_close_and_from_five(
     assert (open_counts.delivered, open_counts.declined, open_counts.no_response) == (9, None,
                                                                                       None)
     d.clock.advance(timedelta(days=8))
-    video_requests.run_jobs(d.container.uow(), kit)
+    video_requests.close_due(d.container.uow())
     closed = video_requests.counts(d.container.uow(), kit, officer, request_id)
     assert closed.declined == 5  # at least five: shown
     assert closed.no_response is None  # four: too few to show without singling anyone out
@@ -303,7 +302,8 @@ def test_the_json_api_walks_the_same_flow(d: Deployment, clip_files) -> None:
         "x-csrf-token": resident.csrf()}, json={
         "clips": [str(a_clips[1])], "scope": "this_agency",
         "disclosure_sha256": shown["disclosure_sha256"]})
-    assert given.status_code == 201 and given.json()["evidence_items"] == 1
+    assert given.status_code == 201
+    assert given.json()["evidence_job"] == {"state": "done", "done": 1, "total": 1}  # inline
 
     detail = officer.get(f"/api/v1/requests/{request_id}").json()
     assert (detail["delivered"], detail["shared"], len(detail["evidence"])) == (None, 1, 1)
@@ -312,10 +312,13 @@ def test_the_json_api_walks_the_same_flow(d: Deployment, clip_files) -> None:
     assert other.get(f"/api/v1/requests/{request_id}").status_code == 404
 
 
-def test_the_worker_finishes_evidence_a_crash_left_incomplete(
+def test_a_job_that_failed_half_way_finishes_on_its_retry(
     d: Deployment, clip_files, monkeypatch
 ) -> None:
-    from porchlight.services import evidence
+    """The evidence job loses its machine after the first of two copies: the job is left
+    pending with a later time; the retry makes the one missing copy, not the first again."""
+    from porchlight.domain.jobs import JobState
+    from porchlight.services import evidence, jobs
 
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:2],
                                        [timedelta(hours=2, minutes=50),
@@ -326,9 +329,6 @@ def test_the_worker_finishes_evidence_a_crash_left_incomplete(
     resident = actor(d, "resident_a")
     [item] = inbox.inbox(d.container.uow(), resident)
     _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
-    consent_id = inbox.give_consent(
-        d.container.uow(), resident, item.delivery.id, clip_ids={str(c) for c in a_clips},
-        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
     real_trim, calls = d.container.footage.video.trim, {"n": 0}
 
     def crash_on_second(*args, **kwargs):
@@ -338,15 +338,23 @@ def test_the_worker_finishes_evidence_a_crash_left_incomplete(
         return real_trim(*args, **kwargs)
 
     monkeypatch.setattr(d.container.footage.video, "trim", crash_on_second)
-    work = d.container.settings.data_dir / "tmp"
-    with pytest.raises(OSError):
-        evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id, work)
+    consent_id = inbox.give_consent(
+        d.container.uow(), resident, item.delivery.id, clip_ids={str(c) for c in a_clips},
+        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
     officer = actor(d, "officer_x")
     assert len(evidence.agency_evidence(d.container.uow(), officer, request_id)) == 1
-    assert evidence.derive_missing(d.container.uow(), d.container.footage, work) == 1
-    assert evidence.derive_missing(d.container.uow(), d.container.footage, work) == 0
+    job = jobs.job_state(d.container.uow(), f"evidence.derive:{consent_id}")
+    assert (job.state, job.attempts, job.error) == (
+        JobState.PENDING, 1, "OSError: the worker machine lost power")
+    assert d.container.jobs.wake_due() == 0  # not before its retry time
+    d.clock.advance(timedelta(seconds=5))
+    assert d.container.jobs.wake_due() == 1
+    job = jobs.job_state(d.container.uow(), f"evidence.derive:{consent_id}")
+    assert (job.state, job.attempts, job.progress_done, job.progress_total) == (
+        JobState.DONE, 2, 1, 1)
     items = evidence.agency_evidence(d.container.uow(), officer, request_id)
     assert {str(i.source_clip_id) for i in items} == {str(c) for c in a_clips}
+    assert calls["n"] == 3  # the first clip was not trimmed twice
 
 
 def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_files) -> None:
@@ -506,9 +514,13 @@ def test_a_failed_message_is_retried_and_the_others_still_go(settings: Settings,
     assert told[d.people["resident_a"].id] is None  # not sent, so not marked sent
     assert told[d.people["resident_b"].id] is not None
 
-    video_requests.run_jobs(d.container.uow(), kit)  # still refused: still waiting
+    assert d.container.jobs.wake_due() == 0  # A's notice waits for its retry time
+    d.clock.advance(timedelta(seconds=5))
+    d.container.jobs.wake_due()  # still refused: still waiting, longer now
     assert _request_mails(mailer) == ["resident_b@example.org"]
     mailer.refuse = None
-    video_requests.run_jobs(d.container.uow(), kit)
-    video_requests.run_jobs(d.container.uow(), kit)  # and once sent, never again
+    d.clock.advance(timedelta(seconds=10))
+    d.container.jobs.wake_due()
+    d.clock.advance(timedelta(minutes=10))
+    d.container.jobs.wake_due()  # and once sent, never again
     assert _request_mails(mailer) == ["resident_a@example.org", "resident_b@example.org"]

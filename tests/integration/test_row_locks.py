@@ -21,9 +21,9 @@ from porchlight.adapters.db.uow import SqlUnitOfWork
 from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.domain.consent import Delivery
 from porchlight.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.domain.geo import LatLon
+from porchlight.domain.jobs import Job
 from porchlight.services import accounts, commands, mfa, registration, signin, video_requests
 from tests.e2e.support import (
     HOME_A,
@@ -191,24 +191,35 @@ def test_two_delivery_runs_at_once_reach_each_resident_once(
     assert len([m for m in d.mailer.sent if "video request" in m.subject]) == 2
 
 
-def test_two_mail_runs_at_once_mail_each_resident_once(
+class HeldQueue:
+    """A queue that only remembers its wake-ups, so the test decides when jobs run."""
+
+    def __init__(self) -> None:
+        self.woken: list[object] = []
+
+    def wake(self, job_id: object, delay_seconds: float = 0.0) -> None:
+        self.woken.append(job_id)
+
+
+def test_two_workers_woken_for_one_job_run_it_once(
     settings: Settings, pg_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both runs find the same unmailed deliveries; the claim lets only one mail each."""
+    """Both workers read the job before either claims it; the row lock lets one run it."""
     d = build_deployment(settings, engine=pg_engine)
     with d.container.uow() as uow:
         uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
         uow.commit()
     clip = make_demo_clip(tmp_path / "clip.mp4", seconds=1, width=160, height=96, seed=1)
-    in_window = [timedelta(hours=2, minutes=40)]
-    add_camera_with_clips(d, "resident_a", HOME_A, [clip], in_window)
-    add_camera_with_clips(d, "resident_b", HOME_B, [clip], in_window)
-    kit = d.container.requests_kit
-    with monkeypatch.context() as later:  # delivered, nobody mailed yet
-        later.setattr(video_requests, "notify_residents", lambda *args: (0, 0))
-        video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
-    _both_at_the_lock(monkeypatch, only=Delivery)
-    outcomes = _at_once(*[lambda: video_requests.notify_residents(d.container.uow(), kit)] * 2)
-    assert sorted(outcomes) == [(0, 0), (2, 0)], outcomes
-    assert sorted(m.to for m in d.mailer.sent if "video request" in m.subject) == [
-        "resident_a@example.org", "resident_b@example.org"]
+    add_camera_with_clips(d, "resident_a", HOME_A, [clip], [timedelta(hours=2, minutes=40)])
+    held = HeldQueue()
+    d.container.jobs.queue = held
+    video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                  actor(d, "officer_x"), draft(d))
+    [deliver_job] = held.woken
+    assert d.container.jobs.run(deliver_job) == "ran"
+    [notice_job] = held.woken[1:]  # the delivery's notice, woken but not run
+    _both_at_the_lock(monkeypatch, only=Job)
+    outcomes = _at_once(*[lambda: d.container.jobs.run(notice_job)] * 2)
+    assert sorted(outcomes) == ["not_due", "ran"], outcomes
+    assert [m.to for m in d.mailer.sent if "video request" in m.subject] == [
+        "resident_a@example.org"]

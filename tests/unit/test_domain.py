@@ -166,21 +166,3 @@ def test_audit_payload_accepts_digests_and_codes() -> None:
     assert _Leaky(note="policy.radius_too_large").audit_payload()["note"] == (
         "policy.radius_too_large"
     )
-
-
-def test_mailing_a_resident_is_claimed_once_and_a_lapsed_claim_is_taken_again() -> None:
-    from datetime import timedelta
-
-    from porchlight.domain.consent import Delivery
-
-    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
-    lease = timedelta(minutes=10)
-    delivery = Delivery(id=uuid4(), request_id=uuid4(), resident_id=uuid4(), camera_ids=[],
-                        created_at=now)
-    assert delivery.claim_notification(now=now, lease=lease)
-    assert not delivery.claim_notification(now=now + timedelta(minutes=9), lease=lease)
-    assert delivery.notified_at is None  # claimed is not sent
-    # the run that claimed it died before sending: the claim lapses, the next run mails
-    assert delivery.claim_notification(now=now + timedelta(minutes=11), lease=lease)
-    delivery.notified(now=now + timedelta(minutes=12))
-    assert not delivery.claim_notification(now=now + timedelta(days=1), lease=lease)

@@ -19,7 +19,8 @@ def _message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["From"] = sender
     message["To"] = mail.to
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(domain="porchlight.invalid")
+    message["Message-ID"] = (f"<{mail.key}@porchlight.invalid>" if mail.key
+                             else make_msgid(domain="porchlight.invalid"))
     message.set_content(mail.body)
     return message
 
@@ -58,7 +59,7 @@ class LogMailer:
 
     def send(self, mail: OutgoingMail) -> None:
         record = {"at": datetime.now(UTC).isoformat(), "to": mail.to,
-                  "subject": mail.subject, "body": mail.body}
+                  "subject": mail.subject, "body": mail.body, "key": mail.key}
         with self._lock, private_file(self.path).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 

@@ -9,7 +9,7 @@ recorded and shown to the agency.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
@@ -17,7 +17,7 @@ from uuid import UUID
 from porchlight.domain.agencies import Agency, AgencyKind
 from porchlight.domain.entity import Entity
 from porchlight.domain.errors import Conflict, ValidationFailed
-from porchlight.domain.events import DomainEvent
+from porchlight.domain.events import INTERNAL, DomainEvent
 
 
 class SharingScope(enum.StrEnum):
@@ -66,9 +66,11 @@ class DeliveryStatus(enum.StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryCreated(DomainEvent):
-    """A delivery exists; which request it answers is not public (see RequestDelivered)."""
+    """A delivery exists; which request it answers is not public (see RequestDelivered).
+    Its id is for the message bus only (the resident's notice), never the audit log."""
 
     kind: ClassVar[str] = "delivery.created"
+    delivery_id: UUID | None = field(default=None, metadata=INTERNAL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,21 +134,6 @@ class Delivery(Entity):
     status: DeliveryStatus = DeliveryStatus.WAITING
     answered_at: datetime | None = None
     notified_at: datetime | None = None
-    notify_claimed_until: datetime | None = None
-
-    def claim_notification(self, *, now: datetime, lease: timedelta) -> bool:
-        """Take the job of mailing this resident for ``lease``, unless they were mailed or
-        another run holds it. Only a message really sent marks them notified (``notified``);
-        a run that dies leaves the claim to lapse, and the next run mails them."""
-        if self.notified_at is not None:
-            return False
-        if self.notify_claimed_until is not None and self.notify_claimed_until > now:
-            return False
-        self.notify_claimed_until = now + lease
-        return True
-
-    def notified(self, *, now: datetime) -> None:
-        self.notified_at, self.notify_claimed_until = now, None
 
     def decline(self, *, now: datetime) -> None:
         if self.status is not DeliveryStatus.WAITING:

@@ -77,7 +77,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_sweep_temp_uploads, settings)
         app.state.audit_worker = audit_worker.start_in_process(container)
+        jobs = container.start_job_workers() if settings.run_jobs_in_process else None
         yield
+        if jobs is not None:
+            jobs.stop()
         if app.state.audit_worker is not None:
             app.state.audit_worker.stop()
         container.close()

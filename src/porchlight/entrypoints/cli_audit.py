@@ -65,10 +65,14 @@ def sequence() -> None:
         container.close()
 
 
-def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exit.")) -> None:
-    """Run the audit log sequencer: every few seconds, until stopped (Ctrl-C or SIGTERM)."""
+def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exit."),
+           jobs: bool = typer.Option(True, help="Also run jobs (PORCHLIGHT_JOBS__WORKERS "
+                                     "threads); --no-jobs for a sequencer only.")) -> None:
+    """Run the jobs and the audit log sequencer until stopped (Ctrl-C or SIGTERM): any number
+    of these may run, on any number of machines sharing the database (and Redis)."""
     container = _container()
     runner = worker_for(container)  # logs each pass that changed something
+    job_workers = None
     try:
         if once:
             result = runner.run_once()
@@ -76,13 +80,18 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exi
                 raise _fail("the sequencing pass failed; see the log above", 1)
             console.print(_describe(result))
             return
+        job_workers = container.start_job_workers() if jobs else None
         signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-        console.print(f"sequencing every {runner.interval:g}s; Ctrl-C stops")
+        console.print(f"sequencing every {runner.interval:g}s"
+                      + (f", {container.settings.jobs.workers} job threads" if job_workers
+                         else "") + "; Ctrl-C stops")
         try:
             runner.run_forever()
         except KeyboardInterrupt:
             runner.stop()
     finally:
+        if job_workers is not None:
+            job_workers.stop()
         container.close()
 
 

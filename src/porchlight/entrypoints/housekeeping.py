@@ -1,9 +1,10 @@
-"""Scheduled jobs the worker runs between audit sequencing passes.
+"""Scheduled work the worker runs between audit sequencing passes.
 
-Each job is derived from database state and idempotent, so running it twice, or on two
-workers, or after a crash half-way, is harmless: delivering approved requests and closing
-those past their deadline (every 30 s), finishing evidence a crash left incomplete (every
-minute), and retention (every 10 minutes).
+Each pass is derived from database state and idempotent, so running it twice, or on two
+workers, or after a crash half-way, is harmless: waking jobs that are due with no wake-up
+on its way (every ``PORCHLIGHT_JOBS__SWEEP_INTERVAL_SECONDS``, default 10 s: a crash
+between a commit and its wake-up, a worker killed under a claim), closing requests past
+their deadline (every 30 s), and retention (every 10 minutes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import structlog
 
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.uploads import upload_dir
-from porchlight.services import evidence, retention, video_requests
+from porchlight.services import retention, video_requests
 
 log = structlog.get_logger("porchlight.worker")
 
@@ -26,8 +27,8 @@ class Housekeeping:
         self.container = container
         self.monotonic = monotonic
         self.jobs: list[tuple[str, float, Callable[[], object]]] = [
+            ("jobs", container.settings.jobs.sweep_interval_seconds, self._jobs),
             ("requests", 30.0, self._requests),
-            ("evidence", 60.0, self._evidence),
             ("retention", 600.0, self._retention),
         ]
         self.last_run: dict[str, float] = {}
@@ -46,12 +47,12 @@ class Housekeeping:
             if _changed(outcome):
                 log.info("job done", job=name, outcome=str(outcome))
 
-    def _requests(self) -> tuple[int, int]:
-        return video_requests.run_jobs(self.container.uow(), self.container.requests_kit)
+    def _jobs(self) -> int:
+        """Wake the jobs that are due with no wake-up on its way (see services.jobs)."""
+        return self.container.jobs.wake_due()
 
-    def _evidence(self) -> int:
-        return evidence.derive_missing(self.container.uow(), self.container.footage,
-                                       self.container.settings.data_dir / "tmp" / "evidence")
+    def _requests(self) -> int:
+        return video_requests.close_due(self.container.uow())
 
     def _retention(self) -> retention.RetentionReport:
         return retention.run(self.container.uow(), self.container.footage.store,

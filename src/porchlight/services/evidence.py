@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -32,8 +33,10 @@ def _key_context(evidence_id: UUID) -> bytes:
     return f"evidence:{evidence_id}".encode()
 
 
-def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir: Path) -> int:
-    """Make the evidence items a consent calls for that do not exist yet; returns how many."""
+def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir: Path,
+                       progress: Callable[[int, int], None] | None = None) -> int:
+    """Make the evidence items a consent calls for that do not exist yet; returns how many.
+    ``progress(done, total)`` is told after each one (a job shows it on the page)."""
     with uow.reading():
         consent = uow.consents.get(consent_id)
         if consent is None or consent.revoked_at is not None:
@@ -43,17 +46,11 @@ def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir:
         todo = [uow.clips.get(UUID(c)) for c in consent.clip_ids if c not in done]
         sources = [(clip, kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode()))
                    for clip in todo if clip is not None and clip.is_readable]
-    for clip, data_key in sources:
+    for done, (clip, data_key) in enumerate(sources, start=1):
         _derive_one(uow, kit, consent, request, OpenClip(clip, data_key), workdir)
+        if progress is not None:
+            progress(done, len(sources))
     return len(sources)
-
-
-def derive_missing(uow: UnitOfWork, kit: Footage, workdir: Path) -> int:
-    """The worker's retry: finish any consent whose evidence a crash left incomplete."""
-    with uow.reading():
-        made = uow.evidence.counts_by_consent()  # two queries a pass, however many consents
-        pending = [c.id for c in uow.consents.standing() if made.get(c.id, 0) < len(c.clip_ids)]
-    return sum(derive_for_consent(uow, kit, consent_id, workdir) for consent_id in pending)
 
 
 def _derive_one(

@@ -20,6 +20,7 @@ from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
 from porchlight.domain.evidence import EvidenceItem
 from porchlight.domain.geo import LatLon
+from porchlight.domain.jobs import Job, JobState
 from porchlight.domain.requests import VideoRequest
 
 
@@ -34,6 +35,15 @@ class OutgoingMail:
     to: str
     subject: str
     body: str
+    # An idempotency key: the same key is the same message (its Message-ID), so a job
+    # retried after a crash between sending and recording it sends what clients show once.
+    key: str | None = None
+
+
+class JobQueue(Protocol):
+    """The job transport: it only carries wake-ups; the database holds the work."""
+
+    def wake(self, job_id: UUID, delay_seconds: float = 0.0) -> None: ...
 
 
 class HealthCheck(Protocol):
@@ -288,11 +298,6 @@ class DeliveryRepository(Protocol):
 
     def for_resident(self, resident_id: UUID) -> Sequence[Delivery]: ...
 
-    def unnotified(self, request_id: UUID | None = None) -> Sequence[Delivery]:
-        """Deliveries of open requests whose resident has not been mailed yet, oldest first
-        (of one request, or of all)."""
-        ...
-
 
 class ConsentRepository(Protocol):
     def add(self, consent: Consent) -> None: ...
@@ -303,9 +308,6 @@ class ConsentRepository(Protocol):
 
     def for_delivery(self, delivery_id: UUID) -> Consent | None: ...
 
-    def standing(self) -> Sequence[Consent]:
-        """Every consent not revoked."""
-        ...
 
 
 class EvidenceRepository(Protocol):
@@ -317,14 +319,29 @@ class EvidenceRepository(Protocol):
 
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]: ...
 
-    def counts_by_consent(self) -> dict[UUID, int]:
-        """How many evidence items each consent has, in one query."""
-        ...
 
 
 class AuditEventRepository(Protocol):
     def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
         """How many ``kind`` events ``actor_id`` caused from ``since`` on (a rate limit)."""
+        ...
+
+
+class JobRepository(Protocol):
+    def add_new(self, job: Job) -> bool:
+        """Add the job unless one with its key exists; whether it was added."""
+        ...
+
+    def get(self, job_id: UUID) -> Job | None: ...
+
+    def by_key(self, key: str) -> Job | None: ...
+
+    def due(self, now: datetime, limit: int) -> Sequence[Job]:
+        """Jobs a worker may take now (pending and due, or claimed under a lapsed lease)."""
+        ...
+
+    def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
+        """The newest jobs in these states."""
         ...
 
 
@@ -346,6 +363,7 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     evidence: EvidenceRepository
     audit_events: AuditEventRepository
+    jobs: JobRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Self
 
 from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
+from porchlight.domain.jobs import Job, JobSpec
+from porchlight.services.messagebus import MessageBus
 from porchlight.services.ports import Clock
 
 
@@ -41,10 +43,14 @@ class EventCollectingUnitOfWork(abc.ABC):
     session's last-seen time), and raises ``WriteLockBusy`` at once rather than wait.
     """
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, bus: MessageBus | None = None,
+                 wake: Callable[[list[Job]], None] | None = None) -> None:
         self.clock = clock
+        self.bus = bus
+        self.wake = wake
         self._tracked: list[Entity] = []
         self._loose: list[DomainEvent] = []
+        self._queued: list[Job] = []
         self.mode = Mode.WRITE
 
     @property
@@ -74,6 +80,7 @@ class EventCollectingUnitOfWork(abc.ABC):
     def _open(self, mode: Mode) -> None:
         self._tracked = []
         self._loose = []
+        self._queued = []
         self.mode = mode
         try:
             self._start()
@@ -82,10 +89,14 @@ class EventCollectingUnitOfWork(abc.ABC):
             raise
 
     def __exit__(self, *exc: object) -> None:
-        """Leaving without commit discards the change and its events."""
+        """Leaving without commit discards the change and its events. Jobs a commit wrote
+        are handed to the queue only now, with the transaction closed."""
         self._discard_events()
         self.mode = Mode.WRITE
         self._end()
+        queued, self._queued = self._queued, []
+        if queued and self.wake is not None:
+            self.wake(queued)
 
     @abc.abstractmethod
     def lock(self, entity: Entity) -> None:
@@ -109,12 +120,26 @@ class EventCollectingUnitOfWork(abc.ABC):
         if self.read_only:
             raise ReadOnlyViolation("a unit of work opened with reading() cannot commit")
         events = self.collect_events()
+        queued = self._write_jobs(self.bus.jobs_for(events)) if self.bus and events else []
         if events:
             self._write_audit(events)
         self._commit()
+        self._queued.extend(queued)
+
+    def _write_jobs(self, specs: list[JobSpec]) -> list[Job]:
+        """The outbox: each job the events call for, in this transaction, unless a job
+        with its key already exists (the same event handled twice)."""
+        now = self.clock.now()
+        written = []
+        for spec in specs:
+            job = Job.from_spec(spec, now=now)
+            if self.jobs.add_new(job):
+                written.append(job)
+        return written
 
     def rollback(self) -> None:
         self._discard_events()
+        self._queued = []
         self._rollback()
 
     def _discard_events(self) -> None:

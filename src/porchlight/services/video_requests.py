@@ -6,7 +6,6 @@ import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
 from uuid import UUID, uuid4
 
 from porchlight.domain.consent import (
@@ -59,9 +58,7 @@ def create_request(uow: UnitOfWork, kit: RequestsKit, actor: Actor, draft: Reque
         if not decision.needs_supervisor:
             request.open(now=now, deadline=kit.policy.response_deadline, actor_id=officer.id)
         uow.requests.add(request)
-        uow.commit()
-    if request.status is RequestStatus.OPEN:
-        deliver(uow, kit, request.id)
+        uow.commit()  # an open request's delivery is a job (services.messagebus)
     return request.id
 
 
@@ -109,8 +106,7 @@ def approve(
         supervisor = require_supervisor(actor, request.agency_id)
         request.approve(supervisor_id=supervisor.id, justification=justification,
                         now=uow.clock.now(), deadline=kit.policy.response_deadline)
-        uow.commit()
-    deliver(uow, kit, request_id)
+        uow.commit()  # delivery follows as a job (services.messagebus)
 
 
 def reject(uow: UnitOfWork, actor: Actor, request_id: UUID, reason: str) -> None:
@@ -162,81 +158,42 @@ def deliver(uow: UnitOfWork, kit: RequestsKit, request_id: UUID) -> int:
                 residents=group_count(total, kit.policy.min_group_size)))
         request.delivered_at = uow.clock.now()
         uow.commit()
-    notify_residents(uow, kit, request_id)
     return len(new)
+
+
+def send_request_notice(uow: UnitOfWork, kit: RequestsKit, delivery_id: UUID) -> bool:
+    """The job that mails one resident about a request that reached them; whether it did.
+
+    Marked notified only after the message was handed to the mail server: a failure raises
+    and the job is tried again later (and only this resident's). Sent with an idempotency
+    key as its Message-ID, so a retry after a crash between sending and marking is the
+    same message, which mail clients show once."""
+    with uow.reading():
+        delivery = uow.deliveries.get(delivery_id)
+        if delivery is None or delivery.notified_at is not None:
+            return False
+        request = uow.requests.get(delivery.request_id)
+        if request is None or request.status is not RequestStatus.OPEN:
+            return False  # withdrawn or closed before the mail went: nothing to say
+        email = uow.accounts.get(delivery.resident_id).email
+    kit.mailer.send(_request_mail(kit, email, key=f"request-notice.{delivery_id}"))
+    with uow:
+        delivery = uow.deliveries.get(delivery_id)
+        if delivery is not None and delivery.notified_at is None:
+            delivery.notified_at = uow.clock.now()
+            uow.commit()
+    return True
 
 
 REQUEST_MAIL_SUBJECT = "A video request for your camera"
 
 
-NOTIFY_CLAIM = timedelta(minutes=10)
-
-
-def notify_residents(uow: UnitOfWork, kit: RequestsKit, request_id: UUID | None = None
-                     ) -> tuple[int, int]:
-    """Mail every resident of an open request who has not been told yet; (sent, failed).
-
-    A delivery is marked notified only after its message was handed to the mail server,
-    one at a time: a failure leaves it (and only it) for the next run, and the residents
-    after it are still mailed. Each run first claims the deliveries it will mail, so two
-    runs at once do not both mail one resident; a run killed between sending and marking
-    leaves its claim to lapse, and that resident is mailed again (at least once, never
-    zero times)."""
-    with uow.reading():
-        waiting = [d.id for d in uow.deliveries.unnotified(request_id)]
-    sent = failed = 0
-    for delivery_id, email in _claim(uow, waiting):
-        try:
-            kit.mailer.send(_request_mail(kit, email))
-        except Exception as error:  # the mail server refused or is down: try again later
-            log.warning("request mail failed: delivery %s, %s", delivery_id,
-                        type(error).__name__)
-            _release(uow, delivery_id)
-            failed += 1
-            continue
-        _mark_notified(uow, delivery_id)
-        sent += 1
-    return sent, failed
-
-
-def _claim(uow: UnitOfWork, delivery_ids: list[UUID]) -> list[tuple[UUID, str]]:
-    claimed = []
-    with uow:
-        now = uow.clock.now()
-        for delivery_id in delivery_ids:
-            delivery = uow.deliveries.get(delivery_id)
-            if delivery is None:
-                continue
-            uow.lock(delivery)  # another run may be claiming it now (PostgreSQL)
-            if delivery.claim_notification(now=now, lease=NOTIFY_CLAIM):
-                claimed.append((delivery.id, uow.accounts.get(delivery.resident_id).email))
-        uow.commit()
-    return claimed
-
-
-def _release(uow: UnitOfWork, delivery_id: UUID) -> None:
-    """A failed send frees the resident for the very next run."""
-    with uow:
-        delivery = uow.deliveries.get(delivery_id)
-        if delivery is not None and delivery.notified_at is None:
-            delivery.notify_claimed_until = None
-            uow.commit()
-
-
-def _request_mail(kit: RequestsKit, email: str) -> OutgoingMail:
+def _request_mail(kit: RequestsKit, email: str, key: str) -> OutgoingMail:
     return OutgoingMail(
-        to=email, subject=REQUEST_MAIL_SUBJECT,
+        to=email, subject=REQUEST_MAIL_SUBJECT, key=key,
         body="An agency has asked residents near an incident for camera footage.\n\n"
              f"Read what they ask and decide, clip by clip: {kit.base_url}/inbox\n\n"
              "Declining or ignoring it has no consequence; the agency never learns who did.")
-
-
-def _mark_notified(uow: UnitOfWork, delivery_id: UUID) -> None:
-    with uow:
-        delivery = uow.deliveries.get(delivery_id)
-        if delivery is not None and delivery.notified_at is None:
-            delivery.notified(now=uow.clock.now())
-            uow.commit()
 
 
 def _cameras_with_footage(uow: UnitOfWork, request: VideoRequest) -> dict[UUID, list[str]]:
@@ -278,22 +235,18 @@ def _delivery(
     delivery = Delivery(id=uuid4(), request_id=request.id, resident_id=resident_id,
                         camera_ids=sorted(camera_ids), created_at=uow.clock.now(),
                         status=DeliveryStatus.WAITING, notified_at=None)
-    delivery.record(DeliveryCreated(actor_id=None))
+    delivery.record(DeliveryCreated(actor_id=None, delivery_id=delivery.id))
     uow.deliveries.add(delivery)
     return delivery
 
 
-def run_jobs(uow: UnitOfWork, kit: RequestsKit) -> tuple[int, int]:
-    """The worker's pass: deliver what was approved but not delivered; close what is due."""
-    with uow.reading():
-        pending = [r.id for r in uow.requests.awaiting_delivery()]
-    delivered = sum(deliver(uow, kit, request_id) for request_id in pending)
-    notify_residents(uow, kit)  # those a failed or interrupted run did not reach
+def close_due(uow: UnitOfWork) -> int:
+    """The worker's pass: close the requests whose answering time is over."""
     with uow:
         closed = sum(r.close_if_due(uow.clock.now()) for r in uow.requests.due_to_close(
             uow.clock.now()))
         uow.commit()
-    return delivered, closed
+    return closed
 
 
 def agency_requests(uow: UnitOfWork, actor: Actor) -> list[VideoRequest]:

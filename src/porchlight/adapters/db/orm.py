@@ -12,6 +12,7 @@ from porchlight.domain.cameras import Camera
 from porchlight.domain.clips import Clip
 from porchlight.domain.consent import Consent, Delivery
 from porchlight.domain.evidence import EvidenceItem
+from porchlight.domain.jobs import Job
 from porchlight.domain.requests import VideoRequest
 
 mapper_registry = registry(metadata=tables.metadata)
@@ -36,4 +37,5 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Delivery, tables.deliveries)
     mapper_registry.map_imperatively(Consent, tables.consents)
     mapper_registry.map_imperatively(EvidenceItem, tables.evidence_items)
+    mapper_registry.map_imperatively(Job, tables.jobs)
     _started = True

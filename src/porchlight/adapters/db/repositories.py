@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DbSession
 
 from porchlight.adapters.db import tables
@@ -21,6 +23,7 @@ from porchlight.domain.consent import Consent, Delivery
 from porchlight.domain.entity import Entity
 from porchlight.domain.evidence import EvidenceItem
 from porchlight.domain.geo import LatLon
+from porchlight.domain.jobs import Job, JobState
 from porchlight.domain.requests import RequestStatus, VideoRequest
 
 Track = Callable[[Entity], None]
@@ -239,15 +242,6 @@ class SqlDeliveryRepository(_Repository[Delivery]):
         return self._all(select(Delivery).where(Delivery.resident_id == resident_id)
                          .order_by(Delivery.created_at.desc()))
 
-    def unnotified(self, request_id: UUID | None = None) -> Sequence[Delivery]:
-        query = (select(Delivery).join(VideoRequest, VideoRequest.id == Delivery.request_id)
-                 .where(Delivery.notified_at.is_(None),
-                        VideoRequest.status == RequestStatus.OPEN)
-                 .order_by(Delivery.created_at))
-        if request_id is not None:
-            query = query.where(Delivery.request_id == request_id)
-        return self._all(query)
-
 
 class SqlConsentRepository(_Repository[Consent]):
     model = Consent
@@ -260,9 +254,6 @@ class SqlConsentRepository(_Repository[Consent]):
         found = self._all(select(Consent).where(Consent.delivery_id == delivery_id))
         return found[0] if found else None
 
-    def standing(self) -> Sequence[Consent]:
-        return self._all(select(Consent).where(Consent.revoked_at.is_(None))
-                         .order_by(Consent.created_at))
 
 
 class SqlEvidenceRepository(_Repository[EvidenceItem]):
@@ -275,10 +266,6 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]:
         return self._all(select(EvidenceItem).where(EvidenceItem.consent_id == consent_id))
 
-    def counts_by_consent(self) -> dict[UUID, int]:
-        rows = self.session.execute(select(EvidenceItem.consent_id, func.count())
-                                    .group_by(EvidenceItem.consent_id))
-        return {consent_id: count for consent_id, count in rows}
 
 
 class SqlAuditEventRepository:
@@ -291,3 +278,32 @@ class SqlAuditEventRepository:
         events = tables.audit_events.c
         return self.session.scalar(select(func.count()).where(
             events.actor_id == actor_id, events.kind == kind, events.occurred_at >= since))
+
+
+class SqlJobRepository(_Repository[Job]):
+    model = Job
+
+    def add_new(self, job: Job) -> bool:
+        """One INSERT that does nothing when the key is taken, so two transactions adding
+        the same job at once both go on (the second adds nothing)."""
+        dialect = self.session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        row = {column.name: getattr(job, column.name) for column in tables.jobs.columns}
+        statement = (insert(tables.jobs).values(**row)
+                     .on_conflict_do_nothing(index_elements=["key"])
+                     .returning(tables.jobs.c.id))  # psycopg reports no rowcount here
+        return self.session.execute(statement).first() is not None
+
+    def by_key(self, key: str) -> Job | None:
+        found = self._all(select(Job).where(Job.key == key))
+        return found[0] if found else None
+
+    def due(self, now: datetime, limit: int) -> Sequence[Job]:
+        open_ = Job.state.in_([JobState.PENDING, JobState.RUNNING])
+        due = or_(and_(Job.state == JobState.PENDING, Job.run_after <= now),
+                  and_(Job.state == JobState.RUNNING, Job.claimed_until <= now))
+        return self._all(select(Job).where(open_, due).order_by(Job.run_after).limit(limit))
+
+    def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
+        return self._all(select(Job).where(Job.state.in_(list(states)))
+                         .order_by(Job.created_at.desc()).limit(limit))

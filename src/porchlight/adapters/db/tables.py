@@ -27,6 +27,7 @@ from porchlight.domain.accounts import AccountKind, StaffRole
 from porchlight.domain.agencies import AgencyKind
 from porchlight.domain.auth import TokenPurpose
 from porchlight.domain.consent import DeliveryStatus
+from porchlight.domain.jobs import JobState
 from porchlight.domain.requests import IncidentType, RequestStatus
 
 NAMING_CONVENTION = {
@@ -247,11 +248,7 @@ deliveries = Table(
     Column("status", StrEnumType(DeliveryStatus), nullable=False),
     Column("answered_at", UTCDateTime, nullable=True),
     Column("notified_at", UTCDateTime, nullable=True),
-    Column("notify_claimed_until", UTCDateTime, nullable=True),
     UniqueConstraint("request_id", "resident_id", name="one_per_resident"),
-    # the residents still to be mailed: few rows, found without reading every delivery
-    Index("ix_deliveries_unnotified", "created_at", sqlite_where=text("notified_at IS NULL"),
-          postgresql_where=text("notified_at IS NULL")),
 )
 
 consents = Table(
@@ -294,4 +291,29 @@ evidence_items = Table(
     Column("first_opened_at", UTCDateTime, nullable=True),
     Column("purged_at", UTCDateTime, nullable=True),
     UniqueConstraint("consent_id", "source_clip_id", name="one_per_clip"),
+)
+
+# Work that runs after a commit (domain/jobs.py): written in the same transaction as the
+# change that calls for it, claimed by a worker for a lease, retried with backoff.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("state", StrEnumType(JobState), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("run_after", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime, nullable=True),
+    Column("progress_done", Integer, nullable=False),
+    Column("progress_total", Integer, nullable=True),
+    Column("error", String(200), nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    # what a worker or the sweeper looks for: unfinished jobs by when they are due
+    Index("ix_jobs_open", "state", "run_after",
+          sqlite_where=text("state IN ('pending', 'running')"),
+          postgresql_where=text("state IN ('pending', 'running')")),
 )

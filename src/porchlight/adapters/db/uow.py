@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -21,6 +22,7 @@ from porchlight.adapters.db.repositories import (
     SqlDeliveryRepository,
     SqlDeviceTokenRepository,
     SqlEvidenceRepository,
+    SqlJobRepository,
     SqlOneTimeTokenRepository,
     SqlRecoveryCodeRepository,
     SqlSessionRepository,
@@ -29,6 +31,8 @@ from porchlight.adapters.db.repositories import (
 from porchlight.domain.entity import Entity
 from porchlight.domain.errors import Conflict
 from porchlight.domain.events import DomainEvent
+from porchlight.domain.jobs import Job
+from porchlight.services.messagebus import MessageBus
 from porchlight.services.ports import Clock
 from porchlight.services.unit_of_work import (
     EventCollectingUnitOfWork,
@@ -39,8 +43,10 @@ from porchlight.services.unit_of_work import (
 
 
 class SqlUnitOfWork(EventCollectingUnitOfWork):
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
-        super().__init__(clock)
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock,
+                 *, bus: MessageBus | None = None,
+                 wake: Callable[[list[Job]], None] | None = None) -> None:
+        super().__init__(clock, bus=bus, wake=wake)
         self.session_factory = session_factory
         self.session: Session | None = None
 
@@ -66,6 +72,7 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.consents = SqlConsentRepository(self.session, self.track)
         self.evidence = SqlEvidenceRepository(self.session, self.track)
         self.audit_events = SqlAuditEventRepository(self.session)
+        self.jobs = SqlJobRepository(self.session, self.track)
 
     def _begin_now(self, session: Session) -> None:
         """Begin the transaction at once, as the mode asks (see engine.READ_ONLY and

@@ -31,7 +31,7 @@ from porchlight.entrypoints.api.schemas import (
     whole,
 )
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.services import evidence, inbox, reach, video_requests
+from porchlight.services import evidence, inbox, jobs, reach, video_requests
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"])
 
@@ -202,9 +202,12 @@ def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: Containe
     consent_id = inbox.give_consent(
         uow, actor, delivery_id, clip_ids=set(body.clips), scope=body.scope,
         share_contact=body.share_contact, disclosure_sha256=body.disclosure_sha256)
-    made = evidence.derive_for_consent(uow, container.footage, consent_id,
-                                       container.settings.data_dir / "tmp" / "evidence")
-    return {"consent_id": str(consent_id), "evidence_items": made}
+    # the copies are made by a job after this answer (services.messagebus)
+    job = jobs.job_state(uow, f"evidence.derive:{consent_id}")
+    return {"consent_id": str(consent_id),
+            "evidence_job": {"state": job.state.value if job else "unknown",
+                             "done": job.progress_done if job else 0,
+                             "total": job.progress_total if job else None}}
 
 
 @router.post("/inbox/{delivery_id}/decline", status_code=204)

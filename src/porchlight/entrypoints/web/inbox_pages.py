@@ -13,7 +13,7 @@ from porchlight.domain.consent import SharingScope
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
-from porchlight.services import evidence, inbox
+from porchlight.services import inbox
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,11 +47,9 @@ class ConsentForm(FormModel):
 def consent(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
             delivery_id: UUID, values: Posted) -> Response:
     def give(form: ConsentForm) -> Response:
-        consent_id = inbox.give_consent(
+        inbox.give_consent(  # the copies are made by a job (services.messagebus)
             uow, me, delivery_id, clip_ids=set(form.clips), scope=form.scope,
             share_contact=form.share_contact, disclosure_sha256=form.disclosure)
-        evidence.derive_for_consent(uow, container.footage, consent_id,
-                                    container.settings.data_dir / "tmp" / "evidence")
         return see_other(f"/inbox/{delivery_id}")
 
     return submit(ConsentForm, values, give, lambda errors: _item_page(

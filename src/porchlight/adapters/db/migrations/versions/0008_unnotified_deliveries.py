@@ -36,5 +36,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_deliveries_unnotified", table_name="deliveries")
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_column("notify_claimed_until")
+    if op.get_bind().dialect.name == "sqlite":
+        # In place (SQLite 3.35+): a batch copy would drop and rebuild a table that
+        # consents refer to, which SQLite's foreign keys refuse once it has rows.
+        op.execute("ALTER TABLE deliveries DROP COLUMN notify_claimed_until")
+    else:
+        op.drop_column("deliveries", "notify_claimed_until")

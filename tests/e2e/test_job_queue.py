@@ -1,0 +1,95 @@
+"""Jobs on a real queue: the request that causes one returns before it runs, the worker
+threads run it, and a rollback enqueues nothing. The embedded queue (huey on a SQLite file)
+and, when PORCHLIGHT_TEST_REDIS_URL is set, huey on Redis."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from porchlight.adapters.db import tables
+from porchlight.adapters.video_demo import make_demo_clip
+from porchlight.config import Settings
+from porchlight.domain.jobs import JobState
+from porchlight.services import jobs, video_requests
+from tests.conftest import skip_or_fail
+from tests.e2e.support import (
+    HOME_A,
+    Deployment,
+    actor,
+    add_camera_with_clips,
+    build_deployment,
+    draft,
+)
+
+REDIS_URL = os.environ.get("PORCHLIGHT_TEST_REDIS_URL")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queued(request: pytest.FixtureRequest, settings: Settings, tmp_path: Path
+           ) -> Iterator[Deployment]:
+    if request.param == "redis" and not REDIS_URL:
+        skip_or_fail("PORCHLIGHT_TEST_REDIS_URL is not set; the Redis queue test is skipped")
+    name = f"test-{uuid.uuid4().hex[:12]}"  # a queue of its own on a shared Redis
+    d = build_deployment(settings.model_copy(update={
+        "redis_url": REDIS_URL, "jobs": settings.jobs.model_copy(update={
+            "backend": request.param, "queue_name": name})}))
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    clip = make_demo_clip(tmp_path / "c.mp4", seconds=1, width=160, height=96, seed=4)
+    add_camera_with_clips(d, "resident_a", HOME_A, [clip], [timedelta(hours=2, minutes=40)])
+    yield d
+    d.container.close()
+
+
+def wait_for(check, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the job did not run in time"
+        time.sleep(0.05)
+
+
+def test_the_request_returns_first_and_a_worker_delivers_it(queued: Deployment) -> None:
+    d = queued
+    request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                               actor(d, "officer_x"), draft(d))
+    job = jobs.job_state(d.container.uow(), f"request.deliver:{request_id}")
+    assert job.state is JobState.PENDING  # committed and queued, not run by the request
+    with d.container.uow().reading() as uow:
+        assert uow.deliveries.for_request(request_id) == []
+    workers = d.container.start_job_workers()
+    try:
+        wait_for(lambda: any("video request" in m.subject for m in d.mailer.sent))
+    finally:
+        workers.stop()
+    assert jobs.job_state(d.container.uow(), f"request.deliver:{request_id}").state is (
+        JobState.DONE)
+    assert [m.to for m in d.mailer.sent if "video request" in m.subject] == [
+        "resident_a@example.org"]
+
+
+def test_a_rolled_back_change_enqueues_nothing(queued: Deployment) -> None:
+    d = queued
+    uow = d.container.uow()
+    with uow:
+        request = uow.requests.list_for_agency(d.agency_x)  # nothing yet
+        assert list(request) == []
+        officer = uow.accounts.get(d.people["officer_x"].id)
+    with pytest.raises(RuntimeError), d.container.uow() as uow:
+        from porchlight.services.video_requests import _new_request
+
+        made = _new_request(officer.id, d.agency_x, draft(d), uow.clock.now(), False)
+        made.open(now=uow.clock.now(), deadline=timedelta(days=7), actor_id=officer.id)
+        uow.requests.add(made)
+        raise RuntimeError("the use case failed before its commit")
+    with d.container.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(tables.jobs)).scalar() == 0
+    assert d.container.queue.pending() == 0

@@ -1,0 +1,73 @@
+"""Jobs: claimed once under a lease, retried with backoff, dead after the last attempt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from porchlight.domain.errors import Conflict
+from porchlight.domain.jobs import MAX_ATTEMPTS, Job, JobDied, JobSpec, JobState, retry_delay
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
+
+
+def job(**changes) -> Job:
+    return Job.from_spec(JobSpec("evidence.derive", {"consent_id": "x"}, key="k", **changes),
+                         now=NOW)
+
+
+def test_a_job_is_claimed_once_and_again_only_when_the_claim_lapses() -> None:
+    j = job()
+    assert j.claim(now=NOW, lease=LEASE) and j.attempts == 1
+    assert not j.claim(now=NOW + timedelta(minutes=1), lease=LEASE)  # another worker
+    assert j.claim(now=NOW + LEASE, lease=LEASE) and j.attempts == 2  # its worker died
+    j.progress(3, 10, now=NOW + LEASE + timedelta(minutes=1), lease=LEASE)  # renewed
+    assert not j.claim(now=NOW + 2 * LEASE + timedelta(seconds=30), lease=LEASE)
+    j.succeed(now=NOW + 3 * LEASE)
+    assert j.state is JobState.DONE and j.progress_done == 10
+    assert not j.claim(now=NOW + timedelta(days=1), lease=LEASE)
+
+
+def test_a_delayed_job_waits_for_its_time() -> None:
+    j = job(delay=timedelta(seconds=30))
+    assert not j.claim(now=NOW + timedelta(seconds=29), lease=LEASE)
+    assert j.claim(now=NOW + timedelta(seconds=30), lease=LEASE)
+
+
+def test_failures_wait_longer_each_time_then_the_job_is_dead() -> None:
+    j = job()
+    delays = []
+    moment = NOW
+    while True:
+        assert j.claim(now=moment, lease=LEASE)
+        delay = j.fail("ConnectionRefusedError: smtp at mail.example.org", now=moment)
+        if delay is None:
+            break
+        delays.append(delay)
+        assert not j.claim(now=moment + delay - timedelta(seconds=1), lease=LEASE)
+        moment += delay
+    assert delays == [retry_delay(n) for n in range(1, MAX_ATTEMPTS)]
+    assert delays == sorted(delays) and delays[0] == timedelta(seconds=5)
+    assert j.state is JobState.DEAD and j.attempts == MAX_ATTEMPTS
+    [died] = [e for e in j.pull_events() if isinstance(e, JobDied)]
+    assert died.audit_payload()["error"] == "connectionrefusederror"  # no host, no message
+
+
+def test_an_admin_retries_a_dead_job_with_fresh_attempts() -> None:
+    j = job()
+    with pytest.raises(Conflict):
+        j.retry(now=NOW, actor_id=uuid4())
+    for _ in range(MAX_ATTEMPTS):
+        j.claim(now=NOW + timedelta(days=1), lease=LEASE)
+        j.fail("Boom", now=NOW)
+    assert j.state is JobState.DEAD
+    j.retry(now=NOW + timedelta(days=2), actor_id=uuid4())
+    assert j.claim(now=NOW + timedelta(days=2), lease=LEASE)
+    assert j.fail("Boom", now=NOW + timedelta(days=2)) is not None  # not dead at once
+
+
+def test_retry_delays_are_capped_at_an_hour() -> None:
+    assert retry_delay(30) == timedelta(hours=1)
