@@ -231,6 +231,7 @@ def scope_policy(settings: Settings) -> ScopePolicy:
         min_group_size=policy.min_group_size,
         reach_previews=policy.reach_previews,
         reach_preview_window=timedelta(minutes=policy.reach_preview_minutes),
+        reach_agency_previews=policy.reach_agency_previews_per_day,
     )
 
 

@@ -102,6 +102,8 @@ class PolicySettings(BaseModel):
     # The officer's reach preview, per staff account: at most this many in this many minutes.
     reach_previews: int = Field(default=30, ge=1)
     reach_preview_minutes: int = Field(default=10, ge=1)
+    # ... and per agency, all its staff together, per day.
+    reach_agency_previews_per_day: int = Field(default=200, ge=1)
 
     @model_validator(mode="after")
     def _officer_within_supervisor(self) -> PolicySettings:

@@ -211,10 +211,11 @@ def test_the_officer_sees_how_many_cameras_the_circle_reaches(no_tiles, chromium
     page.get_by_label("Incident longitude").fill(str(support.HOME_A.lon))
     page.get_by_label("Radius (metres)").fill("150")
     reach = where.get_by_test_id("reach")
-    expect(reach).to_have_text("This circle reaches 5 to 9 opted-in cameras.")
+    expect(reach).to_contain_text("5 to 9 opted-in cameras")
+    expect(reach).to_contain_text("counted within 200 m of this ~200 m area")
     expect(where.locator(".leaflet-overlay-pane path")).to_have_count(2)  # dot and circle
-    page.get_by_label("Radius (metres)").fill("20")
-    expect(reach).to_have_text("This circle reaches fewer than 5 opted-in cameras.")
+    page.get_by_label("Incident latitude").fill(str(support.HOME_A.lat + 0.02))  # 2 km north
+    expect(reach).to_contain_text("fewer than 5 opted-in cameras")
     page.get_by_label("Radius (metres)").fill("5")
     expect(reach).to_contain_text("the radius must be 10 to 650 m")
     _fits(page, where.get_by_test_id("map"), screen["viewport"]["width"])

@@ -68,9 +68,9 @@ def test_the_circle_must_be_one_a_request_could_have(d: Deployment) -> None:
         assert refused.status_code == 422
         assert refused.json()["error"]["message"] == (
             "the radius must be 10 to 650 m, as a request's")
-    assert officer.get(URL, params={**HERE, "radius_m": 10}).status_code == 200
+    assert officer.get(URL, params={**HERE, "radius_m": 10}).json()["radius_m"] == 100
     assert officer.get(URL, params={**HERE, "lat": 91}).status_code == 422
-    assert _events(d, "request.reach_previewed")[-1].payload["radius_m"] == 10
+    assert _events(d, "request.reach_previewed")[-1].payload["radius_m"] == 100  # counted
 
 
 def test_only_staff_of_an_agency_that_may_send_requests_can_preview(d: Deployment) -> None:
@@ -114,3 +114,36 @@ def test_each_account_may_preview_only_so_often(settings: Settings) -> None:
     assert colleague.get(URL, params=HERE).status_code == 200  # per account
     d.clock.advance(timedelta(minutes=10, seconds=1))  # the first three are out of the window
     assert officer.get(URL, params=HERE).status_code == 200
+
+
+def test_moving_a_small_circle_cannot_single_out_a_house(d: Deployment) -> None:
+    """The attack a review found: binary-search the radius around a point until the answer
+    flips between "fewer than 5" and "5 to 9"; the flip gives the distance of the fifth
+    camera to the metre. Counted on a ~200 m grid with the radius rounded up to 100 m,
+    every circle inside one grid square and one 100 m band gives the same answer."""
+    from porchlight.domain.reach import preview_radius, snap_centre
+
+    _cameras(d, 5, metres=40)  # five opted-in homes 40 m north of home A (and A's own)
+    officer = d.signed_in("officer_x")
+    answers = {officer.get(URL, params={"lat": HOME_A.lat, "lon": HOME_A.lon,
+                                        "radius_m": r}).json()["text"]
+               for r in range(10, 101, 5)}
+    assert len(answers) == 1  # from 10 m to 100 m: one answer, nothing to bisect
+    assert snap_centre(HOME_A) == snap_centre(LatLon(HOME_A.lat + 2e-5, HOME_A.lon - 2e-5))
+    assert preview_radius(11, 650) == preview_radius(99, 650) == 100
+    assert preview_radius(640, 650) == 650
+
+
+def test_an_agency_as_a_whole_gets_only_so_many_previews(d: Deployment) -> None:
+    """Many accounts do not multiply the budget: the agency's staff share a daily cap."""
+    from dataclasses import replace
+
+    kit = d.container.requests_kit
+    d.container.requests_kit = replace(kit, policy=replace(kit.policy, reach_agency_previews=3))
+    officer, supervisor = d.signed_in("officer_x"), d.signed_in("supervisor_x")
+    assert [officer.get(URL, params=HERE).status_code for _ in range(2)] == [200, 200]
+    assert supervisor.get(URL, params=HERE).status_code == 200
+    refused = d.signed_in("admin_x").get(URL, params=HERE)
+    assert refused.status_code == 429 and "your agency" in refused.json()["error"]["message"]
+    d.clock.advance(timedelta(days=1, minutes=1))  # a new day (and a new sign-in)
+    assert d.signed_in("officer_x").get(URL, params=HERE).status_code == 200

@@ -106,9 +106,9 @@ class FakeAuditEvents:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
 
-    def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
+    def count_recent(self, actor_ids, kind: str, since: datetime) -> int:
         return sum(1 for at, event in self._uow.audit_times
-                   if event.actor_id == actor_id and event.kind == kind and at >= since)
+                   if event.actor_id in set(actor_ids) and event.kind == kind and at >= since)
 
 
 class FakeUnitOfWork(EventCollectingUnitOfWork):

@@ -61,6 +61,8 @@ class ScopePolicy:
     min_group_size: int = 5
     reach_previews: int = 30  # per staff account, within reach_preview_window
     reach_preview_window: timedelta = timedelta(minutes=10)
+    reach_agency_previews: int = 200  # per agency (all its staff), within reach_agency_window
+    reach_agency_window: timedelta = timedelta(days=1)
 
 
 # Words that mark a purpose Porchlight never serves: First Amendment activity and

@@ -322,8 +322,8 @@ class EvidenceRepository(Protocol):
 
 
 class AuditEventRepository(Protocol):
-    def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
-        """How many ``kind`` events ``actor_id`` caused from ``since`` on (a rate limit)."""
+    def count_recent(self, actor_ids: Sequence[UUID], kind: str, since: datetime) -> int:
+        """How many ``kind`` events these actors caused from ``since`` on (a rate limit)."""
         ...
 
 

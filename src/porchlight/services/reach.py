@@ -7,6 +7,8 @@ records this one, or the refusal, as an audit event.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from porchlight.domain.accounts import Account
 from porchlight.domain.errors import TooManyRequests
 from porchlight.domain.geo import LatLon
@@ -16,7 +18,9 @@ from porchlight.domain.reach import (
     ReachPreviewed,
     ReachPreviewRefused,
     check_preview_radius,
+    preview_radius,
     rounded_reach,
+    snap_centre,
 )
 from porchlight.domain.requests import MIN_RADIUS_M, ScopePolicy, check_agency
 from porchlight.services.ports import UnitOfWork
@@ -24,32 +28,45 @@ from porchlight.services.ports import UnitOfWork
 
 def preview_reach(uow: UnitOfWork, policy: ScopePolicy, actor: Actor, centre: LatLon,
                   radius_m: int) -> Reach:
-    """The rounded number of opted-in cameras within ``radius_m`` of ``centre``."""
+    """The rounded number of opted-in cameras about there: within ``radius_m`` rounded up
+    to 100 m of the centre of the ~200 m grid square ``centre`` is in (domain.reach)."""
+    cap = policy.supervisor_max_radius_m
     with uow.reading():
         staff = require_agency_staff(actor)
         check_agency(uow.agencies.get(staff.agency_id), policy)
-        check_preview_radius(radius_m, MIN_RADIUS_M, policy.supervisor_max_radius_m)
-        found = len(uow.cameras.within(centre, radius_m, opted_in_only=True))
-    reach = rounded_reach(found, policy.min_group_size)
+        check_preview_radius(radius_m, MIN_RADIUS_M, cap)
+        counted = preview_radius(radius_m, cap)
+        found = len(uow.cameras.within(snap_centre(centre), counted, opted_in_only=True))
+        colleagues = [person.id for person in uow.accounts.list_staff(staff.agency_id)]
+    reach = replace(rounded_reach(found, policy.min_group_size), radius_m=counted)
     with uow:
-        _within_rate(uow, policy, staff)
+        _within_rate(uow, policy, staff, colleagues)
         uow.record(ReachPreviewed(actor_id=staff.id, agency_id=staff.agency_id,
-                                  role=_role(staff), radius_m=radius_m, cameras=reach.code))
+                                  role=_role(staff), radius_m=counted, cameras=reach.code))
         uow.commit()
     return reach
 
 
-def _within_rate(uow: UnitOfWork, policy: ScopePolicy, staff: Account) -> None:
-    since = uow.clock.now() - policy.reach_preview_window
-    if uow.audit_events.count_recent(staff.id, ReachPreviewed.kind, since) < (
-            policy.reach_previews):
+def _within_rate(uow: UnitOfWork, policy: ScopePolicy, staff: Account,
+                 colleagues: list) -> None:
+    """Each account, and each agency as a whole, may preview only so often."""
+    now = uow.clock.now()
+    mine = uow.audit_events.count_recent([staff.id], ReachPreviewed.kind,
+                                         now - policy.reach_preview_window)
+    agency = uow.audit_events.count_recent(colleagues, ReachPreviewed.kind,
+                                           now - policy.reach_agency_window)
+    if mine < policy.reach_previews and agency < policy.reach_agency_previews:
         return
     uow.record(ReachPreviewRefused(actor_id=staff.id, agency_id=staff.agency_id,
                                    role=_role(staff), reason="rate_limited"))
     uow.commit()
-    minutes = int(policy.reach_preview_window.total_seconds() // 60)
-    raise TooManyRequests(f"at most {policy.reach_previews} previews in {minutes} minutes; "
-                          "try again in a few minutes (the request itself can still be sent)")
+    if mine >= policy.reach_previews:
+        minutes = int(policy.reach_preview_window.total_seconds() // 60)
+        raise TooManyRequests(f"at most {policy.reach_previews} previews in {minutes} "
+                              "minutes; try again in a few minutes (the request itself can "
+                              "still be sent)")
+    raise TooManyRequests(f"your agency has used its {policy.reach_agency_previews} previews "
+                          "for today; the request itself can still be sent")
 
 
 def _role(staff: Account) -> str:

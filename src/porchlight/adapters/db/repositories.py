@@ -274,10 +274,11 @@ class SqlAuditEventRepository:
     def __init__(self, session: DbSession) -> None:
         self.session = session
 
-    def count_recent(self, actor_id: UUID, kind: str, since: datetime) -> int:
-        events = tables.audit_events.c
+    def count_recent(self, actor_ids: Sequence[UUID], kind: str, since: datetime) -> int:
+        events = tables.audit_events.c  # the (actor, kind, time) index serves each actor
         return self.session.scalar(select(func.count()).where(
-            events.actor_id == actor_id, events.kind == kind, events.occurred_at >= since))
+            events.actor_id.in_(list(actor_ids)), events.kind == kind,
+            events.occurred_at >= since))
 
 
 class SqlJobRepository(_Repository[Job]):

@@ -128,9 +128,11 @@ def create_request(body: RequestIn, uow: UowDep, container: ContainerDep,
 
 
 class ReachOut(BaseModel):
-    """How many opted-in cameras the circle reaches, as coarsely as disclosure allows."""
+    """How many opted-in cameras there are about there, as coarsely as disclosure allows:
+    counted around the centre of the ~200 m grid square the point is in, within the radius
+    rounded up to 100 m (so the preview cannot single out a house)."""
 
-    radius_m: int
+    radius_m: int = Field(description="the radius counted: the one asked, rounded up")
     at_least: int | None = Field(description="rounded down to a multiple of the minimum "
                                  "group size; null below it (no number is told)")
     at_most: int | None
@@ -156,7 +158,8 @@ def reach_preview(uow: UowDep, container: ContainerDep, actor: ActorDep,
     account may preview only so often (429 beyond it)."""
     found = reach.preview_reach(uow, container.requests_kit.policy, actor, LatLon(lat, lon),
                                 radius_m)
-    return ReachOut(radius_m=radius_m, at_least=found.at_least, at_most=found.at_most,
+    return ReachOut(radius_m=found.radius_m or radius_m, at_least=found.at_least,
+                    at_most=found.at_most,
                     fewer_than=found.step if found.at_least is None else None,
                     text=found.text)
 

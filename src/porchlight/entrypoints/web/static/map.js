@@ -240,7 +240,8 @@
         .then(function (result) {
           if (query !== asked) { return; }  // a newer question is on its way
           if (result.ok) {
-            out.textContent = "This circle reaches " + result.answer.text + ".";
+            out.textContent = "About here (counted within " + result.answer.radius_m +
+              " m of this ~200 m area, not your exact circle): " + result.answer.text + ".";
           } else {
             asked = "";
             out.textContent = (result.answer.error && result.answer.error.message) ||
