@@ -196,3 +196,35 @@ def read_until_closed(conn: socket.socket) -> tuple[bytes, bool]:
             return received, True
         received += data
     return received, False
+
+
+@pytest.mark.parametrize("route", ["/signin", "/api/v1/requests"])
+def test_a_stalled_body_on_any_route_gets_408_and_is_closed(d, served, route) -> None:
+    """Not only uploads: half a sign-in form, then nothing, must not hold a connection."""
+    head = (f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 5000\r\n\r\n").encode()
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", served), timeout=0.2) as conn:
+        conn.sendall(head + b"email=someone%40example.org&pass")
+        received, closed = _answer(conn)
+    assert received.startswith(b"HTTP/1.1 408 "), received[:200]
+    assert b"body_stalled" in received and closed
+    assert time.monotonic() - started < 10  # a guard: the idle timeout here is under 2 s
+
+
+def _answer(conn: socket.socket) -> tuple[bytes, bool]:
+    """What the server says, sending nothing more, until it closes (or a 15 s guard)."""
+    received = b""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            data = conn.recv(65536)
+        except TimeoutError:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return received, True
+        if not data:
+            return received, True
+        received += data
+    return received, False

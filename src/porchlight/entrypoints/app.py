@@ -28,6 +28,7 @@ from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
+from porchlight.entrypoints.body_timeout import BodyTimeoutMiddleware
 from porchlight.entrypoints.headers import SecurityHeadersMiddleware
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
 from porchlight.entrypoints.methods import MethodsMiddleware
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                                        "not answer"}})
     # the first middleware added runs innermost: methods right around the routes it reads
     app.add_middleware(MethodsMiddleware, routes=_route_table(app))
+    app.add_middleware(BodyTimeoutMiddleware,
+                       idle_seconds=settings.storage.upload_idle_timeout_seconds)
     app.middleware("http")(_csrf_cookie)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
