@@ -41,4 +41,12 @@ def test_forbidden_purposes_are_refused(rule: str, text: str) -> None:
 
 def test_the_corpus_is_not_empty() -> None:
     assert len(BENIGN) >= 20 and len(FORBIDDEN) >= 20
-    assert {rule for rule, _ in FORBIDDEN} == {"first_amendment", "immigration_enforcement"}
+    assert {rule for rule, _ in FORBIDDEN} == {"first_amendment", "immigration_enforcement",
+                                               "mixed_scripts"}
+
+
+def test_the_contact_field_is_screened_too() -> None:
+    with pytest.raises(PolicyRefused) as refused:
+        check_scope(replace(draft(), contact="Ask for the ICE liaison, desk 4"), agency(),
+                    POLICY, NOW)
+    assert refused.value.rule == "forbidden_purpose.immigration_enforcement"
