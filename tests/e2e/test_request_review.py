@@ -144,3 +144,22 @@ def test_an_agency_no_page_offers_is_refused_beside_the_plan(d: Deployment) -> N
     assert 'value="F-1"' in ghost.text  # what was typed is kept
     with d.container.uow() as uow:
         assert list(uow.requests.list_for_agency(d.agency_x)) == []
+
+
+def test_the_plan_names_other_agencies_each_once(d: Deployment) -> None:
+    """Its own agency, or one agency twice, would read to residents as sharing that is not."""
+    officer = d.signed_in("officer_x")
+    own = officer.submit("/requests", {**_form(d), "sharing_plan": str(d.agency_x)})
+    assert own.status_code == 422 and 'id="f-sharing_plan-error"' in own.text
+    assert "yours has the footage already" in own.text
+    twice = officer.post("/api/v1/requests", headers={"x-csrf-token": officer.csrf()}, json={
+        "case_number": "F-2", "incident_type": "theft",
+        "incident_time": "2026-11-02T06:20:00Z", "window_start": "2026-11-02T06:00:00Z",
+        "window_end": "2026-11-02T07:00:00Z", "lat": HOME_A.lat, "lon": HOME_A.lon,
+        "radius_m": 200, "description": "A bicycle was taken from a porch; who took it?",
+        "retention_days": 30, "contact": "Desk 555-0100",
+        "sharing_plan": [str(d.agency_y), str(d.agency_y)]})
+    assert twice.status_code == 422
+    assert twice.json()["error"]["code"] == "policy_refused.sharing_plan_repeated"
+    with d.container.uow() as uow:
+        assert list(uow.requests.list_for_agency(d.agency_x)) == []

@@ -48,7 +48,7 @@ def create_request(uow: UnitOfWork, kit: RequestsKit, actor: Actor, draft: Reque
         now = uow.clock.now()
         try:
             decision = check_scope(draft, agency, kit.policy, now)
-            _check_plan(uow, draft)
+            _check_plan(uow, draft, agency.id)
         except PolicyRefused as refused:
             uow.record(RequestRefused(actor_id=officer.id, agency_id=agency.id,
                                       reason=refused.rule))
@@ -62,7 +62,15 @@ def create_request(uow: UnitOfWork, kit: RequestsKit, actor: Actor, draft: Reque
     return request.id
 
 
-def _check_plan(uow: UnitOfWork, draft: RequestDraft) -> None:
+def _check_plan(uow: UnitOfWork, draft: RequestDraft, own_agency: UUID) -> None:
+    """Other agencies, each once: sharing with itself is no sharing, and a name twice
+    would read to residents as two agencies."""
+    if own_agency in draft.sharing_plan:
+        raise PolicyRefused("sharing_plan_own_agency", "the sharing plan names other agencies; "
+                            "yours has the footage already", field="sharing_plan")
+    if len(set(draft.sharing_plan)) != len(draft.sharing_plan):
+        raise PolicyRefused("sharing_plan_repeated", "the sharing plan names an agency twice",
+                            field="sharing_plan")
     for agency_id in draft.sharing_plan:
         named = uow.agencies.get(agency_id)
         if named is None or not named.is_verified:
