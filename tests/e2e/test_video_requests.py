@@ -524,3 +524,29 @@ def test_a_failed_message_is_retried_and_the_others_still_go(settings: Settings,
     d.clock.advance(timedelta(minutes=10))
     d.container.jobs.wake_due()  # and once sent, never again
     assert _request_mails(mailer) == ["resident_a@example.org", "resident_b@example.org"]
+
+
+def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files) -> None:
+    """HEAD sends no footage: it must not end the resident's right to take it back."""
+    from porchlight.services import evidence
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    resident = actor(d, "resident_a")
+    [item] = inbox.inbox(d.container.uow(), resident)
+    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+    inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+                       clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
+                       share_contact=False, disclosure_sha256=shown.sha256)
+    officer = d.signed_in("officer_x")
+    [received] = evidence.agency_evidence(d.container.uow(), actor(d, "officer_x"), request_id)
+    head = officer.head(f"/evidence/{received.id}/video")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == received.size_bytes
+    assert inbox.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened is (
+        False)
+    assert officer.get(f"/evidence/{received.id}/video").status_code == 200
+    assert inbox.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened

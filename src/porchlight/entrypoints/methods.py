@@ -37,6 +37,15 @@ def allowed_methods(declared: set[str]) -> set[str]:
     return declared | {"OPTIONS"} | ({"HEAD"} if "GET" in declared else set())
 
 
+# Set in the scope of a HEAD run as GET: the route may tell that no body will be sent (a
+# video route does not count a HEAD as a viewing, since no footage leaves).
+HEAD_ONLY = "porchlight.head_only"
+
+
+def head_only(scope: Scope) -> bool:
+    return bool(scope.get(HEAD_ONLY))
+
+
 def allow_header(methods: set[str]) -> bytes:
     return ", ".join(sorted(methods)).encode("ascii")
 
@@ -66,7 +75,7 @@ class MethodsMiddleware:
             await self._head(scope, receive, send)
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
-        as_get = {**scope, "method": "GET"}
+        as_get = {**scope, "method": "GET", HEAD_ONLY: True}
 
         async def headers_only(message: Message) -> None:
             if message["type"] == "http.response.start":

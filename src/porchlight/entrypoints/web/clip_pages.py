@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
 from porchlight.domain.clips import Clip
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import local, viewer_zone
 from porchlight.services import cameras, commands, footage
@@ -91,7 +92,8 @@ async def play(request: Request, container: ContainerDep, me: ActorDep,
     kit = container.footage
     header = request.headers.get("range")
     opened = await run_in_threadpool(footage.open_for_owner, container.uow(), kit, me, clip_id,
-                                     record_view=starts_playback(header))
+                                     record_view=starts_playback(header)
+                                     and not head_only(request.scope))
     return ranged_response(
         header, opened.clip.size_bytes, opened.media_type,
         lambda start, end: kit.store.read(opened.clip.object_key, opened.data_key, start, end))

@@ -17,6 +17,7 @@ from porchlight.domain.requests import (
     RequestDraft,
 )
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
@@ -140,7 +141,7 @@ async def evidence_video(request: Request, container: ContainerDep, me: ActorDep
     # and counts as opening the evidence (which ends the resident's right to revoke).
     item, data_key = await run_in_threadpool(
         evidence.open_evidence, container.uow(), container.footage, me, evidence_id,
-        record=True)
+        record=not head_only(request.scope))  # a HEAD reads no footage: not a view
     media = "video/webm" if item.container in ("webm", "matroska") else "video/mp4"
     return ranged_response(
         header, item.size_bytes, media,
