@@ -154,3 +154,22 @@ def test_a_value_no_page_offers_gets_a_plain_page_with_the_way_back(d: Deploymen
     foreign = admin.submit(f"/accounts/{officer_id}/role", {"role": "sheriff"}, headers={
         "accept": "text/html", "referer": "https://evil.example/agencies"})
     assert "evil.example" not in foreign.text
+
+
+def test_a_mangled_link_is_not_found_not_a_form_error(d: Deployment) -> None:
+    resident = d.signed_in("resident_a")
+    for path in ("/inbox/123", "/clips/xyz", "/requests/not-a-uuid"):
+        page = resident.get(path, headers={"accept": "text/html"})
+        assert page.status_code == 404, path
+        assert "no such page" in page.text and "Please check what you sent" not in page.text
+
+
+def test_an_api_client_without_a_token_is_told_to_send_one(d: Deployment) -> None:
+    """Not a CSRF message meant for browsers: a device that forgot its token gets a 401."""
+    bare = d.browser()
+    bare.cookies.clear()
+    answer = bare.post(f"/api/v1/cameras/{d.camera_a}/clips",
+                       params={"recorded_at": "2026-11-02T08:00:00Z"}, content=b"\0" * 10,
+                       headers={"content-type": "video/mp4"})
+    assert answer.status_code == 401
+    assert "Authorization: Bearer" in answer.json()["error"]["message"]

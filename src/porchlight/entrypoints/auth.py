@@ -110,6 +110,11 @@ async def check_csrf(request: Request) -> None:
     """Every unsafe request that a browser could send with cookies must prove it came from us."""
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
+    if request.url.path.startswith("/api/") and not request.cookies:
+        # Neither a token nor a browser's cookies: a client that forgot its token. Nothing
+        # here could act as anyone, so say what is missing (every API write needs one).
+        raise NotAuthenticated("send a token as 'Authorization: Bearer …' (a device token "
+                               "for uploads), or sign in")
     origin = request.headers.get("origin")
     if origin and origin != "null" and urlsplit(origin).netloc != request.url.netloc:
         raise PermissionDenied("cross-site request refused")

@@ -83,6 +83,9 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 async def _validation_error(request: Request, exc: Exception) -> Response:
     """422 for input that breaks the schema; 400 for a body that is not JSON at all."""
     assert isinstance(exc, RequestValidationError)
+    if wants_html(request) and _only_the_path(exc):  # a mangled link: no such page
+        return error_response(request, 404, "not_found", "there is no such page; the link "
+                              "may be cut short or mistyped")
     if wants_html(request):
         return _check_what_you_sent(request, exc)
     first = exc.errors()[0] if exc.errors() else {}
@@ -101,6 +104,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _only_the_path(exc: RequestValidationError) -> bool:
+    return bool(exc.errors()) and all(error.get("loc", ("",))[0] == "path"
+                                      for error in exc.errors())
 
 
 def _check_what_you_sent(request: Request, exc: RequestValidationError) -> Response:
