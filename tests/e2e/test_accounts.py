@@ -479,3 +479,16 @@ def test_dev_mail_is_for_a_signed_in_platform_admin_only(settings: Settings) -> 
 
 def test_dev_mail_does_not_exist_outside_development(d: Deployment) -> None:
     assert d.signed_in("platform_admin").get("/dev/mail").status_code == 404
+
+
+def test_a_used_or_broken_reset_link_says_so_before_any_typing(d: Deployment) -> None:
+    browser = d.browser()
+    browser.submit("/password/forgot", {"email": d.people["resident_a"].email})
+    link = d.mailer.last_link(d.people["resident_a"].email).replace("http://127.0.0.1:8000", "")
+    assert 'name="password"' in browser.get(link).text  # a good link: the form
+    broken = browser.get(link[:-6])
+    assert broken.status_code == 409 and "Link not valid" in broken.text
+    assert 'name="password"' not in broken.text
+    assert browser.submit(link, {"password": "a brand new passphrase 7"}).status_code == 200
+    used = browser.get(link)
+    assert used.status_code == 409 and 'name="password"' not in used.text

@@ -197,3 +197,19 @@ def test_retention_killed_anywhere_then_rerun_leaves_nothing_readable(
     assert (again.expired, again.purged) == (0, 0)
     owner = d.signed_in("resident_a")
     assert owner.get(f"/clips/{clip_id}/video").status_code == 404
+
+
+def test_the_device_token_page_says_where_the_camera_uploads(d: Deployment, demo_clip) -> None:
+    """The page is the only place a new owner learns the camera's id and upload address."""
+    owner = d.signed_in("resident_a")
+    page = owner.submit(f"/cameras/{d.camera_a}/device-token").text
+    token = re.search(r'data-testid="secret">(pld_[\w-]+)<', page).group(1)
+    url = re.search(r'data-testid="upload-url">([^<]+)<', page).group(1)
+    assert url == f"{d.container.settings.base_url}/api/v1/cameras/{d.camera_a}/clips"
+    path = url.replace(d.container.settings.base_url, "")
+    sent = d.browser().post(path, content=demo_clip.read_bytes(),  # exactly as the page says
+                            params={"recorded_at": (d.clock.now() - timedelta(hours=1))
+                                    .isoformat()},
+                            headers={"authorization": f"Bearer {token}",
+                                     "content-type": "video/mp4"})
+    assert sent.status_code == 201

@@ -550,3 +550,41 @@ def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files
         False)
     assert officer.get(f"/evidence/{received.id}/video").status_code == 200
     assert inbox.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened
+
+
+def test_withdrawing_and_taking_consent_back_ask_first_and_act_only_when_confirmed(
+    d: Deployment, clip_files
+) -> None:
+    """Both are final: a slip of the finger posts once and gets a question, not the effect."""
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    kit = d.container.requests_kit
+    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+                                               draft(d))
+    owner = d.signed_in("resident_a")
+    [entry] = owner.get("/api/v1/inbox").json()
+    delivery = entry["delivery_id"]
+    shown = owner.get(f"/api/v1/inbox/{delivery}").json()
+    owner.post(f"/api/v1/inbox/{delivery}/consent", headers={"x-csrf-token": owner.csrf()},
+               json={"clips": [str(a_clips[0])], "scope": "this_agency",
+                     "disclosure_sha256": shown["disclosure_sha256"]})
+
+    asked = owner.submit(f"/inbox/{delivery}/revoke")
+    assert asked.status_code == 200 and "Take your consent back?" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text
+    assert owner.get("/api/v1/inbox").json()[0]["status"] == "shared"
+    done = owner.submit(f"/inbox/{delivery}/revoke", {"confirm": "yes"})
+    assert done.status_code == 303
+    assert owner.get("/api/v1/inbox").json()[0]["status"] == "revoked"
+
+    officer = d.signed_in("officer_x")
+    asked = officer.submit(f"/requests/{request_id}/withdraw")
+    assert asked.status_code == 200 and "Withdraw this request?" in asked.text
+    with d.container.uow() as uow:
+        assert uow.requests.get(request_id).status is RequestStatus.OPEN
+    other = d.signed_in("officer_y")  # the question itself is not shown to another agency
+    assert other.submit(f"/requests/{request_id}/withdraw").status_code == 404
+    assert officer.submit(f"/requests/{request_id}/withdraw",
+                          {"confirm": "yes"}).status_code == 303
+    with d.container.uow() as uow:
+        assert uow.requests.get(request_id).status is RequestStatus.WITHDRAWN

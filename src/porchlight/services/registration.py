@@ -23,7 +23,7 @@ from porchlight.domain.auth import (
     check_password_rules,
     unlock,
 )
-from porchlight.domain.errors import Conflict, NotFound, ValidationFailed
+from porchlight.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from porchlight.domain.geo import LatLon
 from porchlight.domain.policies import Actor, actor_id, require_agency_admin
 from porchlight.services.ports import OutgoingMail, UnitOfWork
@@ -106,6 +106,23 @@ def _link_account(uow: UnitOfWork, sec: Security, purpose: TokenPurpose, signed:
     """The account a link is for, read without using the link (``_use_link`` does that)."""
     with uow.reading():
         return _use_link(uow, sec, purpose, signed, uow.clock.now(), use=False)
+
+
+def reset_link_usable(uow: UnitOfWork, sec: Security, signed: str) -> bool:
+    """Whether a password-reset link would work now (it is not used up by asking)."""
+    return _usable(uow, sec, TokenPurpose.RESET_PASSWORD, signed)
+
+
+def invite_link_usable(uow: UnitOfWork, sec: Security, signed: str) -> bool:
+    return _usable(uow, sec, TokenPurpose.INVITE, signed)
+
+
+def _usable(uow: UnitOfWork, sec: Security, purpose: TokenPurpose, signed: str) -> bool:
+    try:
+        _link_account(uow, sec, purpose, signed)
+    except DomainError:
+        return False
+    return True
 
 
 def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:

@@ -151,8 +151,15 @@ def _set_password_page(
                   link=("/signin", "Sign in"))
 
 
+LINK_NOT_VALID = ("This link is used up, has expired, or was cut short. Ask for a new "
+                  "one: it works once, for one hour.")
+
+
 @router.get("/password/reset/{token}", response_class=HTMLResponse)
-def reset_form(request: Request, token: str) -> HTMLResponse:
+def reset_form(request: Request, uow: UowDep, sec: SecurityDep, token: str) -> HTMLResponse:
+    if not registration.reset_link_usable(uow, sec, token):  # say so before any typing
+        return render(request, "message.html", 409, title="Link not valid",
+                      message=LINK_NOT_VALID, link=("/password/forgot", "Send a new link"))
     return render(request, "password_set.html", action=f"/password/reset/{token}",
                   title=RESET_TITLE)
 
@@ -168,7 +175,11 @@ def reset_submit(
 
 
 @router.get("/invite/{token}", response_class=HTMLResponse)
-def invite_form(request: Request, token: str) -> HTMLResponse:
+def invite_form(request: Request, uow: UowDep, sec: SecurityDep, token: str) -> HTMLResponse:
+    if not registration.invite_link_usable(uow, sec, token):
+        return render(request, "message.html", 409, title="Link not valid",
+                      message="This invitation is used up, has expired, or was cut short. "
+                              "Ask your agency admin for a new one.", link=("/", "Home"))
     return render(request, "password_set.html", action=f"/invite/{token}",
                   title=INVITE_TITLE)
 

@@ -64,8 +64,10 @@ def set_opt_in(uow: UowDep, me: ActorDep, camera_id: UUID,
 def rotate_device_token(request: Request, uow: UowDep, me: ActorDep,
                         camera_id: UUID) -> HTMLResponse:
     issued = tokens.rotate_device_token(uow, me, camera_id)
+    base = request.app.state.container.settings.base_url.rstrip("/")
     return render(request, "secret_once.html", title="Device token for your camera",
-                  secret=issued.token, back="/cameras",
+                  secret=issued.token, back="/cameras", camera_id=camera_id,
+                  upload_url=f"{base}/api/v1/cameras/{camera_id}/clips",
                   message="Enter it in the camera's upload settings. It can only upload "
                           "clips to this camera, is shown only once, and replaces any "
                           "earlier token.")

@@ -72,8 +72,18 @@ def decline(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
     return see_other("/inbox")
 
 
-@router.post("/inbox/{delivery_id}/revoke")
-def revoke(uow: UowDep, container: ContainerDep, me: ActorDep, delivery_id: UUID) -> Response:
+@router.post("/inbox/{delivery_id}/revoke", response_class=HTMLResponse)
+def revoke(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+           delivery_id: UUID, confirm: Annotated[str, Form()] = "") -> Response:
+    """Taking consent back destroys the copies: the first post asks, the confirmed one acts."""
+    if confirm != "yes":
+        item, _ = inbox.disclosure(uow, me, delivery_id)
+        return render(request, "confirm.html", title="Take your consent back?",
+                      message=f"The copies made for {item.agency.name} are destroyed now, and "
+                              "you cannot share footage for this request again. Your own "
+                              "clips stay as they are.",
+                      action=f"/inbox/{delivery_id}/revoke",
+                      confirm_label="Yes, take it back", back=f"/inbox/{delivery_id}")
     inbox.revoke_consent(uow, container.footage.store, me, delivery_id)
     return see_other(f"/inbox/{delivery_id}")
 

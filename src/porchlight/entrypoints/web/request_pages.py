@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
@@ -127,8 +128,18 @@ def reject(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
         request, uow, container, me, request_id, 422, form=values, errors=errors))
 
 
-@router.post("/requests/{request_id}/withdraw")
-def withdraw(uow: UowDep, me: ActorDep, request_id: UUID) -> Response:
+@router.post("/requests/{request_id}/withdraw", response_class=HTMLResponse)
+def withdraw(request: Request, uow: UowDep, me: ActorDep, request_id: UUID,
+             confirm: Annotated[str, Form()] = "") -> Response:
+    """Withdrawing is final: the first post asks, the confirmed one withdraws."""
+    if confirm != "yes":
+        found = video_requests.get_request(uow, me, request_id)
+        return render(request, "confirm.html", title="Withdraw this request?",
+                      message=f"Request {found.case_number} closes now: residents can no longer "
+                              "answer it, and it cannot be reopened. Footage already shared "
+                              "stays under its consent.",
+                      action=f"/requests/{request_id}/withdraw",
+                      confirm_label="Yes, withdraw it", back=f"/requests/{request_id}")
     video_requests.withdraw(uow, me, request_id)
     return see_other(f"/requests/{request_id}")
 
