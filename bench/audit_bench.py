@@ -43,13 +43,13 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from porchlight.adapters.db import migrate, tables
-from porchlight.adapters.db.audit_log import SqlAuditLogStore
-from porchlight.adapters.db.audit_log_source import SqlAuditLogSource
-from porchlight.adapters.db.engine import make_engine
-from porchlight.audit import CheckpointSigner, CheckpointVerifier
-from porchlight.services.audit_log import Sequencer, SequencerConfig
-from porchlight.services.audit_verify import verify_log
+from porchlight.audit.adapters.sql_log import SqlAuditLogStore
+from porchlight.audit.adapters.sql_source import SqlAuditLogSource
+from porchlight.audit.domain import CheckpointSigner, CheckpointVerifier
+from porchlight.audit.services.log import Sequencer, SequencerConfig
+from porchlight.audit.services.verify import verify_log
+from porchlight.kernel.adapters.db import migrate, tables
+from porchlight.kernel.adapters.db.engine import make_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.results import replace_section

@@ -40,18 +40,18 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.results import machine_lines, replace_section  # noqa: E402
-from porchlight.adapters.db import migrate, tables  # noqa: E402
-from porchlight.adapters.db.camera_search import (  # noqa: E402
+from porchlight.footage.domain.cameras import Camera  # noqa: E402
+from porchlight.kernel.adapters.db import migrate, tables  # noqa: E402
+from porchlight.kernel.adapters.db.engine import make_engine  # noqa: E402
+from porchlight.kernel.adapters.db.orm import start_mappers  # noqa: E402
+from porchlight.kernel.adapters.db.repositories import SqlCameraRepository  # noqa: E402
+from porchlight.kernel.domain.geo import EARTH_RADIUS_M, LatLon  # noqa: E402
+from porchlight.requests.adapters.camera_search import (  # noqa: E402
     camera_rows_within,
     lookup_parameters,
     lookup_statement,
 )
-from porchlight.adapters.db.engine import make_engine  # noqa: E402
-from porchlight.adapters.db.h3_cover import cover_circle  # noqa: E402
-from porchlight.adapters.db.orm import start_mappers  # noqa: E402
-from porchlight.adapters.db.repositories import SqlCameraRepository  # noqa: E402
-from porchlight.domain.cameras import Camera  # noqa: E402
-from porchlight.domain.geo import EARTH_RADIUS_M, LatLon  # noqa: E402
+from porchlight.requests.adapters.h3_cover import cover_circle  # noqa: E402
 
 RADII_M = (250.0, 800.0)
 CREATED = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

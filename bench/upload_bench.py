@@ -68,9 +68,11 @@ def prepare(data: Path, spare_cameras: int) -> tuple[str, str, list[str]]:
     os.environ["PORCHLIGHT_DATA_DIR"] = str(data)
     os.environ["PORCHLIGHT_ENV"] = "test"
     from porchlight import bootstrap
+    from porchlight.accounts.services import accounts, tokens
     from porchlight.config import Settings
-    from porchlight.domain.geo import LatLon
-    from porchlight.services import accounts, cameras, commands, tokens
+    from porchlight.footage.services import cameras
+    from porchlight.kernel.domain.geo import LatLon
+    from porchlight.kernel.services import commands
 
     container = bootstrap.build(Settings())
     container.migrate()
@@ -104,15 +106,15 @@ def side_by_side(data: Path, cameras: list[str], clip: Path, folder: Path
 
     from porchlight import bootstrap
     from porchlight.config import Settings
-    from porchlight.services import footage
+    from porchlight.footage.services import library
 
     container = bootstrap.build(Settings(data_dir=data, env="test"))
     kit = container.footage
 
     def run(camera_id: str, minutes_ago: int) -> float:
         started = time.perf_counter()
-        received = footage.ReceivedFile(clip, clip.stat().st_size)  # the use case hashes
-        result = footage.upload_clip(
+        received = library.ReceivedFile(clip, clip.stat().st_size)  # the use case hashes
+        result = library.upload_clip(
             container.uow(), kit, camera_id=UUID(camera_id), device_camera_id=UUID(camera_id),
             recorded_at=datetime.now(UTC) - timedelta(minutes=minutes_ago), received=received,
             claimed_sha256=None)

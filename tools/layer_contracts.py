@@ -11,6 +11,7 @@ Used from pyproject.toml (``contract_types``); lint-imports finds it on ``PYTHON
 from __future__ import annotations
 
 import sys
+from fnmatch import fnmatchcase
 
 import grimp
 from importlinter import Contract, ContractCheck, fields, output
@@ -18,7 +19,8 @@ from importlinter import Contract, ContractCheck, fields, output
 
 class StandardLibraryOnlyContract(Contract):
     """Each of ``source_modules`` (and its descendants) imports only the standard library,
-    its own package, and ``allowed_imports`` (top-level names or porchlight packages)."""
+    its own package, and ``allowed_imports`` (top-level names or packages; a ``*`` stands
+    for one name, so ``porchlight.*.domain`` admits every capability's domain)."""
 
     type_name = "standard_library_only"
 
@@ -49,4 +51,10 @@ def _allowed(imported: str, package: str, allowed: list[str]) -> bool:
         return True
     if imported == package or imported.startswith(package + "."):
         return True
-    return any(imported == name or imported.startswith(name + ".") for name in allowed)
+    return any(_within(imported, name) for name in allowed)
+
+
+def _within(imported: str, pattern: str) -> bool:
+    parts, wanted = imported.split("."), pattern.split(".")
+    return len(parts) >= len(wanted) and all(
+        fnmatchcase(part, want) for part, want in zip(parts, wanted, strict=False))

@@ -15,41 +15,41 @@ from uuid import UUID
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from porchlight.adapters.audit_http import HttpAuditLogSource
-from porchlight.adapters.audit_keys import load_or_create_signer, load_signer
-from porchlight.adapters.clock import SystemClock
-from porchlight.adapters.db import migrate
-from porchlight.adapters.db.audit_log import SqlAuditLogStore
-from porchlight.adapters.db.audit_log_source import SqlAuditLogSource
-from porchlight.adapters.db.engine import make_engine
-from porchlight.adapters.db.health import DatabaseHealth
-from porchlight.adapters.db.orm import start_mappers
-from porchlight.adapters.db.uow import SqlUnitOfWork
-from porchlight.adapters.files import private_dirs
-from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
-from porchlight.adapters.jobs import (
+from porchlight.accounts.adapters.passwords import Argon2PasswordHasher
+from porchlight.accounts.services.credentials import Security
+from porchlight.audit.adapters.http import HttpAuditLogSource
+from porchlight.audit.adapters.keys import load_or_create_signer, load_signer
+from porchlight.audit.adapters.sql_log import SqlAuditLogStore
+from porchlight.audit.adapters.sql_source import SqlAuditLogSource
+from porchlight.audit.services.log import Sequencer, SequencerConfig
+from porchlight.audit.services.ports import AuditLogStore
+from porchlight.config import Settings
+from porchlight.footage.adapters.store import EncryptedFootageStore, LocalObjectStore
+from porchlight.footage.adapters.vault import LocalKeyVault
+from porchlight.footage.adapters.video.tools import PyAvVideoTools
+from porchlight.footage.domain.cameras import RETENTION_CHOICES_DAYS
+from porchlight.footage.services.library import Footage
+from porchlight.jobs.adapters.queue import (
     HueyQueue,
     InlineQueue,
     QueueWorkers,
     redis_huey,
     sqlite_huey,
 )
-from porchlight.adapters.mail import LogMailer, SmtpMailer
-from porchlight.adapters.passwords import Argon2PasswordHasher
-from porchlight.adapters.process import forbid_inspection
-from porchlight.adapters.vault import LocalKeyVault
-from porchlight.adapters.video import PyAvVideoTools
-from porchlight.config import Settings
-from porchlight.domain.cameras import RETENTION_CHOICES_DAYS
-from porchlight.domain.requests import ScopePolicy
-from porchlight.services import job_handlers
-from porchlight.services.audit_log import Sequencer, SequencerConfig
-from porchlight.services.audit_ports import AuditLogStore
-from porchlight.services.footage import Footage
-from porchlight.services.job_handlers import JobKit
-from porchlight.services.jobs import JobRunner
-from porchlight.services.messagebus import MessageBus
-from porchlight.services.ports import (
+from porchlight.jobs.services import handlers as job_handlers
+from porchlight.jobs.services.handlers import JobKit
+from porchlight.jobs.services.jobs import JobRunner
+from porchlight.kernel.adapters.clock import SystemClock
+from porchlight.kernel.adapters.db import migrate
+from porchlight.kernel.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db.health import DatabaseHealth
+from porchlight.kernel.adapters.db.orm import start_mappers
+from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
+from porchlight.kernel.adapters.files import private_dirs
+from porchlight.kernel.adapters.mail import LogMailer, SmtpMailer
+from porchlight.kernel.adapters.process import forbid_inspection
+from porchlight.kernel.services.messagebus import MessageBus
+from porchlight.kernel.services.ports import (
     Clock,
     HealthCheck,
     JobQueue,
@@ -58,8 +58,8 @@ from porchlight.services.ports import (
     PasswordHasher,
     UnitOfWork,
 )
-from porchlight.services.security import Security
-from porchlight.services.video_requests import RequestsKit
+from porchlight.requests.domain.requests import ScopePolicy
+from porchlight.requests.services.video_requests import RequestsKit
 
 
 @dataclass
@@ -131,7 +131,7 @@ class Container:
     @staticmethod
     def make_demo_clip(path: Path, seed: int, label: str) -> Path:
         """A short real H.264 clip for the demo seed (encoded with PyAV)."""
-        from porchlight.adapters.video_demo import make_demo_clip  # loads FFmpeg: only here
+        from porchlight.footage.adapters.video.demo import make_demo_clip  # loads FFmpeg: only here
 
         return make_demo_clip(path, seconds=4, seed=seed, label=label)
 
@@ -182,7 +182,7 @@ def build(
     """Build the container; tests pass their own clock, engine or session factory."""
     settings = settings or Settings()
     if settings.env == "production":
-        forbid_inspection()  # see adapters/process.py: the decoder children run as this user
+        forbid_inspection()  # see kernel/adapters/process.py: the decoder children run as this user
     private_dirs(settings.data_dir)
     start_mappers()
     engine = engine or make_engine(settings.database_url, echo=settings.database.echo)
@@ -203,7 +203,7 @@ def build_footage(settings: Settings, vault: KeyVault) -> Footage:
     """Encrypted footage on the local folder (default) or an S3-compatible store."""
     storage = settings.storage
     if storage.backend == "s3":
-        from porchlight.adapters.footage.s3 import S3ObjectStore  # boto3 only when chosen
+        from porchlight.footage.adapters.store.s3 import S3ObjectStore  # boto3 only when chosen
 
         if not storage.s3_bucket:
             raise ValueError("PORCHLIGHT_STORAGE__S3_BUCKET is required when the backend is s3")

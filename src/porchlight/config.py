@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from porchlight.domain.geo import MAX_SEARCH_RADIUS_M
-from porchlight.domain.requests import MIN_RADIUS_M
+from porchlight.kernel.domain.geo import MAX_SEARCH_RADIUS_M
+from porchlight.requests.domain.requests import MIN_RADIUS_M
 
 DEV_SECRET = "porchlight-development-secret-do-not-use-in-production"  # noqa: S105
 
@@ -118,7 +118,7 @@ class PolicySettings(BaseModel):
 
 
 class JobSettings(BaseModel):
-    """Work after a commit (domain/jobs.py): where the wake-ups travel and who runs them."""
+    """Work after a commit (jobs/domain/jobs.py): where the wake-ups travel and who runs them."""
 
     backend: Literal["inline", "sqlite", "redis"] | None = Field(
         default=None, description="inline (run at once; tests), sqlite (a file in the data "

@@ -8,13 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from porchlight import bootstrap
+from porchlight.accounts.domain.agencies import AgencyKind
+from porchlight.accounts.services import accounts
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.geo import LatLon
-from porchlight.domain.policies import SYSTEM
 from porchlight.entrypoints.app import create_app
-from porchlight.services import accounts, cameras, commands
+from porchlight.footage.services import cameras
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import SYSTEM
+from porchlight.kernel.services import commands
 
 HOME = LatLon(45.5122, -122.6587)
 

@@ -21,18 +21,20 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from porchlight import bootstrap
-from porchlight.adapters.clock import FixedClock
+from porchlight.accounts.domain.accounts import StaffRole
+from porchlight.accounts.domain.agencies import AgencyKind
+from porchlight.accounts.services import accounts, mfa, staff
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.domain.accounts import StaffRole
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.geo import LatLon
-from porchlight.domain.policies import SYSTEM
-from porchlight.domain.requests import IncidentType, RequestDraft
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE
-from porchlight.services import accounts, cameras, commands, footage, mfa, staff
-from porchlight.services.ports import OutgoingMail
+from porchlight.footage.services import cameras, library
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import SYSTEM
+from porchlight.kernel.services import commands
+from porchlight.kernel.services.ports import OutgoingMail
+from porchlight.requests.domain.requests import IncidentType, RequestDraft
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 HOME_A = LatLon(45.5122, -122.6587)
@@ -197,8 +199,8 @@ def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Pa
         actor(d, key))
     made = []
     for path, start in zip(clips, starts, strict=True):
-        received = footage.ReceivedFile(path, path.stat().st_size)
-        made.append(footage.upload_clip(
+        received = library.ReceivedFile(path, path.stat().st_size)
+        made.append(library.upload_clip(
             d.container.uow(), d.container.footage, camera_id=camera_id,
             device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,
             claimed_sha256=None).clip_id)

@@ -9,8 +9,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from porchlight.adapters.db import tables
 from porchlight.config import Settings
+from porchlight.kernel.adapters.db import tables
 from tests.e2e.support import (
     PASSWORD,
     Deployment,

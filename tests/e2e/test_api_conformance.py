@@ -28,12 +28,13 @@ import pytest
 import schemathesis
 from schemathesis import checks
 
-from porchlight.adapters.video_demo import make_demo_clip
+from porchlight.accounts.domain.auth import ApiScope
+from porchlight.accounts.services import tokens
 from porchlight.config import Settings
-from porchlight.domain.auth import ApiScope
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE, SESSION_COOKIE
-from porchlight.services import inbox, tokens, video_requests
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.requests.services import answers, video_requests
 from tests.e2e import support
 
 EXAMPLES = 12
@@ -111,7 +112,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     request_id = video_requests.create_request(
         d.container.uow(), d.container.requests_kit, support.actor(d, "officer_x"),
         support.draft(d))
-    [item] = inbox.inbox(d.container.uow(), support.actor(d, "resident_a"))
+    [item] = answers.inbox(d.container.uow(), support.actor(d, "resident_a"))
     yield Site(d, {"camera_id": str(camera_id), "agency_id": str(d.agency_x),
                    "request_id": str(request_id), "delivery_id": str(item.delivery.id)})
     d.container.close()

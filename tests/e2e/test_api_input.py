@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
+from porchlight.accounts.domain.auth import ApiScope
+from porchlight.accounts.services import tokens
 from porchlight.config import Settings
-from porchlight.domain.auth import ApiScope
-from porchlight.services import tokens
 from tests.e2e.support import Browser, Deployment, actor, build_deployment
 
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}

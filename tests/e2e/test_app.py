@@ -17,7 +17,7 @@ def test_healthz_checks_the_database(client: TestClient) -> None:
 def test_healthz_says_503_when_the_database_does_not_answer(client: TestClient) -> None:
     from sqlalchemy import create_engine
 
-    from porchlight.adapters.db.health import DatabaseHealth
+    from porchlight.kernel.adapters.db.health import DatabaseHealth
 
     container = client.app.state.container
     container.health = DatabaseHealth(create_engine("sqlite:////nonexistent/dir/porchlight.db"))

@@ -14,11 +14,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from porchlight import bootstrap
-from porchlight.adapters.db import tables
-from porchlight.audit import CheckpointVerifier, leaf_hash, verify_consistency, verify_inclusion
+from porchlight.audit.domain import (
+    CheckpointVerifier,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from porchlight.bootstrap import Container
 from porchlight.config import AuditSettings, Settings
 from porchlight.entrypoints.app import create_app
+from porchlight.kernel.adapters.db import tables
 
 HTML = {"accept": "text/html"}
 ROOT = Path(__file__).parents[2]

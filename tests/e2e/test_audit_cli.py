@@ -16,15 +16,20 @@ from sqlalchemy import Engine, delete, insert, select, update
 from typer.testing import CliRunner
 
 from porchlight import bootstrap
-from porchlight.adapters.audit_http import HttpAuditLogSource
-from porchlight.adapters.db import tables
-from porchlight.adapters.db.audit_log_tables import audit_checkpoints, audit_leaves
-from porchlight.adapters.db.engine import make_engine
-from porchlight.audit import CheckpointSigner, CheckpointVerifier, leaf_hash, verify_inclusion
+from porchlight.audit.adapters.http import HttpAuditLogSource
+from porchlight.audit.adapters.tables import audit_checkpoints, audit_leaves
+from porchlight.audit.domain import (
+    CheckpointSigner,
+    CheckpointVerifier,
+    leaf_hash,
+    verify_inclusion,
+)
 from porchlight.config import Settings
 from porchlight.entrypoints import cli_audit
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.cli import app
+from porchlight.kernel.adapters.db import tables
+from porchlight.kernel.adapters.db.engine import make_engine
 
 runner = CliRunner()
 

@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from porchlight import bootstrap
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import tables
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
 from porchlight.entrypoints.app import ROUTERS, create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE, SESSION_COOKIE
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import tables
 from tests.e2e import support
 
 ACTORS = ("anonymous", "resident_a", "resident_b", "officer_x", "supervisor_x", "admin_x",
@@ -248,8 +248,9 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
     """An open request with resident A's consent and evidence, and one awaiting approval."""
     from uuid import UUID
 
-    from porchlight.domain.requests import IncidentType, RequestDraft
-    from porchlight.services import evidence, inbox, video_requests
+    from porchlight.custody.services import evidence
+    from porchlight.requests.domain.requests import IncidentType, RequestDraft
+    from porchlight.requests.services import answers, video_requests
 
     with d.container.uow() as uow:
         uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
@@ -266,11 +267,11 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
     kit = d.container.requests_kit
     request_id, pending_id = (video_requests.create_request(d.container.uow(), kit, officer, x)
                               for x in drafts)
-    [item] = inbox.inbox(d.container.uow(), resident)
-    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
-    consent_id = inbox.give_consent(
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = answers.give_consent(
         d.container.uow(), resident, item.delivery.id, clip_ids={clip_id},
-        scope=inbox.SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
+        scope=answers.SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
     evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
                                 d.container.settings.data_dir / "tmp")
     [item_id] = [e.id for e in evidence.agency_evidence(d.container.uow(), officer,

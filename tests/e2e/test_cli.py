@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner
 
-from porchlight.adapters.db import tables
 from porchlight.entrypoints.cli import app
+from porchlight.kernel.adapters.db import tables
 
 runner = CliRunner()
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from porchlight.adapters.db import tables
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
-from porchlight.services import retention
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.services import retention
+from porchlight.kernel.adapters.db import tables
 from tests.e2e.support import Deployment, build_deployment
 
 HTML = {"accept": "text/html"}

@@ -10,12 +10,13 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
-from porchlight.domain.requests import RequestStatus
 from porchlight.entrypoints.housekeeping import Housekeeping
 from porchlight.entrypoints.uploads import upload_dir
-from porchlight.services import temp_uploads, video_requests
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.services import temp_uploads
+from porchlight.requests.domain.requests import RequestStatus
+from porchlight.requests.services import video_requests
 from tests.e2e.support import HOME_A, actor, add_camera_with_clips, build_deployment, draft
 from tests.integration.test_row_locks import HeldQueue
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from porchlight.adapters.db import tables
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
-from porchlight.domain.jobs import JobState
-from porchlight.services import jobs, video_requests
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.jobs.domain.jobs import JobState
+from porchlight.jobs.services import jobs
+from porchlight.kernel.adapters.db import tables
+from porchlight.requests.services import video_requests
 from tests.conftest import skip_or_fail
 from tests.e2e.support import (
     HOME_A,
@@ -84,7 +85,7 @@ def test_a_rolled_back_change_enqueues_nothing(queued: Deployment) -> None:
         assert list(request) == []
         officer = uow.accounts.get(d.people["officer_x"].id)
     with pytest.raises(RuntimeError), d.container.uow() as uow:
-        from porchlight.services.video_requests import _new_request
+        from porchlight.requests.services.video_requests import _new_request
 
         made = _new_request(officer.id, d.agency_x, draft(d), uow.clock.now(), False)
         made.open(now=uow.clock.now(), deadline=timedelta(days=7), actor_id=officer.id)

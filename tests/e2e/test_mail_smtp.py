@@ -11,8 +11,8 @@ from email.message import Message
 import pytest
 from aiosmtpd.controller import Controller
 
-from porchlight.adapters.mail import SmtpMailer
 from porchlight.config import Settings
+from porchlight.kernel.adapters.mail import SmtpMailer
 from tests.e2e import support
 
 

@@ -16,10 +16,12 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
-from porchlight.domain.geo import LatLon
-from porchlight.services import cameras, commands, inbox, video_requests
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.services import cameras
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
+from porchlight.requests.services import answers, video_requests
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
 from tests.e2e.test_browser import CHROMIUM_ARGS, _serve
@@ -267,7 +269,7 @@ def test_the_resident_sees_the_area_in_the_disclosure(no_tiles, chromium, tmp_pa
                                   [timedelta(hours=2, minutes=50)])
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
                                   support.actor(d, "officer_x"), support.draft(d))
-    [item] = inbox.inbox(d.container.uow(), support.actor(d, "resident_a"))
+    [item] = answers.inbox(d.container.uow(), support.actor(d, "resident_a"))
     watched = Watched(chromium, base, PHONE)
     page = watched.page
     _sign_in(page, base, d, "resident_a")

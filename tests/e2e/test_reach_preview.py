@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from porchlight.adapters.db import tables
 from porchlight.config import Settings
-from porchlight.domain.geo import LatLon
-from porchlight.services import cameras, commands
+from porchlight.footage.services import cameras
+from porchlight.kernel.adapters.db import tables
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
 from tests.e2e.support import HOME_A, Deployment, actor, build_deployment
 
 URL = "/api/v1/requests/reach"
@@ -121,7 +122,7 @@ def test_moving_a_small_circle_cannot_single_out_a_house(d: Deployment) -> None:
     flips between "fewer than 5" and "5 to 9"; the flip gives the distance of the fifth
     camera to the metre. Counted on a ~200 m grid with the radius rounded up to 100 m,
     every circle inside one grid square and one 100 m band gives the same answer."""
-    from porchlight.domain.reach import preview_radius, snap_centre
+    from porchlight.requests.domain.reach import preview_radius, snap_centre
 
     _cameras(d, 5, metres=40)  # five opted-in homes 40 m north of home A (and A's own)
     officer = d.signed_in("officer_x")

@@ -17,8 +17,8 @@ import pyotp
 import pytest
 from sqlalchemy import func, select
 
-from porchlight.adapters.db import tables
-from porchlight.adapters.video_demo import make_demo_clip
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.kernel.adapters.db import tables
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
 from tests.e2e.test_browser import CHROMIUM_ARGS, _serve

@@ -11,10 +11,10 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import select
 
-from porchlight.adapters.db import tables
 from porchlight.config import Settings
-from porchlight.domain.requests import RequestStatus
-from porchlight.services import video_requests
+from porchlight.kernel.adapters.db import tables
+from porchlight.requests.domain.requests import RequestStatus
+from porchlight.requests.services import video_requests
 from tests.e2e.support import HOME_A, Deployment, actor, build_deployment, draft
 from tests.e2e.test_forms import field_error
 

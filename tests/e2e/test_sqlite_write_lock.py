@@ -15,10 +15,12 @@ from uuid import UUID
 
 import pytest
 
-from porchlight.adapters.video_demo import make_demo_clip
+from porchlight.accounts.services import signin
 from porchlight.config import Settings
-from porchlight.domain.errors import SigninRefused
-from porchlight.services import cameras, commands, footage, signin
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.services import cameras, library
+from porchlight.kernel.domain.errors import SigninRefused
+from porchlight.kernel.services import commands
 from tests.e2e.support import HOME_A, PASSWORD, Deployment, build_deployment
 
 
@@ -60,10 +62,10 @@ def _clip_of(d: Deployment, key: str, folder: Path) -> UUID:
     camera_id = cameras.register_camera(
         d.container.uow(), commands.RegisterCamera("Porch", HOME_A), owner)
     path = make_demo_clip(folder / "clip.mp4", seconds=1, width=160, height=90, seed=1)
-    return footage.upload_clip(
+    return library.upload_clip(
         d.container.uow(), d.container.footage, camera_id=camera_id,
         device_camera_id=camera_id, recorded_at=d.clock.now() - timedelta(hours=1),
-        received=footage.ReceivedFile(path, path.stat().st_size), claimed_sha256=None).clip_id
+        received=library.ReceivedFile(path, path.stat().st_size), claimed_sha256=None).clip_id
 
 
 def _account(d: Deployment, account_id: UUID):

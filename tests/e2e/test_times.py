@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
 from porchlight.entrypoints.web.when import in_words
+from porchlight.footage.adapters.video.demo import make_demo_clip
 from tests.e2e.support import HOME_A, Deployment, add_camera_with_clips, build_deployment
 
 

@@ -19,8 +19,8 @@ import anyio
 import pytest
 import uvicorn
 
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
+from porchlight.footage.adapters.video.demo import make_demo_clip
 from tests.e2e.support import Deployment, build_deployment
 from tests.e2e.test_clips import leftovers
 

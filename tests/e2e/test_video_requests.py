@@ -8,20 +8,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from porchlight.adapters.db import tables
-from porchlight.adapters.video_demo import make_demo_clip
 from porchlight.config import Settings
-from porchlight.domain.consent import SharingScope
-from porchlight.domain.errors import (
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.services import library
+from porchlight.kernel.adapters.db import tables
+from porchlight.kernel.domain.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
     PolicyRefused,
     ValidationFailed,
 )
-from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import RequestStatus
-from porchlight.services import footage, inbox, video_requests
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.requests.domain.consent import SharingScope
+from porchlight.requests.domain.requests import RequestStatus
+from porchlight.requests.services import answers, video_requests
 from tests.e2e.support import (
     HOME_A,
     HOME_B,
@@ -70,15 +71,15 @@ def test_a_small_request_reaches_exactly_the_right_residents(d: Deployment, clip
     assert d.mailer.last_link("resident_a@example.org").endswith("/inbox")
     assert video_requests.deliver(d.container.uow(), kit, request_id) == 0  # idempotent
 
-    item, shown = inbox.disclosure(d.container.uow(), actor(d, "resident_a"),
+    item, shown = answers.disclosure(d.container.uow(), actor(d, "resident_a"),
                                    next(x.id for x in deliveries
                                         if x.resident_id == d.people["resident_a"].id))
     assert shown.agency == "Agency X Police" and shown.retention_days == 90
     assert {c.id for c in shown.clips} == {str(c) for c in a_clips}
     with pytest.raises(NotFound):  # resident B cannot read A's delivery
-        inbox.disclosure(d.container.uow(), actor(d, "resident_b"), item.delivery.id)
+        answers.disclosure(d.container.uow(), actor(d, "resident_b"), item.delivery.id)
 
-    consent_id = inbox.give_consent(
+    consent_id = answers.give_consent(
         d.container.uow(), actor(d, "resident_a"), item.delivery.id,
         clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY, share_contact=False,
         disclosure_sha256=shown.sha256)
@@ -88,7 +89,7 @@ def test_a_small_request_reaches_exactly_the_right_residents(d: Deployment, clip
         with pytest.raises(Exception, match="immutable"):  # the terms cannot be rewritten
             connection.execute(tables.consents.update().values(scope="local_or_state"))
     with pytest.raises(Conflict):
-        inbox.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+        answers.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
 
 
 def test_a_stale_disclosure_or_a_foreign_clip_is_refused(d: Deployment, clip_files) -> None:
@@ -97,16 +98,16 @@ def test_a_stale_disclosure_or_a_foreign_clip_is_refused(d: Deployment, clip_fil
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
-    [item] = inbox.inbox(d.container.uow(), actor(d, "resident_a"))
-    _, shown = inbox.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+    [item] = answers.inbox(d.container.uow(), actor(d, "resident_a"))
+    _, shown = answers.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
     common = dict(scope=SharingScope.THIS_AGENCY, share_contact=False)
     with pytest.raises(ValidationFailed, match="changed"):
-        inbox.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+        answers.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
                            clip_ids={shown.clips[0].id}, disclosure_sha256="0" * 64, **common)
     with pytest.raises(ValidationFailed, match="only clips"):
-        inbox.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+        answers.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
                            clip_ids={str(b_clips[0])}, disclosure_sha256=shown.sha256, **common)
-    inbox.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+    answers.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
 
 
 def test_wide_requests_wait_for_another_supervisor(d: Deployment, clip_files) -> None:
@@ -157,16 +158,16 @@ def test_requests_close_at_their_deadline(d: Deployment, clip_files) -> None:
     assert video_requests.close_due(d.container.uow()) == 1
     with d.container.uow() as uow:
         assert uow.requests.get(request_id).status is RequestStatus.CLOSED
-    [item] = inbox.inbox(d.container.uow(), actor(d, "resident_a"))
-    _, shown = inbox.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+    [item] = answers.inbox(d.container.uow(), actor(d, "resident_a"))
+    _, shown = answers.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
     with pytest.raises(Conflict, match="closed"):
-        inbox.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
+        answers.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
                            clip_ids={shown.clips[0].id}, scope=SharingScope.THIS_AGENCY,
                            share_contact=False, disclosure_sha256=shown.sha256)
 
 
 def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) -> None:
-    from porchlight.services import evidence
+    from porchlight.custody.services import evidence
 
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
                                        [timedelta(hours=2, minutes=50)])
@@ -174,9 +175,9 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
                                                draft(d))
     resident = actor(d, "resident_a")
-    [item] = inbox.inbox(d.container.uow(), resident)
-    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
-    consent_id = inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = answers.give_consent(d.container.uow(), resident, item.delivery.id,
                                     clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
                                     share_contact=False, disclosure_sha256=shown.sha256)
     work = d.container.settings.data_dir / "tmp"
@@ -203,12 +204,12 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
                   if kind == "clip.uploaded" and payload["clip_id"] == str(source.id)]
     data_key = d.container.security.vault.open(source.wrapped_key,
                                                context=f"clip:{source.id}".encode())
-    assert uploaded["sha256_commitment"] == footage.audit_commitment(data_key, source.sha256)
+    assert uploaded["sha256_commitment"] == library.audit_commitment(data_key, source.sha256)
     with pytest.raises(NotFound):
         evidence.agency_evidence(d.container.uow(), actor(d, "officer_y"), request_id)
 
     # before the agency opens it, the resident can take it back: the copy is destroyed
-    inbox.revoke_consent(d.container.uow(), d.container.footage.store, resident,
+    answers.revoke_consent(d.container.uow(), d.container.footage.store, resident,
                          item.delivery.id)
     assert evidence.agency_evidence(d.container.uow(), officer, request_id) == []
     assert not d.container.footage.store.exists(received.object_key)
@@ -218,7 +219,7 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
 
 
 def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files) -> None:
-    from porchlight.services import evidence
+    from porchlight.custody.services import evidence
 
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
                                        [timedelta(hours=2, minutes=50)])
@@ -226,9 +227,9 @@ def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
                                                draft(d))
     resident, officer = actor(d, "resident_a"), actor(d, "officer_x")
-    [item] = inbox.inbox(d.container.uow(), resident)
-    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
-    consent_id = inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = answers.give_consent(d.container.uow(), resident, item.delivery.id,
                                     clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
                                     share_contact=False, disclosure_sha256=shown.sha256)
     evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
@@ -238,9 +239,9 @@ def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files
                                               received.id, record=True)
     assert opened.first_opened_at is not None and len(data_key) == 32
     with pytest.raises(Conflict, match="deletion"):
-        inbox.revoke_consent(d.container.uow(), d.container.footage.store, resident,
+        answers.revoke_consent(d.container.uow(), d.container.footage.store, resident,
                              item.delivery.id)
-    inbox.ask_for_deletion(d.container.uow(), resident, item.delivery.id)
+    answers.ask_for_deletion(d.container.uow(), resident, item.delivery.id)
     counts = video_requests.counts(d.container.uow(), kit, officer, request_id)
     assert counts.deletion_requests == 1 and counts.shared == 1
     assert counts.declined is None and counts.no_response is None  # still open
@@ -261,8 +262,8 @@ def test_decline_and_silence_counts_appear_only_after_close_and_from_five(
     officer = actor(d, "officer_x")
     request_id = video_requests.create_request(d.container.uow(), kit, officer, draft(d))
     for key in keys[:5]:  # five decline, four stay silent
-        [item] = inbox.inbox(d.container.uow(), actor(d, key))
-        inbox.decline(d.container.uow(), actor(d, key), item.delivery.id)
+        [item] = answers.inbox(d.container.uow(), actor(d, key))
+        answers.decline(d.container.uow(), actor(d, key), item.delivery.id)
     open_counts = video_requests.counts(d.container.uow(), kit, officer, request_id)
     assert (open_counts.delivered, open_counts.declined, open_counts.no_response) == (9, None,
                                                                                       None)
@@ -317,8 +318,9 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
 ) -> None:
     """The evidence job loses its machine after the first of two copies: the job is left
     pending with a later time; the retry makes the one missing copy, not the first again."""
-    from porchlight.domain.jobs import JobState
-    from porchlight.services import evidence, jobs
+    from porchlight.custody.services import evidence
+    from porchlight.jobs.domain.jobs import JobState
+    from porchlight.jobs.services import jobs
 
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:2],
                                        [timedelta(hours=2, minutes=50),
@@ -327,8 +329,8 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
                                                draft(d))
     resident = actor(d, "resident_a")
-    [item] = inbox.inbox(d.container.uow(), resident)
-    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
     real_trim, calls = d.container.footage.video.trim, {"n": 0}
 
     def crash_on_second(*args, **kwargs):
@@ -338,7 +340,7 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
         return real_trim(*args, **kwargs)
 
     monkeypatch.setattr(d.container.footage.video, "trim", crash_on_second)
-    consent_id = inbox.give_consent(
+    consent_id = answers.give_consent(
         d.container.uow(), resident, item.delivery.id, clip_ids={str(c) for c in a_clips},
         scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
     officer = actor(d, "officer_x")
@@ -358,7 +360,7 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
 
 
 def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_files) -> None:
-    from porchlight.services import evidence
+    from porchlight.custody.services import evidence
 
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
                                        [timedelta(hours=2, minutes=50)])
@@ -369,9 +371,9 @@ def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_f
                                                draft(d))
     for key, clips, tick in (("resident_a", a_clips, True), ("resident_b", b_clips, False)):
         resident = actor(d, key)
-        [item] = inbox.inbox(d.container.uow(), resident)
-        _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
-        inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+        [item] = answers.inbox(d.container.uow(), resident)
+        _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+        answers.give_consent(d.container.uow(), resident, item.delivery.id,
                            clip_ids={str(clips[0])}, scope=SharingScope.THIS_AGENCY,
                            share_contact=tick, disclosure_sha256=shown.sha256)
     officer = actor(d, "officer_x")
@@ -395,13 +397,13 @@ def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> No
     kit = d.container.requests_kit
     video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
     resident_a, resident_b = actor(d, "resident_a"), actor(d, "resident_b")
-    [item_a] = inbox.inbox(d.container.uow(), resident_a)
-    [item_b] = inbox.inbox(d.container.uow(), resident_b)
-    _, shown = inbox.disclosure(d.container.uow(), resident_a, item_a.delivery.id)
-    inbox.give_consent(d.container.uow(), resident_a, item_a.delivery.id,
+    [item_a] = answers.inbox(d.container.uow(), resident_a)
+    [item_b] = answers.inbox(d.container.uow(), resident_b)
+    _, shown = answers.disclosure(d.container.uow(), resident_a, item_a.delivery.id)
+    answers.give_consent(d.container.uow(), resident_a, item_a.delivery.id,
                        clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
                        share_contact=False, disclosure_sha256=shown.sha256)
-    inbox.decline(d.container.uow(), resident_b, item_b.delivery.id)
+    answers.decline(d.container.uow(), resident_b, item_b.delivery.id)
     with d.container.engine.connect() as connection:
         rows = connection.execute(select(tables.audit_events).where(tables.audit_events.c.kind.in_(
             ["delivery.created", "delivery.declined", "consent.granted", "camera.registered",
@@ -410,8 +412,8 @@ def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> No
     [delivered] = [r for r in rows if r.kind == "request.delivered"]
     assert delivered.payload["residents"] == "under_5"  # two: too few to publish
     assert all("request_id" not in r.payload for r in rows if r.kind == "delivery.created")
-    answers = [r for r in rows if r.kind != "camera.registered"]
-    for row in answers:
+    replies = [r for r in rows if r.kind != "camera.registered"]
+    for row in replies:
         dumped = str(row.payload) + str(row.actor_id)
         for resident in (resident_a, resident_b):
             assert str(resident.id) not in dumped
@@ -461,11 +463,12 @@ def test_a_change_between_the_search_and_the_write_is_honoured(
         found = search(uow, request)
         owner = actor(d, "resident_a")
         if change == "opted out":
-            from porchlight.services import cameras, commands
+            from porchlight.footage.services import cameras
+            from porchlight.kernel.services import commands
             cameras.set_camera_opt_in(d.container.uow(),
                                       commands.SetCameraOptIn(camera_id, False), owner)
         else:
-            footage.delete_my_clip(d.container.uow(), d.container.footage, owner, clips[0])
+            library.delete_my_clip(d.container.uow(), d.container.footage, owner, clips[0])
         return found
 
     monkeypatch.setattr(video_requests, "_cameras_with_footage", search_then_change)
@@ -528,7 +531,7 @@ def test_a_failed_message_is_retried_and_the_others_still_go(settings: Settings,
 
 def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files) -> None:
     """HEAD sends no footage: it must not end the resident's right to take it back."""
-    from porchlight.services import evidence
+    from porchlight.custody.services import evidence
 
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
                                        [timedelta(hours=2, minutes=50)])
@@ -536,9 +539,9 @@ def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
                                                draft(d))
     resident = actor(d, "resident_a")
-    [item] = inbox.inbox(d.container.uow(), resident)
-    _, shown = inbox.disclosure(d.container.uow(), resident, item.delivery.id)
-    inbox.give_consent(d.container.uow(), resident, item.delivery.id,
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    answers.give_consent(d.container.uow(), resident, item.delivery.id,
                        clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
                        share_contact=False, disclosure_sha256=shown.sha256)
     officer = d.signed_in("officer_x")
@@ -546,10 +549,10 @@ def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files
     head = officer.head(f"/evidence/{received.id}/video")
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == received.size_bytes
-    assert inbox.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened is (
+    assert answers.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened is (
         False)
     assert officer.get(f"/evidence/{received.id}/video").status_code == 200
-    assert inbox.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened
+    assert answers.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened
 
 
 def test_withdrawing_and_taking_consent_back_ask_first_and_act_only_when_confirmed(

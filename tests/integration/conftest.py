@@ -20,11 +20,11 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import migrate
-from porchlight.adapters.db.engine import make_engine
-from porchlight.adapters.db.orm import start_mappers
-from porchlight.adapters.db.uow import SqlUnitOfWork
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import migrate
+from porchlight.kernel.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db.orm import start_mappers
+from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from tests.conftest import POSTGRES_URL, skip_or_fail
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

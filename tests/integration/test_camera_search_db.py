@@ -18,18 +18,18 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.orm import sessionmaker
 
-from porchlight.adapters.db import tables
-from porchlight.adapters.db.camera_search import (
+from porchlight.accounts.domain.accounts import AccountKind
+from porchlight.footage.domain.cameras import Camera
+from porchlight.kernel.adapters.db import tables
+from porchlight.kernel.adapters.db.repositories import SqlCameraRepository
+from porchlight.kernel.domain.geo import LatLon, haversine_m
+from porchlight.requests.adapters.camera_search import (
     UNNEST_ROWS_GUESS,
     camera_rows_within,
     lookup_parameters,
     lookup_statement,
 )
-from porchlight.adapters.db.h3_cover import CellRanges, cover_circle
-from porchlight.adapters.db.repositories import SqlCameraRepository
-from porchlight.domain.accounts import AccountKind
-from porchlight.domain.cameras import Camera
-from porchlight.domain.geo import LatLon, haversine_m
+from porchlight.requests.adapters.h3_cover import CellRanges, cover_circle
 from tests.integration.conftest import T0
 from tests.unit.test_camera_search import centres, destination
 

@@ -23,17 +23,19 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import migrate
-from porchlight.adapters.db.engine import make_engine
-from porchlight.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOfWork
-from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
-from porchlight.adapters.vault import LocalKeyVault
-from porchlight.domain.accounts import Account
-from porchlight.domain.errors import Conflict
-from porchlight.domain.geo import LatLon
-from porchlight.services import accounts, cameras, commands, footage
-from porchlight.services.ports import Stored, VideoInfo
+from porchlight.accounts.domain.accounts import Account
+from porchlight.accounts.services import accounts
+from porchlight.footage.adapters.store import EncryptedFootageStore, LocalObjectStore
+from porchlight.footage.adapters.vault import LocalKeyVault
+from porchlight.footage.services import cameras, library
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import migrate
+from porchlight.kernel.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOfWork
+from porchlight.kernel.domain.errors import Conflict
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
+from porchlight.kernel.services.ports import Stored, VideoInfo
 from tests.integration.conftest import T0, fresh_postgres_database
 from tests.unit.fakes import FakeVideoTools
 
@@ -70,10 +72,10 @@ def _once(action: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def _received(tmp_path: Path, name: str) -> footage.ReceivedFile:
+def _received(tmp_path: Path, name: str) -> library.ReceivedFile:
     path = tmp_path / name
     path.write_bytes(BYTES)
-    return footage.ReceivedFile(path, len(BYTES))
+    return library.ReceivedFile(path, len(BYTES))
 
 
 def _camera(uow: SqlUnitOfWork) -> UUID:
@@ -88,16 +90,16 @@ def test_the_upload_that_loses_the_race_answers_with_the_winner(
         uow: SqlUnitOfWork, connection: Connection, tmp_path: Path) -> None:
     camera_id = _camera(uow)
     root = tmp_path / "objects"
-    won: list[footage.UploadResult] = []
+    won: list[library.UploadResult] = []
 
-    def upload(kit: footage.Footage, name: str) -> footage.UploadResult:
-        return footage.upload_clip(
+    def upload(kit: library.Footage, name: str) -> library.UploadResult:
+        return library.upload_clip(
             uow, kit, camera_id=camera_id, device_camera_id=camera_id,
             recorded_at=uow.clock.now() - timedelta(hours=1),
             received=_received(tmp_path, name), claimed_sha256=None)
 
-    def kit(store: EncryptedFootageStore) -> footage.Footage:
-        return footage.Footage(store=store, video=FakeVideoTools(INFO),
+    def kit(store: EncryptedFootageStore) -> library.Footage:
+        return library.Footage(store=store, video=FakeVideoTools(INFO),
                                vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
 
     plain = kit(EncryptedFootageStore(LocalObjectStore(root)))
@@ -186,11 +188,11 @@ def test_two_uploads_at_once_on_real_connections_make_one_clip(
         """Each upload, once its checks pass, waits for the other: both then commit."""
         meeting.wait(timeout=20)
 
-    kit = footage.Footage(store=CheckedThenStore(root, meet), video=FakeVideoTools(INFO),
+    kit = library.Footage(store=CheckedThenStore(root, meet), video=FakeVideoTools(INFO),
                           vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
 
-    def upload(name: str) -> footage.UploadResult:
-        return footage.upload_clip(
+    def upload(name: str) -> library.UploadResult:
+        return library.upload_clip(
             SqlUnitOfWork(factory, clock), kit, camera_id=camera_id,
             device_camera_id=camera_id, recorded_at=T0 - timedelta(hours=1),
             received=_received(tmp_path, name), claimed_sha256=None)

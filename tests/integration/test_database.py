@@ -12,19 +12,22 @@ from sqlalchemy import Connection, Engine, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import migrate, tables
-from porchlight.adapters.db.engine import make_engine
-from porchlight.adapters.db.orm import start_mappers
-from porchlight.adapters.db.uow import SqlUnitOfWork
-from porchlight.domain.accounts import AccountKind, StaffRole
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.clips import Clip
-from porchlight.domain.errors import Conflict, ValidationFailed
-from porchlight.domain.geo import LatLon
-from porchlight.domain.policies import SYSTEM
-from porchlight.services import accounts, cameras, commands, neighbourhood
-from porchlight.services.unit_of_work import ReadOnlyViolation, WriteLockBusy
+from porchlight.accounts.domain.accounts import AccountKind, StaffRole
+from porchlight.accounts.domain.agencies import AgencyKind
+from porchlight.accounts.services import accounts
+from porchlight.footage.domain.clips import Clip
+from porchlight.footage.services import cameras
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import migrate, tables
+from porchlight.kernel.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db.orm import start_mappers
+from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
+from porchlight.kernel.domain.errors import Conflict, ValidationFailed
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import SYSTEM
+from porchlight.kernel.services import commands
+from porchlight.kernel.services.unit_of_work import ReadOnlyViolation, WriteLockBusy
+from porchlight.neighbourhood.services import summary as neighbourhood
 from tests.integration.conftest import T0, fresh_postgres_database
 
 HOME = LatLon(45.5122, -122.6587)

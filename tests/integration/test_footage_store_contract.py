@@ -24,7 +24,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from moto.server import ThreadedMotoServer
 
-from porchlight.adapters.footage import (
+from porchlight.footage.adapters.store import (
     EncryptedFootageStore,
     FootageCorrupt,
     FootageNotFound,
@@ -34,9 +34,9 @@ from porchlight.adapters.footage import (
     ObjectStore,
     SourceChanged,
 )
-from porchlight.adapters.footage.objects import TEMP_PREFIX
-from porchlight.adapters.footage.s3 import S3ObjectStore
-from porchlight.domain.errors import NotFound
+from porchlight.footage.adapters.store.objects import TEMP_PREFIX
+from porchlight.footage.adapters.store.s3 import S3ObjectStore
+from porchlight.kernel.domain.errors import NotFound
 
 CHUNK = 1024
 KEY = bytes(range(32))

@@ -15,8 +15,8 @@ from alembic import command
 from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from porchlight.adapters.db import migrate, tables
-from porchlight.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db import migrate, tables
+from porchlight.kernel.adapters.db.engine import make_engine
 from tests.integration.conftest import T0, fresh_postgres_database
 
 SHA = "ab" * 32

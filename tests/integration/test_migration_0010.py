@@ -13,8 +13,8 @@ from alembic import command
 from sqlalchemy import Connection, Engine, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
-from porchlight.adapters.db import migrate, tables
-from porchlight.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db import migrate, tables
+from porchlight.kernel.adapters.db.engine import make_engine
 from tests.integration.conftest import T0, fresh_postgres_database
 
 REJECTION = ("rejected_by", "rejection_reason", "rejection_nonce")

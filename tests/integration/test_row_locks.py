@@ -15,16 +15,18 @@ import pytest
 from sqlalchemy import Engine
 
 from porchlight import bootstrap
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import migrate
-from porchlight.adapters.db.uow import SqlUnitOfWork
-from porchlight.adapters.video_demo import make_demo_clip
+from porchlight.accounts.services import accounts, mfa, registration, signin
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.domain.errors import Conflict, SigninRefused, ValidationFailed
-from porchlight.domain.geo import LatLon
-from porchlight.domain.jobs import Job
-from porchlight.services import accounts, commands, mfa, registration, signin, video_requests
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.jobs.domain.jobs import Job
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import migrate
+from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
+from porchlight.kernel.domain.errors import Conflict, SigninRefused, ValidationFailed
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
+from porchlight.requests.services import video_requests
 from tests.e2e.support import (
     HOME_A,
     HOME_B,

@@ -19,12 +19,12 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from porchlight.adapters import video as video_adapter
-from porchlight.adapters import video_worker
-from porchlight.adapters.video import CHILD_ENVIRONMENT, PyAvVideoTools
-from porchlight.adapters.video_demo import make_demo_clip
-from porchlight.adapters.video_headers import MP4
-from porchlight.domain.errors import VideoRejected
+from porchlight.footage.adapters.video import tools as video_adapter
+from porchlight.footage.adapters.video import worker as video_worker
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.adapters.video.headers import MP4
+from porchlight.footage.adapters.video.tools import CHILD_ENVIRONMENT, PyAvVideoTools
+from porchlight.kernel.domain.errors import VideoRejected
 from tests.conftest import skip_or_fail
 from tests.integration import video_corpus, video_encode
 from tests.integration.video_corpus import HOSTILE, LEGIT, Corpus, Legit
@@ -470,7 +470,7 @@ def test_a_production_process_cannot_be_inspected_by_its_decoder_children(
     """Run in a child of its own (the mark cannot be undone): after ``forbid_inspection``
     Linux counts the process non-dumpable, so same-user processes (the decoder children)
     cannot read its /proc environ or memory; a plain process stays dumpable."""
-    script = ("from porchlight.adapters.process import forbid_inspection, is_dumpable\n"
+    script = ("from porchlight.kernel.adapters.process import forbid_inspection, is_dumpable\n"
               "before = is_dumpable()\n"
               "print(before, forbid_inspection(), is_dumpable())\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

@@ -26,11 +26,11 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from porchlight.adapters import video as video_adapter
-from porchlight.adapters.video import PyAvVideoTools
-from porchlight.adapters.video_demo import make_demo_clip
-from porchlight.domain.errors import VideoRejected
-from porchlight.services.ports import Trim
+from porchlight.footage.adapters.video import tools as video_adapter
+from porchlight.footage.adapters.video.demo import make_demo_clip
+from porchlight.footage.adapters.video.tools import PyAvVideoTools
+from porchlight.kernel.domain.errors import VideoRejected
+from porchlight.kernel.services.ports import Trim
 from tests.conftest import skip_or_fail
 from tests.integration import video_corpus
 from tests.integration.video_corpus import mp4_boxes

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from porchlight.adapters.clock import FixedClock
+from porchlight.kernel.adapters.clock import FixedClock
 from tests.unit.fakes import FakeUnitOfWork
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -8,15 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from porchlight.domain.accounts import Account, AccountKind
-from porchlight.domain.agencies import Agency
-from porchlight.domain.cameras import Camera
-from porchlight.domain.clips import Clip
-from porchlight.domain.entity import Entity
-from porchlight.domain.events import DomainEvent
-from porchlight.domain.geo import LatLon, haversine_m
-from porchlight.services.ports import Clock, Examined, Stored
-from porchlight.services.unit_of_work import EventCollectingUnitOfWork
+from porchlight.accounts.domain.accounts import Account, AccountKind
+from porchlight.accounts.domain.agencies import Agency
+from porchlight.footage.domain.cameras import Camera
+from porchlight.footage.domain.clips import Clip
+from porchlight.kernel.domain.entity import Entity
+from porchlight.kernel.domain.events import DomainEvent
+from porchlight.kernel.domain.geo import LatLon, haversine_m
+from porchlight.kernel.services.ports import Clock, Examined, Stored
+from porchlight.kernel.services.unit_of_work import EventCollectingUnitOfWork
 
 
 class _FakeRepository:

@@ -43,24 +43,24 @@ def _add_import(tree: Path, module_file: str, module: str) -> None:
 def test_domain_importing_anything_but_the_standard_library_breaks_the_contract(
         tree: Path, module: str) -> None:
     assert _lint(tree).returncode == 0
-    _add_import(tree, "domain/cameras.py", module)
+    _add_import(tree, "footage/domain/cameras.py", module)
     result = _lint(tree)
     assert result.returncode != 0
     assert "The domain is pure" in result.stdout
-    assert f"porchlight.domain.cameras -> {module}" in result.stdout
+    assert f"porchlight.footage.domain.cameras -> {module}" in result.stdout
 
 
 @pytest.mark.parametrize(("module", "kept"), [("boto3", False), ("cryptography", True)])
 def test_the_audit_log_may_import_cryptography_and_nothing_else(
         tree: Path, module: str, kept: bool) -> None:
-    _add_import(tree, "audit/tree.py", module)
+    _add_import(tree, "audit/domain/tree.py", module)
     result = _lint(tree)
     assert (result.returncode == 0) is kept, result.stdout
 
 
 @pytest.mark.parametrize("module", ["sqlalchemy", "boto3", "av", "httpx"])
 def test_a_use_case_importing_infrastructure_breaks_the_contract(tree: Path, module: str) -> None:
-    _add_import(tree, "services/cameras.py", module)
+    _add_import(tree, "footage/services/cameras.py", module)
     result = _lint(tree)
     assert result.returncode != 0
     assert "Use cases import no infrastructure" in result.stdout
@@ -68,7 +68,31 @@ def test_a_use_case_importing_infrastructure_breaks_the_contract(tree: Path, mod
 
 def test_a_route_importing_an_adapter_breaks_the_contract(tree: Path) -> None:
     target = tree / "src" / "porchlight" / "entrypoints" / "web" / "pages.py"
-    target.write_text("from porchlight.adapters.db import tables  # noqa\n" + target.read_text())
+    line = "from porchlight.kernel.adapters.db import tables  # noqa\n"
+    target.write_text(line + target.read_text())
     result = _lint(tree)
     assert result.returncode != 0
     assert "Only bootstrap picks concrete adapters" in result.stdout
+
+
+@pytest.mark.parametrize(("module_file", "module", "contract"), [
+    # a use case of one capability reaching another capability's adapter
+    ("requests/services/video_requests.py", "porchlight.footage.adapters.vault",
+     "Only bootstrap picks concrete adapters"),
+    # a domain reaching up into its own capability's use cases
+    ("requests/domain/requests.py", "porchlight.requests.services.reach",
+     "Layers inside every capability"),
+    # a domain reaching another capability's use cases
+    ("footage/domain/clips.py", "porchlight.requests.services.reach",
+     "The domain is pure"),
+    # a capability reaching up into the web layer
+    ("custody/services/evidence.py", "porchlight.entrypoints.web.render",
+     "Layers: entrypoints -> bootstrap -> the capabilities"),
+])
+def test_a_capability_crossing_its_layers_breaks_the_contract(
+        tree: Path, module_file: str, module: str, contract: str) -> None:
+    _add_import(tree, module_file, module)
+    result = _lint(tree)
+    assert result.returncode != 0
+    assert any(line.startswith(contract) and line.rstrip().endswith("BROKEN")
+               for line in result.stdout.splitlines()), result.stdout

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from porchlight.adapters.audit_keys import _create, load_or_create_signer, load_signer
-from porchlight.audit import CheckpointSigner
-from porchlight.services.audit_ports import AuditKeyError
+from porchlight.audit.adapters.keys import _create, load_or_create_signer, load_signer
+from porchlight.audit.domain import CheckpointSigner
+from porchlight.audit.services.ports import AuditKeyError
 
 
 def test_the_key_is_created_once_owner_only_and_then_reused(tmp_path: Path) -> None:

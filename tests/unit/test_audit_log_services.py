@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from porchlight.audit import (
+from porchlight.audit.domain import (
     Checkpoint,
     CheckpointSigner,
     CheckpointVerifier,
@@ -26,10 +26,10 @@ from porchlight.audit import (
     leaf_hash,
     root_from_leaf_hashes,
 )
-from porchlight.services.audit_log import leaf_bytes, leaf_time, safe_payload
-from porchlight.services.audit_ports import LeafRow, QueuedEvent, StoredCheckpoint
-from porchlight.services.audit_tree import RecomputedTree
-from porchlight.services.audit_verify import verify_log
+from porchlight.audit.services.log import leaf_bytes, leaf_time, safe_payload
+from porchlight.audit.services.ports import LeafRow, QueuedEvent, StoredCheckpoint
+from porchlight.audit.services.tree import RecomputedTree
+from porchlight.audit.services.verify import verify_log
 
 ORIGIN = "unit.test/log"
 SIGNER = CheckpointSigner.generate(ORIGIN)

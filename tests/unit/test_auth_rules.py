@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.accounts import Account, StaffRole
-from porchlight.domain.auth import (
+from porchlight.accounts.domain.accounts import Account, StaffRole
+from porchlight.accounts.domain.auth import (
     OneTimeToken,
     Session,
     TokenPurpose,
@@ -17,13 +17,13 @@ from porchlight.domain.auth import (
     register_failed_signin,
     unlock,
 )
-from porchlight.domain.errors import Conflict, ValidationFailed
-from porchlight.services.security import (
+from porchlight.accounts.services.credentials import (
     digest,
     new_token,
     open_link_token,
     sign_link_token,
 )
+from porchlight.kernel.domain.errors import Conflict, ValidationFailed
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 

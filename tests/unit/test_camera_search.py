@@ -14,7 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from porchlight.adapters.db.h3_cover import (
+from porchlight.kernel.domain.errors import ValidationFailed
+from porchlight.kernel.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m, within_radius
+from porchlight.requests.adapters.h3_cover import (
     MAX_RADIUS_M,
     REACH_M,
     RESOLUTION,
@@ -29,8 +31,6 @@ from porchlight.adapters.db.h3_cover import (
     sure_inside,
     sure_outside,
 )
-from porchlight.domain.errors import ValidationFailed
-from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m, within_radius
 
 PENTAGON_CENTRES = [LatLon(*h3.cell_to_latlng(p)) for p in h3.get_pentagons(10)]
 

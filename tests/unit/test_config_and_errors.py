@@ -8,11 +8,11 @@ import pytest
 from pydantic import ValidationError
 
 from porchlight import bootstrap
-from porchlight.adapters.db import h3_cover as camera_search
 from porchlight.config import Settings
-from porchlight.domain import errors
-from porchlight.domain.geo import MAX_SEARCH_RADIUS_M
 from porchlight.entrypoints.errors import STATUS_BY_ERROR, status_for
+from porchlight.kernel.domain import errors
+from porchlight.kernel.domain.geo import MAX_SEARCH_RADIUS_M
+from porchlight.requests.adapters import h3_cover as camera_search
 
 SAFE_PRODUCTION = {
     "env": "production",

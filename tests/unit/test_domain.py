@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.accounts import (
+from porchlight.accounts.domain.accounts import (
     Account,
     AccountCreated,
     AccountKind,
@@ -18,11 +18,16 @@ from porchlight.domain.accounts import (
     StaffRoleChanged,
     normalise_email,
 )
-from porchlight.domain.agencies import Agency, AgencyKind
-from porchlight.domain.cameras import Camera, CameraOptedIn, CameraOptedOut, CameraRegistered
-from porchlight.domain.errors import Conflict, ValidationFailed
-from porchlight.domain.events import DomainEvent, PersonalDataInAuditEvent
-from porchlight.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
+from porchlight.accounts.domain.agencies import Agency, AgencyKind
+from porchlight.footage.domain.cameras import (
+    Camera,
+    CameraOptedIn,
+    CameraOptedOut,
+    CameraRegistered,
+)
+from porchlight.kernel.domain.errors import Conflict, ValidationFailed
+from porchlight.kernel.domain.events import DomainEvent, PersonalDataInAuditEvent
+from porchlight.kernel.domain.geo import EARTH_RADIUS_M, LatLon, haversine_m
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 HOME = LatLon(45.5, -122.6)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from porchlight.adapters.footage.chunked import (
+from porchlight.footage.adapters.store.chunked import (
     DEFAULT_CHUNK_SIZE,
     HEADER_SIZE,
     TAG_SIZE,
@@ -28,8 +28,12 @@ from porchlight.adapters.footage.chunked import (
     parse_header,
     read_range,
 )
-from porchlight.adapters.footage.errors import FootageCorrupt, FootageRangeError, SourceChanged
-from porchlight.domain.errors import ValidationFailed
+from porchlight.footage.adapters.store.errors import (
+    FootageCorrupt,
+    FootageRangeError,
+    SourceChanged,
+)
+from porchlight.kernel.domain.errors import ValidationFailed
 
 CHUNK = 64
 SEALED = CHUNK + TAG_SIZE

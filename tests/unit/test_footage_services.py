@@ -9,10 +9,12 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.errors import NotFound, ValidationFailed, VideoRejected
-from porchlight.domain.geo import LatLon
-from porchlight.services import accounts, cameras, commands, footage, retention
-from porchlight.services.ports import VideoInfo
+from porchlight.accounts.services import accounts
+from porchlight.footage.services import cameras, library, retention
+from porchlight.kernel.domain.errors import NotFound, ValidationFailed, VideoRejected
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
+from porchlight.kernel.services.ports import VideoInfo
 from tests.unit.fakes import FakeFootageStore, FakeUnitOfWork, FakeVideoTools, XorVault
 
 HOME = LatLon(45.5, -122.6)
@@ -21,8 +23,8 @@ INFO = VideoInfo(container="mp4", video_codec="h264", audio_codec=None, width=12
 
 
 @pytest.fixture
-def kit() -> footage.Footage:
-    return footage.Footage(store=FakeFootageStore(), video=FakeVideoTools(INFO),
+def kit() -> library.Footage:
+    return library.Footage(store=FakeFootageStore(), video=FakeVideoTools(INFO),
                            vault=XorVault(), max_upload_bytes=10_000)
 
 
@@ -36,10 +38,10 @@ def camera(uow: FakeUnitOfWork):
     return owner, camera_id
 
 
-def _file(tmp_path: Path, data: bytes = b"not really a video") -> footage.ReceivedFile:
+def _file(tmp_path: Path, data: bytes = b"not really a video") -> library.ReceivedFile:
     path = tmp_path / f"{uuid4().hex}.part"
     path.write_bytes(data)
-    return footage.ReceivedFile(path, len(data))
+    return library.ReceivedFile(path, len(data))
 
 
 def _upload(uow, kit, camera_id, tmp_path, **overrides):
@@ -47,7 +49,7 @@ def _upload(uow, kit, camera_id, tmp_path, **overrides):
                 recorded_at=uow.clock.now() - timedelta(hours=1), received=_file(tmp_path),
                 claimed_sha256=None)
     args.update(overrides)
-    return footage.upload_clip(uow, kit, **args)
+    return library.upload_clip(uow, kit, **args)
 
 
 def test_upload_stores_encrypted_objects_and_a_wrapped_key(uow, kit, camera, tmp_path) -> None:
@@ -65,7 +67,7 @@ def test_upload_stores_encrypted_objects_and_a_wrapped_key(uow, kit, camera, tmp
     sha256 = hashlib.sha256(b"not really a video").hexdigest()
     assert clip.sha256 == sha256 and sha256 not in str(uploaded)
     data_key = kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode())
-    assert uploaded.sha256_commitment == footage.audit_commitment(data_key, sha256)
+    assert uploaded.sha256_commitment == library.audit_commitment(data_key, sha256)
 
 
 def test_the_same_bytes_get_unrelated_commitments_on_two_cameras(uow, kit, camera,
@@ -138,14 +140,14 @@ def test_a_failed_commit_removes_the_stored_objects(uow, kit, camera, tmp_path) 
 def test_only_the_owner_opens_a_clip_and_refusals_are_audited(uow, kit, camera, tmp_path) -> None:
     owner, camera_id = camera
     clip_id = _upload(uow, kit, camera_id, tmp_path).clip_id
-    opened = footage.open_for_owner(uow, kit, owner, clip_id, record_view=True)
+    opened = library.open_for_owner(uow, kit, owner, clip_id, record_view=True)
     assert b"".join(kit.store.read(opened.clip.object_key, opened.data_key, 0, 3)) == b"not"
     assert uow.audit[-1].kind == "clip.viewed"
     other_id = accounts.register_resident(uow, commands.RegisterResident("b@example.org", "B"))
     with uow:
         other = uow.accounts.get(other_id)
     with pytest.raises(NotFound):
-        footage.open_for_owner(uow, kit, other, clip_id, record_view=True)
+        library.open_for_owner(uow, kit, other, clip_id, record_view=True)
     denied = uow.audit[-1]
     assert (denied.kind, denied.actor_id, denied.reason) == ("clip.access_denied", other_id,
                                                             "not_owner")

@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.errors import Conflict
-from porchlight.domain.jobs import MAX_ATTEMPTS, Job, JobDied, JobSpec, JobState, retry_delay
+from porchlight.jobs.domain.jobs import MAX_ATTEMPTS, Job, JobDied, JobSpec, JobState, retry_delay
+from porchlight.kernel.domain.errors import Conflict
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from porchlight.domain.errors import PolicyRefused
-from porchlight.domain.requests import check_scope
+from porchlight.kernel.domain.errors import PolicyRefused
+from porchlight.requests.domain.requests import check_scope
 from tests.unit.test_request_rules import NOW, POLICY, agency, draft
 
 CORPUS = Path(__file__).parents[1] / "data" / "purpose_screen"

@@ -1,8 +1,8 @@
 
 
 def test_every_point_of_a_grid_square_snaps_to_its_centre() -> None:
-    from porchlight.domain.geo import LatLon, haversine_m
-    from porchlight.domain.reach import PREVIEW_GRID_M, snap_centre
+    from porchlight.kernel.domain.geo import LatLon, haversine_m
+    from porchlight.requests.domain.reach import PREVIEW_GRID_M, snap_centre
 
     for lat, lon in ((45.5122, -122.6587), (0.0, 0.0), (-33.9, 151.2), (69.6, 18.9)):
         centre = snap_centre(LatLon(lat, lon))

@@ -8,16 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from porchlight.adapters.clock import FixedClock
-from porchlight.domain.accounts import StaffRole
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.errors import PolicyRefused, TooManyRequests
-from porchlight.domain.geo import LatLon
-from porchlight.domain.policies import SYSTEM
-from porchlight.domain.reach import rounded_reach
-from porchlight.domain.requests import ScopePolicy
-from porchlight.services import accounts, cameras, commands
-from porchlight.services.reach import preview_reach
+from porchlight.accounts.domain.accounts import StaffRole
+from porchlight.accounts.domain.agencies import AgencyKind
+from porchlight.accounts.services import accounts
+from porchlight.footage.services import cameras
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.domain.errors import PolicyRefused, TooManyRequests
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import SYSTEM
+from porchlight.kernel.services import commands
+from porchlight.requests.domain.reach import rounded_reach
+from porchlight.requests.domain.requests import ScopePolicy
+from porchlight.requests.services.reach import preview_reach
 from tests.unit.fakes import FakeUnitOfWork
 
 HOME = LatLon(45.5122, -122.6587)

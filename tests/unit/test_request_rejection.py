@@ -7,8 +7,8 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.errors import Conflict, ValidationFailed
-from porchlight.domain.requests import RequestStatus
+from porchlight.kernel.domain.errors import Conflict, ValidationFailed
+from porchlight.requests.domain.requests import RequestStatus
 from tests.unit.test_request_rules import NOW, _request
 
 

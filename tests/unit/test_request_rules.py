@@ -8,11 +8,11 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.agencies import Agency, AgencyKind
-from porchlight.domain.consent import Consent, SharingScope, check_choice, may_share_with
-from porchlight.domain.errors import Conflict, PolicyRefused, ValidationFailed
-from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import (
+from porchlight.accounts.domain.agencies import Agency, AgencyKind
+from porchlight.kernel.domain.errors import Conflict, PolicyRefused, ValidationFailed
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.requests.domain.consent import Consent, SharingScope, check_choice, may_share_with
+from porchlight.requests.domain.requests import (
     IncidentType,
     RequestDraft,
     RequestStatus,
@@ -192,6 +192,6 @@ def test_only_offered_clips_can_be_chosen() -> None:
 @pytest.mark.parametrize(("count", "shown"), [(0, "under_5"), (4, "under_5"), (5, "5"),
                                               (12, "12")])
 def test_published_counts_hide_small_groups(count: int, shown: str) -> None:
-    from porchlight.domain.consent import group_count
+    from porchlight.requests.domain.consent import group_count
 
     assert group_count(count, 5) == shown

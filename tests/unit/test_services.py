@@ -6,18 +6,21 @@ from uuid import uuid4
 
 import pytest
 
-from porchlight.domain.accounts import StaffRole
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.errors import (
+from porchlight.accounts.domain.accounts import StaffRole
+from porchlight.accounts.domain.agencies import AgencyKind
+from porchlight.accounts.services import accounts
+from porchlight.footage.services import cameras
+from porchlight.kernel.domain.errors import (
     Conflict,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
     ValidationFailed,
 )
-from porchlight.domain.geo import LatLon
-from porchlight.domain.policies import SYSTEM
-from porchlight.services import accounts, cameras, commands, neighbourhood
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import SYSTEM
+from porchlight.kernel.services import commands
+from porchlight.neighbourhood.services import summary as neighbourhood
 from tests.unit.fakes import FakeUnitOfWork
 
 HOME = LatLon(45.5122, -122.6587)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from porchlight.services import retention, temp_uploads
+from porchlight.footage.services import retention, temp_uploads
 
 HOLDER = """
 import sys
 from pathlib import Path
-from porchlight.services import temp_uploads
+from porchlight.footage.services import temp_uploads
 held = temp_uploads.create(Path(sys.argv[1]))
 held.write(b"half a clip")
 held.flush()

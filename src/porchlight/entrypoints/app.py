@@ -45,7 +45,7 @@ from porchlight.entrypoints.web import (
     when,
 )
 from porchlight.entrypoints.web.render import template_context
-from porchlight.services import retention
+from porchlight.footage.services import retention
 
 WEB = Path(__file__).parent / "web"
 log = structlog.get_logger("porchlight.app")
@@ -131,7 +131,7 @@ def _sweep_temp_uploads(settings: Settings) -> None:
     """At start no upload of this process is in flight: remove what a crash left.
 
     Other processes sharing the data folder keep theirs: a live upload holds its temp
-    file's lock (``services.temp_uploads``), and the sweep removes only files it can lock.
+    file's lock (``footage.services.temp_uploads``), and the sweep removes only files it can lock.
     """
     removed = retention.sweep_temp_uploads(upload_dir(settings.data_dir))
     if removed:

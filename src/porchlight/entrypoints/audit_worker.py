@@ -13,12 +13,12 @@ from collections.abc import Callable
 
 import structlog
 
+from porchlight.audit.services.log import Sequencer, SequenceResult
+from porchlight.audit.services.ports import AuditQueueBusy
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.housekeeping import Housekeeping
-from porchlight.services.audit_log import Sequencer, SequenceResult
-from porchlight.services.audit_ports import AuditQueueBusy
 
-log = structlog.get_logger("porchlight.audit")
+log = structlog.get_logger("porchlight.audit.domain")
 
 
 class AuditWorker:

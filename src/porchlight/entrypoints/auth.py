@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
-from porchlight.domain.accounts import Account
-from porchlight.domain.auth import ApiScope, ApiToken
-from porchlight.domain.auth import Session as UserSession
-from porchlight.domain.errors import NotAuthenticated, PermissionDenied
-from porchlight.services import signin, tokens
+from porchlight.accounts.domain.accounts import Account
+from porchlight.accounts.domain.auth import ApiScope, ApiToken
+from porchlight.accounts.domain.auth import Session as UserSession
+from porchlight.accounts.services import signin, tokens
+from porchlight.kernel.domain.errors import NotAuthenticated, PermissionDenied
 
 SESSION_COOKIE = "pl_session"
 CSRF_COOKIE = "pl_csrf"

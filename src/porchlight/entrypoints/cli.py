@@ -16,7 +16,8 @@ from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints import cli_audit, cli_retention
-from porchlight.services import demo, neighbourhood
+from porchlight.neighbourhood.services import demo
+from porchlight.neighbourhood.services import summary as neighbourhood
 
 app = typer.Typer(help="Porchlight: footage sharing that keeps residents in control.",
                   no_args_is_help=True)

@@ -20,16 +20,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from porchlight import bootstrap
-from porchlight.audit import CheckpointError, CheckpointVerifier, verify_inclusion
+from porchlight.audit.domain import CheckpointError, CheckpointVerifier, verify_inclusion
+from porchlight.audit.services import queries as audit_queries
+from porchlight.audit.services.log import SequenceResult
+from porchlight.audit.services.ports import AuditKeyError, AuditQueueBusy, AuditSourceError
+from porchlight.audit.services.verify import Progress as ProgressFn
+from porchlight.audit.services.verify import VerifyReport, verify_log
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.domain.errors import DomainError
 from porchlight.entrypoints.audit_worker import worker_for
-from porchlight.services import audit_queries
-from porchlight.services.audit_log import SequenceResult
-from porchlight.services.audit_ports import AuditKeyError, AuditQueueBusy, AuditSourceError
-from porchlight.services.audit_verify import Progress as ProgressFn
-from porchlight.services.audit_verify import VerifyReport, verify_log
+from porchlight.kernel.domain.errors import DomainError
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 console = Console(highlight=False, soft_wrap=True)

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from porchlight import bootstrap
 from porchlight.config import Settings
 from porchlight.entrypoints.uploads import upload_dir
-from porchlight.services import retention
+from porchlight.footage.services import retention
 
 app = typer.Typer(help="Retention: delete footage whose time is up.", no_args_is_help=True)
 console = Console()

@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from porchlight.accounts.domain.accounts import Account
+from porchlight.accounts.domain.auth import Session as UserSession
+from porchlight.accounts.services.credentials import Security
 from porchlight.bootstrap import Container
-from porchlight.domain.accounts import Account
-from porchlight.domain.auth import Session as UserSession
-from porchlight.domain.errors import NotAuthenticated
 from porchlight.entrypoints.auth import Caller, resolve_caller
-from porchlight.services.ports import UnitOfWork
-from porchlight.services.security import Security
+from porchlight.kernel.domain.errors import NotAuthenticated
+from porchlight.kernel.services.ports import UnitOfWork
 
 
 def get_container(request: Request) -> Container:

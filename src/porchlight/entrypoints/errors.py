@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from porchlight.domain import errors
 from porchlight.entrypoints.web.forms import plain_message
+from porchlight.kernel.domain import errors
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.ValidationFailed: 422,

@@ -16,7 +16,8 @@ import structlog
 
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.uploads import upload_dir
-from porchlight.services import retention, video_requests
+from porchlight.footage.services import retention
+from porchlight.requests.services import video_requests
 
 log = structlog.get_logger("porchlight.worker")
 
@@ -48,7 +49,7 @@ class Housekeeping:
                 log.info("job done", job=name, outcome=str(outcome))
 
     def _jobs(self) -> int:
-        """Wake the jobs that are due with no wake-up on its way (see services.jobs)."""
+        """Wake the jobs that are due with no wake-up on its way (see jobs.services.jobs)."""
         return self.container.jobs.wake_due()
 
     def _requests(self) -> int:

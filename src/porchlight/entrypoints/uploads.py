@@ -6,7 +6,7 @@ first window starts with the body, so a slow start or a short pause costs nothin
 own). A body over the size cap, one that stalls or trickles, a client that disconnects
 half-way, or any failure of the work done with the file leaves no temp file behind:
 ``receive`` deletes it when its block ends, however it ends. The temp file is locked
-while it exists (``services.temp_uploads``), so the sweeps at start-up and in retention
+while it exists (``footage.services.temp_uploads``), so the sweeps at start-up and in retention
 remove what a crash left at once and never a live upload of another process.
 """
 
@@ -22,10 +22,10 @@ from fastapi import Request
 
 from porchlight.bootstrap import private_dirs
 from porchlight.config import StorageSettings
-from porchlight.domain.errors import TooLarge, UploadStalled
-from porchlight.services import temp_uploads
-from porchlight.services.footage import ReceivedFile
-from porchlight.services.temp_uploads import TempUpload
+from porchlight.footage.services import temp_uploads
+from porchlight.footage.services.library import ReceivedFile
+from porchlight.footage.services.temp_uploads import TempUpload
+from porchlight.kernel.domain.errors import TooLarge, UploadStalled
 
 WRITE_BLOCK = 1 << 20
 

@@ -18,12 +18,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import URL, make_url
 
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import migrate, tables
-from porchlight.adapters.db.audit_log import SqlAuditLogStore
-from porchlight.adapters.db.engine import make_engine
-from porchlight.audit import CheckpointSigner, CheckpointVerifier
-from porchlight.services.audit_log import Sequencer, SequencerConfig
+from porchlight.audit.adapters.sql_log import SqlAuditLogStore
+from porchlight.audit.domain import CheckpointSigner, CheckpointVerifier
+from porchlight.audit.services.log import Sequencer, SequencerConfig
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import migrate, tables
+from porchlight.kernel.adapters.db.engine import make_engine
 from tests.conftest import POSTGRES_URL, skip_or_fail
 
 ORIGIN = "porchlight.test/log"

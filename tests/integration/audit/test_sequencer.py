@@ -16,27 +16,29 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import tables
-from porchlight.adapters.db.audit_log import SqlAuditLogStore, SqlLogWriter
-from porchlight.adapters.db.audit_log_tables import (
+from porchlight.accounts.services import accounts
+from porchlight.audit.adapters.sql_log import SqlAuditLogStore, SqlLogWriter
+from porchlight.audit.adapters.tables import (
     audit_checkpoints,
     audit_leaves,
     audit_nodes,
 )
-from porchlight.adapters.db.orm import start_mappers
-from porchlight.adapters.db.uow import SqlUnitOfWork
-from porchlight.audit import (
+from porchlight.audit.domain import (
     Checkpoint,
     CheckpointError,
     CheckpointSigner,
     InMemoryTree,
     verify_consistency,
 )
-from porchlight.domain.geo import LatLon
-from porchlight.services import accounts, audit_queries, commands
-from porchlight.services.audit_log import Sequencer
-from porchlight.services.audit_ports import AuditQueueBusy
+from porchlight.audit.services import queries as audit_queries
+from porchlight.audit.services.log import Sequencer
+from porchlight.audit.services.ports import AuditQueueBusy
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import tables
+from porchlight.kernel.adapters.db.orm import start_mappers
+from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
 from tests.integration.audit.conftest import (
     APPEND_ONLY,
     ORIGIN,

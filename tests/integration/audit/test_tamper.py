@@ -18,20 +18,20 @@ from sqlalchemy import Engine, delete, insert, select, update
 from typer.testing import CliRunner
 
 from porchlight import bootstrap
-from porchlight.adapters.audit_http import HttpAuditLogSource
-from porchlight.adapters.clock import FixedClock
-from porchlight.adapters.db import tables
-from porchlight.adapters.db.audit_log_tables import (
+from porchlight.audit.adapters.http import HttpAuditLogSource
+from porchlight.audit.adapters.tables import (
     audit_checkpoints,
     audit_leaves,
     audit_nodes,
 )
-from porchlight.audit import Checkpoint, CheckpointSigner, leaf_hash
+from porchlight.audit.domain import Checkpoint, CheckpointSigner, leaf_hash
+from porchlight.audit.services.log import leaf_bytes
+from porchlight.audit.services.ports import QueuedEvent
 from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.cli import app
-from porchlight.services.audit_log import leaf_bytes
-from porchlight.services.audit_ports import QueuedEvent
+from porchlight.kernel.adapters.clock import FixedClock
+from porchlight.kernel.adapters.db import tables
 from tests.integration.audit.conftest import (
     ORIGIN,
     SIGNER,

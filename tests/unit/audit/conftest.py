@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from porchlight.audit import CheckpointSigner, CheckpointVerifier, InMemoryTree, leaf_hash
+from porchlight.audit.domain import CheckpointSigner, CheckpointVerifier, InMemoryTree, leaf_hash
 
 Range = tuple[int, int]
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from porchlight.audit import (
+from porchlight.audit.domain import (
     EMPTY_ROOT,
     Checkpoint,
     CheckpointError,

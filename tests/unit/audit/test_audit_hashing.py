@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from porchlight.audit import (
+from porchlight.audit.domain import (
     EMPTY_ROOT,
     CompactRange,
     InMemoryTree,

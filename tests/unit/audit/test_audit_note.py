@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from porchlight.audit import (
+from porchlight.audit.domain import (
     Checkpoint,
     CheckpointError,
     CheckpointSigner,

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from porchlight.audit import (
+from porchlight.audit.domain import (
     InMemoryTree,
     ProofError,
     leaf_hash,

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from porchlight.audit import (
+from porchlight.audit.domain import (
     CompactRange,
     InMemoryTree,
     NodeGetter,

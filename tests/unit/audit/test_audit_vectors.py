@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from porchlight.audit import ProofError, verify_consistency, verify_inclusion
+from porchlight.audit.domain import ProofError, verify_consistency, verify_inclusion
 
 VECTORS = Path(__file__).resolve().parents[2] / "data" / "rfc6962"
 

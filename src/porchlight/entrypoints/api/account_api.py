@@ -9,10 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from porchlight.domain.accounts import Account
-from porchlight.domain.agencies import MAX_JURISDICTION_RADIUS_M, AgencyKind
-from porchlight.domain.cameras import DEFAULT_RETENTION_DAYS, RETENTION_CHOICES_DAYS, Camera
-from porchlight.domain.geo import LatLon
+from porchlight.accounts.domain.accounts import Account
+from porchlight.accounts.domain.agencies import MAX_JURISDICTION_RADIUS_M, AgencyKind
+from porchlight.accounts.services import accounts, staff
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import (
     AgencyOut,
@@ -24,7 +23,14 @@ from porchlight.entrypoints.api.schemas import (
     whole,
 )
 from porchlight.entrypoints.deps import ActorDep, UowDep
-from porchlight.services import accounts, cameras, commands, staff
+from porchlight.footage.domain.cameras import (
+    DEFAULT_RETENTION_DAYS,
+    RETENTION_CHOICES_DAYS,
+    Camera,
+)
+from porchlight.footage.services import cameras
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["account"])
 

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from porchlight.audit.services import queries as audit_queries
+from porchlight.audit.services.ports import AuditLogStore, LeafRow, StoredCheckpoint
 from porchlight.entrypoints.api.schemas import ErrorBody
-from porchlight.services import audit_queries
-from porchlight.services.audit_ports import AuditLogStore, LeafRow, StoredCheckpoint
 
 MAX_INDEX = 2**63 - 1
 ERRORS = {status: {"model": ErrorBody} for status in (404, 422, 500)}

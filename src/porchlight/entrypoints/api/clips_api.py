@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel
 
-from porchlight.domain.clips import Clip
-from porchlight.domain.errors import NotAuthenticated
+from porchlight.accounts.services import tokens
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
@@ -21,7 +20,9 @@ from porchlight.entrypoints.uploads import (
     receive,
     upload_dir,
 )
-from porchlight.services import footage, tokens
+from porchlight.footage.domain.clips import Clip
+from porchlight.footage.services import library
+from porchlight.kernel.domain.errors import NotAuthenticated
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["clips"])
 VIDEO = {"schema": {"type": "string", "format": "binary"}}
@@ -88,7 +89,7 @@ async def upload_clip(
     limits = UploadLimits.of(settings.storage, kit.max_upload_bytes)
     async with receive(request, upload_dir(settings.data_dir), limits) as received:
         result = await run_in_threadpool(
-            footage.upload_clip, container.uow(), kit, camera_id=camera_id,
+            library.upload_clip, container.uow(), kit, camera_id=camera_id,
             device_camera_id=device_camera, recorded_at=recorded_at, received=received,
             claimed_sha256=sha256)
     if not result.created:
@@ -98,4 +99,4 @@ async def upload_clip(
 
 @router.get("/me/clips", response_model=list[ClipOut])
 def my_clips(uow: UowDep, actor: ActorDep) -> list[ClipOut]:
-    return [ClipOut.of(clip) for clip in footage.my_clips(uow, actor)]
+    return [ClipOut.of(clip) for clip in library.my_clips(uow, actor)]

@@ -10,16 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from porchlight.domain.consent import SharingScope
-from porchlight.domain.geo import LatLon
-from porchlight.domain.requests import (
-    MIN_RADIUS_M,
-    REJECTION_REASON_MAX,
-    REJECTION_REASON_MIN,
-    IncidentType,
-    RequestDraft,
-    VideoRequest,
-)
+from porchlight.custody.services import evidence
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import (
     ErrorBody,
@@ -31,7 +22,18 @@ from porchlight.entrypoints.api.schemas import (
     whole,
 )
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.services import evidence, inbox, jobs, reach, video_requests
+from porchlight.jobs.services import jobs
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.requests.domain.consent import SharingScope
+from porchlight.requests.domain.requests import (
+    MIN_RADIUS_M,
+    REJECTION_REASON_MAX,
+    REJECTION_REASON_MIN,
+    IncidentType,
+    RequestDraft,
+    VideoRequest,
+)
+from porchlight.requests.services import answers, reach, video_requests
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"])
 
@@ -189,23 +191,23 @@ def approve(request_id: UUID, body: ApprovalIn, uow: UowDep, container: Containe
 def my_inbox(uow: UowDep, actor: ActorDep) -> list[dict]:
     return [{"delivery_id": str(i.delivery.id), "status": i.delivery.status.value,
              "agency": i.agency.name, "case_number": i.request.case_number,
-             "request_status": i.request.status.value} for i in inbox.inbox(uow, actor)]
+             "request_status": i.request.status.value} for i in answers.inbox(uow, actor)]
 
 
 @router.get("/inbox/{delivery_id}")
 def disclosure(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> dict:
     """The full disclosure, and its SHA-256 that a consent must quote."""
-    _, shown = inbox.disclosure(uow, actor, delivery_id)
+    _, shown = answers.disclosure(uow, actor, delivery_id)
     return {"disclosure": asdict(shown), "disclosure_sha256": shown.sha256}
 
 
 @router.post("/inbox/{delivery_id}/consent", status_code=201)
 def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: ContainerDep,
             actor: ActorDep) -> dict:
-    consent_id = inbox.give_consent(
+    consent_id = answers.give_consent(
         uow, actor, delivery_id, clip_ids=set(body.clips), scope=body.scope,
         share_contact=body.share_contact, disclosure_sha256=body.disclosure_sha256)
-    # the copies are made by a job after this answer (services.messagebus)
+    # the copies are made by a job after this answer (kernel.services.messagebus)
     job = jobs.job_state(uow, f"evidence.derive:{consent_id}")
     return {"consent_id": str(consent_id),
             "evidence_job": {"state": job.state.value if job else "unknown",
@@ -215,7 +217,7 @@ def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: Containe
 
 @router.post("/inbox/{delivery_id}/decline", status_code=204)
 def decline(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
-    inbox.decline(uow, actor, delivery_id)
+    answers.decline(uow, actor, delivery_id)
 
 
 @router.post("/requests/{request_id}/reject", response_model=RequestOut)
@@ -234,10 +236,10 @@ def withdraw(request_id: UUID, uow: UowDep, actor: ActorDep) -> RequestOut:
 @router.post("/inbox/{delivery_id}/revoke", status_code=204)
 def revoke(delivery_id: UUID, uow: UowDep, container: ContainerDep, actor: ActorDep) -> None:
     """Take a consent back before the agency first opened the evidence; copies are destroyed."""
-    inbox.revoke_consent(uow, container.footage.store, actor, delivery_id)
+    answers.revoke_consent(uow, container.footage.store, actor, delivery_id)
 
 
 @router.post("/inbox/{delivery_id}/deletion", status_code=204)
 def ask_for_deletion(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
     """After the agency opened the evidence: ask it to delete; the agency sees the request."""
-    inbox.ask_for_deletion(uow, actor, delivery_id)
+    answers.ask_for_deletion(uow, actor, delivery_id)

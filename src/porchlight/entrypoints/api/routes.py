@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from porchlight.entrypoints.api.schemas import AgencyOut, ErrorBody, NeighbourhoodOut
 from porchlight.entrypoints.deps import UowDep
-from porchlight.services import neighbourhood
+from porchlight.neighbourhood.services import summary as neighbourhood
 
 ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422)}
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from porchlight.domain.agencies import Agency
+from porchlight.accounts.domain.agencies import Agency
 
 # Python's whitespace (what the domain collapses with str.split) spelled out one by one:
 # the schema's regex dialect (ECMA 262), pydantic's (Rust) and Python's disagree on \s.

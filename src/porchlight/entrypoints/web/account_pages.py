@@ -12,14 +12,14 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from pydantic import Field
 
-from porchlight.domain.auth import ApiScope, mfa_required
-from porchlight.domain.errors import DomainError, NotFound, SigninRefused
-from porchlight.domain.geo import LatLon
+from porchlight.accounts.domain.auth import ApiScope, mfa_required
+from porchlight.accounts.services import registration, signin, tokens
 from porchlight.entrypoints.auth import SESSION_COOKIE, clear_session_cookie, set_cookie
 from porchlight.entrypoints.deps import ActorDep, AnySessionDep, CallerDep, SecurityDep, UowDep
 from porchlight.entrypoints.web.forms import FormModel, Posted, field_errors, submit
 from porchlight.entrypoints.web.render import render, safe_next, see_other
-from porchlight.services import registration, signin, tokens
+from porchlight.kernel.domain.errors import DomainError, NotFound, SigninRefused
+from porchlight.kernel.domain.geo import LatLon
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]

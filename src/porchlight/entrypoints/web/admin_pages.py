@@ -9,15 +9,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
-from porchlight.domain.accounts import StaffRole
-from porchlight.domain.agencies import AgencyKind
-from porchlight.domain.errors import NotFound, PermissionDenied
-from porchlight.domain.geo import LatLon
-from porchlight.domain.policies import require_platform_admin
+from porchlight.accounts.domain.accounts import StaffRole
+from porchlight.accounts.domain.agencies import AgencyKind
+from porchlight.accounts.services import accounts, registration, staff
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, SecurityDep, UowDep
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
-from porchlight.services import accounts, commands, registration, staff
+from porchlight.kernel.domain.errors import NotFound, PermissionDenied
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import require_platform_admin
+from porchlight.kernel.services import commands
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from porchlight.audit.services import queries as audit_queries
 from porchlight.entrypoints.web.render import render
-from porchlight.services import audit_queries
 
 router = APIRouter(include_in_schema=False)
 LATEST = 20

@@ -9,12 +9,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
-from porchlight.domain.cameras import RETENTION_CHOICES_DAYS
-from porchlight.domain.geo import LatLon
+from porchlight.accounts.services import tokens
 from porchlight.entrypoints.deps import ActorDep, UowDep
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
-from porchlight.services import cameras, commands, tokens
+from porchlight.footage.domain.cameras import RETENTION_CHOICES_DAYS
+from porchlight.footage.services import cameras
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services import commands
 
 router = APIRouter(include_in_schema=False)
 

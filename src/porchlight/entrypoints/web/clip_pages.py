@@ -13,12 +13,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from porchlight.domain.clips import Clip
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import local, viewer_zone
-from porchlight.services import cameras, commands, footage
+from porchlight.footage.domain.clips import Clip
+from porchlight.footage.services import cameras, library
+from porchlight.kernel.services import commands
 
 router = APIRouter(include_in_schema=False)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -70,11 +71,11 @@ def starts_playback(header: str | None) -> bool:
 
 
 @router.get("/clips", response_class=HTMLResponse)
-def library(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
+def clip_library(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
     mine = cameras.list_my_cameras(uow, me)
     grouped: dict[UUID, dict[date, list[Clip]]] = defaultdict(lambda: defaultdict(list))
     zone = viewer_zone(request)  # a day is the viewer's day, not UTC's
-    for clip in footage.my_clips(uow, me):
+    for clip in library.my_clips(uow, me):
         grouped[clip.camera_id][local(clip.recorded_at, zone).date()].append(clip)
     return render(request, "clips.html", cameras=mine, grouped=grouped)
 
@@ -82,7 +83,7 @@ def library(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
 @router.get("/clips/{clip_id}", response_class=HTMLResponse)
 def clip_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
               clip_id: UUID) -> HTMLResponse:
-    opened = footage.open_for_owner(uow, container.footage, me, clip_id, record_view=False)
+    opened = library.open_for_owner(uow, container.footage, me, clip_id, record_view=False)
     return render(request, "clip.html", clip=opened.clip)
 
 
@@ -91,7 +92,7 @@ async def play(request: Request, container: ContainerDep, me: ActorDep,
                clip_id: UUID) -> Response:
     kit = container.footage
     header = request.headers.get("range")
-    opened = await run_in_threadpool(footage.open_for_owner, container.uow(), kit, me, clip_id,
+    opened = await run_in_threadpool(library.open_for_owner, container.uow(), kit, me, clip_id,
                                      record_view=starts_playback(header)
                                      and not head_only(request.scope))
     return ranged_response(
@@ -102,7 +103,7 @@ async def play(request: Request, container: ContainerDep, me: ActorDep,
 @router.get("/clips/{clip_id}/poster.jpg")
 def poster(uow: UowDep, container: ContainerDep, me: ActorDep, clip_id: UUID) -> Response:
     kit = container.footage
-    opened = footage.open_for_owner(uow, kit, me, clip_id, record_view=False)
+    opened = library.open_for_owner(uow, kit, me, clip_id, record_view=False)
     key = opened.clip.poster_key
     size = kit.store.plaintext_size(key)
     data = b"".join(kit.store.read(key, opened.data_key, 0, size))
@@ -114,14 +115,14 @@ def delete(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
            confirm: Annotated[str, Form()] = "") -> Response:
     """Deleting cannot be undone: the first post asks, the confirmed one deletes."""
     if confirm != "yes":
-        opened = footage.open_for_owner(uow, container.footage, me, clip_id, record_view=False)
+        opened = library.open_for_owner(uow, container.footage, me, clip_id, record_view=False)
         return render(request, "confirm.html", title="Delete this clip for good?",
                       message="Its key is destroyed at once and the footage cannot be "
                               "recovered by anyone, you included. Copies you already shared "
                               "with an agency are not affected.",
                       action=f"/clips/{clip_id}/delete", confirm_label="Yes, delete it",
                       back=f"/clips/{opened.clip.id}")
-    footage.delete_my_clip(uow, container.footage, me, clip_id)
+    library.delete_my_clip(uow, container.footage, me, clip_id)
     return see_other("/clips")
 
 

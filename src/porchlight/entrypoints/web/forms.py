@@ -25,7 +25,12 @@ from pydantic import (
     model_validator,
 )
 
-from porchlight.domain.errors import DomainError, NotAuthenticated, NotFound, PermissionDenied
+from porchlight.kernel.domain.errors import (
+    DomainError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
 
 WHOLE_FORM = "_form"  # the key of an error about the form as a whole
 

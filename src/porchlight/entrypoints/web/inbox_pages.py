@@ -9,25 +9,25 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
-from porchlight.domain.consent import SharingScope
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
-from porchlight.services import inbox
+from porchlight.requests.domain.consent import SharingScope
+from porchlight.requests.services import answers
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
-    return render(request, "inbox.html", items=inbox.inbox(uow, me))
+    return render(request, "inbox.html", items=answers.inbox(uow, me))
 
 
 def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
                status: int = 200, **extra) -> Response:
-    item, shown = inbox.disclosure(uow, me, delivery_id)
+    item, shown = answers.disclosure(uow, me, delivery_id)
     return render(request, "inbox_item.html", status, item=item, shown=shown,
-                  scopes=list(SharingScope), mine=inbox.my_consent(uow, me, delivery_id),
+                  scopes=list(SharingScope), mine=answers.my_consent(uow, me, delivery_id),
                   **extra)
 
 
@@ -47,7 +47,7 @@ class ConsentForm(FormModel):
 def consent(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
             delivery_id: UUID, values: Posted) -> Response:
     def give(form: ConsentForm) -> Response:
-        inbox.give_consent(  # the copies are made by a job (services.messagebus)
+        answers.give_consent(  # the copies are made by a job (kernel.services.messagebus)
             uow, me, delivery_id, clip_ids=set(form.clips), scope=form.scope,
             share_contact=form.share_contact, disclosure_sha256=form.disclosure)
         return see_other(f"/inbox/{delivery_id}")
@@ -61,14 +61,14 @@ def decline(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
             confirm: Annotated[str, Form()] = "") -> Response:
     """Declining is final: the first post asks, the confirmed one declines."""
     if confirm != "yes":
-        item, _ = inbox.disclosure(uow, me, delivery_id)
+        item, _ = answers.disclosure(uow, me, delivery_id)
         return render(request, "confirm.html", title="Decline this request?",
                       message=f"Nothing will be sent to {item.agency.name}, and you will not "
                               "be able to share footage for this request later. The agency "
                               "never learns who declined.",
                       action=f"/inbox/{delivery_id}/decline", confirm_label="Yes, decline",
                       back=f"/inbox/{delivery_id}")
-    inbox.decline(uow, me, delivery_id)
+    answers.decline(uow, me, delivery_id)
     return see_other("/inbox")
 
 
@@ -77,18 +77,18 @@ def revoke(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
            delivery_id: UUID, confirm: Annotated[str, Form()] = "") -> Response:
     """Taking consent back destroys the copies: the first post asks, the confirmed one acts."""
     if confirm != "yes":
-        item, _ = inbox.disclosure(uow, me, delivery_id)
+        item, _ = answers.disclosure(uow, me, delivery_id)
         return render(request, "confirm.html", title="Take your consent back?",
                       message=f"The copies made for {item.agency.name} are destroyed now, and "
                               "you cannot share footage for this request again. Your own "
                               "clips stay as they are.",
                       action=f"/inbox/{delivery_id}/revoke",
                       confirm_label="Yes, take it back", back=f"/inbox/{delivery_id}")
-    inbox.revoke_consent(uow, container.footage.store, me, delivery_id)
+    answers.revoke_consent(uow, container.footage.store, me, delivery_id)
     return see_other(f"/inbox/{delivery_id}")
 
 
 @router.post("/inbox/{delivery_id}/deletion")
 def deletion(uow: UowDep, me: ActorDep, delivery_id: UUID) -> Response:
-    inbox.ask_for_deletion(uow, me, delivery_id)
+    answers.ask_for_deletion(uow, me, delivery_id)
     return see_other(f"/inbox/{delivery_id}")

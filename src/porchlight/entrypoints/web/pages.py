@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from porchlight.entrypoints.deps import UowDep
-from porchlight.services import neighbourhood
+from porchlight.neighbourhood.services import summary as neighbourhood
 
 router = APIRouter(include_in_schema=False)
 

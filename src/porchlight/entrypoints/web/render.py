@@ -8,8 +8,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup, escape
 
-from porchlight.domain.errors import DomainError
 from porchlight.entrypoints.auth import CSRF_FIELD, Caller, csrf_token_for, resolve_caller
+from porchlight.kernel.domain.errors import DomainError
 
 
 def template_context(request: Request) -> dict[str, Any]:

@@ -10,20 +10,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
-from porchlight.domain.geo import MAX_SEARCH_RADIUS_M, LatLon
-from porchlight.domain.requests import (
-    MIN_RADIUS_M,
-    REJECTION_REASON_MAX,
-    IncidentType,
-    RequestDraft,
-)
+from porchlight.custody.services import evidence
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import viewer_zone, zone_named
-from porchlight.services import evidence, request_review, video_requests
+from porchlight.kernel.domain.geo import MAX_SEARCH_RADIUS_M, LatLon
+from porchlight.requests.domain.requests import (
+    MIN_RADIUS_M,
+    REJECTION_REASON_MAX,
+    IncidentType,
+    RequestDraft,
+)
+from porchlight.requests.services import review as request_review
+from porchlight.requests.services import video_requests
 
 router = APIRouter(include_in_schema=False)
 

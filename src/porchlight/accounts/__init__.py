@@ -1,0 +1,1 @@
+"""Accounts: residents, agencies and their staff, sign-in, second factors, API tokens."""

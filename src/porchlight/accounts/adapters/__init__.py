@@ -1,0 +1,1 @@
+"""The accounts adapters: infrastructure behind the ports the services define."""

@@ -1,0 +1,1 @@
+"""The accounts domain: entities, values and rules; standard library only."""

@@ -1,0 +1,1 @@
+"""The accounts use cases: they work through the unit of work and ports, never infrastructure."""

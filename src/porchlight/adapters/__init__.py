@@ -1,1 +1,0 @@
-"""Concrete implementations of the service ports. Only bootstrap picks among them."""

@@ -1,0 +1,1 @@
+"""The audit adapters: infrastructure behind the ports the services define."""

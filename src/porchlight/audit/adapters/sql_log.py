@@ -1,0 +1,229 @@
+"""The audit log on SQLAlchemy: views of the log tables, and the single-writer lock.
+
+Single writer: ``BEGIN IMMEDIATE`` on SQLite (the database write lock, which also stops
+new audit events while a batch runs), ``pg_advisory_xact_lock`` on PostgreSQL.
+
+Queue order on PostgreSQL: ids come from a sequence, so a transaction can commit event 41
+after event 42 is already visible.  Sequencing 42 first would leave 41 out of order, or
+out of the log.  ``queue_horizon`` therefore takes ``LOCK TABLE audit_events IN SHARE
+MODE`` for an instant: it waits for every transaction that has inserted audit events to
+end, so every id up to the maximum it then reads is final.  The wait is bounded by
+``lock_timeout``; writers queue behind it only for that instant.  (SQLite serialises
+writers, so ids are always final there.)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text
+from sqlalchemy.exc import OperationalError
+
+from porchlight.audit.adapters.tables import (
+    audit_checkpoints,
+    audit_leaves,
+    audit_nodes,
+)
+from porchlight.audit.domain import Node, NodeId
+from porchlight.audit.services.ports import (
+    AuditQueueBusy,
+    LeafRow,
+    QueuedEvent,
+    StoredCheckpoint,
+)
+from porchlight.kernel.adapters.db.engine import read_snapshot
+from porchlight.kernel.adapters.db.tables import audit_events
+
+SEQUENCER_LOCK = 0x504F5243_4C4F4721  # "PORCLOG!": the advisory lock of the single writer
+_LOCK_NOT_AVAILABLE = "55P03"
+_COPY = {  # binary COPY: hashes and leaves travel as raw bytes, not escaped hex text
+    "leaves": "COPY audit_leaves (leaf_index, event_id, data, leaf_hash) FROM STDIN BINARY",
+    "nodes": "COPY audit_nodes (level, node_index, hash) FROM STDIN BINARY",
+}
+_COPY_TYPES = {"leaves": ["int8", "int8", "bytea", "bytea"], "nodes": ["int2", "int8", "bytea"]}
+_INSERT = {
+    "leaves": "INSERT INTO audit_leaves (leaf_index, event_id, data, leaf_hash) "
+    "VALUES (?, ?, ?, ?)",
+    "nodes": "INSERT INTO audit_nodes (level, node_index, hash) VALUES (?, ?, ?)",
+}
+_LEVELS_PER_QUERY = 16
+
+
+_EVENTS_SQL = (
+    "SELECT id, kind, version, occurred_at, actor_id, payload FROM audit_events "
+    "WHERE id > {mark} AND id <= {mark} ORDER BY id LIMIT {mark}"
+)
+_NO_BOUND = 2**63 - 1
+
+
+def _sqlite_event(row: Sequence[Any]) -> QueuedEvent:
+    """SQLite hands back the column types' storage: naive UTC text, hex UUID, JSON text."""
+    event_id, kind, version, occurred_at, actor_id, payload = row
+    return QueuedEvent(
+        event_id, kind, version, datetime.fromisoformat(occurred_at).replace(tzinfo=UTC),
+        None if actor_id is None else UUID(hex=actor_id), json.loads(payload),
+    )
+
+
+def _postgres_event(row: Sequence[Any]) -> QueuedEvent:
+    """psycopg already gives an aware datetime, a UUID and the decoded JSON."""
+    return QueuedEvent(*row)
+
+
+def event_decoder(connection: Connection) -> Callable[[Sequence[Any]], QueuedEvent]:
+    """Decode raw audit_events rows (id, kind, version, occurred_at, actor_id, payload).
+
+    The sequencer and the verifier read events in bulk below SQLAlchemy's type layer, which
+    would otherwise cost more than encoding the leaf; both use this one decoder.
+    """
+    return _sqlite_event if connection.dialect.name == "sqlite" else _postgres_event
+
+
+def mark(connection: Connection) -> str:
+    return "?" if connection.dialect.name == "sqlite" else "%s"
+
+
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(row.size, row.root, row.note, row.verifier_key, row.signed_at)
+
+
+class SqlLogView:
+    """A view of the log on one connection; the caller owns the transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def size(self) -> int:
+        top = self.connection.execute(select(func.max(audit_leaves.c.leaf_index))).scalar()
+        return 0 if top is None else top + 1
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        query = select(audit_checkpoints).order_by(audit_checkpoints.c.size.desc()).limit(1)
+        row = self.connection.execute(query).first()
+        return None if row is None else _checkpoint(row)
+
+    def checkpoints(self, after_size: int, limit: int) -> list[StoredCheckpoint]:
+        query = (
+            select(audit_checkpoints)
+            .where(audit_checkpoints.c.size > after_size)
+            .order_by(audit_checkpoints.c.size)
+            .limit(limit)
+        )
+        return [_checkpoint(row) for row in self.connection.execute(query)]
+
+    def leaves(self, start: int, end: int) -> list[LeafRow]:
+        c = audit_leaves.c
+        query = (
+            select(c.leaf_index, c.event_id, c.data, c.leaf_hash)
+            .where(c.leaf_index >= start, c.leaf_index < end)
+            .order_by(c.leaf_index)
+        )
+        return [tuple(row) for row in self.connection.execute(query)]  # type: ignore[misc]
+
+    def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+        # One IN list per level, OR-ed: both databases then search the primary key for
+        # each node (SQLite scans the whole table for a row-value IN list).
+        by_level: dict[int, list[int]] = {}
+        for level, index in set(ids):
+            by_level.setdefault(level, []).append(index)
+        found: dict[NodeId, bytes] = {}
+        c = audit_nodes.c
+        for part in _chunks(sorted(by_level.items())):
+            terms = [and_(c.level == level, c.node_index.in_(sorted(indexes)))
+                     for level, indexes in part]
+            rows = self.connection.execute(select(audit_nodes).where(or_(*terms)))
+            found.update(((row[0], row[1]), row[2]) for row in rows)
+        return found
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), _LEVELS_PER_QUERY):
+        yield items[start : start + _LEVELS_PER_QUERY]
+
+
+class SqlLogWriter(SqlLogView):
+    """The sequencer's view: reads the queue, appends leaves, nodes and checkpoints."""
+
+    def last_event_id(self) -> int:
+        query = select(audit_leaves.c.event_id).order_by(audit_leaves.c.leaf_index.desc())
+        return self.connection.execute(query.limit(1)).scalar() or 0
+
+    def queued_events(self, after_id: int, up_to: int | None, limit: int) -> list[QueuedEvent]:
+        bound = _NO_BOUND if up_to is None else up_to
+        sql = _EVENTS_SQL.format(mark=mark(self.connection))
+        rows = self.connection.exec_driver_sql(sql, (after_id, bound, limit)).all()
+        return list(map(event_decoder(self.connection), rows))
+
+    def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node]) -> None:
+        # Bulk paths below SQLAlchemy: its per-row parameter processing would cost more
+        # than everything else the sequencer does per leaf.
+        for kind, rows in (("leaves", leaves), ("nodes", nodes)):
+            if not rows:
+                continue
+            if self.connection.dialect.name == "postgresql":
+                raw = self.connection.connection.driver_connection
+                with raw.cursor() as cursor, cursor.copy(_COPY[kind]) as copy:  # type: ignore[union-attr]
+                    copy.set_types(_COPY_TYPES[kind])
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                self.connection.exec_driver_sql(_INSERT[kind], list(rows))
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        self.connection.execute(
+            insert(audit_checkpoints).values(
+                size=checkpoint.size,
+                root=checkpoint.root,
+                note=checkpoint.note,
+                verifier_key=checkpoint.verifier_key,
+                signed_at=checkpoint.signed_at,
+            )
+        )
+
+
+class SqlAuditLogStore:
+    """Implements AuditLogStore on an engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine, *, horizon_lock_timeout_ms: int = 5000) -> None:
+        self.engine = engine
+        self.horizon_lock_timeout_ms = horizon_lock_timeout_ms
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def reading(self) -> Iterator[SqlLogView]:
+        with self.engine.connect() as connection:
+            connection = read_snapshot(connection)
+            with connection.begin():
+                yield SqlLogView(connection)
+
+    @contextmanager
+    def sequencing(self) -> Iterator[SqlLogWriter]:
+        # On SQLite the transaction begins IMMEDIATE (the engine's default for writes).
+        with self.engine.connect() as connection, connection.begin():
+            if not self.is_sqlite:
+                lock = text("SELECT pg_advisory_xact_lock(:key)")
+                connection.execute(lock, {"key": SEQUENCER_LOCK})
+            yield SqlLogWriter(connection)
+
+    def queue_horizon(self) -> int | None:
+        if self.is_sqlite:
+            return None
+        with self.engine.connect() as connection, connection.begin():
+            timeout = int(self.horizon_lock_timeout_ms)
+            connection.execute(text(f"SET LOCAL lock_timeout = {timeout}"))
+            try:
+                connection.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                    raise AuditQueueBusy("audit events are still being written") from exc
+                raise
+            top = select(func.coalesce(func.max(audit_events.c.id), 0))
+            return connection.execute(top).scalar_one()

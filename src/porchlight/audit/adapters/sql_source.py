@@ -1,0 +1,108 @@
+"""The local database as a source for ``audit verify``: one snapshot, streamed fast.
+
+Leaves are read with a plain DBAPI cursor (a server-side one on PostgreSQL) in big chunks
+of plain tuples: verifying a million leaves is meant to cost little more than hashing
+them, and SQLAlchemy row processing would cost as much as the hashing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, exists, func, select
+
+from porchlight.audit.adapters.sql_log import SqlLogView, event_decoder, mark
+from porchlight.audit.adapters.tables import audit_leaves
+from porchlight.audit.domain import consistency_plan, evaluate_plan
+from porchlight.audit.services.ports import LeafData, LeafRow, QueuedEvent, StoredCheckpoint
+from porchlight.kernel.adapters.db.engine import read_snapshot
+from porchlight.kernel.adapters.db.tables import audit_events
+
+_LEAVES_SQL = (
+    "SELECT leaf_index, event_id, data, leaf_hash FROM audit_leaves "
+    "WHERE leaf_index >= {mark} AND leaf_index < {mark} ORDER BY leaf_index"
+)
+_LEAF_EVENTS_SQL = (
+    "SELECT l.leaf_index, l.data, e.id, e.kind, e.version, e.occurred_at, e.actor_id, "
+    "e.payload FROM audit_leaves l LEFT JOIN audit_events e ON e.id = l.event_id "
+    "WHERE l.leaf_index < {mark} ORDER BY l.leaf_index"
+)
+_LEAF_DATA_SQL = (
+    "SELECT data, leaf_hash FROM audit_leaves "
+    "WHERE leaf_index >= {mark} AND leaf_index < {mark} ORDER BY leaf_index"
+)
+
+
+class SqlAuditLogSource:
+    """Implements AuditLogSource and AuditEventSource on one read transaction."""
+
+    def __init__(self, connection: Connection, *, chunk_size: int = 5_000) -> None:
+        self.connection = connection
+        self.chunk_size = chunk_size
+        self.view = SqlLogView(connection)
+        self._cursors = 0
+
+    @classmethod
+    @contextmanager
+    def open(cls, engine: Engine, *, chunk_size: int = 5_000) -> Iterator[SqlAuditLogSource]:
+        """A source on a consistent snapshot, for as long as the ``with`` block lasts."""
+        with engine.connect() as connection:
+            connection = read_snapshot(connection)
+            with connection.begin():
+                yield cls(connection, chunk_size=chunk_size)
+
+    def size(self) -> int:
+        return self.view.size()
+
+    def checkpoints(self) -> Iterator[StoredCheckpoint]:
+        after = -1
+        while page := self.view.checkpoints(after, 1000):
+            yield from page
+            after = page[-1].size
+
+    def leaf_chunks(self, start: int, end: int) -> Iterator[Sequence[LeafRow]]:
+        return self._stream(_LEAVES_SQL, start, end)
+
+    def leaf_data(self, start: int, end: int) -> Iterator[Sequence[LeafData]]:
+        return self._stream(_LEAF_DATA_SQL, start, end)
+
+    def _stream(self, sql: str, *params: int) -> Iterator[Any]:
+        raw: Any = self.connection.connection.driver_connection
+        if self.connection.dialect.name == "sqlite":
+            cursor = raw.cursor()
+        else:
+            self._cursors += 1
+            # Server-side and binary: bytea arrives as raw bytes, not hex text (3x faster).
+            cursor = raw.cursor(name=f"porchlight_audit_verify_{self._cursors}", binary=True)
+        cursor.execute(sql.format(mark=mark(self.connection)), params)
+        try:
+            while rows := cursor.fetchmany(self.chunk_size):
+                yield rows
+        finally:
+            cursor.close()
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """From the stored nodes; KeyError (a LookupError) when one of them is missing."""
+        plan = consistency_plan(size1, size2)
+        nodes = self.view.nodes({node for group in plan for node in group})
+        return evaluate_plan(plan, lambda level, index: nodes[(level, index)])
+
+    def leaf_events(self, end: int) -> Iterator[Sequence[tuple[int, bytes, QueuedEvent | None]]]:
+        decode = event_decoder(self.connection)
+        for rows in self._stream(_LEAF_EVENTS_SQL, end):
+            yield [(row[0], row[1], None if row[2] is None else decode(row[2:]))
+                   for row in rows]
+
+    def first_skipped_event(self) -> tuple[int, int] | None:
+        leaves, events = audit_leaves.c, audit_events.c
+        highest = select(func.max(leaves.event_id)).scalar_subquery()
+        in_a_leaf = exists().where(leaves.event_id == events.id)
+        query = select(func.min(events.id)).where(events.id < highest, ~in_a_leaf)
+        skipped = self.connection.execute(query).scalar()
+        if skipped is None:
+            return None
+        after = select(leaves.leaf_index).where(leaves.event_id > skipped)
+        index = self.connection.execute(after.order_by(leaves.event_id).limit(1)).scalar_one()
+        return skipped, index

@@ -1,0 +1,72 @@
+"""Tables of the tamper-evident audit log: leaves, complete tree nodes, signed checkpoints.
+
+They live on the shared ``metadata`` so Alembic sees them, and migration 0003 makes all
+three append-only with database triggers.  Storage layout:
+
+* ``audit_leaves``: one row per log entry, keyed by its log index.  ``data`` is the
+  canonical leaf (the bytes that are hashed), ``leaf_hash`` is ``SHA-256(0x00 || data)``.
+* ``audit_nodes``: every complete node of the tree, leaves (level 0) included, written
+  exactly once, when the leaf that completes it is appended (about two rows per leaf).
+  Roots and proofs of any tree size are folds of O(log n) of these.  Proofs never read
+  the leaf table, so a changed, removed or inserted leaf cannot also spoil the proofs that
+  locate it: the verifier finds the exact index unless this table was rewritten as well.
+* ``audit_checkpoints``: the signed notes, one per tree size the log committed to.
+
+On SQLite, integer keys are rowid aliases (``Integer`` variant) and the node table is
+``WITHOUT ROWID``: range scans by log index read the table b-tree directly.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+)
+
+from porchlight.kernel.adapters.db.tables import metadata
+from porchlight.kernel.adapters.db.types import UTCDateTime
+
+LOG_INTEGER = BigInteger().with_variant(Integer, "sqlite")
+APPEND_ONLY_TABLES = ("audit_leaves", "audit_nodes", "audit_checkpoints")
+
+audit_leaves = Table(
+    "audit_leaves",
+    metadata,
+    Column("leaf_index", LOG_INTEGER, primary_key=True, autoincrement=False),
+    Column(
+        "event_id", LOG_INTEGER, ForeignKey("audit_events.id"), nullable=False, unique=True
+    ),
+    Column("data", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    CheckConstraint("leaf_index >= 0", name="index_not_negative"),
+)
+
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("node_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    CheckConstraint("level BETWEEN 0 AND 63", name="level_range"),
+    CheckConstraint("node_index >= 0", name="index_not_negative"),
+    sqlite_with_rowid=False,
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", LOG_INTEGER, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("verifier_key", String(200), nullable=False),
+    Column("signed_at", UTCDateTime, nullable=False),
+    CheckConstraint("size > 0", name="size_positive"),
+)

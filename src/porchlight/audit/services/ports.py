@@ -1,0 +1,152 @@
+"""Ports of the audit log: what the sequencer, the public reads and the verifier need.
+
+Kept apart from ``ports.py`` because they serve one feature with its own storage.  Leaves
+travel as plain tuples (``LeafRow``), not dataclasses: the verifier streams millions of
+them and object construction would dominate its running time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, Protocol
+from uuid import UUID
+
+from porchlight.audit.domain import Node, NodeId
+
+LeafRow = tuple[int, int | None, bytes, bytes]
+"""``(index, event id, leaf bytes, leaf hash)`` of one stored leaf."""
+LeafData = tuple[bytes, bytes]
+"""``(leaf bytes, stored leaf hash)``: all the verifier's fast pass reads of a leaf."""
+
+
+class AuditQueueBusy(Exception):
+    """Events may still be in flight below the next id; sequencing must wait (PostgreSQL)."""
+
+
+class AuditKeyError(RuntimeError):
+    """The signing key file is missing, unreadable, malformed or too widely readable."""
+
+
+class AuditSourceError(LookupError):
+    """A log source (another deployment's API, say) could not answer a question."""
+
+
+class QueuedEvent(NamedTuple):
+    """One row of ``audit_events``, as the sequencer turns it into a leaf.
+
+    A named tuple rather than a dataclass: millions are built when a log is verified.
+    """
+
+    id: int
+    kind: str
+    version: int
+    occurred_at: datetime
+    actor_id: UUID | None
+    payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    """A signed checkpoint as stored: the note is authoritative, the rest is for queries."""
+
+    size: int
+    root: bytes
+    note: str
+    verifier_key: str
+    signed_at: datetime
+
+
+class AuditLogReader(Protocol):
+    """A consistent read-only view of the log (one snapshot)."""
+
+    def size(self) -> int:
+        """Number of leaves: one past the highest stored index."""
+        ...
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    def checkpoints(self, after_size: int, limit: int) -> list[StoredCheckpoint]:
+        """Checkpoints with ``size > after_size``, smallest first."""
+        ...
+
+    def leaves(self, start: int, end: int) -> list[LeafRow]:
+        """Stored leaves with ``start <= index < end``, in index order."""
+        ...
+
+    def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
+        """The stored complete nodes among ``ids`` (level 0: leaf hashes)."""
+        ...
+
+
+class AuditLogWriter(AuditLogReader, Protocol):
+    """The single writer's view: one transaction holding the sequencer lock."""
+
+    def last_event_id(self) -> int:
+        """Event id of the last leaf, 0 for an empty log."""
+        ...
+
+    def queued_events(self, after_id: int, up_to: int | None, limit: int) -> list[QueuedEvent]:
+        """Events with ``after_id < id <= up_to`` (no upper bound for None), by id."""
+        ...
+
+    def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node]) -> None:
+        """Store new leaves and every complete node they created, leaf hashes included."""
+        ...
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
+
+
+class AuditLogStore(Protocol):
+    """Opens views of the log; each view is one transaction."""
+
+    def reading(self) -> AbstractContextManager[AuditLogReader]: ...
+
+    def sequencing(self) -> AbstractContextManager[AuditLogWriter]:
+        """Take the single-writer lock; commit on a normal exit, roll back on an exception."""
+        ...
+
+    def queue_horizon(self) -> int | None:
+        """The highest event id that no in-flight transaction can still fill in below.
+
+        None means no bound is needed (writers are serialised, as on SQLite).  Raises
+        AuditQueueBusy when the bound cannot be established right now.
+        """
+        ...
+
+
+class AuditLogSource(Protocol):
+    """What a verifier reads: the local database or another deployment's public API."""
+
+    def size(self) -> int: ...
+
+    def checkpoints(self) -> Iterator[StoredCheckpoint]:
+        """Every stored checkpoint, smallest size first."""
+        ...
+
+    def leaf_chunks(self, start: int, end: int) -> Iterator[Sequence[LeafRow]]:
+        """Stored leaves with ``start <= index < end``, in index order, a chunk at a time."""
+        ...
+
+    def leaf_data(self, start: int, end: int) -> Iterator[Sequence[LeafData]]:
+        """The same leaves as ``leaf_chunks``, without index and event id (the fast path)."""
+        ...
+
+    def consistency_proof(self, size1: int, size2: int) -> list[bytes]:
+        """The proof the log serves; LookupError or ValueError when it cannot serve one."""
+        ...
+
+
+class AuditEventSource(Protocol):
+    """The local queue of events, to check that every leaf still describes its event."""
+
+    def leaf_events(self, end: int) -> Iterator[Sequence[tuple[int, bytes, QueuedEvent | None]]]:
+        """``(index, leaf bytes, event or None if missing)`` for leaves below ``end``."""
+        ...
+
+    def first_skipped_event(self) -> tuple[int, int] | None:
+        """``(event id, leaf index)`` of the first event older than the last leaf's event
+        that no leaf holds, with the index of the first leaf holding a later event."""
+        ...

@@ -1,0 +1,1 @@
+"""Custody: evidence copies derived from consented clips, and who touched them."""

@@ -1,0 +1,1 @@
+"""The custody domain: entities, values and rules; standard library only."""

@@ -1,0 +1,75 @@
+"""Evidence items: the agency's own encrypted copy of a consented clip, trimmed to the window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+from uuid import UUID
+
+from porchlight.kernel.domain.entity import Entity
+from porchlight.kernel.domain.events import DomainEvent
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceReceived(DomainEvent):
+    """Custody: the agency received a derived copy (parent and own SHA-256 on the record)."""
+
+    kind: ClassVar[str] = "evidence.received"
+    evidence_id: UUID
+    request_id: UUID
+    agency_id: UUID
+    source_sha256: str
+    sha256: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceViewed(DomainEvent):
+    kind: ClassVar[str] = "evidence.viewed"
+    evidence_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidencePurged(DomainEvent):
+    kind: ClassVar[str] = "evidence.purged"
+    evidence_id: UUID
+    reason: str
+
+
+@dataclass(eq=False)
+class EvidenceItem(Entity):
+    id: UUID
+    consent_id: UUID
+    request_id: UUID
+    agency_id: UUID
+    source_clip_id: UUID
+    source_sha256: str
+    sha256: str
+    size_bytes: int
+    container: str
+    start_offset_seconds: float
+    end_offset_seconds: float
+    covers_from: datetime
+    covers_to: datetime
+    object_key: str
+    wrapped_key: bytes | None
+    received_at: datetime
+    expires_at: datetime
+    first_opened_at: datetime | None = None
+    purged_at: datetime | None = None
+
+    @property
+    def is_readable(self) -> bool:
+        return self.wrapped_key is not None and self.purged_at is None
+
+    def opened(self, *, actor_id: UUID, now: datetime) -> None:
+        if self.first_opened_at is None:
+            self.first_opened_at = now
+        self.record(EvidenceViewed(actor_id=actor_id, evidence_id=self.id))
+
+    def purge(self, *, now: datetime, reason: str, actor_id: UUID | None) -> None:
+        if self.purged_at is not None:
+            return
+        self.wrapped_key = None
+        self.purged_at = now
+        self.record(EvidencePurged(actor_id=actor_id, evidence_id=self.id, reason=reason))

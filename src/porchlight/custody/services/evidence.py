@@ -1,0 +1,173 @@
+"""Evidence: derive the agency's trimmed, separately encrypted copy of each consented clip.
+
+The derived copy covers the request's window only (stream copy from the keyframe before
+it), is hashed, encrypted under its own data key and stored; its row keeps the parent
+clip's SHA-256 and its own, and the custody event `evidence.received` is written with it.
+Derivation is a job: idempotent per (consent, clip), so a retry after a crash finishes
+what is missing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from porchlight.accounts.services import registration
+from porchlight.accounts.services.credentials import Security
+from porchlight.custody.domain.evidence import EvidenceItem, EvidenceReceived
+from porchlight.footage.domain.clips import Clip
+from porchlight.footage.services.library import Footage, OpenClip
+from porchlight.kernel.domain.errors import NotFound
+from porchlight.kernel.domain.policies import Actor, actor_id, require_agency_staff
+from porchlight.kernel.services.ports import UnitOfWork
+from porchlight.requests.domain.consent import Consent, ContactDisclosed, evidence_expiry
+from porchlight.requests.domain.requests import VideoRequest
+
+
+def _key_context(evidence_id: UUID) -> bytes:
+    return f"evidence:{evidence_id}".encode()
+
+
+def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir: Path,
+                       progress: Callable[[int, int], None] | None = None) -> int:
+    """Make the evidence items a consent calls for that do not exist yet; returns how many.
+    ``progress(done, total)`` is told after each one (a job shows it on the page)."""
+    with uow.reading():
+        consent = uow.consents.get(consent_id)
+        if consent is None or consent.revoked_at is not None:
+            return 0
+        request = uow.requests.get(consent.request_id)
+        done = {str(item.source_clip_id) for item in uow.evidence.for_consent(consent.id)}
+        todo = [uow.clips.get(UUID(c)) for c in consent.clip_ids if c not in done]
+        sources = [(clip, kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode()))
+                   for clip in todo if clip is not None and clip.is_readable]
+    for done, (clip, data_key) in enumerate(sources, start=1):
+        _derive_one(uow, kit, consent, request, OpenClip(clip, data_key), workdir)
+        if progress is not None:
+            progress(done, len(sources))
+    return len(sources)
+
+
+def _derive_one(
+    uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, source: OpenClip,
+    workdir: Path,
+) -> None:
+    clip = source.clip
+    start = max(0.0, (request.window_start - clip.recorded_at).total_seconds())
+    end = min(clip.duration_seconds, (request.window_end - clip.recorded_at).total_seconds())
+    workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=workdir) as folder:
+        plain, trimmed = Path(folder) / "source", Path(folder) / "trimmed"
+        _decrypt_to(kit, source, plain)
+        cut = kit.video.trim(plain, trimmed, start, end)
+        _store_item(uow, kit, consent, request, clip, trimmed, cut.start_seconds,
+                    cut.end_seconds, cut.info.container)
+
+
+def _decrypt_to(kit: Footage, source: OpenClip, target: Path) -> None:
+    with target.open("wb") as handle:
+        for block in kit.store.read(source.clip.object_key, source.data_key, 0,
+                                    source.clip.size_bytes):
+            handle.write(block)
+
+
+def _store_item(
+    uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, clip: Clip,
+    trimmed: Path, start: float, end: float, container: str,
+) -> None:
+    evidence_id, data_key = uuid4(), secrets.token_bytes(32)
+    key = f"evidence/{request.agency_id}/{request.id}/{evidence_id}.video"
+    stored = kit.store.store(key, trimmed, data_key)
+    try:
+        with uow:
+            revoked = uow.consents.get(consent.id).revoked_at is not None
+            if not revoked:
+                now = uow.clock.now()
+                item = EvidenceItem(
+                    id=evidence_id, consent_id=consent.id, request_id=request.id,
+                    agency_id=request.agency_id, source_clip_id=clip.id,
+                    source_sha256=clip.sha256, sha256=stored.sha256, size_bytes=stored.size,
+                    container=container, start_offset_seconds=start, end_offset_seconds=end,
+                    covers_from=clip.recorded_at + timedelta(seconds=start),
+                    covers_to=clip.recorded_at + timedelta(seconds=end), object_key=key,
+                    wrapped_key=kit.vault.seal(data_key, context=_key_context(evidence_id)),
+                    received_at=now, expires_at=evidence_expiry(now, request.retention_days),
+                )
+                item.record(EvidenceReceived(actor_id=None, evidence_id=evidence_id,
+                                             request_id=request.id, agency_id=request.agency_id,
+                                             source_sha256=clip.sha256, sha256=item.sha256))
+                uow.evidence.add(item)
+                uow.commit()
+        if revoked:  # revoked while this copy was being made; deleted outside the transaction
+            kit.store.delete(key)
+    except BaseException:
+        kit.store.delete(key)
+        raise
+
+
+def agency_evidence(uow: UnitOfWork, actor: Actor, request_id: UUID) -> list[EvidenceItem]:
+    """What the agency received for a request: items only, never who gave them."""
+    with uow.reading():
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("no such request")
+        require_agency_staff(actor, request.agency_id)
+        return [item for item in uow.evidence.for_request(request_id) if item.is_readable]
+
+
+def open_evidence(
+    uow: UnitOfWork, kit: Footage, actor: Actor, evidence_id: UUID, *, record: bool
+) -> tuple[EvidenceItem, bytes]:
+    """Staff of the receiving agency open an item; the first opening ends revocability."""
+    with uow:
+        item = uow.evidence.get(evidence_id)
+        if item is None or not item.is_readable:
+            raise NotFound("no such evidence")
+        require_agency_staff(actor, item.agency_id)
+        if record:
+            item.opened(actor_id=actor_id(actor), now=uow.clock.now())
+            uow.commit()
+        return item, kit.vault.open(item.wrapped_key, context=_key_context(item.id))
+
+
+@dataclass(frozen=True)
+class SharedContact:
+    """Contact details a resident chose to give this agency, for this request only."""
+
+    display_name: str
+    email: str
+    postal_address: str | None
+
+
+def shared_contacts(
+    uow: UnitOfWork, sec: Security, actor: Actor, request_id: UUID
+) -> list[SharedContact]:
+    """Only residents who ticked the box, only while their consent stands; each view audited.
+    Looked up without the write lock (the request page shows this on every view); a
+    write opens only when there is a contact to disclose, and checks the consents again."""
+    with uow.reading():
+        request = uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("no such request")
+        require_agency_staff(actor, request.agency_id)
+        if not any(consent.share_contact and consent.revoked_at is None
+                   for consent in uow.consents.for_request(request.id)):
+            return []
+    with uow:
+        request = uow.requests.get(request_id)
+        staff = require_agency_staff(actor, request.agency_id)
+        found = []
+        for consent in uow.consents.for_request(request.id):
+            if not consent.share_contact or consent.revoked_at is not None:
+                continue
+            resident = uow.accounts.get(consent.resident_id)
+            found.append(SharedContact(resident.display_name, resident.email,
+                                       registration.postal_address(sec, resident)))
+            uow.record(ContactDisclosed(actor_id=staff.id, consent_id=consent.id))
+        uow.commit()
+        return found

@@ -1,1 +1,0 @@
-"""Pure rules: entities, value objects, policies, errors and events (standard library only)."""

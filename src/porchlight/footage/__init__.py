@@ -1,0 +1,1 @@
+"""Footage: cameras, clips, the encrypted store, video handling, retention."""

@@ -1,0 +1,1 @@
+"""The footage adapters: infrastructure behind the ports the services define."""

@@ -1,0 +1,168 @@
+"""Objects in an S3-compatible bucket: the backend for many machines.
+
+An S3 PUT, and the completion of a multipart upload, makes an object visible all at once,
+so writes are atomic without a rename. ``put`` first spools what it is given to a local
+staging file (0600) and then hands it to boto3's ``upload_file``, which switches to a
+multipart upload above ``TransferConfig.multipart_threshold`` and aborts the upload if a
+part fails; a failure therefore leaves no object behind and the staging file is removed.
+An abort can itself fail when the network does, so give the bucket a lifecycle rule that
+expires incomplete multipart uploads after a day.
+
+Reads use ranged GETs, so seeking in a clip fetches only the chunks it needs.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from porchlight.footage.adapters.store.chunked import Readable
+from porchlight.footage.adapters.store.errors import FootageNotFound
+from porchlight.footage.adapters.store.objects import (
+    TEMP_PREFIX,
+    check_key,
+    check_prefix,
+    is_valid_key,
+    sweep_temp_files,
+)
+from porchlight.kernel.adapters.files import private_dirs
+
+MiB = 1 << 20
+# Parts are streamed from the staging file, so memory stays near concurrency x io chunk,
+# not concurrency x part size; 16 MiB parts keep a 500 MB clip to ~32 requests.
+DEFAULT_TRANSFER = TransferConfig(
+    multipart_threshold=16 * MiB, multipart_chunksize=16 * MiB, max_concurrency=4
+)
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+
+
+class S3ObjectStore:
+    """The ``ObjectStore`` port on one bucket; ``client`` is a boto3 S3 client.
+
+    ``spool_dir`` holds staging files during uploads (default: the system temp folder);
+    they hold ciphertext only, and ``sweep_temp`` removes any a crash left behind.
+    """
+
+    def __init__(
+        self,
+        bucket: str,
+        client: Any,
+        *,
+        transfer_config: TransferConfig = DEFAULT_TRANSFER,
+        spool_dir: Path | None = None,
+    ) -> None:
+        self.bucket = bucket
+        self._client = client
+        self._transfer = transfer_config
+        self._spool_dir = spool_dir or Path(tempfile.gettempdir())
+
+    @classmethod
+    def connect(
+        cls,
+        bucket: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        spool_dir: Path | None = None,
+    ) -> S3ObjectStore:
+        """Build the client; credentials come from boto3's usual chain (env, profile, role)."""
+        config = Config(signature_version="s3v4", retries={"max_attempts": 5, "mode": "standard"})
+        client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+        return cls(bucket, client, spool_dir=spool_dir)
+
+    def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
+        check_key(key)
+        with self._staging() as (handle, path):
+            fill(handle)
+            handle.flush()
+            self._upload(path, key)
+
+    def put_file(self, key: str, source: Path) -> None:
+        check_key(key)
+        if not source.is_file():
+            raise FileNotFoundError(f"no file to upload at {source}")
+        self._upload(source, key)
+
+    @contextmanager
+    def open_range(self, key: str, start: int, end: int) -> Iterator[Readable]:
+        if end <= start:
+            self.size(key)  # a missing key is still "not found", as on the local backend
+            yield io.BytesIO(b"")
+            return
+        body = self._get_range(key, start, end)
+        try:
+            yield body
+        finally:
+            body.close()
+
+    def size(self, key: str) -> int:
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=check_key(key))
+        except ClientError as exc:
+            raise _not_found_or(exc, key) from None
+        return int(head["ContentLength"])
+
+    def delete(self, key: str) -> None:
+        self._client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.size(key)
+        except FootageNotFound:
+            return False
+        return True
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=check_prefix(prefix)):
+            for item in page.get("Contents", []):
+                if is_valid_key(item["Key"]):  # skip foreign objects sharing the bucket
+                    yield item["Key"]
+
+    def sweep_temp(self, older_than_seconds: float) -> int:
+        return sweep_temp_files(self._spool_dir, older_than_seconds, recursive=False)
+
+    def _upload(self, path: Path, key: str) -> None:
+        self._client.upload_file(str(path), self.bucket, key, Config=self._transfer)
+
+    def _get_range(self, key: str, start: int, end: int) -> Any:
+        try:
+            response = self._client.get_object(
+                Bucket=self.bucket, Key=check_key(key), Range=f"bytes={start}-{end - 1}"
+            )
+        except ClientError as exc:
+            if _error_code(exc) == "InvalidRange":  # starts past the end: no bytes there
+                return io.BytesIO(b"")
+            raise _not_found_or(exc, key) from None
+        return response["Body"]
+
+    @contextmanager
+    def _staging(self) -> Iterator[tuple[BinaryIO, Path]]:
+        private_dirs(self._spool_dir)
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self._spool_dir)  # mode 0600
+        try:
+            with os.fdopen(fd, "w+b") as handle:
+                yield handle, Path(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _not_found_or(exc: ClientError, key: str) -> Exception:
+    """Translate S3's several spellings of "no such key"; pass anything else through."""
+    if _error_code(exc) in _NOT_FOUND:
+        return FootageNotFound(f"no footage object {key!r}")
+    return exc

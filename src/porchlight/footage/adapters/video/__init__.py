@@ -1,0 +1,1 @@
+"""Video files: probing, decoding, trimming, in a sandbox."""

@@ -1,0 +1,1 @@
+"""The footage domain: entities, values and rules; standard library only."""

@@ -1,0 +1,1 @@
+"""The footage use cases: they work through the unit of work and ports, never infrastructure."""

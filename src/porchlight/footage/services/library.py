@@ -1,0 +1,265 @@
+"""Clips: upload, the owner's library and playback, and deletion that really deletes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from porchlight.footage.domain.clips import (
+    Clip,
+    ClipAccessDenied,
+    ClipUploaded,
+    ClipViewed,
+    check_recorded_at,
+    clip_expiry,
+)
+from porchlight.footage.services.retention import KEY_TIME_FORMAT, purge_clip
+from porchlight.kernel.domain.errors import Conflict, NotFound, ValidationFailed
+from porchlight.kernel.domain.policies import Actor, actor_id, require_resident
+from porchlight.kernel.services.ports import (
+    Examined,
+    FootageStore,
+    KeyVault,
+    Stored,
+    UnitOfWork,
+    VideoInfo,
+    VideoTools,
+)
+
+DATA_KEY_BYTES = 32
+AUDIT_COMMITMENT_LABEL = b"porchlight clip.uploaded commitment v1"
+
+
+@dataclass(frozen=True)
+class Footage:
+    """What the clip use cases need besides the unit of work."""
+
+    store: FootageStore
+    video: VideoTools
+    vault: KeyVault
+    max_upload_bytes: int
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """An upload already written to a private temporary file, and its size."""
+
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    clip_id: UUID
+    created: bool
+
+
+@dataclass(frozen=True)
+class OpenClip:
+    """A clip its owner may play: metadata plus the unwrapped data key, for this request only."""
+
+    clip: Clip
+    data_key: bytes
+
+    @property
+    def media_type(self) -> str:
+        return "video/webm" if self.clip.container == "matroska" else "video/mp4"
+
+
+def audit_commitment(data_key: bytes, sha256: str) -> str:
+    """HMAC-SHA256 of a clip's SHA-256 (hex) under a key derived from its data key: what
+    the public log records instead of the SHA-256 itself (see ``ClipUploaded``)."""
+    key = hmac.new(data_key, AUDIT_COMMITMENT_LABEL, hashlib.sha256).digest()
+    return hmac.new(key, sha256.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def _key_context(clip_id: UUID) -> bytes:
+    return f"clip:{clip_id}".encode()
+
+
+def object_keys(camera_id: UUID, clip_id: UUID, received_at: datetime) -> tuple[str, str]:
+    """Object names carry the upload time, so an orphan sweep can spare uploads in flight."""
+    stem = f"clips/{camera_id}/{received_at.strftime(KEY_TIME_FORMAT)}-{clip_id}"
+    return f"{stem}.video", f"{stem}.poster"
+
+
+def upload_clip(
+    uow: UnitOfWork, kit: Footage, *, camera_id: UUID, device_camera_id: UUID,
+    recorded_at: datetime, received: ReceivedFile, claimed_sha256: str | None,
+) -> UploadResult:
+    """Check, hash, probe, encrypt, then store and commit; a failure leaves nothing behind.
+
+    The video is probed (and its poster frame decoded) in a child process while the
+    footage is hashed and encrypted here, one read of the file doing both, so the work
+    spreads over both cores. Only when every byte is sealed, the hash matches the one the
+    device claimed, the camera has no clip with these bytes yet (else this is a retry
+    after a lost answer, and the existing clip is the answer) and the probe has passed is
+    the object published, and then the row committed.
+    """
+    _check_device(uow, camera_id, device_camera_id)
+    with uow.reading():
+        camera = uow.cameras.get(camera_id)
+        if camera is None:
+            raise NotFound("no such camera")
+        check_recorded_at(camera, recorded_at, uow.clock.now())
+    # Leaving the pool waits for the probe even when the answer is settled without it (a
+    # wrong SHA-256, a retry): a probe child left behind would run on for up to the video
+    # timeout, with its address space, outside any limit on concurrent uploads.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        examined = pool.submit(kit.video.examine, received.path)
+        return _store_and_commit(uow, kit, camera_id, recorded_at, received.path, examined,
+                                 claimed_sha256)
+
+
+def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> None:
+    if camera_id == device_camera_id:
+        return
+    with uow:
+        uow.record(ClipAccessDenied(clip_id=None, reason="device_token_for_other_camera"))
+        uow.commit()
+    raise NotFound("no such camera")
+
+
+class _AlreadyStored(Exception):  # control flow: never leaves this module
+    """The camera already has a clip with these bytes: a retry after a lost answer.
+    ``published``: this upload's own objects were stored first and must be removed."""
+
+    def __init__(self, clip_id: UUID, *, published: bool = False) -> None:
+        self.clip_id = clip_id
+        self.published = published
+
+
+def _store_and_commit(
+    uow: UnitOfWork, kit: Footage, camera_id: UUID, recorded_at: datetime, path: Path,
+    examined: Future[Examined], claimed_sha256: str | None,
+) -> UploadResult:
+    clip_id, received_at = uuid4(), uow.clock.now()
+    video_key, poster_key = object_keys(camera_id, clip_id, received_at)
+    data_key = secrets.token_bytes(DATA_KEY_BYTES)
+    poster_file = path.with_suffix(".poster")
+
+    def ready(stored: Stored) -> None:
+        """Every byte is sealed but nothing is published yet: the last word on the file."""
+        if claimed_sha256 is not None and claimed_sha256.lower() != stored.sha256:
+            raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
+        with uow.reading():
+            existing = uow.clips.find_by_sha256(camera_id, stored.sha256)
+        if existing is not None:
+            raise _AlreadyStored(existing.id)
+        examined.result()  # the probe's refusal, if any, is raised here
+
+    try:
+        stored = kit.store.store(video_key, path, data_key, ready=ready)
+        result = examined.result()
+        poster_file.write_bytes(result.poster)
+        kit.store.store(poster_key, poster_file, data_key)
+        try:
+            _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, stored,
+                         result.info, (video_key, poster_key), data_key)
+        except Conflict:
+            _raise_if_stored_meanwhile(uow, camera_id, stored.sha256)
+            raise
+    except _AlreadyStored as repeat:
+        # Nothing of ours is published when ``ready`` found the repeat; when the database
+        # found it (an identical upload committed first), ours are removed here.
+        if repeat.published:
+            kit.store.delete(video_key)
+            kit.store.delete(poster_key)
+        return UploadResult(repeat.clip_id, created=False)
+    except BaseException:
+        kit.store.delete(video_key)
+        kit.store.delete(poster_key)
+        raise
+    finally:
+        poster_file.unlink(missing_ok=True)
+    return UploadResult(clip_id, created=True)
+
+
+def _raise_if_stored_meanwhile(uow: UnitOfWork, camera_id: UUID, sha256: str) -> None:
+    """After a commit refused for breaking the one-live-clip-per-bytes rule: the same
+    bytes, uploaded at the same moment, won the race, and their clip is the answer."""
+    with uow.reading():
+        existing = uow.clips.find_by_sha256(camera_id, sha256)
+    if existing is not None:
+        raise _AlreadyStored(existing.id, published=True)
+
+
+def _commit_clip(
+    uow: UnitOfWork, kit: Footage, clip_id: UUID, camera_id: UUID, recorded_at: datetime,
+    received_at: datetime, stored: Stored, info: VideoInfo, keys: tuple[str, str],
+    data_key: bytes,
+) -> None:
+    with uow:
+        camera = uow.cameras.get(camera_id)
+        if camera is None:
+            raise NotFound("no such camera")
+        clip = Clip(
+            id=clip_id, camera_id=camera_id, owner_id=camera.owner_id, recorded_at=recorded_at,
+            received_at=received_at, expires_at=clip_expiry(camera, recorded_at),
+            sha256=stored.sha256, size_bytes=stored.size, container=info.container,
+            video_codec=info.video_codec, audio_codec=info.audio_codec, width=info.width,
+            height=info.height, frame_rate=info.frame_rate,
+            duration_seconds=info.duration_seconds, rotation=info.rotation,
+            object_key=keys[0], poster_key=keys[1],
+            wrapped_key=kit.vault.seal(data_key, context=_key_context(clip_id)),
+        )
+        clip.record(ClipUploaded(
+            actor_id=None, clip_id=clip_id, camera_id=camera_id,
+            sha256_commitment=audit_commitment(data_key, stored.sha256),
+            size_bytes=stored.size))
+        uow.clips.add(clip)
+        uow.commit()
+
+
+def my_clips(uow: UnitOfWork, actor: Actor) -> list[Clip]:
+    with uow.reading():
+        owner = require_resident(actor)
+        return list(uow.clips.list_for_owner(owner.id))
+
+
+def open_for_owner(
+    uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID, *, record_view: bool
+) -> OpenClip:
+    """The owner's own clip, readable; anyone else is refused, and the refusal is audited.
+    Read without the write lock (posters and every range request of a playback come
+    here); a write transaction opens only to audit a refusal or a view."""
+    with uow.reading():
+        clip = uow.clips.get(clip_id)
+        refusal = _refusal(clip, actor)
+    if refusal is not None:
+        with uow:
+            uow.record(ClipAccessDenied(actor_id=actor_id(actor),
+                                        clip_id=clip.id if clip else None, reason=refusal))
+            uow.commit()
+        raise NotFound("no such clip")
+    data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+    if record_view:
+        with uow:
+            clip = uow.clips.get(clip_id)
+            if _refusal(clip, actor) is not None:  # purged meanwhile
+                raise NotFound("no such clip")
+            clip.record(ClipViewed(actor_id=actor_id(actor), clip_id=clip.id))
+            uow.commit()
+    return OpenClip(clip=clip, data_key=data_key)
+
+
+def _refusal(clip: Clip | None, actor: Actor) -> str | None:
+    if clip is None:
+        return "no_such_clip"
+    if clip.owner_id != actor_id(actor):
+        return "not_owner"
+    if not clip.is_readable:
+        return "purged"
+    return None
+
+
+def delete_my_clip(uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID) -> None:
+    """The owner deletes a clip now: the same three steps as retention."""
+    open_for_owner(uow, kit, actor, clip_id, record_view=False)
+    purge_clip(uow, kit.store, clip_id, reason="owner_deleted", actor=actor_id(actor))

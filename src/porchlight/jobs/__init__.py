@@ -1,0 +1,1 @@
+"""Jobs: work that runs after a commit, reliably, with retries, progress and a dead letter."""

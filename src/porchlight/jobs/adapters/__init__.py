@@ -1,0 +1,1 @@
+"""The jobs adapters: infrastructure behind the ports the services define."""

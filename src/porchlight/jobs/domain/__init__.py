@@ -1,0 +1,1 @@
+"""The jobs domain: entities, values and rules; standard library only."""

@@ -1,0 +1,47 @@
+"""What each kind of job does: one short function per kind, each idempotent.
+
+A handler gets the job's arguments and a progress callback; it opens its own units of
+work. Running it again after it finished, or after a crash half-way, is harmless: each
+one first looks at what is already done (the evidence items that exist, the residents
+already reached, the delivery already marked notified).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from porchlight.custody.services import evidence
+from porchlight.footage.services.library import Footage
+from porchlight.jobs.services.jobs import Handler, Progress
+from porchlight.kernel.services.ports import UnitOfWork
+from porchlight.requests.services import video_requests
+from porchlight.requests.services.video_requests import RequestsKit
+
+
+@dataclass(frozen=True)
+class JobKit:
+    """What the handlers need, built lazily (the web app may never derive evidence)."""
+
+    uow: Callable[[], UnitOfWork]
+    footage: Callable[[], Footage]
+    requests: RequestsKit
+    workdir: Path
+
+
+def handlers(kit: JobKit) -> dict[str, Handler]:
+    def derive_evidence(args: dict[str, Any], progress: Progress) -> None:
+        evidence.derive_for_consent(kit.uow(), kit.footage(), UUID(args["consent_id"]),
+                                    kit.workdir / "evidence", progress=progress)
+
+    def deliver_request(args: dict[str, Any], progress: Progress) -> None:
+        video_requests.deliver(kit.uow(), kit.requests, UUID(args["request_id"]))
+
+    def request_notice(args: dict[str, Any], progress: Progress) -> None:
+        video_requests.send_request_notice(kit.uow(), kit.requests, UUID(args["delivery_id"]))
+
+    return {"evidence.derive": derive_evidence, "request.deliver": deliver_request,
+            "mail.request_notice": request_notice}

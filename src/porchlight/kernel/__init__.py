@@ -1,0 +1,1 @@
+"""The shared kernel: errors, events, policies, the unit of work, its ports and the database."""

@@ -1,0 +1,1 @@
+"""The kernel adapters: infrastructure behind the ports the services define."""

@@ -1,0 +1,120 @@
+"""Engines: SQLite in WAL mode with foreign keys on, or PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from porchlight.kernel.adapters.files import private_file
+
+# The execution option a unit of work that only reads sets on its connection: on SQLite its
+# transaction begins deferred (a snapshot, no write lock), on PostgreSQL it is READ ONLY.
+READ_ONLY = "porchlight_read_only"
+# The execution option of a write that can wait for another time: on SQLite its BEGIN
+# IMMEDIATE fails at once ("database is locked") instead of waiting while another
+# writer holds the lock. PostgreSQL has no database-wide write lock and ignores it.
+NO_WAIT = "porchlight_no_wait"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, echo=echo)
+    # JIT compilation costs milliseconds and pays off only for long analytic queries; this
+    # application runs short indexed lookups (see adapters/db/camera_search.py).
+    return create_engine(url, echo=echo, pool_pre_ping=True,
+                         connect_args={"options": "-c jit=off"})
+
+
+def _private_database(path: Path) -> None:
+    """The database file 0600 before SQLite opens it: SQLite gives its -wal and -shm files
+    the database file's mode, so they are private too (and tightened if they exist)."""
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sidecar = path.with_name(path.name + suffix)
+        if sidecar.exists():
+            private_file(sidecar)
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _private_database(Path(database))
+    engine = create_engine(
+        url,
+        echo=echo,
+        poolclass=NullPool,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so
+        # BEGIN IMMEDIATE can be issued for the audit sequencer's single writer.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Overwrite deleted content with zeros, so a shredded clip key leaves no copy behind.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        options = connection.get_execution_options()
+        # An AUTOCOMMIT connection (maintenance such as a WAL checkpoint, which cannot run
+        # inside a transaction, or the health check) runs each statement on its own.
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
+        if options.get(READ_ONLY):
+            # Writes are refused by SQLite itself. The setting lasts as long as the
+            # connection, which closes with its session (NullPool, above).
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+        mode = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
+        if not options.get(NO_WAIT):
+            connection.exec_driver_sql(mode)
+            return
+        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+        try:
+            connection.exec_driver_sql(mode)
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+    return engine
+
+
+def is_sqlite_busy(error: BaseException) -> bool:
+    """Whether a database error is SQLite's "database is locked" (another writer)."""
+    original = getattr(error, "orig", error)
+    return (isinstance(original, sqlite3.OperationalError)
+            and (getattr(original, "sqlite_errorcode", 0) or 0) & 0xFF == sqlite3.SQLITE_BUSY)
+
+
+def read_only_options(dialect_name: str) -> dict[str, bool]:
+    """The execution options of a connection that only reads (see ``READ_ONLY``)."""
+    if dialect_name == "postgresql":
+        return {READ_ONLY: True, "postgresql_readonly": True}
+    return {READ_ONLY: True}
+
+
+def read_snapshot(connection: Connection) -> Connection:
+    """The connection, set so that its transactions are consistent read-only snapshots:
+    REPEATABLE READ and READ ONLY on PostgreSQL; on SQLite, whose transactions are
+    snapshots anyway, a deferred BEGIN (no write lock: a long read such as ``audit
+    verify`` must not stop every writer) with ``query_only``."""
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        return connection.execution_options(**read_only_options(dialect))
+    return connection.execution_options(isolation_level="REPEATABLE READ",
+                                        **read_only_options(dialect))
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"

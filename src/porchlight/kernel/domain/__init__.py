@@ -1,0 +1,1 @@
+"""The kernel domain: entities, values and rules; standard library only."""

@@ -1,0 +1,399 @@
+"""The ports the use cases need; adapters implement them and bootstrap picks which."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+from uuid import UUID
+
+from porchlight.accounts.domain.accounts import Account
+from porchlight.accounts.domain.agencies import Agency
+from porchlight.accounts.domain.auth import (
+    ApiToken,
+    DeviceToken,
+    OneTimeToken,
+    RecoveryCode,
+    Session,
+)
+from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.footage.domain.cameras import Camera
+from porchlight.footage.domain.clips import Clip
+from porchlight.jobs.domain.jobs import Job, JobState
+from porchlight.kernel.domain.entity import Entity
+from porchlight.kernel.domain.events import DomainEvent
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.requests.domain.consent import Consent, Delivery
+from porchlight.requests.domain.requests import VideoRequest
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    body: str
+    # An idempotency key: the same key is the same message (its Message-ID), so a job
+    # retried after a crash between sending and recording it sends what clients show once.
+    key: str | None = None
+
+
+class JobQueue(Protocol):
+    """The job transport: it only carries wake-ups; the database holds the work."""
+
+    def wake(self, job_id: UUID, delay_seconds: float = 0.0) -> None: ...
+
+
+class HealthCheck(Protocol):
+    def database_reachable(self) -> bool:
+        """Whether the database answers, without waiting behind a writer's lock."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, mail: OutgoingMail) -> None:
+        """Deliver now or raise; called only after the transaction that caused it committed."""
+        ...
+
+
+class KeyVault(Protocol):
+    """Envelope encryption under a key-encryption key the vault never hands out.
+
+    ``context`` is bound as associated data, so a sealed value moved to another row or
+    purpose fails to open.
+    """
+
+    def seal(self, plaintext: bytes, *, context: bytes) -> bytes: ...
+
+    def open(self, sealed: bytes, *, context: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a probe learned about a video file; only files that passed every limit get one."""
+
+    container: str  # "mp4" (mp4/mov family) or "matroska" (mkv/webm)
+    video_codec: str  # "h264", "hevc", "vp9" or "av1"
+    audio_codec: str | None
+    width: int
+    height: int
+    frame_rate: float
+    duration_seconds: float
+    rotation: int  # degrees clockwise from the display matrix / rotate tag: 0, 90, 180, 270
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What ``FootageStore.store`` sealed: the plaintext's size and SHA-256 (hex)."""
+
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Examined:
+    """A probe and a poster frame of the same file, from one pass of the video tools."""
+
+    info: VideoInfo
+    poster: bytes  # JPEG
+
+
+@dataclass(frozen=True)
+class Trim:
+    """What a trim produced: the offsets (seconds into the source) it covers, and how."""
+
+    start_seconds: float
+    end_seconds: float
+    stream_copy: bool
+    info: VideoInfo
+
+
+class VideoTools(Protocol):
+    """Everything that decodes footage. Implementations isolate the decoder from the server.
+
+    Each call works on a local file the server itself wrote; a refusal raises
+    ``porchlight.kernel.domain.errors.VideoRejected`` with a reason code and a clear message.
+    """
+
+    def probe(self, path: Path) -> VideoInfo: ...
+
+    def poster(self, path: Path, *, max_width: int = 480) -> bytes:
+        """A JPEG of a frame about a second in (the first frame for shorter clips)."""
+        ...
+
+    def examine(self, path: Path, *, poster_width: int = 480) -> Examined:
+        """``probe`` and then ``poster``, refusing as ``probe`` does; the upload path uses it."""
+        ...
+
+    def trim(self, source: Path, target: Path, start_seconds: float, end_seconds: float) -> Trim:
+        """Copy the part of ``source`` between the two offsets to ``target`` (same container).
+
+        Stream copy where keyframes allow; the result reports the offsets it really covers.
+        """
+        ...
+
+
+class FootageStore(Protocol):
+    """Encrypted footage objects: AES-256-GCM in chunks under a per-object data key.
+
+    Objects are written atomically (all or nothing) and read back in plaintext ranges, so
+    playback can seek without decrypting, or holding in memory, a whole clip.
+    """
+
+    def store(self, key: str, plaintext: Path, data_key: bytes, *,
+              ready: Callable[[Stored], None] | None = None) -> Stored:
+        """Encrypt the file and store it under ``key``; returns the size and SHA-256 of
+        the plaintext as it was read for sealing. ``ready`` is called with them before
+        the object is published; if it raises, nothing is stored."""
+        ...
+
+    def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
+        """Plaintext bytes [start, end) (end exclusive), decrypted chunk by chunk."""
+        ...
+
+    def plaintext_size(self, key: str) -> int: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing object is not an error."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class AccountRepository(Protocol):
+    def add(self, account: Account) -> None: ...
+
+    def get(self, account_id: UUID) -> Account | None: ...
+
+    def get_by_email(self, email: str) -> Account | None: ...
+
+    def list_staff(self, agency_id: UUID) -> Sequence[Account]: ...
+
+    def count_residents(self) -> int: ...
+
+
+class AgencyRepository(Protocol):
+    def add(self, agency: Agency) -> None: ...
+
+    def get(self, agency_id: UUID) -> Agency | None: ...
+
+    def list(self) -> Sequence[Agency]: ...
+
+
+class CameraRepository(Protocol):
+    def add(self, camera: Camera) -> None: ...
+
+    def get(self, camera_id: UUID) -> Camera | None: ...
+
+    def list_by_owner(self, owner_id: UUID) -> Sequence[Camera]: ...
+
+    def count(self, *, opted_in: bool | None = None) -> int: ...
+
+    def within(
+        self, centre: LatLon, radius_m: float, *, opted_in_only: bool = True
+    ) -> list[Camera]:
+        """Cameras within ``radius_m`` metres (haversine, R = 6,371,008.8 m) of ``centre``."""
+        ...
+
+
+class SessionRepository(Protocol):
+    def add(self, session: Session) -> None: ...
+
+    def get(self, session_id: UUID) -> Session | None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> Session | None: ...
+
+    def list_open(self, account_id: UUID) -> Sequence[Session]: ...
+
+
+class ApiTokenRepository(Protocol):
+    def add(self, token: ApiToken) -> None: ...
+
+    def get(self, token_id: UUID) -> ApiToken | None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    def list_for_account(self, account_id: UUID) -> Sequence[ApiToken]: ...
+
+
+class DeviceTokenRepository(Protocol):
+    def add(self, token: DeviceToken) -> None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> DeviceToken | None: ...
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[DeviceToken]: ...
+
+
+class OneTimeTokenRepository(Protocol):
+    def add(self, token: OneTimeToken) -> None: ...
+
+    def get_by_token_hash(self, token_hash: str) -> OneTimeToken | None: ...
+
+    def list_open(self, account_id: UUID) -> Sequence[OneTimeToken]: ...
+
+
+class RecoveryCodeRepository(Protocol):
+    def add(self, code: RecoveryCode) -> None: ...
+
+    def list_unused(self, account_id: UUID) -> Sequence[RecoveryCode]: ...
+
+
+class ClipRepository(Protocol):
+    def add(self, clip: Clip) -> None: ...
+
+    def get(self, clip_id: UUID) -> Clip | None: ...
+
+    def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None: ...
+
+    def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]: ...
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]: ...
+
+    def cameras_with_footage(
+        self, camera_ids: Sequence[UUID], start: datetime, end: datetime
+    ) -> set[UUID]:
+        """Which of the cameras have a readable (not deleted, not shredded) clip
+        overlapping [start, end)."""
+        ...
+
+    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
+        """Clips past their expiry that are not yet marked purged, oldest first."""
+        ...
+
+    def count_expired(self, now: datetime) -> int: ...
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these object keys belong to a clip row (as footage or as poster)."""
+        ...
+
+
+class VideoRequestRepository(Protocol):
+    def add(self, request: VideoRequest) -> None: ...
+
+    def get(self, request_id: UUID) -> VideoRequest | None: ...
+
+    def list_for_agency(self, agency_id: UUID) -> Sequence[VideoRequest]: ...
+
+    def awaiting_delivery(self) -> Sequence[VideoRequest]: ...
+
+    def due_to_close(self, now: datetime) -> Sequence[VideoRequest]: ...
+
+
+class DeliveryRepository(Protocol):
+    def add(self, delivery: Delivery) -> None: ...
+
+    def get(self, delivery_id: UUID) -> Delivery | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[Delivery]: ...
+
+    def for_resident(self, resident_id: UUID) -> Sequence[Delivery]: ...
+
+
+class ConsentRepository(Protocol):
+    def add(self, consent: Consent) -> None: ...
+
+    def get(self, consent_id: UUID) -> Consent | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[Consent]: ...
+
+    def for_delivery(self, delivery_id: UUID) -> Consent | None: ...
+
+
+
+class EvidenceRepository(Protocol):
+    def add(self, item: EvidenceItem) -> None: ...
+
+    def get(self, evidence_id: UUID) -> EvidenceItem | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[EvidenceItem]: ...
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]: ...
+
+
+
+class AuditEventRepository(Protocol):
+    def count_recent(self, actor_ids: Sequence[UUID], kind: str, since: datetime) -> int:
+        """How many ``kind`` events these actors caused from ``since`` on (a rate limit)."""
+        ...
+
+
+class JobRepository(Protocol):
+    def add_new(self, job: Job) -> bool:
+        """Add the job unless one with its key exists; whether it was added."""
+        ...
+
+    def get(self, job_id: UUID) -> Job | None: ...
+
+    def by_key(self, key: str) -> Job | None: ...
+
+    def due(self, now: datetime, limit: int) -> Sequence[Job]:
+        """Jobs a worker may take now (pending and due, or claimed under a lapsed lease)."""
+        ...
+
+    def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
+        """The newest jobs in these states."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: the state changes and the audit events they produce commit together."""
+
+    clock: Clock
+    accounts: AccountRepository
+    agencies: AgencyRepository
+    cameras: CameraRepository
+    sessions: SessionRepository
+    api_tokens: ApiTokenRepository
+    device_tokens: DeviceTokenRepository
+    one_time_tokens: OneTimeTokenRepository
+    recovery_codes: RecoveryCodeRepository
+    clips: ClipRepository
+    requests: VideoRequestRepository
+    deliveries: DeliveryRepository
+    consents: ConsentRepository
+    evidence: EvidenceRepository
+    audit_events: AuditEventRepository
+    jobs: JobRepository
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def reading(self) -> AbstractContextManager[UnitOfWork]:
+        """This unit of work for one ``with`` block that only reads: a snapshot without
+        the write lock; committing or writing in it is an error."""
+        ...
+
+    def unless_busy(self) -> AbstractContextManager[UnitOfWork]:
+        """This unit of work for one ``with`` block whose write can wait for another
+        time: ``WriteLockBusy`` at once, instead of waiting, when another writer holds
+        the (SQLite) write lock."""
+        ...
+
+    def lock(self, entity: Entity) -> None:
+        """Hold the entity's row until commit and reload it (read-modify-write)."""
+        ...
+
+    def record(self, event: DomainEvent) -> None:
+        """Record an event that belongs to no entity (a refused sign-in, say)."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...

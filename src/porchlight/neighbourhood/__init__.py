@@ -1,0 +1,1 @@
+"""The neighbourhood: its summary and the demo neighbourhood `make run` seeds."""

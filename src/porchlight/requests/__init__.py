@@ -1,0 +1,1 @@
+"""Video requests: scope, reach, review, delivery and residents' answers."""

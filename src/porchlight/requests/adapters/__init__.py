@@ -1,0 +1,1 @@
+"""The requests adapters: infrastructure behind the ports the services define."""

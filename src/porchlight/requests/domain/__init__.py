@@ -1,0 +1,1 @@
+"""The requests domain: entities, values and rules; standard library only."""
