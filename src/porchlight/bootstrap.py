@@ -92,7 +92,7 @@ class Container:
     @functools.cached_property
     def jobs(self) -> JobRunner:
         kit = JobKit(uow=self.uow, footage=lambda: self.footage, requests=self.requests_kit,
-                     workdir=self.settings.data_dir / "tmp")
+                     security=self.security, workdir=self.settings.data_dir / "tmp")
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
                          lease=timedelta(seconds=self.settings.jobs.lease_seconds))
 

@@ -466,7 +466,9 @@ class LoggedMail(RecordingMailer):
 
 def test_dev_mail_is_for_a_signed_in_platform_admin_only(settings: Settings) -> None:
     """The development mail log holds everyone's reset links: nobody else may read it."""
-    d = build_deployment(settings.model_copy(update={"env": "development"}), mailer=LoggedMail())
+    inline = settings.jobs.model_copy(update={"backend": "inline"})  # mail sent at once
+    d = build_deployment(settings.model_copy(update={"env": "development", "jobs": inline}),
+                         mailer=LoggedMail())
     d.browser().submit("/password/forgot", {"email": d.people["resident_a"].email})
     link = d.mailer.last_link(d.people["resident_a"].email)
     anonymous = d.browser().get("/dev/mail", follow_redirects=False)
@@ -492,3 +494,36 @@ def test_a_used_or_broken_reset_link_says_so_before_any_typing(d: Deployment) ->
     assert browser.submit(link, {"password": "a brand new passphrase 7"}).status_code == 200
     used = browser.get(link)
     assert used.status_code == 409 and 'name="password"' not in used.text
+
+
+def test_mail_jobs_send_the_live_link_once_and_warn_a_taken_address_once_a_day(
+    d: Deployment,
+) -> None:
+    """Links are mailed by jobs: a link replaced before its job ran is not sent, and a
+    sign-up with an address that has an account warns its owner at most once a day."""
+    from porchlight.accounts.services import registration
+
+    email = d.people["resident_a"].email
+    browser = d.browser()
+    browser.submit("/password/forgot", {"email": email})
+    browser.submit("/password/forgot", {"email": email})
+    with d.container.engine.connect() as connection:
+        first, second = connection.execute(select(tables.one_time_tokens).where(
+            tables.one_time_tokens.c.purpose == "reset_password").order_by(
+            tables.one_time_tokens.c.created_at)).all()[-2:]
+    links = [m for m in d.mailer.sent if m.to == email]
+    assert len(links) == 2 and links[0].key == f"link.{first.id}" != links[1].key
+    # the first link was replaced by the second: its job run again sends nothing
+    assert registration.send_link(d.container.uow(), d.container.security, first.id) is False
+    assert registration.send_link(d.container.uow(), d.container.security, second.id) is True
+    assert d.mailer.sent[-1].body == links[1].body  # the same link again, not a new one
+
+    d.mailer.sent.clear()
+    for _ in range(3):
+        answer = register(browser, email=email)
+        assert answer.status_code == 200 and "Check your e-mail" in answer.text
+    warned = [m for m in d.mailer.sent if m.to == email]
+    assert [m.subject for m in warned] == ["Someone tried to sign up with your address"]
+    d.clock.advance(timedelta(days=1))
+    register(browser, email=email)
+    assert len([m for m in d.mailer.sent if m.to == email]) == 2

@@ -94,3 +94,28 @@ def test_a_rolled_back_change_enqueues_nothing(queued: Deployment) -> None:
     with d.container.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(tables.jobs)).scalar() == 0
     assert d.container.queue.pending() == 0
+
+
+def test_a_reset_link_is_mailed_by_a_worker_after_the_answer(queued: Deployment) -> None:
+    d = queued
+    email = d.people["resident_a"].email
+    answer = d.browser().submit("/password/forgot", {"email": email})
+    assert answer.status_code in (200, 303)
+    assert [m for m in d.mailer.sent if m.to == email] == []  # the answer did not wait
+    with d.container.engine.connect() as connection:
+        [job] = connection.execute(select(tables.jobs).where(
+            tables.jobs.c.kind == "mail.link")).all()
+        stored = connection.execute(select(tables.one_time_tokens)).all()
+    assert job.state == JobState.PENDING.value
+    workers = d.container.start_job_workers()
+    try:
+        wait_for(lambda: any(m.to == email for m in d.mailer.sent))
+    finally:
+        workers.stop()
+    [mail] = [m for m in d.mailer.sent if m.to == email]
+    link = d.mailer.last_link(email)
+    token = link.rsplit("/", 1)[1].split(".")[0]
+    assert all(token not in str(tuple(row)) for row in stored)  # only its digest is kept
+    assert mail.key == f"link.{job.args['token_id']}"
+    form = d.browser().get(link.replace(d.container.settings.base_url, ""))
+    assert 'name="password"' in form.text

@@ -8,7 +8,7 @@ idle and twelve hours in all; multi-factor sign-in is mandatory.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 from uuid import UUID
@@ -16,7 +16,7 @@ from uuid import UUID
 from porchlight.accounts.domain.accounts import Account, AccountKind
 from porchlight.kernel.domain.entity import Entity
 from porchlight.kernel.domain.errors import Conflict, ValidationFailed
-from porchlight.kernel.domain.events import DomainEvent
+from porchlight.kernel.domain.events import INTERNAL, DomainEvent
 
 MAX_FAILED_SIGNINS = 5
 FAILED_SIGNIN_WINDOW = timedelta(minutes=15)
@@ -123,6 +123,7 @@ class TokenIssued(DomainEvent):
     kind: ClassVar[str] = "token.issued"
     account_id: UUID
     purpose: str
+    token_id: UUID | None = field(default=None, metadata=INTERNAL)  # for the mail job
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from uuid import UUID
 
 from porchlight.kernel.domain.errors import Conflict
 from porchlight.kernel.services.ports import KeyVault, Mailer, PasswordHasher
@@ -29,6 +30,16 @@ class Security:
 
 def new_token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def link_token(key: bytes, token_id: UUID) -> str:
+    """The secret of a one-time link, derived from its row's id with the link key.
+
+    Only the digest is stored, and the mail job that sends the link later derives it
+    again from the id: a database read alone never yields a usable link, and a retried
+    job sends the same link, not a new one."""
+    mac = hmac.new(key, b"one-time-link:" + token_id.bytes, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def digest(token: str) -> str:

@@ -13,6 +13,7 @@ from porchlight.accounts.domain.accounts import (
     clean_display_name,
     normalise_email,
 )
+from porchlight.accounts.domain.agencies import Agency
 from porchlight.accounts.domain.auth import (
     TOKEN_LIFETIMES,
     EmailVerified,
@@ -26,11 +27,12 @@ from porchlight.accounts.domain.auth import (
 from porchlight.accounts.services.credentials import (
     Security,
     digest,
-    new_token,
+    link_token,
     open_link_token,
     sign_link_token,
 )
 from porchlight.accounts.services.signin import end_all_sessions
+from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import Actor, actor_id, require_agency_admin
@@ -54,20 +56,79 @@ def _address_context(account_id: UUID) -> bytes:
 
 def _issue_link(
     uow: UnitOfWork, sec: Security, account: Account, purpose: TokenPurpose, now: datetime
-) -> str:
+) -> None:
+    """A new one-time link; the mail that carries it is a job (``send_link``) after commit."""
     for old in uow.one_time_tokens.list_open(account.id):
         if old.purpose is purpose:
             old.used_at = now  # a new link replaces any earlier one of the same kind
-    token = new_token()
+    token_id = uuid4()
     uow.one_time_tokens.add(OneTimeToken(
-        id=uuid4(), account_id=account.id, purpose=purpose, token_hash=digest(token),
+        id=token_id, account_id=account.id, purpose=purpose,
+        token_hash=digest(link_token(sec.link_key, token_id)),
         created_at=now, expires_at=now + TOKEN_LIFETIMES[purpose],
     ))
-    account.record(TokenIssued(actor_id=None, account_id=account.id, purpose=purpose))
-    paths = {TokenPurpose.VERIFY_EMAIL: "verify-email", TokenPurpose.RESET_PASSWORD:
-             "password/reset", TokenPurpose.INVITE: "invite"}
-    signed = sign_link_token(sec.link_key, purpose, token)
-    return f"{sec.base_url.rstrip('/')}/{paths[purpose]}/{signed}"
+    account.record(TokenIssued(actor_id=None, account_id=account.id, purpose=purpose,
+                               token_id=token_id))
+
+
+LINK_PATHS = {TokenPurpose.VERIFY_EMAIL: "verify-email",
+              TokenPurpose.RESET_PASSWORD: "password/reset", TokenPurpose.INVITE: "invite"}
+
+
+def send_link(uow: UnitOfWork, sec: Security, token_id: UUID) -> bool:
+    """The job that mails a one-time link; whether it sent one.
+
+    A link already used, expired or replaced by a newer one is not sent. The link is
+    derived again from the token's id, so a retry sends the same link, with the same
+    idempotency key (the mail's Message-ID)."""
+    with uow.reading():
+        token = uow.one_time_tokens.get(token_id)
+        if token is None or token.used_at is not None or token.expires_at <= uow.clock.now():
+            return False
+        account = uow.accounts.get(token.account_id)
+        agency = (uow.agencies.get(account.agency_id)
+                  if account is not None and account.agency_id else None)
+    if account is None or account.is_disabled:
+        return False
+    signed = sign_link_token(sec.link_key, token.purpose, link_token(sec.link_key, token_id))
+    link = f"{sec.base_url.rstrip('/')}/{LINK_PATHS[token.purpose]}/{signed}"
+    sec.mailer.send(_link_mail(token.purpose, account, agency, link,
+                               key=f"link.{token_id}"))
+    return True
+
+
+def _link_mail(purpose: TokenPurpose, account: Account, agency: Agency | None, link: str,
+               key: str) -> OutgoingMail:
+    if purpose is TokenPurpose.VERIFY_EMAIL:
+        return OutgoingMail(
+            to=account.email, subject="Confirm your e-mail address for Porchlight", key=key,
+            body=f"Welcome to Porchlight.\n\nConfirm this address by opening:\n{link}\n\n"
+                 "If you did not sign up, ignore this message.")
+    if purpose is TokenPurpose.RESET_PASSWORD:
+        return OutgoingMail(
+            to=account.email, subject="Reset your Porchlight password", key=key,
+            body=f"Someone asked to reset the password of this account.\n\n{link}\n\n"
+                 "The link works once, for one hour. If it was not you, ignore this message.")
+    name = agency.name if agency else "an agency"
+    role = account.staff_role.value.replace("_", " ") if account.staff_role else "staff"
+    return OutgoingMail(
+        to=account.email, subject=f"You are invited to Porchlight for {name}", key=key,
+        body=f"You have been added as {role} of {name}.\n\n"
+             f"Choose a password and set up two-step sign-in here (valid 7 days):\n{link}")
+
+
+def send_signup_taken(uow: UnitOfWork, sec: Security, account_id: UUID, key: str) -> bool:
+    """The job that tells an account's owner someone tried to sign up with their address."""
+    with uow.reading():
+        account = uow.accounts.get(account_id)
+    if account is None or account.is_disabled:
+        return False
+    sec.mailer.send(OutgoingMail(
+        to=account.email, subject="Someone tried to sign up with your address", key=key,
+        body="Someone tried to create a Porchlight account with this address, which "
+             "already has one. If it was you, sign in or reset your password at "
+             f"{sec.base_url.rstrip('/')}/password/forgot. Otherwise, ignore this."))
+    return True
 
 
 def _use_link(
@@ -141,33 +202,23 @@ def register(uow: UnitOfWork, sec: Security, form: Registration) -> UUID | None:
     # Hashed whether or not the address is taken, so the answer takes as long either way,
     # and before any transaction: the hash is slow on purpose.
     password_hash = sec.passwords.hash(form.password)
-    with uow.reading():
-        existing = uow.accounts.get_by_email(email) is not None
-    if not existing:
-        with uow:
-            now = uow.clock.now()
-            existing = uow.accounts.get_by_email(email) is not None  # signed up meanwhile
-            if not existing:
-                account = Account.resident(id=uuid4(), email=email,
-                                           display_name=form.display_name, home=form.home,
-                                           now=now)
-                account.password_hash = password_hash
-                _seal_address(sec, account, form.postal_address)
-                uow.accounts.add(account)
-                link = _issue_link(uow, sec, account, TokenPurpose.VERIFY_EMAIL, now)
-                uow.commit()
-    if existing:
-        sec.mailer.send(OutgoingMail(
-            to=email, subject="Someone tried to sign up with your address",
-            body="Someone tried to create a Porchlight account with this address, which "
-                 "already has one. If it was you, sign in or reset your password at "
-                 f"{sec.base_url.rstrip('/')}/password/forgot. Otherwise, ignore this."))
-        return None
-    sec.mailer.send(OutgoingMail(
-        to=email, subject="Confirm your e-mail address for Porchlight",
-        body=f"Welcome to Porchlight.\n\nConfirm this address by opening:\n{link}\n\n"
-             "If you did not sign up, ignore this message.",
-    ))
+    with uow:
+        now = uow.clock.now()
+        existing = uow.accounts.get_by_email(email)
+        if existing is not None:
+            # one warning a day at most, however often the form is posted
+            uow.enqueue(JobSpec("mail.signup_taken",
+                                {"account_id": str(existing.id), "day": str(now.date())},
+                                key=f"mail.signup_taken:{existing.id}:{now.date()}"))
+            uow.commit()
+            return None
+        account = Account.resident(id=uuid4(), email=email, display_name=form.display_name,
+                                   home=form.home, now=now)
+        account.password_hash = password_hash
+        _seal_address(sec, account, form.postal_address)
+        uow.accounts.add(account)
+        _issue_link(uow, sec, account, TokenPurpose.VERIFY_EMAIL, now)
+        uow.commit()  # the confirmation mail is a job (kernel.services.messagebus)
     return account.id
 
 
@@ -220,13 +271,8 @@ def request_password_reset(uow: UnitOfWork, sec: Security, email: str) -> None:
         account = uow.accounts.get(account.id)
         if account is None or account.is_disabled or account.password_hash is None:
             return
-        link = _issue_link(uow, sec, account, TokenPurpose.RESET_PASSWORD, uow.clock.now())
-        uow.commit()
-    sec.mailer.send(OutgoingMail(
-        to=account.email, subject="Reset your Porchlight password",
-        body=f"Someone asked to reset the password of this account.\n\n{link}\n\n"
-             "The link works once, for one hour. If it was not you, ignore this message.",
-    ))
+        _issue_link(uow, sec, account, TokenPurpose.RESET_PASSWORD, uow.clock.now())
+        uow.commit()  # the mail with the link is a job
 
 
 def reset_password(uow: UnitOfWork, sec: Security, signed: str, password: str) -> None:
@@ -263,13 +309,8 @@ def invite_staff(
                                 agency_id=agency_id, role=role, now=uow.clock.now(),
                                 actor_id=actor_id(actor))
         uow.accounts.add(account)
-        link = _issue_link(uow, sec, account, TokenPurpose.INVITE, uow.clock.now())
-        uow.commit()
-    sec.mailer.send(OutgoingMail(
-        to=email, subject=f"You are invited to Porchlight for {agency.name}",
-        body=f"You have been added as {role.value.replace('_', ' ')} of {agency.name}.\n\n"
-             f"Choose a password and set up two-step sign-in here (valid 7 days):\n{link}",
-    ))
+        _issue_link(uow, sec, account, TokenPurpose.INVITE, uow.clock.now())
+        uow.commit()  # the invitation is mailed by a job
     return account.id
 
 

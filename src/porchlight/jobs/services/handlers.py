@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from porchlight.accounts.services import registration
+from porchlight.accounts.services.credentials import Security
 from porchlight.custody.services import evidence
 from porchlight.footage.services.library import Footage
 from porchlight.jobs.services.jobs import Handler, Progress
@@ -29,6 +31,7 @@ class JobKit:
     uow: Callable[[], UnitOfWork]
     footage: Callable[[], Footage]
     requests: RequestsKit
+    security: Security
     workdir: Path
 
 
@@ -43,5 +46,13 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
     def request_notice(args: dict[str, Any], progress: Progress) -> None:
         video_requests.send_request_notice(kit.uow(), kit.requests, UUID(args["delivery_id"]))
 
+    def link(args: dict[str, Any], progress: Progress) -> None:
+        registration.send_link(kit.uow(), kit.security, UUID(args["token_id"]))
+
+    def signup_taken(args: dict[str, Any], progress: Progress) -> None:
+        registration.send_signup_taken(kit.uow(), kit.security, UUID(args["account_id"]),
+                                       key=f"signup-taken.{args['account_id']}.{args['day']}")
+
     return {"evidence.derive": derive_evidence, "request.deliver": deliver_request,
-            "mail.request_notice": request_notice}
+            "mail.request_notice": request_notice, "mail.link": link,
+            "mail.signup_taken": signup_taken}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from porchlight.accounts.domain.auth import TokenIssued
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.events import DomainEvent
 from porchlight.requests.domain.consent import ConsentGranted, DeliveryCreated
@@ -43,10 +44,19 @@ def notify_resident(event: DomainEvent) -> JobSpec | None:
                    key=f"mail.request_notice:{event.delivery_id}")
 
 
+def mail_link(event: DomainEvent) -> JobSpec | None:
+    assert isinstance(event, TokenIssued)
+    if event.token_id is None:
+        return None
+    return JobSpec("mail.link", {"token_id": str(event.token_id)},
+                   key=f"mail.link:{event.token_id}")
+
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
     DeliveryCreated: (notify_resident,),
+    TokenIssued: (mail_link,),
 }
 
 

@@ -50,6 +50,7 @@ class EventCollectingUnitOfWork(abc.ABC):
         self.wake = wake
         self._tracked: list[Entity] = []
         self._loose: list[DomainEvent] = []
+        self._asked: list[JobSpec] = []
         self._queued: list[Job] = []
         self.mode = Mode.WRITE
 
@@ -109,6 +110,11 @@ class EventCollectingUnitOfWork(abc.ABC):
     def record(self, event: DomainEvent) -> None:
         self._loose.append(event)
 
+    def enqueue(self, spec: JobSpec) -> None:
+        """Ask for a job no event calls for (a mail that changes nothing recorded): it is
+        written by ``commit`` like the bus's, and dropped by a rollback."""
+        self._asked.append(spec)
+
     def collect_events(self) -> list[DomainEvent]:
         events = list(self._loose)
         self._loose = []
@@ -120,7 +126,9 @@ class EventCollectingUnitOfWork(abc.ABC):
         if self.read_only:
             raise ReadOnlyViolation("a unit of work opened with reading() cannot commit")
         events = self.collect_events()
-        queued = self._write_jobs(self.bus.jobs_for(events)) if self.bus and events else []
+        specs = [*self._asked, *(self.bus.jobs_for(events) if self.bus and events else [])]
+        self._asked = []
+        queued = self._write_jobs(specs) if specs else []
         if events:
             self._write_audit(events)
         self._commit()
@@ -144,6 +152,7 @@ class EventCollectingUnitOfWork(abc.ABC):
 
     def _discard_events(self) -> None:
         self._loose = []
+        self._asked = []
         for entity in self._tracked:
             entity.pull_events()
 
