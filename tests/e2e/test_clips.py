@@ -213,3 +213,26 @@ def test_the_device_token_page_says_where_the_camera_uploads(d: Deployment, demo
                             headers={"authorization": f"Bearer {token}",
                                      "content-type": "video/mp4"})
     assert sent.status_code == 201
+
+
+def test_the_workers_sweep_shreds_expired_clips_and_their_jobs_delete_the_bytes(
+    d, device, demo_clip
+) -> None:
+    """The periodic sweep only shreds (quick, in the sweep); the bytes go by ``clip.purge``
+    jobs, run at once here (the test deployment's inline queue)."""
+    clip_id = upload(d, device, demo_clip.read_bytes()).json()["clip_id"]
+    uploads = d.container.settings.data_dir / "tmp" / "uploads"
+    early = retention.sweep(d.container.uow(), d.container.footage.store, uploads)
+    assert early.expired == 0 and leftovers(d)[1] != []  # not yet due: nothing touched
+    d.clock.advance(timedelta(days=61))
+    report = retention.sweep(d.container.uow(), d.container.footage.store, uploads)
+    assert (report.expired, report.purged) == (1, 0)
+    rows, objects, _ = leftovers(d)
+    with d.container.engine.connect() as connection:
+        row = connection.execute(select(tables.clips)).one()
+        job = connection.execute(select(tables.jobs).where(
+            tables.jobs.c.key == f"clip.purge:{clip_id}")).one()
+    assert objects == [] and row.deleted_at is not None and row.deletion_reason == "retention"
+    assert job.state == "done"
+    again = retention.sweep(d.container.uow(), d.container.footage.store, uploads)
+    assert again.expired == 0

@@ -119,3 +119,34 @@ def test_a_reset_link_is_mailed_by_a_worker_after_the_answer(queued: Deployment)
     assert mail.key == f"link.{job.args['token_id']}"
     form = d.browser().get(link.replace(d.container.settings.base_url, ""))
     assert 'name="password"' in form.text
+
+
+def test_a_deleted_clip_is_unreadable_at_once_and_a_worker_deletes_its_bytes(
+    queued: Deployment,
+) -> None:
+    d = queued
+    with d.container.engine.connect() as connection:
+        [clip] = connection.execute(select(tables.clips)).all()
+    footage = d.container.settings.data_dir / "footage"
+    stored = sorted(p for p in footage.rglob("*") if p.is_file())
+    assert stored  # the clip and its poster
+    owner = d.signed_in("resident_a")
+    answer = owner.submit(f"/clips/{clip.id}/delete", {"confirm": "yes"})
+    assert answer.status_code == 303
+    with d.container.engine.connect() as connection:
+        row = connection.execute(select(tables.clips)).one()
+        [job] = connection.execute(select(tables.jobs).where(
+            tables.jobs.c.kind == "clip.purge")).all()
+    assert row.wrapped_key is None and row.deleted_at is None  # shredded, not yet purged
+    assert job.state == JobState.PENDING.value and job.key == f"clip.purge:{clip.id}"
+    assert owner.get(f"/clips/{clip.id}/video").status_code == 404
+    assert str(clip.id) not in owner.get("/clips").text
+    workers = d.container.start_job_workers()
+    try:
+        wait_for(lambda: jobs.job_state(d.container.uow(), job.key).state is JobState.DONE)
+    finally:
+        workers.stop()
+    with d.container.engine.connect() as connection:
+        row = connection.execute(select(tables.clips)).one()
+    assert row.deleted_at is not None and row.deletion_reason == "owner_deleted"
+    assert [p for p in footage.rglob("*") if p.is_file()] == []

@@ -90,8 +90,10 @@ class FakeClips(_FakeRepository):
         return {c.camera_id for c in self._values()
                 if c.camera_id in wanted and c.is_readable and c.overlaps(start, end)}
 
-    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
-        found = [c for c in self._values() if c.expires_at <= now and c.deleted_at is None]
+    def expired(self, now: datetime, *, limit: int, readable: bool = False
+                ) -> Sequence[Clip]:
+        found = [c for c in self._values() if c.expires_at <= now and c.deleted_at is None
+                 and (c.wrapped_key is not None or not readable)]
         return sorted(found, key=lambda c: c.expires_at)[:limit]
 
     def count_expired(self, now: datetime) -> int:

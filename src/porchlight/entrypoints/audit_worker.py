@@ -18,7 +18,7 @@ from porchlight.audit.services.ports import AuditQueueBusy
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.housekeeping import Housekeeping
 
-log = structlog.get_logger("porchlight.audit.domain")
+log = structlog.get_logger("porchlight.audit")
 
 
 class AuditWorker:

@@ -56,8 +56,8 @@ class Housekeeping:
         return video_requests.close_due(self.container.uow())
 
     def _retention(self) -> retention.RetentionReport:
-        return retention.run(self.container.uow(), self.container.footage.store,
-                             upload_dir(self.container.settings.data_dir))
+        return retention.sweep(self.container.uow(), self.container.footage.store,
+                               upload_dir(self.container.settings.data_dir))
 
 
 def _changed(outcome: object) -> bool:
@@ -67,5 +67,6 @@ def _changed(outcome: object) -> bool:
     if isinstance(outcome, tuple):
         return any(outcome)
     if isinstance(outcome, retention.RetentionReport):
-        return any((outcome.purged, outcome.orphans_removed, outcome.temp_files_removed))
+        return any((outcome.expired, outcome.purged, outcome.orphans_removed,
+                    outcome.temp_files_removed))
     return bool(outcome)

@@ -19,7 +19,7 @@ from porchlight.footage.domain.clips import (
     check_recorded_at,
     clip_expiry,
 )
-from porchlight.footage.services.retention import KEY_TIME_FORMAT, purge_clip
+from porchlight.footage.services.retention import KEY_TIME_FORMAT, shred_clip
 from porchlight.kernel.domain.errors import Conflict, NotFound, ValidationFailed
 from porchlight.kernel.domain.policies import Actor, actor_id, require_resident
 from porchlight.kernel.services.ports import (
@@ -260,6 +260,7 @@ def _refusal(clip: Clip | None, actor: Actor) -> str | None:
 
 
 def delete_my_clip(uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID) -> None:
-    """The owner deletes a clip now: the same three steps as retention."""
+    """The owner deletes a clip: its key is shredded now (unreadable from this commit on)
+    and a job deletes its bytes, as retention does."""
     open_for_owner(uow, kit, actor, clip_id, record_view=False)
-    purge_clip(uow, kit.store, clip_id, reason="owner_deleted", actor=actor_id(actor))
+    shred_clip(uow, clip_id, reason="owner_deleted", actor=actor_id(actor))

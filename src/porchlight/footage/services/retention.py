@@ -1,5 +1,9 @@
 """Retention that really deletes: shred the key, delete the bytes, mark the row, audit each.
 
+The first step is quick and happens at once, in the owner's request or the retention
+sweep; its event calls for a ``clip.purge`` job (kernel.services.messagebus) that does
+the other two after the commit.
+
 Each clip is purged in three steps, each safe to repeat: (1) the wrapped data key is
 destroyed and that is committed with its audit event, so the clip is unreadable from that
 moment; (2) the encrypted objects are deleted; (3) the row is marked purged, with its
@@ -31,16 +35,31 @@ class RetentionReport:
     temp_files_removed: int
 
 
-def purge_clip(
-    uow: UnitOfWork, store: FootageStore, clip_id: UUID, *, reason: str, actor: UUID | None
-) -> None:
+def shred_clip(uow: UnitOfWork, clip_id: UUID, *, reason: str, actor: UUID | None) -> bool:
+    """Step 1: destroy the clip's key, so it is unreadable from this commit on; the event
+    asks for the ``clip.purge`` job that deletes its bytes. Whether this call shredded it."""
     with uow:
         clip = uow.clips.get(clip_id)
         if clip is None or clip.deleted_at is not None:
+            return False
+        if not clip.shred(reason=reason, actor_id=actor):
+            return False
+        uow.commit()
+        return True
+
+
+def finish_purge(
+    uow: UnitOfWork, store: FootageStore, clip_id: UUID, *, reason: str, actor: UUID | None
+) -> None:
+    """Steps 2 and 3, the ``clip.purge`` job: delete the objects, then mark the row. Safe
+    to run again from any point; a clip not yet shredded is shredded first."""
+    with uow.reading():
+        clip = uow.clips.get(clip_id)
+        if clip is None or clip.deleted_at is not None:
             return
-        keys = [clip.object_key, clip.poster_key]
-        if clip.shred(reason=reason, actor_id=actor):
-            uow.commit()
+        shredded, keys = clip.wrapped_key is None, [clip.object_key, clip.poster_key]
+    if not shredded:
+        shred_clip(uow, clip_id, reason=reason, actor=actor)
     for key in keys:
         if key:
             store.delete(key)
@@ -48,6 +67,32 @@ def purge_clip(
         clip = uow.clips.get(clip_id)
         clip.mark_purged(now=uow.clock.now(), reason=reason, actor_id=actor)
         uow.commit()
+
+
+def purge_clip(
+    uow: UnitOfWork, store: FootageStore, clip_id: UUID, *, reason: str, actor: UUID | None
+) -> None:
+    """All three steps now (``porchlight retention run``); the job the shred asked for
+    then finds nothing left to do."""
+    shred_clip(uow, clip_id, reason=reason, actor=actor)
+    finish_purge(uow, store, clip_id, reason=reason, actor=actor)
+
+
+def shred_expired(uow: UnitOfWork) -> int:
+    """The sweep's share: shred every clip past its retention, a short transaction each;
+    their purge jobs delete the bytes. Returns how many were shredded."""
+    with uow.reading():
+        now = uow.clock.now()
+    shredded, seen = 0, set()
+    while True:
+        with uow.reading():
+            batch = [clip.id for clip in uow.clips.expired(now, limit=BATCH, readable=True)
+                     if clip.id not in seen]  # a clip it cannot shred is not tried twice
+        if not batch:
+            return shredded
+        for clip_id in batch:
+            seen.add(clip_id)
+            shredded += shred_clip(uow, clip_id, reason="retention", actor=None)
 
 
 def purge_expired(
@@ -126,5 +171,17 @@ def run(
     now = uow.clock.now()
     return RetentionReport(
         expired=expired, purged=purged, orphans_removed=sweep_orphans(uow, store, now),
+        temp_files_removed=temp_files_removed,
+    )
+
+
+def sweep(uow: UnitOfWork, store: FootageStore, upload_dir: Path) -> RetentionReport:
+    """The worker's periodic pass: temp files and orphans now, and every expired clip
+    shredded now with its bytes left to its ``clip.purge`` job (``purged`` stays 0)."""
+    temp_files_removed = sweep_temp_uploads(upload_dir)
+    expired = shred_expired(uow)
+    now = uow.clock.now()
+    return RetentionReport(
+        expired=expired, purged=0, orphans_removed=sweep_orphans(uow, store, now),
         temp_files_removed=temp_files_removed,
     )

@@ -17,6 +17,7 @@ from uuid import UUID
 from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
 from porchlight.custody.services import evidence
+from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
 from porchlight.jobs.services.jobs import Handler, Progress
 from porchlight.kernel.services.ports import UnitOfWork
@@ -53,6 +54,11 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
         registration.send_signup_taken(kit.uow(), kit.security, UUID(args["account_id"]),
                                        key=f"signup-taken.{args['account_id']}.{args['day']}")
 
-    return {"evidence.derive": derive_evidence, "request.deliver": deliver_request,
-            "mail.request_notice": request_notice, "mail.link": link,
-            "mail.signup_taken": signup_taken}
+    def purge_clip(args: dict[str, Any], progress: Progress) -> None:
+        actor = UUID(args["actor_id"]) if args.get("actor_id") else None
+        retention.finish_purge(kit.uow(), kit.footage().store, UUID(args["clip_id"]),
+                               reason=args["reason"], actor=actor)
+
+    return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
+            "request.deliver": deliver_request, "mail.request_notice": request_notice,
+            "mail.link": link, "mail.signup_taken": signup_taken}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from porchlight.accounts.domain.auth import TokenIssued
+from porchlight.footage.domain.clips import ClipKeyShredded
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.events import DomainEvent
 from porchlight.requests.domain.consent import ConsentGranted, DeliveryCreated
@@ -52,11 +53,19 @@ def mail_link(event: DomainEvent) -> JobSpec | None:
                    key=f"mail.link:{event.token_id}")
 
 
+def purge_clip(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, ClipKeyShredded)
+    actor = str(event.actor_id) if event.actor_id else None
+    return JobSpec("clip.purge", {"clip_id": str(event.clip_id), "reason": event.reason,
+                                  "actor_id": actor}, key=f"clip.purge:{event.clip_id}")
+
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
     DeliveryCreated: (notify_resident,),
     TokenIssued: (mail_link,),
+    ClipKeyShredded: (purge_clip,),
 }
 
 

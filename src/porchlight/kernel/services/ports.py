@@ -274,8 +274,10 @@ class ClipRepository(Protocol):
         overlapping [start, end)."""
         ...
 
-    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
-        """Clips past their expiry that are not yet marked purged, oldest first."""
+    def expired(self, now: datetime, *, limit: int, readable: bool = False
+                ) -> Sequence[Clip]:
+        """Clips past their expiry that are not yet marked purged, oldest first; with
+        ``readable``, only those whose key is not shredded yet."""
         ...
 
     def count_expired(self, now: datetime) -> int: ...

@@ -176,7 +176,8 @@ class SqlClipRepository(_Repository[Clip]):
 
     def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]:
         return self._all(
-            select(Clip).where(Clip.owner_id == owner_id, Clip.deleted_at.is_(None))
+            select(Clip).where(Clip.owner_id == owner_id, Clip.deleted_at.is_(None),
+                               Clip.wrapped_key.is_not(None))  # shredded: gone to its owner
             .order_by(Clip.recorded_at.desc()).limit(limit)
         )
 
@@ -199,15 +200,17 @@ class SqlClipRepository(_Repository[Clip]):
 
     def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
         return self._all(
-            select(Clip).where(Clip.camera_id == camera_id, Clip.deleted_at.is_(None))
+            select(Clip).where(Clip.camera_id == camera_id, Clip.deleted_at.is_(None),
+                               Clip.wrapped_key.is_not(None))
             .order_by(Clip.recorded_at)
         )
 
-    def expired(self, now: datetime, *, limit: int) -> Sequence[Clip]:
-        return self._all(
-            select(Clip).where(Clip.expires_at <= now, Clip.deleted_at.is_(None))
-            .order_by(Clip.expires_at, Clip.id).limit(limit)
-        )
+    def expired(self, now: datetime, *, limit: int, readable: bool = False
+                ) -> Sequence[Clip]:
+        statement = select(Clip).where(Clip.expires_at <= now, Clip.deleted_at.is_(None))
+        if readable:
+            statement = statement.where(Clip.wrapped_key.is_not(None))
+        return self._all(statement.order_by(Clip.expires_at, Clip.id).limit(limit))
 
     def count_expired(self, now: datetime) -> int:
         statement = select(func.count()).select_from(Clip).where(
