@@ -87,12 +87,17 @@ class Container:
 
     @functools.cached_property
     def bus(self) -> MessageBus:
-        return MessageBus()
+        return MessageBus(sequence_every=timedelta(
+            seconds=self.settings.audit.sequence_interval_seconds))
 
     @functools.cached_property
     def jobs(self) -> JobRunner:
+        audit = self.settings.audit
         kit = JobKit(uow=self.uow, footage=lambda: self.footage, requests=self.requests_kit,
-                     security=self.security, workdir=self.settings.data_dir / "tmp")
+                     security=self.security, workdir=self.settings.data_dir / "tmp",
+                     sequence=lambda: self.audit_sequencer().run_pass(),
+                     sequence_every=timedelta(seconds=audit.sequence_interval_seconds),
+                     checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
                          lease=timedelta(seconds=self.settings.jobs.lease_seconds))
 

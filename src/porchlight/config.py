@@ -80,7 +80,12 @@ class AuditSettings(BaseModel):
         default=None,
         description="Run the sequencer in a thread of the web app; default: on unless env=test.",
     )
-    sequence_interval_seconds: float = Field(default=1.0, gt=0)
+    sequence_interval_seconds: float = Field(
+        default=1.0, gt=0, description="a commit's events are sequenced by a job due at the "
+        "end of its window of this length (one job per window)")
+    sweep_interval_seconds: float = Field(
+        default=30.0, gt=0, description="how often the worker also runs a pass without "
+        "being asked (what a lost or dead sequencing job left, an unsigned checkpoint)")
     checkpoint_interval_seconds: float = Field(default=5.0, ge=0)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
 

@@ -228,6 +228,7 @@ def test_the_workers_sweep_shreds_expired_clips_and_their_jobs_delete_the_bytes(
     report = retention.sweep(d.container.uow(), d.container.footage.store, uploads)
     assert (report.expired, report.purged) == (1, 0)
     rows, objects, _ = leftovers(d)
+    assert rows == 1  # the row stays, marked
     with d.container.engine.connect() as connection:
         row = connection.execute(select(tables.clips)).one()
         job = connection.execute(select(tables.jobs).where(

@@ -79,6 +79,9 @@ def test_the_request_returns_first_and_a_worker_delivers_it(queued: Deployment) 
 
 def test_a_rolled_back_change_enqueues_nothing(queued: Deployment) -> None:
     d = queued
+    with d.container.engine.connect() as connection:
+        before = connection.execute(select(func.count()).select_from(tables.jobs)).scalar()
+    pending = d.container.queue.pending()
     uow = d.container.uow()
     with uow:
         request = uow.requests.list_for_agency(d.agency_x)  # nothing yet
@@ -92,8 +95,8 @@ def test_a_rolled_back_change_enqueues_nothing(queued: Deployment) -> None:
         uow.requests.add(made)
         raise RuntimeError("the use case failed before its commit")
     with d.container.engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(tables.jobs)).scalar() == 0
-    assert d.container.queue.pending() == 0
+        after = connection.execute(select(func.count()).select_from(tables.jobs)).scalar()
+    assert after == before and d.container.queue.pending() == pending
 
 
 def test_a_reset_link_is_mailed_by_a_worker_after_the_answer(queued: Deployment) -> None:
@@ -150,3 +153,36 @@ def test_a_deleted_clip_is_unreadable_at_once_and_a_worker_deletes_its_bytes(
         row = connection.execute(select(tables.clips)).one()
     assert row.deleted_at is not None and row.deletion_reason == "owner_deleted"
     assert [p for p in footage.rglob("*") if p.is_file()] == []
+
+
+def test_commits_ask_for_one_sequencing_job_per_window_and_a_worker_sequences(
+    queued: Deployment,
+) -> None:
+    """No polling: the events of every commit in a one-second window are sequenced by one
+    ``audit.sequence`` job due at the window's end."""
+    from porchlight.audit.adapters.tables import audit_leaves
+
+    d = queued
+    d.clock.advance(timedelta(seconds=10))  # a fresh window
+    with d.container.engine.connect() as connection:
+        before = {row.key for row in connection.execute(select(tables.jobs.c.key))}
+    for _ in range(3):  # three commits with audit events in the same window
+        video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                      actor(d, "officer_x"), draft(d))
+    with d.container.engine.connect() as connection:
+        waiting = [row for row in connection.execute(select(tables.jobs).where(
+            tables.jobs.c.kind == "audit.sequence")) if row.key not in before]
+        events = connection.execute(select(func.count()).select_from(
+            tables.audit_events)).scalar()
+    assert len(waiting) == 1  # the three commits share one job
+    assert waiting[0].run_after > d.clock.now()  # due at the window's end, not at once
+    d.clock.advance(timedelta(seconds=1))
+    workers = d.container.start_job_workers()
+    try:
+        def sequenced() -> bool:
+            with d.container.engine.connect() as connection:
+                return connection.execute(select(func.count()).select_from(
+                    audit_leaves)).scalar() >= events
+        wait_for(sequenced)
+    finally:
+        workers.stop()

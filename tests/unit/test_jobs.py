@@ -71,3 +71,19 @@ def test_an_admin_retries_a_dead_job_with_fresh_attempts() -> None:
 
 def test_retry_delays_are_capped_at_an_hour() -> None:
     assert retry_delay(30) == timedelta(hours=1)
+
+
+@pytest.mark.parametrize("offset_ms", [0, 1, 499, 999])
+def test_one_sequencing_job_per_window_due_at_its_end(offset_ms: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from porchlight.kernel.services.messagebus import sequence_audit_log
+
+    start = datetime(2026, 12, 4, 12, 0, 7, tzinfo=UTC)
+    now = start + timedelta(milliseconds=offset_ms)
+    spec = sequence_audit_log(now, timedelta(seconds=1))
+    assert spec.key == sequence_audit_log(start, timedelta(seconds=1)).key  # same window
+    assert now + spec.delay == start + timedelta(seconds=1)  # due when the window ends
+    assert timedelta(0) < spec.delay <= timedelta(seconds=1)  # never at once
+    later = sequence_audit_log(start + timedelta(seconds=1), timedelta(seconds=1))
+    assert later.key != spec.key

@@ -1,9 +1,12 @@
-"""Where the audit sequencer runs: `porchlight worker`, or a thread of the web app.
+"""The worker's loop: `porchlight worker`, or a thread of the web app.
 
-Both run the same loop: one sequencing pass, then wait ``sequence_interval_seconds`` (or
-until stopped).  A failed pass is logged and retried on the next tick; since every batch
-is one transaction, a failure or a kill loses nothing.  Running several workers at once
-is safe — the sequencer's lock lets one write at a time — merely wasteful.
+It ticks every ``sequence_interval_seconds`` and runs the housekeeping that is due. The
+audit log is sequenced by ``audit.sequence`` jobs that commits ask for (see
+kernel.services.messagebus), so with job threads running the loop sequences only as a
+sweep (``PORCHLIGHT_AUDIT__SWEEP_INTERVAL_SECONDS``); a worker without job threads
+(``--no-jobs``) sequences on every tick. A failed pass is logged and retried later;
+since every batch is one transaction, a failure or a kill loses nothing. Running several
+workers at once is safe — the sequencer's lock lets one write at a time.
 """
 
 from __future__ import annotations
@@ -28,17 +31,33 @@ class AuditWorker:
         self,
         sequencer: Sequencer,
         interval: float,
-        on_pass: Callable[[SequenceResult], None] | None = None,
+        on_pass: Callable[[SequenceResult | None], None] | None = None,
+        *,
+        sequence_each_tick: bool = True,
     ) -> None:
         self.sequencer = sequencer
         self.interval = interval
         self.on_pass = on_pass
+        self.sequence_each_tick = sequence_each_tick
         self.passes = 0
         self.pass_done = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> SequenceResult | None:
+        """One sequencing pass, then the housekeeping that is due."""
+        result = self.sequence()
+        if result is not None and self.on_pass is not None:
+            self.on_pass(result)
+        return result
+
+    def tick(self) -> None:
+        if self.sequence_each_tick:
+            self.run_once()
+        elif self.on_pass is not None:
+            self.on_pass(None)
+
+    def sequence(self) -> SequenceResult | None:
         """One pass; errors are logged (with their type only), never raised."""
         try:
             result = self.sequencer.run_pass()
@@ -55,13 +74,11 @@ class AuditWorker:
             signed = result.checkpoint.size if result.checkpoint else None
             log.info("audit log sequenced", leaves=result.sequenced, size=result.size,
                      checkpoint=signed)
-        if self.on_pass is not None:
-            self.on_pass(result)
         return result
 
     def run_forever(self) -> None:
         while not self._stopping.is_set():
-            self.run_once()
+            self.tick()
             self._stopping.wait(self.interval)
 
     def start(self) -> None:
@@ -76,17 +93,24 @@ class AuditWorker:
             self._thread.join(timeout)
 
 
-def worker_for(container: Container, on_pass: Callable[[SequenceResult], None] | None = None
-               ) -> AuditWorker:
-    """The worker loop: audit sequencing, then whichever scheduled jobs are due."""
+def worker_for(container: Container, *, jobs: bool = True) -> AuditWorker:
+    """The worker loop: housekeeping, with audit sequencing on every tick when no job
+    threads run here to take the sequencing jobs, and as a sweep when they do."""
     interval = container.settings.audit.sequence_interval_seconds
-    return AuditWorker(container.audit_sequencer(), interval, on_pass or Housekeeping(container))
+    worker = AuditWorker(container.audit_sequencer(), interval, sequence_each_tick=not jobs)
+
+    def sweep() -> int:
+        result = worker.sequence()
+        return result.sequenced if result else 0
+
+    worker.on_pass = Housekeeping(container, sequence=sweep if jobs else None)
+    return worker
 
 
 def start_in_process(container: Container) -> AuditWorker | None:
     """The embedded default: a sequencer thread beside the web app, unless turned off."""
     if not container.settings.sequence_audit_in_process:
         return None
-    worker = worker_for(container)
+    worker = worker_for(container, jobs=container.settings.run_jobs_in_process)
     worker.start()
     return worker

@@ -71,7 +71,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exi
     """Run the jobs and the audit log sequencer until stopped (Ctrl-C or SIGTERM): any number
     of these may run, on any number of machines sharing the database (and Redis)."""
     container = _container()
-    runner = worker_for(container)  # logs each pass that changed something
+    runner = worker_for(container, jobs=jobs)  # logs each pass that changed something
     job_workers = None
     try:
         if once:
@@ -82,9 +82,9 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exi
             return
         job_workers = container.start_job_workers() if jobs else None
         signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-        console.print(f"sequencing every {runner.interval:g}s"
-                      + (f", {container.settings.jobs.workers} job threads" if job_workers
-                         else "") + "; Ctrl-C stops")
+        console.print((f"{container.settings.jobs.workers} job threads; the audit log is "
+                       "sequenced by jobs" if job_workers else
+                       f"sequencing every {runner.interval:g}s") + "; Ctrl-C stops")
         try:
             runner.run_forever()
         except KeyboardInterrupt:

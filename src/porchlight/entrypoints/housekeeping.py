@@ -1,10 +1,12 @@
-"""Scheduled work the worker runs between audit sequencing passes.
+"""Scheduled work the worker runs on its ticks, besides the jobs commits ask for.
 
 Each pass is derived from database state and idempotent, so running it twice, or on two
 workers, or after a crash half-way, is harmless: waking jobs that are due with no wake-up
 on its way (every ``PORCHLIGHT_JOBS__SWEEP_INTERVAL_SECONDS``, default 10 s: a crash
-between a commit and its wake-up, a worker killed under a claim), closing requests past
-their deadline (every 30 s), and retention (every 10 minutes).
+between a commit and its wake-up, a worker killed under a claim), an audit sequencing
+pass nobody asked for (every ``PORCHLIGHT_AUDIT__SWEEP_INTERVAL_SECONDS``, default 30 s:
+what a dead sequencing job left, a checkpoint not yet signed), closing requests past
+their deadline (every 30 s), and the retention sweep (every 10 minutes).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ log = structlog.get_logger("porchlight.worker")
 
 
 class Housekeeping:
-    def __init__(self, container: Container, monotonic: Callable[[], float] = time.monotonic
-                 ) -> None:
+    def __init__(self, container: Container, monotonic: Callable[[], float] = time.monotonic,
+                 *, sequence: Callable[[], object] | None = None) -> None:
         self.container = container
         self.monotonic = monotonic
         self.jobs: list[tuple[str, float, Callable[[], object]]] = [
             ("jobs", container.settings.jobs.sweep_interval_seconds, self._jobs),
+            *([("audit", container.settings.audit.sweep_interval_seconds, sequence)]
+              if sequence else []),
             ("requests", 30.0, self._requests),
             ("retention", 600.0, self._retention),
         ]

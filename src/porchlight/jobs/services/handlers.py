@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
+from porchlight.audit.services.log import SequenceResult
 from porchlight.custody.services import evidence
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
 from porchlight.jobs.services.jobs import Handler, Progress
+from porchlight.kernel.services.messagebus import sequence_audit_log
 from porchlight.kernel.services.ports import UnitOfWork
 from porchlight.requests.services import video_requests
 from porchlight.requests.services.video_requests import RequestsKit
@@ -34,6 +37,9 @@ class JobKit:
     requests: RequestsKit
     security: Security
     workdir: Path
+    sequence: Callable[[], SequenceResult]  # one audit sequencing pass
+    sequence_every: timedelta
+    checkpoint_every: timedelta
 
 
 def handlers(kit: JobKit) -> dict[str, Handler]:
@@ -59,6 +65,16 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
         retention.finish_purge(kit.uow(), kit.footage().store, UUID(args["clip_id"]),
                                reason=args["reason"], actor=actor)
 
+    def sequence(args: dict[str, Any], progress: Progress) -> None:
+        result = kit.sequence()
+        if result.sequenced and result.checkpoint is None:
+            # leaves wait for a checkpoint that was not due yet: come back when it is
+            with kit.uow() as uow:
+                uow.enqueue(sequence_audit_log(uow.clock.now() + kit.checkpoint_every,
+                                               kit.sequence_every))
+                uow.commit()
+
     return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
+            "audit.sequence": sequence,
             "request.deliver": deliver_request, "mail.request_notice": request_notice,
             "mail.link": link, "mail.signup_taken": signup_taken}

@@ -14,6 +14,7 @@ makes it idempotent (the same event handled twice is the same job).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 
 from porchlight.accounts.domain.auth import TokenIssued
 from porchlight.footage.domain.clips import ClipKeyShredded
@@ -70,15 +71,35 @@ HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
 
 
 class MessageBus:
-    def __init__(self, handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] = HANDLERS
-                 ) -> None:
-        self.handlers = handlers
+    """Events to jobs. Every commit that wrote audit events also calls for the audit
+    sequencer: one ``audit.sequence`` job per ``sequence_every`` window (the key names the
+    window, so a thousand commits in it make one job), due at the window's end, so the
+    log is sequenced in batches a moment after the change instead of by polling."""
 
-    def jobs_for(self, events: Iterable[DomainEvent]) -> list[JobSpec]:
+    def __init__(self, handlers: Mapping[type[DomainEvent], Sequence[EventHandler]] = HANDLERS,
+                 *, sequence_every: timedelta | None = None) -> None:
+        self.handlers = handlers
+        self.sequence_every = sequence_every
+
+    def jobs_for(self, events: Iterable[DomainEvent], now: datetime | None = None
+                 ) -> list[JobSpec]:
+        events = list(events)
         specs = []
         for event in events:
             for handler in self.handlers.get(type(event), ()):
                 spec = handler(event)
                 if spec is not None:
                     specs.append(spec)
+        if events and self.sequence_every and now is not None:
+            specs.append(sequence_audit_log(now, self.sequence_every))
         return specs
+
+
+def sequence_audit_log(now: datetime, every: timedelta) -> JobSpec:
+    """The job for the window ``now`` falls in, due when the window ends (never at once:
+    the end is always after ``now``)."""
+    width = every.total_seconds()
+    window = int(now.timestamp() // width)
+    ends = datetime.fromtimestamp((window + 1) * width, tz=UTC)
+    return JobSpec("audit.sequence", {}, key=f"audit.sequence:{window * width:.3f}",
+                   delay=ends - now)

@@ -126,7 +126,8 @@ class EventCollectingUnitOfWork(abc.ABC):
         if self.read_only:
             raise ReadOnlyViolation("a unit of work opened with reading() cannot commit")
         events = self.collect_events()
-        specs = [*self._asked, *(self.bus.jobs_for(events) if self.bus and events else [])]
+        specs = [*self._asked,
+                 *(self.bus.jobs_for(events, self.clock.now()) if self.bus and events else [])]
         self._asked = []
         queued = self._write_jobs(specs) if specs else []
         if events:
