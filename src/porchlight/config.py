@@ -151,7 +151,8 @@ class MapSettings(BaseModel):
     max_zoom: int = Field(default=19, ge=1, le=22)
     center: tuple[float, float] | None = Field(
         default=None, description="where a map with no place yet starts, as JSON "
-        "[lat, lon] (the deployment's town); unset: the whole world")
+        "[lat, lon] (the deployment's town); unset: the most local verified agency's "
+        "centre (the whole world until there is one)")
     zoom: int = Field(default=13, ge=1, le=22, description="the zoom it starts at there")
 
     @model_validator(mode="after")

@@ -481,6 +481,11 @@ def test_dev_mail_is_for_a_signed_in_platform_admin_only(settings: Settings) -> 
 
 def test_dev_mail_does_not_exist_outside_development(d: Deployment) -> None:
     assert d.signed_in("platform_admin").get("/dev/mail").status_code == 404
+    anonymous = d.browser()  # not even a sign-in prompt: there is no such page here
+    for accept in ("text/html", "application/json"):
+        answer = anonymous.get("/dev/mail", headers={"accept": accept}, follow_redirects=False)
+        assert answer.status_code == 404, accept
+    assert d.signed_in("resident_a").get("/dev/mail").status_code == 404
 
 
 def test_a_used_or_broken_reset_link_says_so_before_any_typing(d: Deployment) -> None:

@@ -40,6 +40,19 @@ def test_a_body_that_is_not_json_is_a_documented_400(d: Deployment, body: bytes)
     assert response.json()["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("headers", [{"content-type": "application/json"}, {}])
+def test_an_empty_body_is_the_same_documented_400(d: Deployment, headers: dict) -> None:
+    """No body at all where one is required: as malformed as a cut-off one, and answered so."""
+    for path in ("/api/v1/me/cameras", f"/api/v1/cameras/{d.camera_a}"):
+        method = "post" if path.endswith("cameras") else "patch"
+        response = getattr(resident(d), method)(path, content=b"", headers=headers)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"] == {"code": "bad_request",
+                                            "message": "the body is empty: send a JSON object"}
+    documented = d.browser().get("/api/v1/openapi.json").json()["paths"]["/api/v1/me/cameras"]
+    assert "empty" in documented["post"]["responses"]["400"]["description"]
+
+
 def test_json_that_breaks_the_schema_is_a_422(d: Deployment) -> None:
     response = resident(d).post("/api/v1/me/cameras", json=["Porch", 45.5, -122.6])
     assert (response.status_code, response.json()["error"]["code"]) == (422, "invalid")

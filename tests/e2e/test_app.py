@@ -106,3 +106,14 @@ def test_request_logs_carry_the_route_not_the_query(
     assert "/api/v1/agencies" in logged
     assert "secret.person" not in logged
     assert "testclient" not in logged  # no client address
+
+
+def test_the_site_has_a_favicon(client: TestClient) -> None:
+    page = client.get("/", headers=HTML).text
+    assert '<link rel="icon" href="http://testserver/static/favicon.svg" type="image/svg+xml">' \
+        in page
+    icon = client.get("/favicon.ico")  # what browsers ask for unprompted
+    assert icon.status_code == 200 and icon.url.path == "/static/favicon.svg"
+    assert icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.content.startswith(b"<svg") and b"<script" not in icon.content
+    assert client.get("/favicon.ico", follow_redirects=False).status_code == 301

@@ -64,6 +64,7 @@ ROWS = [
     # public pages and documents
     Row("GET", "/", EVERYONE),
     Row("GET", "/agencies", EVERYONE),
+    Row("GET", "/favicon.ico", EVERYONE),
     Row("GET", "/healthz", EVERYONE),
     Row("GET", "/api/v1/openapi.json", EVERYONE),
     Row("GET", "/api/v1/docs", EVERYONE),

@@ -57,6 +57,27 @@ def test_a_domain_rule_is_shown_beside_its_field(d: Deployment) -> None:
     assert_kept(page, typed)
 
 
+def test_every_registration_error_shows_in_one_round(d: Deployment) -> None:
+    """The password rule, the e-mail's form and a bad latitude: all at once, not in turns."""
+    typed = {"email": "not-an-address", "display_name": "New Neighbour",
+             "home_lat": "forty-five", "home_lon": "-122.65", "postal_address": "1 Alder St"}
+    answer = d.browser().submit("/register", {**typed, "password": "short"})
+    assert answer.status_code == 422
+    page = answer.text
+    assert field_error(page, "home_lat") == "enter a number, like 45.5123"
+    assert field_error(page, "email") == "enter a valid e-mail address"
+    assert field_error(page, "password") == "use at least 10 characters"
+    assert field_error(page, "display_name") is None and field_error(page, "home_lon") is None
+    assert "Please check the 3 fields marked below." in page
+    assert_kept(page, {k: v for k, v in typed.items() if k != "postal_address"})
+    assert "1 Alder St</textarea>" in page and 'value="short"' not in page
+    # and with the fields parsed, the domain's rules still come together
+    page = d.browser().submit("/register", {**typed, "home_lat": "45.5",
+                                            "password": "password123"}).text
+    assert field_error(page, "email") == "enter a valid e-mail address"
+    assert "common passwords" in field_error(page, "password")
+
+
 def test_a_camera_with_a_bad_location_keeps_its_name(d: Deployment) -> None:
     resident = d.signed_in("resident_a")
     answer = resident.submit("/cameras", {"name": "Side gate", "lat": "91", "lon": "abc",

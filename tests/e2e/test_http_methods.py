@@ -72,3 +72,15 @@ def test_paths_no_route_has_are_still_404_for_every_method(d: Deployment) -> Non
         response = browser.request(method, "/api/v1/nowhere")
         assert response.status_code == 404 and "allow" not in response.headers
     assert browser.head("/static/style.css").status_code == 200  # the static files as before
+
+
+@pytest.mark.parametrize("path", ["/static/style.css", "/static/leaflet/leaflet.js",
+                                  "/api/v1/docs/assets/swagger-ui.css"])
+def test_static_files_answer_options_and_405_like_every_route(d: Deployment, path: str) -> None:
+    browser = d.browser()
+    options = browser.options(path)
+    assert (options.status_code, options.headers["allow"], options.content) == (
+        204, "GET, HEAD, OPTIONS", b"")
+    refused = browser.put(path)
+    assert (refused.status_code, refused.headers["allow"]) == (405, "GET, HEAD, OPTIONS")
+    assert browser.get(path).status_code == browser.head(path).status_code == 200

@@ -45,6 +45,23 @@ def test_the_map_settings_reach_the_page_as_data(settings: Settings) -> None:
     assert all(s.startswith("http://testserver/static/") for s in scripts)  # never a CDN
 
 
+def test_without_a_configured_centre_maps_start_at_a_verified_agency(d: Deployment) -> None:
+    """Not the whole world, nor a far-off place: the most local verified agency's area."""
+    assert d.container.settings.map.center is None
+
+    def centre() -> str | None:
+        body = re.search(r"<body([^>]*)>", d.browser().get("/register").text).group(1)
+        found = re.search(r'data-map-center="([^"]*)"', body)
+        return found.group(1) if found else None
+
+    assert centre() is None  # no verified agency yet: map.js shows the world
+    with d.container.uow() as uow:
+        uow.agencies.get(d.agency_y).verify(now=uow.clock.now(), actor_id=None)  # 30 km
+        uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)  # 8 km
+        uow.commit()
+    assert centre() == "45.5122,-122.6587"  # agency X's centre (the cast's neighbourhood)
+
+
 @pytest.mark.parametrize(("path", "who", "fields"), [
     ("/register", None, ("home_lat", "home_lon")),
     ("/cameras", "resident_a", ("lat", "lon")),

@@ -40,6 +40,7 @@ from porchlight.entrypoints.web import (
     camera_pages,
     clip_pages,
     inbox_pages,
+    map_centre,
     pages,
     request_pages,
     when,
@@ -176,6 +177,7 @@ def _templates(settings: Settings) -> Jinja2Templates:
     templates.env.globals["environment"] = settings.env
     templates.env.globals["zone_name"] = when.zone_name
     templates.env.globals["map_settings"] = settings.map
+    templates.env.globals["map_centre"] = map_centre.map_centre
     templates.env.filters["when"] = when.when_filter
     templates.env.filters["local_input"] = when.local_input_filter
     return templates

@@ -81,7 +81,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
-    """422 for input that breaks the schema; 400 for a body that is not JSON at all."""
+    """422 for input that breaks the schema; 400 for a body that is not JSON at all, or
+    that is empty where the operation needs one."""
     assert isinstance(exc, RequestValidationError)
     if wants_html(request) and _only_the_path(exc):  # a mangled link: no such page
         return error_response(request, 404, "not_found", "there is no such page; the link "
@@ -91,6 +92,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
         return error_response(request, 400, "bad_request", "the body is not valid JSON")
+    if _body_missing(exc):  # as malformed as a cut-off body, and answered the same way
+        return error_response(request, 400, "bad_request", "the body is empty: send a JSON object")
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
     message = f"{where}: {first.get('msg', 'invalid input')}" if where else "invalid input"
     return error_response(request, 422, "invalid", message)
@@ -104,6 +107,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _body_missing(exc: RequestValidationError) -> bool:
+    """A required JSON body that was not sent at all (empty), not one that lacks a field."""
+    return any(error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",)
+               for error in exc.errors())
 
 
 def _only_the_path(exc: RequestValidationError) -> bool:

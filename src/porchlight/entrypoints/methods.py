@@ -9,14 +9,17 @@ HEAD for GET. This middleware looks at every route of the app that matches the p
 - OPTIONS answers 204 with ``Allow`` naming every method of the path;
 - a 405 carries the same ``Allow`` header.
 
-Paths no route with methods matches (a 404, the static files) pass through untouched.
+The static files (a ``StaticFiles`` mount) count as a path with GET: they answer OPTIONS
+and name their methods in a 405 the same way. Paths nothing matches (a 404) pass through
+untouched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -25,6 +28,8 @@ def declared_methods(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
     methods: set[str] = set()
     for route in routes:
         route_methods = getattr(route, "methods", None)
+        if isinstance(route, Mount) and isinstance(route.app, StaticFiles):
+            route_methods = {"GET", "HEAD"}  # what StaticFiles answers
         if route_methods and route.matches(scope)[0] is not Match.NONE:
             methods |= route_methods
     return methods

@@ -1,9 +1,10 @@
 """What the OpenAPI document adds to FastAPI's: the answers every operation shares.
 
-A request body that is not JSON at all is answered 400 (see ``errors._validation_error``)
-before any route code runs, so every operation that takes a JSON body documents that 400 with
-the API's error body. FastAPI regenerates its document when routes change; this wraps it
-and adds the answers each time, so a new route is covered without a line of its own.
+A request body that is not JSON at all, or empty where one is required, is answered 400
+(see ``errors._validation_error``) before any route code runs, so every operation that takes
+a JSON body documents that 400 with the API's error body. FastAPI regenerates its document
+when routes change; this wraps it and adds the answers each time, so a new route is covered
+without a line of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from fastapi import FastAPI
 
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 MALFORMED_BODY = {
-    "description": "The body is not valid JSON (or not UTF-8)",
+    "description": "The body is empty, not valid JSON, or not UTF-8",
     "content": {"application/json": {"schema": ERROR_BODY}},
 }
 

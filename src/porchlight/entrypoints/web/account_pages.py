@@ -12,11 +12,19 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from pydantic import Field
 
-from porchlight.accounts.domain.auth import ApiScope, mfa_required
+from porchlight.accounts.domain.accounts import clean_display_name, normalise_email
+from porchlight.accounts.domain.auth import ApiScope, check_password_rules, mfa_required
 from porchlight.accounts.services import registration, signin, tokens
 from porchlight.entrypoints.auth import SESSION_COOKIE, clear_session_cookie, set_cookie
 from porchlight.entrypoints.deps import ActorDep, AnySessionDep, CallerDep, SecurityDep, UowDep
-from porchlight.entrypoints.web.forms import FormModel, Posted, field_errors, submit
+from porchlight.entrypoints.web.forms import (
+    FormInvalid,
+    FormModel,
+    Posted,
+    Values,
+    field_errors,
+    submit,
+)
 from porchlight.entrypoints.web.render import render, safe_next, see_other
 from porchlight.kernel.domain.errors import DomainError, NotFound, SigninRefused
 from porchlight.kernel.domain.geo import LatLon
@@ -39,9 +47,38 @@ def register_form(request: Request) -> HTMLResponse:
     return render(request, "register.html", form={})
 
 
+def _registration_rules(sec: SecurityDep, values: Values) -> dict[str, str]:
+    """The domain's rules for each typed field, every one checked (not only the first that
+    fails, nor only once the form parses), so all errors show in one round."""
+    def text(name: str) -> str:
+        value = values.get(name, "")
+        return value.strip() if isinstance(value, str) else ""
+
+    password = values.get("password", "")
+    email, password = text("email"), password if isinstance(password, str) else ""
+    checks: dict[str, Callable[[], object]] = {
+        "email": lambda: normalise_email(email),
+        "display_name": lambda: clean_display_name(text("display_name")),
+        "password": lambda: check_password_rules(password, common=sec.common_passwords,
+                                                 email=email.lower()),
+    }
+    found: dict[str, str] = {}
+    for name, check in checks.items():
+        if not text(name):
+            continue  # the parser says "this is required"
+        try:
+            check()
+        except DomainError as error:
+            found.update(field_errors(error))
+    return found
+
+
 @router.post("/register", response_class=HTMLResponse)
 def register(request: Request, uow: UowDep, sec: SecurityDep, values: Posted) -> Response:
     def create(form: RegisterForm) -> Response:
+        broken = _registration_rules(sec, values)
+        if broken:
+            raise FormInvalid(broken)
         registration.register(uow, sec, registration.Registration(
             email=form.email, display_name=form.display_name, password=form.password,
             home=LatLon(form.home_lat, form.home_lon),
@@ -51,7 +88,8 @@ def register(request: Request, uow: UowDep, sec: SecurityDep, values: Posted) ->
                       link=("/signin", "Sign in"))
 
     return submit(RegisterForm, values, create, lambda errors: render(
-        request, "register.html", 422, form=values, errors=errors),
+        request, "register.html", 422, form=values,
+        errors={**_registration_rules(sec, values), **errors}),
         aliases={"location": "home_lat"})
 
 

@@ -12,7 +12,14 @@ from pydantic import Field
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts, registration, staff
-from porchlight.entrypoints.deps import ActorDep, ContainerDep, SecurityDep, UowDep
+from porchlight.entrypoints.deps import (
+    ActorDep,
+    CallerDep,
+    ContainerDep,
+    SecurityDep,
+    UowDep,
+    require_actor,
+)
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.kernel.domain.errors import NotFound, PermissionDenied
@@ -123,11 +130,12 @@ def verify_agency(uow: UowDep, me: ActorDep, agency_id: UUID) -> Response:
 
 
 @router.get("/dev/mail", response_class=HTMLResponse)
-def dev_mail(request: Request, container: ContainerDep, me: ActorDep) -> Response:
+def dev_mail(request: Request, container: ContainerDep, caller: CallerDep) -> Response:
     """The development mail log: what would have been e-mailed, for a signed-in platform
-    admin only (it holds every account's confirmation and reset links). Absent elsewhere."""
+    admin only (it holds every account's confirmation and reset links). Absent elsewhere,
+    for everyone: the environment is checked before anyone is asked to sign in."""
     mailer = container.security.mailer
     if not container.settings.is_development or not hasattr(mailer, "read"):
         raise NotFound("the mail log exists only in development")
-    require_platform_admin(me)
+    require_platform_admin(require_actor(caller))
     return render(request, "dev_mail.html", messages=mailer.read())

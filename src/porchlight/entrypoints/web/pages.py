@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
 from porchlight.entrypoints.deps import UowDep
 from porchlight.neighbourhood.services import summary as neighbourhood
@@ -25,3 +25,9 @@ def agencies(request: Request, uow: UowDep) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(
         request, "agencies.html", {"agencies": summary.agencies}
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> RedirectResponse:
+    """Browsers ask for /favicon.ico unprompted; the icon is the static SVG the pages name."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
