@@ -9,11 +9,11 @@ import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from porchlight.services.ports import Examined, Stored
+from porchlight.services.ports import Examined, OutgoingMail, Stored, Trim
 from tests.unit.fake_uow import FakeIntegrityError, FakeUnitOfWork
 
-__all__ = ["FakeFootageStore", "FakeIntegrityError", "FakeUnitOfWork", "FakeVideoTools",
-           "XorVault"]
+__all__ = ["FakeFootageStore", "FakeIntegrityError", "FakeMailer", "FakeUnitOfWork",
+           "FakeVideoTools", "XorVault"]
 
 
 class FakeFootageStore:
@@ -58,6 +58,7 @@ class FakeVideoTools:
     def __init__(self, info) -> None:
         self.info = info
         self.probed: list[Path] = []
+        self.trims: list[tuple[float, float]] = []
 
     def probe(self, path: Path):
         self.probed.append(path)
@@ -69,6 +70,12 @@ class FakeVideoTools:
     def examine(self, path: Path, *, poster_width: int = 480) -> Examined:
         return Examined(info=self.probe(path), poster=self.poster(path, max_width=poster_width))
 
+    def trim(self, source: Path, target: Path, start_seconds: float, end_seconds: float) -> Trim:
+        """Copies the bytes (a stream copy of the whole file) and reports the offsets asked."""
+        self.trims.append((start_seconds, end_seconds))
+        target.write_bytes(source.read_bytes())
+        return Trim(start_seconds, end_seconds, stream_copy=True, info=self.info)
+
 
 class XorVault:
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
@@ -77,3 +84,11 @@ class XorVault:
     def open(self, sealed: bytes, *, context: bytes) -> bytes:
         assert sealed.endswith(context)
         return bytes(b ^ 0x5A for b in sealed[: -len(context)])
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.sent.append(mail)
