@@ -184,6 +184,24 @@ def test_a_resident_who_opts_out_before_the_job_runs_is_not_reached(town: Town) 
     assert not [d for d in town.uow.tables["deliveries"].values() if d.resident_id == ana.id]
 
 
+def test_a_resident_who_opts_out_while_the_job_searches_is_not_reached(
+        town: Town, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The search runs in a snapshot; an opt-out committed before the write is honoured."""
+    town.resident("ana")
+    town.clip("ana", town.window_start + timedelta(minutes=20))
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    search = video_requests._cameras_with_footage
+
+    def opted_out_meanwhile(uow, request):
+        found = search(uow, request)
+        town.uow.tables["cameras"][town.cameras["ana"]].opted_in = False  # another commit
+        return found
+
+    monkeypatch.setattr(video_requests, "_cameras_with_footage", opted_out_meanwhile)
+    assert video_requests.deliver(town.uow, town.kit, request_id) == 0
+    assert town.uow.tables["deliveries"] == {}
+
+
 def test_a_withdrawn_request_delivers_nothing_and_mails_no_one(town: Town) -> None:
     town.resident("ana")
     town.clip("ana", town.window_start + timedelta(minutes=20))
