@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from structlog.testing import capture_logs
 
 from porchlight.config import Settings
 from porchlight.entrypoints.housekeeping import Housekeeping
@@ -41,9 +42,12 @@ def test_jobs_run_when_due_and_survive_each_others_failures(settings: Settings) 
     assert ran == ["broken", "fine", "broken", "broken", "fine"]
 
 
-def test_each_pass_does_its_work_on_the_database(settings: Settings, tmp_path) -> None:
-    """Not merely "ran without raising" (a pass's errors are logged, not raised): a request
-    past its deadline is closed, a job that lost its wake-up runs, an expired clip goes."""
+def test_each_pass_does_its_work_on_the_database_and_none_fails(settings: Settings,
+                                                                 tmp_path) -> None:
+    """A pass's errors are logged, not raised, so "ran without raising" proves nothing: each
+    pass must report work done and none may report a failure (a pass that raises after
+    doing its work fails here too), and the work must be in the database: a request past
+    its deadline closed, a job that lost its wake-up run, an expired clip purged."""
     d = build_deployment(settings)
     with d.container.uow() as uow:
         uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
@@ -58,7 +62,11 @@ def test_each_pass_does_its_work_on_the_database(settings: Settings, tmp_path) -
     assert lost.woken  # the delivery job exists, with no worker told
     d.container.jobs.queue = d.container.queue
     d.clock.advance(timedelta(days=61))  # past the deadline and the camera's 60 days
-    Housekeeping(d.container, monotonic=lambda: 0.0)()
+    keeping = Housekeeping(d.container, monotonic=lambda: 0.0)
+    with capture_logs() as logs:
+        keeping()
+    outcomes = {entry["job"]: entry["event"] for entry in logs if "job" in entry}
+    assert outcomes == {"jobs": "job done", "requests": "job done", "retention": "job done"}
     with d.container.uow().reading() as uow:
         assert uow.requests.get(request_id).status is RequestStatus.CLOSED
         assert uow.deliveries.for_request(request_id)  # the lost job was woken and ran

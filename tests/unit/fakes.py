@@ -1,156 +1,19 @@
-"""In-memory fakes of the ports, so use cases can be tested with no I/O."""
+"""In-memory fakes of the ports, so use cases can be tested with no I/O.
+
+The unit of work and its repositories are in ``fake_uow`` and ``fake_repositories``.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from uuid import UUID
 
-from porchlight.accounts.domain.accounts import Account, AccountKind
-from porchlight.accounts.domain.agencies import Agency
-from porchlight.footage.domain.cameras import Camera
-from porchlight.footage.domain.clips import Clip
-from porchlight.kernel.domain.entity import Entity
-from porchlight.kernel.domain.events import DomainEvent
-from porchlight.kernel.domain.geo import LatLon, haversine_m
-from porchlight.kernel.services.ports import Clock, Examined, Stored
-from porchlight.kernel.services.unit_of_work import EventCollectingUnitOfWork
+from porchlight.kernel.services.ports import Examined, OutgoingMail, Stored, Trim
+from tests.unit.fake_uow import FakeIntegrityError, FakeUnitOfWork
 
-
-class _FakeRepository:
-    def __init__(self, uow: FakeUnitOfWork, store: dict[UUID, Entity]) -> None:
-        self._uow = uow
-        self._store = store
-
-    def add(self, entity: Entity) -> None:
-        self._uow.staged[entity.id] = (self._store, entity)  # type: ignore[attr-defined]
-        self._uow.track(entity)
-
-    def get(self, entity_id: UUID):
-        entity = self._store.get(entity_id) or self._staged(entity_id)
-        if entity is not None:
-            self._uow.track(entity)
-        return entity
-
-    def _staged(self, entity_id: UUID) -> Entity | None:
-        store, entity = self._uow.staged.get(entity_id, (None, None))
-        return entity if store is self._store else None
-
-    def _values(self) -> list:
-        staged = [e for s, e in self._uow.staged.values() if s is self._store]
-        return list(self._store.values()) + staged
-
-
-class FakeAccounts(_FakeRepository):
-    def get_by_email(self, email: str) -> Account | None:
-        return next((a for a in self._values() if a.email == email), None)
-
-    def list_staff(self, agency_id: UUID) -> Sequence[Account]:
-        return [a for a in self._values() if a.agency_id == agency_id]
-
-    def count_residents(self) -> int:
-        return sum(1 for a in self._values() if a.kind is AccountKind.RESIDENT)
-
-
-class FakeAgencies(_FakeRepository):
-    def list(self) -> Sequence[Agency]:
-        return self._values()
-
-
-class FakeCameras(_FakeRepository):
-    def list_by_owner(self, owner_id: UUID) -> Sequence[Camera]:
-        return [c for c in self._values() if c.owner_id == owner_id]
-
-    def count(self, *, opted_in: bool | None = None) -> int:
-        return sum(1 for c in self._values() if opted_in is None or c.opted_in == opted_in)
-
-    def within(self, centre: LatLon, radius_m: float, *, opted_in_only: bool = True
-               ) -> list[Camera]:
-        return [c for c in self._values() if (c.opted_in or not opted_in_only)
-                and haversine_m(centre, c.location) <= radius_m]
-
-
-class FakeClips(_FakeRepository):
-    def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None:
-        return next((c for c in self._values() if c.camera_id == camera_id
-                     and c.sha256 == sha256 and c.deleted_at is None), None)
-
-    def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]:
-        return [c for c in self._values() if c.owner_id == owner_id and c.deleted_at is None]
-
-    def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
-        return [c for c in self._values() if c.camera_id == camera_id and c.deleted_at is None]
-
-    def cameras_with_footage(
-        self, camera_ids: Sequence[UUID], start: datetime, end: datetime
-    ) -> set[UUID]:
-        wanted = set(camera_ids)
-        return {c.camera_id for c in self._values()
-                if c.camera_id in wanted and c.is_readable and c.overlaps(start, end)}
-
-    def expired(self, now: datetime, *, limit: int, readable: bool = False
-                ) -> Sequence[Clip]:
-        found = [c for c in self._values() if c.expires_at <= now and c.deleted_at is None
-                 and (c.wrapped_key is not None or not readable)]
-        return sorted(found, key=lambda c: c.expires_at)[:limit]
-
-    def count_expired(self, now: datetime) -> int:
-        return len(self.expired(now, limit=10**9))
-
-    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
-        named = {k for c in self._values() for k in (c.object_key, c.poster_key)}
-        return {k for k in keys if k in named}
-
-
-class FakeAuditEvents:
-    def __init__(self, uow: FakeUnitOfWork) -> None:
-        self._uow = uow
-
-    def count_recent(self, actor_ids, kind: str, since: datetime) -> int:
-        return sum(1 for at, event in self._uow.audit_times
-                   if event.actor_id in set(actor_ids) and event.kind == kind and at >= since)
-
-
-class FakeUnitOfWork(EventCollectingUnitOfWork):
-    """Added entities become visible to later units of work only when committed."""
-
-    def __init__(self, clock: Clock) -> None:
-        super().__init__(clock)
-        self.tables: dict[str, dict[UUID, Entity]] = {
-            "accounts": {}, "agencies": {}, "cameras": {}, "clips": {}}
-        self.audit: list[DomainEvent] = []
-        self.audit_times: list[tuple[datetime, DomainEvent]] = []
-        self.staged: dict[UUID, tuple[dict, Entity]] = {}
-        self.commits = 0
-
-    def _start(self) -> None:
-        self.staged = {}
-        self.accounts = FakeAccounts(self, self.tables["accounts"])
-        self.agencies = FakeAgencies(self, self.tables["agencies"])
-        self.cameras = FakeCameras(self, self.tables["cameras"])
-        self.clips = FakeClips(self, self.tables["clips"])
-        self.audit_events = FakeAuditEvents(self)
-
-    def lock(self, entity: Entity) -> None:
-        """The fake runs one unit of work at a time: there is nothing to wait for."""
-
-    def _write_audit(self, events: list[DomainEvent]) -> None:
-        self.audit.extend(events)
-        self.audit_times.extend((self.clock.now(), event) for event in events)
-
-    def _commit(self) -> None:
-        for store, entity in self.staged.values():
-            store[entity.id] = entity
-        self.staged = {}
-        self.commits += 1
-
-    def _rollback(self) -> None:
-        self.staged = {}
-
-    def _end(self) -> None:
-        self.staged = {}
+__all__ = ["FakeFootageStore", "FakeIntegrityError", "FakeMailer", "FakeUnitOfWork",
+           "FakeVideoTools", "XorVault"]
 
 
 class FakeFootageStore:
@@ -195,6 +58,7 @@ class FakeVideoTools:
     def __init__(self, info) -> None:
         self.info = info
         self.probed: list[Path] = []
+        self.trims: list[tuple[float, float]] = []
 
     def probe(self, path: Path):
         self.probed.append(path)
@@ -206,6 +70,12 @@ class FakeVideoTools:
     def examine(self, path: Path, *, poster_width: int = 480) -> Examined:
         return Examined(info=self.probe(path), poster=self.poster(path, max_width=poster_width))
 
+    def trim(self, source: Path, target: Path, start_seconds: float, end_seconds: float) -> Trim:
+        """Copies the bytes (a stream copy of the whole file) and reports the offsets asked."""
+        self.trims.append((start_seconds, end_seconds))
+        target.write_bytes(source.read_bytes())
+        return Trim(start_seconds, end_seconds, stream_copy=True, info=self.info)
+
 
 class XorVault:
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
@@ -214,3 +84,11 @@ class XorVault:
     def open(self, sealed: bytes, *, context: bytes) -> bytes:
         assert sealed.endswith(context)
         return bytes(b ^ 0x5A for b in sealed[: -len(context)])
+
+
+class FakeMailer:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.sent.append(mail)

@@ -127,7 +127,7 @@ def test_a_failed_commit_removes_the_stored_objects(uow, kit, camera, tmp_path) 
     original = uow._commit
 
     def explode() -> None:
-        if uow.staged and any(type(e).__name__ == "Clip" for _, e in uow.staged.values()):
+        if any(type(e).__name__ == "Clip" for e in uow.pending()):
             raise OSError("database went away")
         original()
 

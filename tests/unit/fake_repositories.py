@@ -1,0 +1,329 @@
+"""In-memory repositories, one for each the unit of work exposes (``services.ports``).
+
+Each answers its queries as the SQL one does (same filters, same order, same limits):
+``tests/integration/test_repository_contract.py`` runs the same checks on both. They
+read through the fake unit of work's session (``FakeUnitOfWork``): the rows committed
+before it opened, as copies of its own, plus what it added or changed since, as the
+real repositories see a transaction's own pending changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID
+
+from porchlight.accounts.domain.accounts import Account, AccountKind
+from porchlight.accounts.domain.agencies import Agency
+from porchlight.accounts.domain.auth import (
+    ApiToken,
+    DeviceToken,
+    OneTimeToken,
+    RecoveryCode,
+    Session,
+)
+from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.footage.domain.cameras import Camera
+from porchlight.footage.domain.clips import Clip
+from porchlight.jobs.domain.jobs import Job, JobState
+from porchlight.kernel.domain.entity import Entity
+from porchlight.kernel.domain.geo import LatLon, within_radius
+from porchlight.requests.domain.consent import Consent, Delivery
+from porchlight.requests.domain.requests import RequestStatus, VideoRequest
+
+if TYPE_CHECKING:
+    from tests.unit.fake_uow import FakeUnitOfWork
+
+T = TypeVar("T", bound=Entity)
+
+
+class Unique:
+    """A unique rule of a table: ``raced`` ones (``adapters.db.uow.RACED``) become
+    ``Conflict`` at commit, as in the SQL unit of work; the others are bugs."""
+
+    def __init__(self, name: str, key: Callable[[Any], object], *, raced: bool,
+                 applies: Callable[[Any], bool] = lambda entity: True) -> None:
+        self.name, self.key, self.raced, self.applies = name, key, raced, applies
+
+
+class FakeRepository(Generic[T]):
+    table: str
+    unique: tuple[Unique, ...] = ()
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, entity: T) -> None:
+        self._uow.stage_new(self.table, entity)
+
+    def get(self, entity_id: UUID) -> T | None:
+        return self._uow.load(self.table, entity_id)
+
+    def _rows(self) -> list[T]:
+        """Every row as this transaction sees it (committed, changed, added)."""
+        return self._uow.visible(self.table)
+
+    def _where(self, keep: Callable[[T], bool], order: Callable[[T], Any] | None = None,
+               *, descending: bool = False, limit: int | None = None) -> list[T]:
+        found = [row for row in self._rows() if keep(row)]
+        if order is not None:
+            found.sort(key=order, reverse=descending)
+        return found if limit is None else found[:limit]
+
+    def _first(self, keep: Callable[[T], bool]) -> T | None:
+        found = self._where(keep)
+        return found[0] if found else None
+
+
+class _ByTokenHash(FakeRepository[T]):
+    def get_by_token_hash(self, token_hash: str) -> T | None:
+        return self._first(lambda row: row.token_hash == token_hash)
+
+
+class FakeAccountRepository(FakeRepository[Account]):
+    table = "accounts"
+    unique = (Unique("uq_accounts_email", lambda a: a.email, raced=True),)
+
+    def get_by_email(self, email: str) -> Account | None:
+        return self._first(lambda a: a.email == email)
+
+    def list_staff(self, agency_id: UUID) -> Sequence[Account]:
+        return self._where(lambda a: a.agency_id == agency_id, lambda a: a.display_name)
+
+    def count_residents(self) -> int:
+        return len(self._where(lambda a: a.kind is AccountKind.RESIDENT))
+
+
+class FakeAgencyRepository(FakeRepository[Agency]):
+    table = "agencies"
+
+    def list(self) -> Sequence[Agency]:
+        return self._where(lambda a: True, lambda a: a.name)
+
+
+class FakeCameraRepository(FakeRepository[Camera]):
+    table = "cameras"
+
+    def list_by_owner(self, owner_id: UUID) -> Sequence[Camera]:
+        return self._where(lambda c: c.owner_id == owner_id, lambda c: c.created_at)
+
+    def count(self, *, opted_in: bool | None = None) -> int:
+        return len(self._where(lambda c: opted_in is None or c.opted_in is opted_in))
+
+    def within(
+        self, centre: LatLon, radius_m: float, *, opted_in_only: bool = True
+    ) -> list[Camera]:
+        return self._where(lambda c: (c.opted_in or not opted_in_only)
+                           and within_radius(centre, radius_m, LatLon(c.lat, c.lon)))
+
+
+class FakeSessionRepository(_ByTokenHash[Session]):
+    table = "sessions"
+    unique = (Unique("sessions.token_hash", lambda s: s.token_hash, raced=False),)
+
+    def list_open(self, account_id: UUID) -> Sequence[Session]:
+        return self._where(lambda s: s.account_id == account_id and s.ended_at is None,
+                           lambda s: s.created_at, descending=True)
+
+
+class FakeApiTokenRepository(_ByTokenHash[ApiToken]):
+    table = "api_tokens"
+    unique = (Unique("api_tokens.token_hash", lambda t: t.token_hash, raced=False),)
+
+    def list_for_account(self, account_id: UUID) -> Sequence[ApiToken]:
+        return self._where(lambda t: t.account_id == account_id, lambda t: t.created_at,
+                           descending=True)
+
+
+class FakeDeviceTokenRepository(_ByTokenHash[DeviceToken]):
+    table = "device_tokens"
+    unique = (Unique("device_tokens.token_hash", lambda t: t.token_hash, raced=False),)
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[DeviceToken]:
+        return self._where(lambda t: t.camera_id == camera_id, lambda t: t.created_at,
+                           descending=True)
+
+
+class FakeOneTimeTokenRepository(_ByTokenHash[OneTimeToken]):
+    table = "one_time_tokens"
+    unique = (Unique("one_time_tokens.token_hash", lambda t: t.token_hash, raced=False),)
+
+    def list_open(self, account_id: UUID) -> Sequence[OneTimeToken]:
+        return self._where(lambda t: t.account_id == account_id and t.used_at is None)
+
+
+class FakeRecoveryCodeRepository(FakeRepository[RecoveryCode]):
+    table = "recovery_codes"
+
+    def list_unused(self, account_id: UUID) -> Sequence[RecoveryCode]:
+        return self._where(lambda c: c.account_id == account_id and c.used_at is None)
+
+
+class FakeClipRepository(FakeRepository[Clip]):
+    table = "clips"
+    unique = (
+        Unique("ux_clips_live_camera_sha256", lambda c: (c.camera_id, c.sha256), raced=True,
+               applies=lambda c: c.deleted_at is None),
+        Unique("clips.object_key", lambda c: c.object_key, raced=False),
+    )
+
+    def find_by_sha256(self, camera_id: UUID, sha256: str) -> Clip | None:
+        return self._first(lambda c: c.camera_id == camera_id and c.sha256 == sha256
+                           and c.deleted_at is None)
+
+    def list_for_owner(self, owner_id: UUID, *, limit: int = 500) -> Sequence[Clip]:
+        return self._where(lambda c: c.owner_id == owner_id and c.deleted_at is None
+                           and c.wrapped_key is not None,
+                           lambda c: c.recorded_at, descending=True, limit=limit)
+
+    def list_for_camera(self, camera_id: UUID) -> Sequence[Clip]:
+        return self._where(lambda c: c.camera_id == camera_id and c.deleted_at is None
+                           and c.wrapped_key is not None, lambda c: c.recorded_at)
+
+    def cameras_with_footage(
+        self, camera_ids: Sequence[UUID], start: datetime, end: datetime
+    ) -> set[UUID]:
+        wanted = set(camera_ids)
+        return {c.camera_id for c in self._where(
+            lambda c: c.camera_id in wanted and c.deleted_at is None
+            and c.wrapped_key is not None and c.recorded_at < end
+            and c.recorded_at + timedelta(seconds=c.duration_seconds) > start)}
+
+    def expired(self, now: datetime, *, limit: int, readable: bool = False
+                ) -> Sequence[Clip]:
+        return self._where(lambda c: c.expires_at <= now and c.deleted_at is None
+                           and (c.wrapped_key is not None or not readable),
+                           lambda c: (c.expires_at, c.id), limit=limit)
+
+    def count_expired(self, now: datetime) -> int:
+        return len(self._where(lambda c: c.expires_at <= now and c.deleted_at is None))
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted = set(keys)
+        return {key for c in self._rows() for key in (c.object_key, c.poster_key)
+                if key in wanted}
+
+
+class FakeVideoRequestRepository(FakeRepository[VideoRequest]):
+    table = "requests"
+
+    def list_for_agency(self, agency_id: UUID) -> Sequence[VideoRequest]:
+        return self._where(lambda r: r.agency_id == agency_id, lambda r: r.created_at,
+                           descending=True)
+
+    def awaiting_delivery(self) -> Sequence[VideoRequest]:
+        return self._where(lambda r: r.status is RequestStatus.OPEN and r.delivered_at is None)
+
+    def due_to_close(self, now: datetime) -> Sequence[VideoRequest]:
+        return self._where(lambda r: r.status is RequestStatus.OPEN
+                           and r.deadline is not None and r.deadline <= now)
+
+
+class FakeDeliveryRepository(FakeRepository[Delivery]):
+    table = "deliveries"
+    unique = (Unique("one_per_resident", lambda d: (d.request_id, d.resident_id), raced=True),)
+
+    def for_request(self, request_id: UUID) -> Sequence[Delivery]:
+        return self._where(lambda d: d.request_id == request_id)
+
+    def for_resident(self, resident_id: UUID) -> Sequence[Delivery]:
+        return self._where(lambda d: d.resident_id == resident_id, lambda d: d.created_at,
+                           descending=True)
+
+
+class FakeConsentRepository(FakeRepository[Consent]):
+    table = "consents"
+    unique = (Unique("uq_consents_delivery_id", lambda c: c.delivery_id, raced=True),)
+
+    def for_request(self, request_id: UUID) -> Sequence[Consent]:
+        return self._where(lambda c: c.request_id == request_id, lambda c: c.created_at)
+
+    def for_delivery(self, delivery_id: UUID) -> Consent | None:
+        return self._first(lambda c: c.delivery_id == delivery_id)
+
+
+class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
+    table = "evidence"
+    unique = (
+        Unique("one_per_clip", lambda e: (e.consent_id, e.source_clip_id), raced=True),
+        Unique("evidence_items.object_key", lambda e: e.object_key, raced=False),
+    )
+
+    def for_request(self, request_id: UUID) -> Sequence[EvidenceItem]:
+        return self._where(lambda e: e.request_id == request_id, lambda e: e.covers_from)
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]:
+        return self._where(lambda e: e.consent_id == consent_id)
+
+
+class FakeJobRepository(FakeRepository[Job]):
+    table = "jobs"
+    unique = (Unique("jobs.key", lambda j: j.key, raced=False),)
+
+    def add_new(self, job: Job) -> bool:
+        if self.by_key(job.key) is not None:
+            return False
+        self._uow.stage_new(self.table, job, track=False)  # the SQL one inserts a bare row
+        return True
+
+    def by_key(self, key: str) -> Job | None:
+        return self._first(lambda j: j.key == key)
+
+    def due(self, now: datetime, limit: int) -> Sequence[Job]:
+        return self._where(lambda j: (j.state is JobState.PENDING and j.run_after <= now) or (
+            j.state is JobState.RUNNING and j.claimed_until is not None
+            and j.claimed_until <= now), lambda j: j.run_after, limit=limit)
+
+    def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
+        wanted = set(states)
+        return self._where(lambda j: j.state in wanted, lambda j: j.created_at,
+                           descending=True, limit=limit)
+
+
+class FakeAuditEventRepository:
+    """Reads the audit events the fake unit of work committed."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def count_recent(self, actor_ids: Sequence[UUID], kind: str, since: datetime) -> int:
+        self._uow.check_open()
+        actors = set(actor_ids)
+        return sum(1 for at, event in self._uow.audit_times
+                   if event.actor_id in actors and event.kind == kind and at >= since)
+
+
+REPOSITORIES: dict[str, type[FakeRepository[Any]]] = {
+    "accounts": FakeAccountRepository,
+    "agencies": FakeAgencyRepository,
+    "cameras": FakeCameraRepository,
+    "sessions": FakeSessionRepository,
+    "api_tokens": FakeApiTokenRepository,
+    "device_tokens": FakeDeviceTokenRepository,
+    "one_time_tokens": FakeOneTimeTokenRepository,
+    "recovery_codes": FakeRecoveryCodeRepository,
+    "clips": FakeClipRepository,
+    "requests": FakeVideoRequestRepository,
+    "deliveries": FakeDeliveryRepository,
+    "consents": FakeConsentRepository,
+    "evidence": FakeEvidenceRepository,
+    "jobs": FakeJobRepository,
+}
+
+
+def broken_rules(repository: type[FakeRepository[Any]], rows: Iterable[Any]) -> list[Unique]:
+    """The unique rules these rows break together."""
+    broken = []
+    rows = list(rows)
+    for rule in repository.unique:
+        seen: set[object] = set()
+        for row in rows:
+            if not rule.applies(row):
+                continue
+            key = rule.key(row)
+            if key in seen:
+                broken.append(rule)
+                break
+            seen.add(key)
+    return broken
