@@ -27,13 +27,13 @@ from porchlight.adapters.clock import FixedClock
 from porchlight.adapters.db import migrate
 from porchlight.adapters.db.engine import make_engine
 from porchlight.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOfWork
-from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore
+from porchlight.adapters.footage import EncryptedFootageStore, LocalObjectStore, SealedFootage
 from porchlight.adapters.vault import LocalKeyVault
 from porchlight.domain.accounts import Account
 from porchlight.domain.errors import Conflict
 from porchlight.domain.geo import LatLon
 from porchlight.services import accounts, cameras, commands, footage
-from porchlight.services.ports import Stored, VideoInfo
+from porchlight.services.ports import VideoInfo
 from tests.integration.conftest import T0, fresh_postgres_database
 from tests.unit.fakes import FakeVideoTools
 
@@ -43,21 +43,23 @@ BYTES = b"the same doorbell footage, sent twice at once" * 100
 
 
 class CheckedThenStore(EncryptedFootageStore):
-    """Calls ``after_checks`` just after an upload's checks (``ready``) have passed and
-    before its object is published: the moment another upload can slip in."""
+    """Calls ``after_checks`` when an upload publishes its video: its checks have passed,
+    nothing of it is published yet, the moment another upload can slip in."""
 
     def __init__(self, root: Path, after_checks: Callable[[], None]) -> None:
         super().__init__(LocalObjectStore(root))
         self.after_checks = after_checks
 
-    def store(self, key, plaintext, data_key, *, ready=None) -> Stored:
-        if ready is None:
-            return super().store(key, plaintext, data_key)
+    def seal(self, key: str, plaintext: Path, data_key: bytes) -> SealedFootage:
+        staged = super().seal(key, plaintext, data_key)
+        if key.endswith(".video"):
+            publish = staged.publish
 
-        def checked_then(stored: Stored) -> None:
-            ready(stored)
-            self.after_checks()
-        return super().store(key, plaintext, data_key, ready=checked_then)
+            def checked_then_publish() -> None:
+                self.after_checks()
+                publish()
+            staged.publish = checked_then_publish  # type: ignore[method-assign]
+        return staged
 
 
 def _once(action: Callable[[], object]) -> Callable[[], None]:
@@ -112,7 +114,7 @@ def test_the_upload_that_loses_the_race_answers_with_the_winner(
     ).all()
     assert [UUID(str(row.id)) for row in live] == [won[0].clip_id]
     published = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert published == sorted([live[0].object_key, live[0].poster_key])
+    assert published == sorted([live[0].object_key, live[0].poster_key])  # no staging left
     uploads = connection.execute(text(
         "SELECT count(*) FROM audit_events WHERE kind = 'clip.uploaded'")).scalar()
     assert uploads == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -15,7 +15,7 @@ from porchlight.domain.clips import Clip
 from porchlight.domain.entity import Entity
 from porchlight.domain.events import DomainEvent
 from porchlight.domain.geo import LatLon, haversine_m
-from porchlight.services.ports import Clock, Examined, Stored
+from porchlight.services.ports import Clock, Examined
 from porchlight.services.unit_of_work import EventCollectingUnitOfWork
 
 
@@ -151,21 +151,54 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.staged = {}
 
 
+class FakeStagedFootage:
+    """A sealed object held by the fake store until it is published or discarded."""
+
+    def __init__(self, store: FakeFootageStore, key: str, data_key: bytes, data: bytes) -> None:
+        self._store, self.key, self._entry = store, key, (data_key, data)
+        self.size, self.sha256 = len(data), hashlib.sha256(data).hexdigest()
+        self.state = "staged"
+        store.staged.append(self)
+
+    def publish(self) -> None:
+        if self.state != "staged":
+            raise RuntimeError(f"already {self.state}")
+        self._store.staged.remove(self)
+        if self.key.endswith(tuple(self._store.fail_publishes)):
+            self.state = "discarded"
+            raise OSError("simulated storage outage while publishing")
+        self.state = "published"
+        self._store.objects[self.key] = self._entry
+
+    def discard(self) -> None:
+        if self.state == "published":
+            raise RuntimeError("already published")
+        if self.state == "staged":
+            self._store.staged.remove(self)
+        self.state = "discarded"
+
+    def __enter__(self) -> FakeStagedFootage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.state == "staged":
+            self.discard()
+
+
 class FakeFootageStore:
-    """Keeps 'encrypted' objects in memory, XOR-ed with the key so a wrong key reads garbage."""
+    """Keeps 'encrypted' objects in memory, XOR-ed with the key so a wrong key reads garbage.
+
+    ``staged`` lists the sealed objects not yet settled: a use case that returns or fails
+    must leave it empty, as the real stores leave no staging file."""
 
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, bytes]] = {}
+        self.staged: list[FakeStagedFootage] = []
         self.fail_deletes = 0
+        self.fail_publishes: set[str] = set()  # key endings whose publish fails
 
-    def store(self, key: str, plaintext: Path, data_key: bytes, *,
-              ready: Callable[[Stored], None] | None = None) -> Stored:
-        data = plaintext.read_bytes()
-        stored = Stored(size=len(data), sha256=hashlib.sha256(data).hexdigest())
-        if ready is not None:
-            ready(stored)  # raising here publishes nothing, as the real stores do
-        self.objects[key] = (data_key, data)
-        return stored
+    def seal(self, key: str, plaintext: Path, data_key: bytes) -> FakeStagedFootage:
+        return FakeStagedFootage(self, key, data_key, plaintext.read_bytes())
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         stored_key, data = self.objects[key]
@@ -187,6 +220,9 @@ class FakeFootageStore:
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         return iter(sorted(k for k in self.objects if k.startswith(prefix)))
+
+    def sweep_staging(self) -> int:
+        return 0
 
 
 class FakeVideoTools:

@@ -7,6 +7,7 @@ this package.
 """
 
 from porchlight.adapters.footage.errors import (
+    AlreadySettled,
     FootageCorrupt,
     FootageError,
     FootageNotFound,
@@ -15,10 +16,11 @@ from porchlight.adapters.footage.errors import (
     SourceChanged,
 )
 from porchlight.adapters.footage.local import LocalObjectStore
-from porchlight.adapters.footage.objects import ObjectStore
-from porchlight.adapters.footage.store import EncryptedFootageStore
+from porchlight.adapters.footage.objects import ObjectStore, StagingFile
+from porchlight.adapters.footage.store import EncryptedFootageStore, SealedFootage
 
 __all__ = [
+    "AlreadySettled",
     "EncryptedFootageStore",
     "FootageCorrupt",
     "FootageError",
@@ -27,5 +29,7 @@ __all__ = [
     "InvalidObjectKey",
     "LocalObjectStore",
     "ObjectStore",
+    "SealedFootage",
     "SourceChanged",
+    "StagingFile",
 ]
