@@ -87,8 +87,11 @@ class Container:
 
     @functools.cached_property
     def bus(self) -> MessageBus:
-        return MessageBus(sequence_every=timedelta(
-            seconds=self.settings.audit.sequence_interval_seconds))
+        # No sequencing jobs on the inline queue (tests, one-shot commands): nothing would
+        # run a delayed one; the worker's sweep sequences what such commands wrote.
+        every = self.settings.audit.sequence_interval_seconds
+        inline = self.settings.job_backend == "inline"
+        return MessageBus(sequence_every=None if inline else timedelta(seconds=every))
 
     @functools.cached_property
     def jobs(self) -> JobRunner:

@@ -107,3 +107,25 @@ def test_start_up_removes_abandoned_temp_uploads_but_not_a_live_one(settings: Se
             assert live.path.exists()
     finally:
         live.discard()
+
+
+def test_start_up_and_the_first_pass_remove_abandoned_staged_footage(
+    settings: Settings, tmp_path
+) -> None:
+    """Footage sealed by a process that died before publishing is swept; footage a live
+    process has sealed and not yet published or discarded is not."""
+    d = build_deployment(settings)
+    store = d.container.footage.store
+    source = tmp_path / "clip.mp4"
+    source.write_bytes(b"sealed, and not published yet")
+    with store.seal("clips/cam/live.video", source, bytes(32)) as live:
+        [held] = store.objects.staging.iterdir()
+        abandoned = store.objects.staging / ".porchlight-tmp-dead.part"  # nobody holds it
+        abandoned.write_bytes(b"ciphertext")
+        with TestClient(d.app):
+            assert not abandoned.exists() and held.exists()
+        abandoned.write_bytes(b"ciphertext")
+        Housekeeping(d.container, monotonic=lambda: 0.0)()  # `porchlight worker` starts
+        assert not abandoned.exists() and held.exists()
+        live.publish()
+    assert store.exists("clips/cam/live.video")

@@ -218,6 +218,41 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
                                record=True)
 
 
+def test_a_consent_revoked_while_its_copy_is_sealed_publishes_nothing(
+        d: Deployment, clip_files, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copy is sealed into staging; the consent is withdrawn before it is published:
+    the staging is discarded, no object appears and no evidence item is written."""
+    from porchlight.custody.services import evidence
+    from tests.integration.test_row_locks import HeldQueue
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                  actor(d, "officer_x"), draft(d))
+    resident, store = actor(d, "resident_a"), d.container.footage.store
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    d.container.jobs.queue = HeldQueue()  # the derivation job waits: this test runs it
+    consent_id = answers.give_consent(d.container.uow(), resident, item.delivery.id,
+                                    clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
+                                    share_contact=False, disclosure_sha256=shown.sha256)
+    seal, sealed = store.seal, []
+
+    def seal_then_revoke(key: str, plaintext: Path, data_key: bytes):
+        sealed.append(seal(key, plaintext, data_key))
+        answers.revoke_consent(d.container.uow(), store, resident, item.delivery.id)
+        return sealed[-1]
+
+    monkeypatch.setattr(store, "seal", seal_then_revoke)
+    evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
+                                d.container.settings.data_dir / "tmp")
+    assert [staged.state for staged in sealed] == ["discarded"]
+    assert list(store.keys("evidence/")) == []
+    assert not any(store.objects.staging.iterdir())
+    with d.container.uow().reading() as uow:
+        assert list(uow.evidence.for_consent(consent_id)) == []
+
+
 def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files) -> None:
     from porchlight.custody.services import evidence
 

@@ -25,7 +25,11 @@ from sqlalchemy.orm import sessionmaker
 
 from porchlight.accounts.domain.accounts import Account
 from porchlight.accounts.services import accounts
-from porchlight.footage.adapters.store import EncryptedFootageStore, LocalObjectStore
+from porchlight.footage.adapters.store import (
+    EncryptedFootageStore,
+    LocalObjectStore,
+    SealedFootage,
+)
 from porchlight.footage.adapters.vault import LocalKeyVault
 from porchlight.footage.services import cameras, library
 from porchlight.kernel.adapters.clock import FixedClock
@@ -35,7 +39,7 @@ from porchlight.kernel.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOf
 from porchlight.kernel.domain.errors import Conflict
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.services import commands
-from porchlight.kernel.services.ports import Stored, VideoInfo
+from porchlight.kernel.services.ports import VideoInfo
 from tests.integration.conftest import T0, fresh_postgres_database
 from tests.unit.fakes import FakeVideoTools
 
@@ -45,21 +49,23 @@ BYTES = b"the same doorbell footage, sent twice at once" * 100
 
 
 class CheckedThenStore(EncryptedFootageStore):
-    """Calls ``after_checks`` just after an upload's checks (``ready``) have passed and
-    before its object is published: the moment another upload can slip in."""
+    """Calls ``after_checks`` when an upload publishes its video: its checks have passed,
+    nothing of it is published yet, the moment another upload can slip in."""
 
     def __init__(self, root: Path, after_checks: Callable[[], None]) -> None:
         super().__init__(LocalObjectStore(root))
         self.after_checks = after_checks
 
-    def store(self, key, plaintext, data_key, *, ready=None) -> Stored:
-        if ready is None:
-            return super().store(key, plaintext, data_key)
+    def seal(self, key: str, plaintext: Path, data_key: bytes) -> SealedFootage:
+        staged = super().seal(key, plaintext, data_key)
+        if key.endswith(".video"):
+            publish = staged.publish
 
-        def checked_then(stored: Stored) -> None:
-            ready(stored)
-            self.after_checks()
-        return super().store(key, plaintext, data_key, ready=checked_then)
+            def checked_then_publish() -> None:
+                self.after_checks()
+                publish()
+            staged.publish = checked_then_publish  # type: ignore[method-assign]
+        return staged
 
 
 def _once(action: Callable[[], object]) -> Callable[[], None]:
@@ -114,7 +120,7 @@ def test_the_upload_that_loses_the_race_answers_with_the_winner(
     ).all()
     assert [UUID(str(row.id)) for row in live] == [won[0].clip_id]
     published = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert published == sorted([live[0].object_key, live[0].poster_key])
+    assert published == sorted([live[0].object_key, live[0].poster_key])  # no staging left
     uploads = connection.execute(text(
         "SELECT count(*) FROM audit_events WHERE kind = 'clip.uploaded'")).scalar()
     assert uploads == 1

@@ -3,21 +3,28 @@
 The S3 run talks HTTP to moto's standalone server on 127.0.0.1 (started here, on a free
 port) with a bucket this module creates, so boto3's real request path (ranged GETs,
 multipart uploads, paginated listings) is what is exercised. Failures are injected by
-wrapping the object store, never by sleeping.
+wrapping the object store, never by sleeping; crashes are real: a child process that
+seals (and publishes) and then SIGKILLs itself.
+
+Writing is two steps: ``seal`` encrypts into staging and returns a handle (size,
+SHA-256) with nothing visible yet; ``publish`` makes the object appear all at once, or
+``discard`` removes the staging. Every test checks that no staging file is left over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import stat
-import time
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import boto3
 import pytest
@@ -25,6 +32,7 @@ from boto3.s3.transfer import TransferConfig
 from moto.server import ThreadedMotoServer
 
 from porchlight.footage.adapters.store import (
+    AlreadySettled,
     EncryptedFootageStore,
     FootageCorrupt,
     FootageNotFound,
@@ -32,7 +40,9 @@ from porchlight.footage.adapters.store import (
     InvalidObjectKey,
     LocalObjectStore,
     ObjectStore,
+    SealedFootage,
     SourceChanged,
+    StagingFile,
 )
 from porchlight.footage.adapters.store.objects import TEMP_PREFIX
 from porchlight.footage.adapters.store.s3 import S3ObjectStore
@@ -48,8 +58,9 @@ MiB = 1 << 20
 class Backend:
     name: str
     objects: ObjectStore
-    staging: Path  # where this backend's staging files live
+    staging: Path  # where this backend's staging files live (searched recursively)
     fail_commit: Callable[[pytest.MonkeyPatch], None]  # make the final commit step fail
+    child_args: list[str]  # how a child process builds the same object store
 
     def footage(self, chunk_size: int = CHUNK) -> EncryptedFootageStore:
         return EncryptedFootageStore(self.objects, chunk_size=chunk_size)
@@ -61,23 +72,26 @@ class Backend:
 class _Hooked:
     """A staging file whose ``write`` first calls a hook (which may raise)."""
 
-    def __init__(self, out: BinaryIO, hook: Callable[[int], None]) -> None:
-        self._out, self._hook, self._written = out, hook, 0
+    def __init__(self, staged: StagingFile, hook: Callable[[int], None]) -> None:
+        self._staged, self._hook, self._written = staged, hook, 0
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes) -> None:
         self._hook(self._written)
         self._written += len(data)
-        return self._out.write(data)
+        self._staged.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._staged, name)
 
 
 class HookedWrites:
-    """An ObjectStore whose ``put`` hands ``fill`` a hooked staging file."""
+    """An ObjectStore whose ``stage`` hands out hooked staging files."""
 
     def __init__(self, inner: ObjectStore, hook: Callable[[int], None]) -> None:
         self._inner, self._hook = inner, hook
 
-    def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
-        self._inner.put(key, lambda out: fill(_Hooked(out, self._hook)))  # type: ignore[arg-type]
+    def stage(self, key: str) -> StagingFile:
+        return _Hooked(self._inner.stage(key), self._hook)  # type: ignore[return-value]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -125,7 +139,7 @@ def local_backend(tmp_path: Path) -> Backend:
     def fail_commit(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(os, "fsync", raise_io_error)
 
-    return Backend("local", objects, objects.root, fail_commit)
+    return Backend("local", objects, objects.root, fail_commit, ["local", str(objects.root)])
 
 
 def s3_backend(tmp_path: Path, client: Any) -> Backend:
@@ -138,7 +152,8 @@ def s3_backend(tmp_path: Path, client: Any) -> Backend:
     def fail_commit(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(client, "upload_file", raise_io_error)
 
-    return Backend("s3", objects, spool, fail_commit)
+    where = f"{client.meta.endpoint_url}|{objects.bucket}|{spool}"
+    return Backend("s3", objects, spool, fail_commit, ["s3", where])
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -162,13 +177,30 @@ def read_all(store: EncryptedFootageStore, key: str, data_key: bytes = KEY) -> b
     return b"".join(store.read(key, data_key, 0, store.plaintext_size(key)))
 
 
+def put(store: EncryptedFootageStore, key: str, plaintext: Path,
+        data_key: bytes = KEY) -> SealedFootage:
+    """Seal and publish at once: what a caller with nothing to decide does."""
+    with store.seal(key, plaintext, data_key) as staged:
+        staged.publish()
+    return staged
+
+
+def invisible(store: EncryptedFootageStore, key: str) -> bool:
+    """No trace of ``key`` through any reading call."""
+    try:
+        store.plaintext_size(key)
+    except FootageNotFound:
+        return not store.exists(key) and key not in set(store.keys())
+    return False
+
+
 # --- the contract -----------------------------------------------------------------------
 
 
 def test_store_then_read_whole_and_ranges(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store, plaintext = backend.footage(), os.urandom(5 * CHUNK + 300)
     size = len(plaintext)
-    stored = store.store("clips/cam-1/a.mp4", clip(plaintext), KEY)
+    stored = put(store, "clips/cam-1/a.mp4", clip(plaintext), KEY)
     assert (stored.size, stored.sha256) == (size, hashlib.sha256(plaintext).hexdigest())
     assert store.plaintext_size("clips/cam-1/a.mp4") == size
     assert read_all(store, "clips/cam-1/a.mp4") == plaintext
@@ -180,7 +212,7 @@ def test_store_then_read_whole_and_ranges(backend: Backend, clip: Callable[[byte
 
 def test_an_empty_clip_round_trips(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store = backend.footage()
-    assert store.store("empty", clip(b""), KEY).size == 0
+    assert put(store, "empty", clip(b""), KEY).size == 0
     assert store.plaintext_size("empty") == 0
     assert list(store.read("empty", KEY, 0, 0)) == []
 
@@ -190,7 +222,7 @@ def test_a_range_past_the_end_is_a_clear_error(
     backend: Backend, clip: Callable[[bytes], Path], start: int, end: int
 ) -> None:
     store = backend.footage()
-    store.store("a", clip(os.urandom(2048)), KEY)
+    put(store, "a", clip(os.urandom(2048)), KEY)
     with pytest.raises(FootageRangeError, match="not within the 2048-byte footage"):
         store.read("a", KEY, start, end)
 
@@ -198,7 +230,7 @@ def test_a_range_past_the_end_is_a_clear_error(
 def test_exists_keys_and_delete(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store, source = backend.footage(), clip(b"frame")
     for key in ("cam-1/2026-11-01/a", "cam-1/2026-11-02/b", "cam-12/c", "other"):
-        store.store(key, source, KEY)
+        put(store, key, source, KEY)
     assert store.exists("cam-1/2026-11-01/a") and not store.exists("cam-1/nothing")
     assert sorted(store.keys("cam-1/")) == ["cam-1/2026-11-01/a", "cam-1/2026-11-02/b"]
     assert sorted(store.keys("cam-1")) == ["cam-1/2026-11-01/a", "cam-1/2026-11-02/b", "cam-12/c"]
@@ -223,14 +255,14 @@ def test_a_missing_object_is_not_found(backend: Backend) -> None:
 
 def test_another_data_key_cannot_read_it(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store = backend.footage()
-    store.store("a", clip(os.urandom(3000)), KEY)
+    put(store, "a", clip(os.urandom(3000)), KEY)
     with pytest.raises(FootageCorrupt, match="wrong data key"):
         store.read("a", OTHER_KEY, 2500, 2600)  # raised by read() itself, before iterating
 
 
 def test_tampering_at_rest_is_detected(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store = backend.footage()
-    store.store("a", clip(os.urandom(3 * CHUNK)), KEY)
+    put(store, "a", clip(os.urandom(3 * CHUNK)), KEY)
     with backend.objects.open_range("a", 0, backend.objects.size("a")) as stream:
         stored = bytearray(stream.read())
     stored[len(stored) // 2] ^= 1
@@ -245,7 +277,7 @@ def test_tampering_at_rest_is_detected(backend: Backend, clip: Callable[[bytes],
 def test_a_vanished_plaintext_stores_nothing(backend: Backend, tmp_path: Path) -> None:
     store = backend.footage()
     with pytest.raises(FileNotFoundError):
-        store.store("a", tmp_path / "never-uploaded.mp4", KEY)
+        store.seal("a", tmp_path / "never-uploaded.mp4", KEY)
     assert not store.exists("a")
     assert backend.staging_files() == []
 
@@ -261,7 +293,7 @@ def test_a_plaintext_that_shrinks_midway_stores_nothing(
 
     store = EncryptedFootageStore(HookedWrites(backend.objects, shrink), chunk_size=CHUNK)
     with pytest.raises(SourceChanged, match="ended early"):
-        store.store("a", source, KEY)
+        store.seal("a", source, KEY)
     assert not store.exists("a")
     assert backend.staging_files() == []
 
@@ -273,58 +305,164 @@ def test_a_write_error_midway_stores_nothing(
         HookedWrites(backend.objects, disk_full_after(4 * CHUNK)), chunk_size=CHUNK
     )
     with pytest.raises(OSError, match="No space left"):
-        store.store("a", clip(os.urandom(10 * CHUNK)), KEY)
+        store.seal("a", clip(os.urandom(10 * CHUNK)), KEY)
     assert not store.exists("a")
     assert backend.staging_files() == []
 
 
-def test_a_failed_commit_stores_nothing(
+def test_a_failed_publish_stores_nothing_and_keeps_the_previous_object(
     backend: Backend, clip: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, source = backend.footage(), clip(os.urandom(3 * CHUNK))
-    backend.fail_commit(monkeypatch)
-    with pytest.raises(OSError, match="simulated"):
-        store.store("a", source, KEY)
-    monkeypatch.undo()
-    assert not store.exists("a")
+    store, first = backend.footage(), os.urandom(2 * CHUNK)
+    put(store, "b", clip(first), KEY)
+    for key in ("a", "b"):  # a new key, and one that holds an object already
+        staged = store.seal(key, clip(os.urandom(3 * CHUNK)), OTHER_KEY)
+        backend.fail_commit(monkeypatch)
+        with pytest.raises(OSError, match="simulated"):
+            staged.publish()
+        monkeypatch.undo()
+        assert staged.state == "discarded" and backend.staging_files() == []
+        with pytest.raises(AlreadySettled):
+            staged.publish()  # a failed publish is settled: no second try from a gone file
+    assert invisible(store, "a")
+    assert read_all(store, "b") == first
+
+
+def test_a_sealed_object_is_invisible_until_published(
+    backend: Backend, clip: Callable[[bytes], Path]
+) -> None:
+    """Sealing reports the size and hash of every sealed byte while nothing under the key
+    changes: a new key stays absent, an existing one keeps its object; ``publish`` then
+    swaps in the new object whole."""
+    store, old, new = backend.footage(), os.urandom(CHUNK), os.urandom(3 * CHUNK + 7)
+    put(store, "clips/cam-1/b.mp4", clip(old), KEY)
+    fresh = store.seal("clips/cam-1/a.mp4", clip(new), KEY)
+    over = store.seal("clips/cam-1/b.mp4", clip(new), OTHER_KEY)
+    for staged in (fresh, over):
+        assert (staged.size, staged.sha256) == (len(new), hashlib.sha256(new).hexdigest())
+        assert staged.state == "staged"
+    assert invisible(store, "clips/cam-1/a.mp4")
+    assert sorted(store.keys()) == ["clips/cam-1/b.mp4"]
+    assert read_all(store, "clips/cam-1/b.mp4") == old
+    assert len(backend.staging_files()) == 2
+    fresh.publish()
+    over.publish()
+    assert read_all(store, "clips/cam-1/a.mp4") == new
+    assert read_all(store, "clips/cam-1/b.mp4", OTHER_KEY) == new
+    assert (fresh.state, over.state) == ("published", "published")
     assert backend.staging_files() == []
 
 
-def test_a_refusal_before_publishing_stores_nothing(
+def test_discard_leaves_no_object_and_no_staging(
     backend: Backend, clip: Callable[[bytes], Path]
 ) -> None:
-    """``ready`` sees the size and hash of every sealed byte before the object exists; if
-    it refuses (a failed probe, a wrong hash), nothing is published, and if it agrees
-    the object appears as usual."""
-    store, plaintext = backend.footage(), os.urandom(3 * CHUNK + 7)
-    seen: list[object] = []
+    store, old = backend.footage(), os.urandom(CHUNK)
+    put(store, "b", clip(old), KEY)
+    for key in ("a", "b"):
+        staged = store.seal(key, clip(os.urandom(5 * CHUNK)), OTHER_KEY)
+        assert backend.staging_files() != []
+        staged.discard()
+        staged.discard()  # repeating it does nothing
+        assert staged.state == "discarded" and backend.staging_files() == []
+        with pytest.raises(AlreadySettled):
+            staged.publish()
+    assert invisible(store, "a") and read_all(store, "b") == old
+    assert backend.staging_files() == []
 
-    def refuse(stored: object) -> None:
-        seen.append(stored)
-        assert not store.exists("clips/cam-1/a.mp4")  # not yet published
+
+def test_a_handle_left_unsettled_by_a_with_block_is_discarded(
+    backend: Backend, clip: Callable[[bytes], Path]
+) -> None:
+    store, source = backend.footage(), clip(os.urandom(2 * CHUNK))
+    with store.seal("a", source, KEY) as staged:
+        assert backend.staging_files() != []  # the service decided nothing: a refusal
+    assert staged.state == "discarded"
+    with pytest.raises(ValueError, match="the probe said no"), store.seal("a", source, KEY):
         raise ValueError("the probe said no")
+    assert invisible(store, "a") and backend.staging_files() == []
+    with store.seal("a", source, KEY) as staged:
+        staged.publish()
+    with pytest.raises(AlreadySettled):  # published is published: delete it, if anything
+        staged.discard()
+    assert read_all(store, "a") == source.read_bytes() and backend.staging_files() == []
 
-    with pytest.raises(ValueError, match="the probe said no"):
-        store.store("clips/cam-1/a.mp4", clip(plaintext), KEY, ready=refuse)
-    [stored] = seen
-    assert (stored.size, stored.sha256) == (len(plaintext), hashlib.sha256(plaintext).hexdigest())
-    assert not store.exists("clips/cam-1/a.mp4")
-    assert list(store.keys()) == [] and backend.staging_files() == []
-    store.store("clips/cam-1/a.mp4", clip(plaintext), KEY, ready=seen.append)
-    assert read_all(store, "clips/cam-1/a.mp4") == plaintext
+
+CRASHING_CHILD = """
+import os, signal, sys
+from pathlib import Path
+from porchlight.footage.adapters.store import EncryptedFootageStore, LocalObjectStore
+kind, where, key, source, then = sys.argv[1:]
+if kind == "local":
+    objects = LocalObjectStore(Path(where))
+else:
+    from porchlight.footage.adapters.store.s3 import S3ObjectStore
+    endpoint, bucket, spool = where.split("|")
+    objects = S3ObjectStore.connect(bucket, endpoint_url=endpoint, region="us-east-1",
+                                    spool_dir=Path(spool))
+staged = EncryptedFootageStore(objects, chunk_size=1024).seal(key, Path(source), bytes(range(32)))
+if then == "publish":
+    staged.publish()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def crash_after(backend: Backend, key: str, source: Path, then: str) -> None:
+    """A process that seals (and publishes, if asked) and is then killed outright."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    child = subprocess.run([sys.executable, "-c", CRASHING_CHILD, *backend.child_args, key,
+                            str(source), then], env=env, capture_output=True, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()
+
+
+def test_a_crash_leaves_nothing_or_the_whole_object_and_a_sweep_cleans_up(
+    backend: Backend, clip: Callable[[bytes], Path]
+) -> None:
+    """Killed after sealing: no object, and a staging file no process holds, which a
+    sweep removes at once (however fresh) while the staging of a live writer (this
+    process) stays and publishes. Killed after publishing: the whole object."""
+    store, plaintext = backend.footage(), os.urandom(4 * CHUNK + 1)
+    live = store.seal("live", clip(plaintext), KEY)
+    crash_after(backend, "sealed", clip(plaintext), then="seal")
+    assert invisible(store, "sealed")
+    assert len(backend.staging_files()) == 2  # the dead child's, and ours
+    assert store.sweep_staging() == 1
+    assert store.sweep_staging() == 0
+    live.publish()
+    assert read_all(store, "live") == plaintext and backend.staging_files() == []
+
+    crash_after(backend, "published", clip(plaintext), then="publish")
+    assert read_all(store, "published") == plaintext
+    assert backend.staging_files() == []  # the spool file of an uploaded object is gone
+    assert store.sweep_staging() == 0
+
+
+def test_a_sweep_removes_only_staging_files(
+    backend: Backend, clip: Callable[[bytes], Path]
+) -> None:
+    """The S3 spool may be the shared system temp folder: files not named as staging are
+    someone else's, however unlocked."""
+    staged = backend.footage().seal("a", clip(b"x"), KEY)
+    [folder] = {path.parent for path in backend.staging_files()}
+    foreign, leftover = folder / "someone-elses.tmp", folder / f"{TEMP_PREFIX}left.part"
+    foreign.write_bytes(b"not ours")
+    leftover.write_bytes(b"left by a crash a moment ago")
+    assert list(backend.objects.keys()) == []  # staging files are never keys
+    assert backend.footage().sweep_staging() == 1
+    assert foreign.exists() and not leftover.exists()
+    staged.discard()
 
 
 def test_overwriting_is_atomic(backend: Backend, clip: Callable[[bytes], Path]) -> None:
     store = backend.footage()
     first, second = os.urandom(4 * CHUNK), os.urandom(7 * CHUNK + 5)
-    store.store("a", clip(first), KEY)
+    put(store, "a", clip(first), KEY)
     failing = EncryptedFootageStore(
         HookedWrites(backend.objects, disk_full_after(2 * CHUNK)), chunk_size=CHUNK
     )
     with pytest.raises(OSError):
-        failing.store("a", clip(second), OTHER_KEY)
+        put(failing, "a", clip(second), OTHER_KEY)
     assert read_all(store, "a") == first  # the failed overwrite changed nothing
-    store.store("a", clip(second), OTHER_KEY)
+    put(store, "a", clip(second), OTHER_KEY)
     assert read_all(store, "a", OTHER_KEY) == second
     assert backend.staging_files() == []
 
@@ -334,7 +472,7 @@ def test_a_multi_mib_clip_at_the_default_chunk_size(
 ) -> None:
     store = backend.footage(chunk_size=MiB)  # on S3 this is a 3-part multipart upload
     plaintext = os.urandom(12 * MiB + 123)
-    stored = store.store("big", clip(plaintext), KEY)
+    stored = put(store, "big", clip(plaintext), KEY)
     assert stored.size == len(plaintext)
     assert stored.sha256 == hashlib.sha256(plaintext).hexdigest()  # 13 chunks, two buffers
     whole = hashlib.sha256()
@@ -387,24 +525,11 @@ def test_unsafe_keys_are_refused(
 ) -> None:
     store = backend.footage()
     with pytest.raises(InvalidObjectKey):
-        store.store(key, clip(b"x"), KEY)
+        put(store, key, clip(b"x"), KEY)
     for call in (store.exists, store.delete, store.plaintext_size):
         with pytest.raises(InvalidObjectKey):
             call(key)
     assert not (tmp_path / "escape").exists()
-
-
-def test_sweep_removes_stale_staging_files_and_keeps_fresh_ones(backend: Backend) -> None:
-    folder = backend.staging / "cam-1" if backend.name == "local" else backend.staging
-    folder.mkdir(parents=True, exist_ok=True)
-    stale, fresh = folder / f"{TEMP_PREFIX}stale", folder / f"{TEMP_PREFIX}fresh"
-    stale.write_bytes(b"left by a crash")
-    fresh.write_bytes(b"a write in progress")
-    an_hour_ago = time.time() - 3600
-    os.utime(stale, (an_hour_ago, an_hour_ago))
-    assert list(backend.objects.keys()) == []  # staging files are never keys
-    assert backend.footage().sweep_temp(older_than_seconds=600) == 1
-    assert backend.staging_files() == [fresh]
 
 
 # --- backend specifics ------------------------------------------------------------------
@@ -412,20 +537,71 @@ def test_sweep_removes_stale_staging_files_and_keeps_fresh_ones(backend: Backend
 
 def test_local_files_are_private(tmp_path: Path, clip: Callable[[bytes], Path]) -> None:
     backend = local_backend(tmp_path)
-    backend.footage().store("cam-1/2026/a", clip(b"x" * 100), KEY)
+    put(backend.footage(), "cam-1/2026/a", clip(b"x" * 100), KEY)
+    staged = backend.footage().seal("cam-1/2026/b", clip(b"y" * 100), KEY)
     root = backend.staging
+    assert len(backend.staging_files()) == 1  # a staging file is private too
     for path in [root, *root.rglob("*")]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), (path, oct(mode))
+    staged.discard()
+
+
+def test_local_publish_renames_the_sealed_file_into_place(
+    tmp_path: Path, clip: Callable[[bytes], Path]
+) -> None:
+    """Atomic by construction: the sealed, synced file becomes the object by one rename
+    (the same inode), never by copying bytes under the final name."""
+    backend, plaintext = local_backend(tmp_path), os.urandom(3 * CHUNK)
+    staged = backend.footage().seal("cam-1/a", clip(plaintext), KEY)
+    [staging_file] = backend.staging_files()
+    sealed = staging_file.stat()
+    staged.publish()
+    published = (backend.staging / "cam-1" / "a").stat()
+    assert (published.st_dev, published.st_ino) == (sealed.st_dev, sealed.st_ino)
+    assert not staging_file.exists()
+    assert read_all(backend.footage(), "cam-1/a") == plaintext
 
 
 def test_s3_writes_large_clips_as_multipart_uploads(
     s3_client: Any, tmp_path: Path, clip: Callable[[bytes], Path]
 ) -> None:
     backend = s3_backend(tmp_path, s3_client)
-    backend.footage(chunk_size=MiB).store("big", clip(os.urandom(11 * MiB)), KEY)
+    put(backend.footage(chunk_size=MiB), "big", clip(os.urandom(11 * MiB)), KEY)
     head = s3_client.head_object(Bucket=backend.objects.bucket, Key="big")  # type: ignore[attr-defined]
     assert head["ETag"].strip('"').endswith("-3")  # three parts: 5 + 5 + 1 MiB
+
+
+def test_s3_publish_shows_nothing_until_the_last_part_and_nothing_if_a_part_fails(
+    s3_client: Any, tmp_path: Path, clip: Callable[[bytes], Path]
+) -> None:
+    """Publishing a large object is a multipart upload: while its parts travel, and after
+    one of them fails, no reader sees anything under the key, and the upload is aborted."""
+    backend = s3_backend(tmp_path, s3_client)
+    store, plaintext = backend.footage(chunk_size=MiB), os.urandom(11 * MiB)
+    seen: list[bool] = []
+    fail_part = [2]
+
+    def on_part(params: dict[str, Any], **_: Any) -> None:
+        seen.append(backend.objects.exists("big"))
+        if params["PartNumber"] in fail_part:
+            raise OSError(5, "simulated part failure")
+
+    s3_client.meta.events.register("before-parameter-build.s3.UploadPart", on_part)
+    try:
+        with pytest.raises(OSError, match="simulated part failure"):
+            store.seal("big", clip(plaintext), KEY).publish()
+        assert seen and not any(seen) and invisible(store, "big")
+        assert backend.staging_files() == []
+        uploads = s3_client.list_multipart_uploads(Bucket=backend.objects.bucket)  # type: ignore[attr-defined]
+        assert uploads.get("Uploads", []) == []  # aborted, not left to a lifecycle rule
+        seen.clear()
+        fail_part.clear()
+        put(store, "big", clip(plaintext), KEY)
+    finally:
+        s3_client.meta.events.unregister("before-parameter-build.s3.UploadPart", on_part)
+    assert len(seen) == 3 and not any(seen)
+    assert read_all(store, "big") == plaintext
 
 
 def test_s3_store_connects_from_settings_values(
@@ -438,5 +614,5 @@ def test_s3_store_connects_from_settings_values(
         bucket, endpoint_url=s3_client.meta.endpoint_url, region="us-east-1", spool_dir=tmp_path
     )
     store = EncryptedFootageStore(objects)
-    store.store("a", clip(b"hello"), KEY)
+    put(store, "a", clip(b"hello"), KEY)
     assert b"".join(store.read("a", KEY, 1, 4)) == b"ell"

@@ -6,31 +6,64 @@ The unit of work and its repositories are in ``fake_uow`` and ``fake_repositorie
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-from porchlight.kernel.services.ports import Examined, OutgoingMail, Stored, Trim
+from porchlight.kernel.services.ports import Examined, OutgoingMail, Trim
 from tests.unit.fake_uow import FakeIntegrityError, FakeUnitOfWork
 
 __all__ = ["FakeFootageStore", "FakeIntegrityError", "FakeMailer", "FakeUnitOfWork",
            "FakeVideoTools", "XorVault"]
 
 
+class FakeStagedFootage:
+    """A sealed object held by the fake store until it is published or discarded."""
+
+    def __init__(self, store: FakeFootageStore, key: str, data_key: bytes, data: bytes) -> None:
+        self._store, self.key, self._entry = store, key, (data_key, data)
+        self.size, self.sha256 = len(data), hashlib.sha256(data).hexdigest()
+        self.state = "staged"
+        store.staged.append(self)
+
+    def publish(self) -> None:
+        if self.state != "staged":
+            raise RuntimeError(f"already {self.state}")
+        self._store.staged.remove(self)
+        if self.key.endswith(tuple(self._store.fail_publishes)):
+            self.state = "discarded"
+            raise OSError("simulated storage outage while publishing")
+        self.state = "published"
+        self._store.objects[self.key] = self._entry
+
+    def discard(self) -> None:
+        if self.state == "published":
+            raise RuntimeError("already published")
+        if self.state == "staged":
+            self._store.staged.remove(self)
+        self.state = "discarded"
+
+    def __enter__(self) -> FakeStagedFootage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.state == "staged":
+            self.discard()
+
+
 class FakeFootageStore:
-    """Keeps 'encrypted' objects in memory, XOR-ed with the key so a wrong key reads garbage."""
+    """Keeps 'encrypted' objects in memory, XOR-ed with the key so a wrong key reads garbage.
+
+    ``staged`` lists the sealed objects not yet settled: a use case that returns or fails
+    must leave it empty, as the real stores leave no staging file."""
 
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, bytes]] = {}
+        self.staged: list[FakeStagedFootage] = []
         self.fail_deletes = 0
+        self.fail_publishes: set[str] = set()  # key endings whose publish fails
 
-    def store(self, key: str, plaintext: Path, data_key: bytes, *,
-              ready: Callable[[Stored], None] | None = None) -> Stored:
-        data = plaintext.read_bytes()
-        stored = Stored(size=len(data), sha256=hashlib.sha256(data).hexdigest())
-        if ready is not None:
-            ready(stored)  # raising here publishes nothing, as the real stores do
-        self.objects[key] = (data_key, data)
-        return stored
+    def seal(self, key: str, plaintext: Path, data_key: bytes) -> FakeStagedFootage:
+        return FakeStagedFootage(self, key, data_key, plaintext.read_bytes())
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         stored_key, data = self.objects[key]
@@ -52,6 +85,9 @@ class FakeFootageStore:
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         return iter(sorted(k for k in self.objects if k.startswith(prefix)))
+
+    def sweep_staging(self) -> int:
+        return 0
 
 
 class FakeVideoTools:

@@ -88,6 +88,7 @@ def test_the_same_file_twice_is_one_clip(uow, kit, camera, tmp_path) -> None:
     again = _upload(uow, kit, camera_id, tmp_path)
     assert (again.clip_id, again.created) == (first.clip_id, False)
     assert len(kit.store.objects) == 2
+    assert kit.store.staged == []  # the retry's sealed copy was discarded, not published
 
 
 def test_a_retry_touches_no_storage_so_an_outage_there_cannot_fail_it(
@@ -119,7 +120,26 @@ def test_a_refused_upload_leaves_nothing(uow, kit, camera, tmp_path, problem) ->
     with pytest.raises((ValidationFailed, NotFound)):
         _upload(uow, kit, camera_id, tmp_path, **overrides)
     assert kit.store.objects == {}
+    assert kit.store.staged == []
     assert uow.tables["clips"] == {}
+
+
+@pytest.mark.parametrize("failing", [".video", ".poster"])
+def test_a_failed_publish_leaves_nothing(uow, kit, camera, tmp_path, failing) -> None:
+    """The video is published first, then the poster: when either fails, what was
+    published is deleted, what was not is discarded, and no row is written."""
+    _, camera_id = camera
+    deleted = []
+    delete = kit.store.delete
+    kit.store.delete = lambda key: (deleted.append((key[-6:], kit.store.exists(key))),
+                                    delete(key))
+    kit.store.fail_publishes = {failing}
+    with pytest.raises(OSError, match="while publishing"):
+        _upload(uow, kit, camera_id, tmp_path)
+    assert kit.store.objects == {} and kit.store.staged == []
+    assert uow.tables["clips"] == {}
+    video_published = failing == ".poster"
+    assert (".video", video_published) in deleted
 
 
 def test_a_failed_commit_removes_the_stored_objects(uow, kit, camera, tmp_path) -> None:
@@ -135,6 +155,7 @@ def test_a_failed_commit_removes_the_stored_objects(uow, kit, camera, tmp_path) 
     with pytest.raises(OSError):
         _upload(uow, kit, camera_id, tmp_path)
     assert kit.store.objects == {}
+    assert kit.store.staged == []
 
 
 def test_only_the_owner_opens_a_clip_and_refusals_are_audited(uow, kit, camera, tmp_path) -> None:

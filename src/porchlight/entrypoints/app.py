@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(_sweep_temp_uploads, settings)
+        await anyio.to_thread.run_sync(_sweep_leftovers, container)
         app.state.audit_worker = audit_worker.start_in_process(container)
         jobs = container.start_job_workers() if settings.run_jobs_in_process else None
         yield
@@ -128,15 +128,18 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     return app
 
 
-def _sweep_temp_uploads(settings: Settings) -> None:
-    """At start no upload of this process is in flight: remove what a crash left.
+def _sweep_leftovers(container: Container) -> None:
+    """At start no upload of this process is in flight: remove what a crash left, upload
+    temp files and staged footage.
 
     Other processes sharing the data folder keep theirs: a live upload holds its temp
-    file's lock (``footage.services.temp_uploads``), and the sweep removes only files it can lock.
+    file's lock (``footage.services.temp_uploads``), and so does a live write of footage its
+    staging file's; the sweep removes only files it can lock.
     """
-    removed = retention.sweep_temp_uploads(upload_dir(settings.data_dir))
+    removed = retention.sweep_leftovers(container.footage.store,
+                                        upload_dir(container.settings.data_dir))
     if removed:
-        log.info("removed upload temp files a crash left", files=removed)
+        log.info("removed upload temp files and staged footage a crash left", files=removed)
 
 
 def _route_table(app: FastAPI) -> list[BaseRoute]:

@@ -1,8 +1,9 @@
 """Evidence: derive the agency's trimmed, separately encrypted copy of each consented clip.
 
 The derived copy covers the request's window only (stream copy from the keyframe before
-it), is hashed, encrypted under its own data key and stored; its row keeps the parent
-clip's SHA-256 and its own, and the custody event `evidence.received` is written with it.
+it), is hashed and encrypted into staging under its own data key, and published unless
+the consent was revoked meanwhile; its row keeps the parent clip's SHA-256 and its own,
+and the custody event `evidence.received` is written with it.
 Derivation is a job: idempotent per (consent, clip), so a retry after a crash finishes
 what is missing.
 """
@@ -82,7 +83,11 @@ def _store_item(
 ) -> None:
     evidence_id, data_key = uuid4(), secrets.token_bytes(32)
     key = f"evidence/{request.agency_id}/{request.id}/{evidence_id}.video"
-    stored = kit.store.store(key, trimmed, data_key)
+    with kit.store.seal(key, trimmed, data_key) as stored:
+        with uow.reading():
+            if uow.consents.get(consent.id).revoked_at is not None:
+                return  # revoked while this copy was being made: the staging is discarded
+        stored.publish()
     try:
         with uow:
             revoked = uow.consents.get(consent.id).revoked_at is not None
@@ -103,7 +108,7 @@ def _store_item(
                                              source_sha256=clip.sha256, sha256=item.sha256))
                 uow.evidence.add(item)
                 uow.commit()
-        if revoked:  # revoked while this copy was being made; deleted outside the transaction
+        if revoked:  # revoked since the check above; deleted outside the transaction
             kit.store.delete(key)
     except BaseException:
         kit.store.delete(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +27,7 @@ from porchlight.kernel.services.ports import (
     Examined,
     FootageStore,
     KeyVault,
-    Stored,
+    StagedFootage,
     UnitOfWork,
     VideoInfo,
     VideoTools,
@@ -93,14 +94,15 @@ def upload_clip(
     uow: UnitOfWork, kit: Footage, *, camera_id: UUID, device_camera_id: UUID,
     recorded_at: datetime, received: ReceivedFile, claimed_sha256: str | None,
 ) -> UploadResult:
-    """Check, hash, probe, encrypt, then store and commit; a failure leaves nothing behind.
+    """Check, hash, probe, encrypt, then publish and commit; a failure leaves nothing behind.
 
     The video is probed (and its poster frame decoded) in a child process while the
-    footage is hashed and encrypted here, one read of the file doing both, so the work
-    spreads over both cores. Only when every byte is sealed, the hash matches the one the
-    device claimed, the camera has no clip with these bytes yet (else this is a retry
-    after a lost answer, and the existing clip is the answer) and the probe has passed is
-    the object published, and then the row committed.
+    footage is hashed and encrypted into staging here, one read of the file doing both,
+    so the work spreads over both cores. Only when every byte is sealed, the hash matches
+    the one the device claimed, the camera has no clip with these bytes yet (else this is
+    a retry after a lost answer, the existing clip is the answer and the staging is
+    discarded) and the probe has passed are the objects published, and then the row
+    committed.
     """
     _check_device(uow, camera_id, device_camera_id)
     with uow.reading():
@@ -126,73 +128,79 @@ def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> N
     raise NotFound("no such camera")
 
 
-class _AlreadyStored(Exception):  # control flow: never leaves this module
-    """The camera already has a clip with these bytes: a retry after a lost answer.
-    ``published``: this upload's own objects were stored first and must be removed."""
-
-    def __init__(self, clip_id: UUID, *, published: bool = False) -> None:
-        self.clip_id = clip_id
-        self.published = published
-
-
 def _store_and_commit(
     uow: UnitOfWork, kit: Footage, camera_id: UUID, recorded_at: datetime, path: Path,
     examined: Future[Examined], claimed_sha256: str | None,
 ) -> UploadResult:
     clip_id, received_at = uuid4(), uow.clock.now()
-    video_key, poster_key = object_keys(camera_id, clip_id, received_at)
+    keys = object_keys(camera_id, clip_id, received_at)
     data_key = secrets.token_bytes(DATA_KEY_BYTES)
-    poster_file = path.with_suffix(".poster")
-
-    def ready(stored: Stored) -> None:
-        """Every byte is sealed but nothing is published yet: the last word on the file."""
-        if claimed_sha256 is not None and claimed_sha256.lower() != stored.sha256:
-            raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
-        with uow.reading():
-            existing = uow.clips.find_by_sha256(camera_id, stored.sha256)
+    with kit.store.seal(keys[0], path, data_key) as video:  # unpublished: discarded on exit
+        existing = _settled_before_publishing(uow, camera_id, video, claimed_sha256)
         if existing is not None:
-            raise _AlreadyStored(existing.id)
-        examined.result()  # the probe's refusal, if any, is raised here
-
+            return UploadResult(existing, created=False)  # a retry: nothing of ours stored
+        result = examined.result()  # the probe's refusal, if any, is raised here
+        with _seal_poster(kit, keys[1], path, result.poster, data_key) as poster:
+            _publish(kit, video, poster)
     try:
-        stored = kit.store.store(video_key, path, data_key, ready=ready)
-        result = examined.result()
-        poster_file.write_bytes(result.poster)
-        kit.store.store(poster_key, poster_file, data_key)
-        try:
-            _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, stored,
-                         result.info, (video_key, poster_key), data_key)
-        except Conflict:
-            _raise_if_stored_meanwhile(uow, camera_id, stored.sha256)
+        _commit_clip(uow, kit, clip_id, camera_id, recorded_at, received_at, video,
+                     result.info, keys, data_key)
+    except Conflict:
+        # The same bytes, uploaded at the same moment, won the race to the unique index:
+        # their clip is the answer, and ours are removed.
+        _delete(kit, keys)
+        with uow.reading():
+            winner = uow.clips.find_by_sha256(camera_id, video.sha256)
+        if winner is None:
             raise
-    except _AlreadyStored as repeat:
-        # Nothing of ours is published when ``ready`` found the repeat; when the database
-        # found it (an identical upload committed first), ours are removed here.
-        if repeat.published:
-            kit.store.delete(video_key)
-            kit.store.delete(poster_key)
-        return UploadResult(repeat.clip_id, created=False)
+        return UploadResult(winner.id, created=False)
     except BaseException:
-        kit.store.delete(video_key)
-        kit.store.delete(poster_key)
+        _delete(kit, keys)
         raise
-    finally:
-        poster_file.unlink(missing_ok=True)
     return UploadResult(clip_id, created=True)
 
 
-def _raise_if_stored_meanwhile(uow: UnitOfWork, camera_id: UUID, sha256: str) -> None:
-    """After a commit refused for breaking the one-live-clip-per-bytes rule: the same
-    bytes, uploaded at the same moment, won the race, and their clip is the answer."""
+def _settled_before_publishing(
+    uow: UnitOfWork, camera_id: UUID, video: StagedFootage, claimed_sha256: str | None,
+) -> UUID | None:
+    """Every byte is sealed, nothing published: refuse a wrong SHA-256, or answer a retry
+    with the camera's clip that has these bytes already."""
+    if claimed_sha256 is not None and claimed_sha256.lower() != video.sha256:
+        raise ValidationFailed("the file's SHA-256 does not match the one sent with it")
     with uow.reading():
-        existing = uow.clips.find_by_sha256(camera_id, sha256)
-    if existing is not None:
-        raise _AlreadyStored(existing.id, published=True)
+        existing = uow.clips.find_by_sha256(camera_id, video.sha256)
+    return existing.id if existing is not None else None
+
+
+def _seal_poster(kit: Footage, key: str, upload: Path, poster: bytes,
+                 data_key: bytes) -> StagedFootage:
+    poster_file = upload.with_suffix(".poster")
+    try:
+        poster_file.write_bytes(poster)
+        return kit.store.seal(key, poster_file, data_key)
+    finally:
+        poster_file.unlink(missing_ok=True)
+
+
+def _publish(kit: Footage, *staged: StagedFootage) -> None:
+    """Publish each; if one fails, remove those already published (a crash here leaves
+    orphans, which retention removes once they are an hour old)."""
+    try:
+        for one in staged:
+            one.publish()
+    except BaseException:
+        _delete(kit, [one.key for one in staged])
+        raise
+
+
+def _delete(kit: Footage, keys: Sequence[str]) -> None:
+    for key in keys:
+        kit.store.delete(key)
 
 
 def _commit_clip(
     uow: UnitOfWork, kit: Footage, clip_id: UUID, camera_id: UUID, recorded_at: datetime,
-    received_at: datetime, stored: Stored, info: VideoInfo, keys: tuple[str, str],
+    received_at: datetime, stored: StagedFootage, info: VideoInfo, keys: tuple[str, str],
     data_key: bytes,
 ) -> None:
     with uow:

@@ -161,12 +161,17 @@ def sweep_temp_uploads(folder: Path) -> int:
     return temp_uploads.sweep(folder)
 
 
+def sweep_leftovers(store: FootageStore, upload_dir: Path) -> int:
+    """Upload temp files and staged footage no live process holds: what a crash left."""
+    return sweep_temp_uploads(upload_dir) + store.sweep_staging()
+
+
 def run(
     uow: UnitOfWork, store: FootageStore, upload_dir: Path,
     progress: Callable[[int, int], None] | None = None,
 ) -> RetentionReport:
-    # First the local, cheap sweep, so an unreachable store or database cannot hold it up.
-    temp_files_removed = sweep_temp_uploads(upload_dir)
+    # First the local, cheap sweeps, so an unreachable store or database cannot hold them up.
+    temp_files_removed = sweep_leftovers(store, upload_dir)
     expired, purged = purge_expired(uow, store, progress)
     now = uow.clock.now()
     return RetentionReport(
@@ -176,9 +181,9 @@ def run(
 
 
 def sweep(uow: UnitOfWork, store: FootageStore, upload_dir: Path) -> RetentionReport:
-    """The worker's periodic pass: temp files and orphans now, and every expired clip
+    """The worker's periodic pass: leftovers and orphans now, and every expired clip
     shredded now with its bytes left to its ``clip.purge`` job (``purged`` stays 0)."""
-    temp_files_removed = sweep_temp_uploads(upload_dir)
+    temp_files_removed = sweep_leftovers(store, upload_dir)
     expired = shred_expired(uow)
     now = uow.clock.now()
     return RetentionReport(

@@ -42,16 +42,20 @@ class TempUpload:
     def flush(self) -> None:
         self._file.flush()
 
+    def fileno(self) -> int:
+        return self._file.fileno()
+
     def discard(self) -> None:
         """Delete the file, then close it. Safe to call more than once."""
         self.path.unlink(missing_ok=True)
         self._file.close()
 
 
-def create(folder: Path) -> TempUpload:
-    """A new, empty temp file in ``folder`` (mode 0600), locked by this process."""
+def create(folder: Path, *, prefix: str = "") -> TempUpload:
+    """A new, empty temp file in ``folder`` (mode 0600), locked by this process; its name
+    starts with ``prefix``."""
     for _ in range(ATTEMPTS):
-        path = folder / f"{uuid.uuid4().hex}{SUFFIX}"
+        path = folder / f"{prefix}{uuid.uuid4().hex}{SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             if _lock(fd) and _names(path, fd):
@@ -64,14 +68,16 @@ def create(folder: Path) -> TempUpload:
     raise OSError(f"could not create a locked temp file in {folder}")
 
 
-def sweep(folder: Path) -> int:
-    """Remove every file in ``folder`` that no live process holds; returns how many."""
+def sweep(folder: Path, *, prefix: str = "") -> int:
+    """Remove every file in ``folder`` whose name starts with ``prefix`` and that no live
+    process holds; returns how many."""
     if not folder.exists():
         return 0
     removed = 0
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.is_file(follow_symlinks=False) and _remove_if_unowned(Path(entry.path)):
+            if (entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False)
+                    and _remove_if_unowned(Path(entry.path))):
                 removed += 1
     return removed
 

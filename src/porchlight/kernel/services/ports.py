@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,14 +91,6 @@ class VideoInfo:
 
 
 @dataclass(frozen=True)
-class Stored:
-    """What ``FootageStore.store`` sealed: the plaintext's size and SHA-256 (hex)."""
-
-    size: int
-    sha256: str
-
-
-@dataclass(frozen=True)
 class Examined:
     """A probe and a poster frame of the same file, from one pass of the video tools."""
 
@@ -141,18 +133,50 @@ class VideoTools(Protocol):
         ...
 
 
+class StagedFootage(Protocol):
+    """Footage sealed (encrypted) into staging and not yet visible under its key.
+
+    The use case reads ``size`` and ``sha256`` (of the plaintext, as it was sealed),
+    decides, and settles it once: ``publish`` makes the object appear under ``key`` all
+    at once (a reader sees no object, or the previous one, until then, and the complete
+    new one after); ``discard`` removes the staging and nothing appears. A ``publish``
+    that raises leaves the staging removed and, for a new key, no object (at worst, when
+    only the last durability step failed, the complete one: a caller that must leave
+    nothing deletes the key). Settling twice raises, except that ``discard`` may be
+    repeated. Leaving a ``with`` block with the handle unsettled discards it.
+    """
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
+
+    def publish(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+    def __enter__(self) -> StagedFootage: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class FootageStore(Protocol):
     """Encrypted footage objects: AES-256-GCM in chunks under a per-object data key.
 
-    Objects are written atomically (all or nothing) and read back in plaintext ranges, so
-    playback can seek without decrypting, or holding in memory, a whole clip.
+    Objects are written in two steps, ``seal`` then ``publish`` or ``discard``, and are
+    all or nothing: a crash at any point leaves either no object or a complete one, and
+    what it left in staging is removed by ``sweep_staging``. They are read back in
+    plaintext ranges, so playback can seek without decrypting, or holding in memory, a
+    whole clip.
     """
 
-    def store(self, key: str, plaintext: Path, data_key: bytes, *,
-              ready: Callable[[Stored], None] | None = None) -> Stored:
-        """Encrypt the file and store it under ``key``; returns the size and SHA-256 of
-        the plaintext as it was read for sealing. ``ready`` is called with them before
-        the object is published; if it raises, nothing is stored."""
+    def seal(self, key: str, plaintext: Path, data_key: bytes) -> StagedFootage:
+        """Encrypt the file into staging for ``key``; nothing is visible under ``key``
+        until the handle is published. On failure nothing is left in staging."""
         ...
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
@@ -168,6 +192,11 @@ class FootageStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def keys(self, prefix: str = "") -> Iterator[str]: ...
+
+    def sweep_staging(self) -> int:
+        """Remove staged objects no live process holds any more (a crash left them,
+        unsettled); returns how many. Staging of live processes is never touched."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -7,6 +7,7 @@ this package.
 """
 
 from porchlight.footage.adapters.store.errors import (
+    AlreadySettled,
     FootageCorrupt,
     FootageError,
     FootageNotFound,
@@ -15,10 +16,11 @@ from porchlight.footage.adapters.store.errors import (
     SourceChanged,
 )
 from porchlight.footage.adapters.store.local import LocalObjectStore
-from porchlight.footage.adapters.store.objects import ObjectStore
-from porchlight.footage.adapters.store.store import EncryptedFootageStore
+from porchlight.footage.adapters.store.objects import ObjectStore, StagingFile
+from porchlight.footage.adapters.store.store import EncryptedFootageStore, SealedFootage
 
 __all__ = [
+    "AlreadySettled",
     "EncryptedFootageStore",
     "FootageCorrupt",
     "FootageError",
@@ -27,5 +29,7 @@ __all__ = [
     "InvalidObjectKey",
     "LocalObjectStore",
     "ObjectStore",
+    "SealedFootage",
     "SourceChanged",
+    "StagingFile",
 ]

@@ -40,3 +40,7 @@ class SourceChanged(FootageError):
 
 class InvalidObjectKey(FootageError, ValueError):
     """An object key outside the safe alphabet and shape (see ``objects.check_key``)."""
+
+
+class AlreadySettled(FootageError, RuntimeError):
+    """A staged object was published or discarded already: it is settled once."""

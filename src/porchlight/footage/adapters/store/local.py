@@ -1,10 +1,11 @@
 """Objects as files under one root folder: the embedded, one-machine backend.
 
-A write goes to a staging file in the destination's own folder (so the final rename stays
-on one file system and is atomic), is flushed and fsynced, renamed over the final name
-with ``os.replace``, and the folder is fsynced so the rename itself survives a power cut.
-Readers therefore see the old object or the new one, never a mix. A crash can leave a
-staging file behind; ``sweep_temp`` removes those once they are old enough.
+A write goes to a staging file in ``<root>/.staging`` (under the root, so on the same file
+system and the final rename is atomic; a hidden folder, so no key can name it). Publishing
+flushes and fsyncs it, renames it over the final name with ``os.replace`` and fsyncs the
+folder, so the rename itself survives a power cut. Readers therefore see the old object or
+the new one, never a mix. Staging files are locked by their writer while they exist
+(``objects.StagingFile``), so ``sweep_staging`` removes what a crash left and nothing else.
 
 Files are created 0600 and folders 0700: footage is ciphertext, but its names and sizes
 are still nobody else's business on a shared machine.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,15 +22,17 @@ from typing import BinaryIO
 
 from porchlight.footage.adapters.store.errors import FootageNotFound
 from porchlight.footage.adapters.store.objects import (
-    TEMP_PREFIX,
+    StagingFile,
     check_key,
     check_prefix,
     is_valid_key,
-    sweep_temp_files,
+    sweep_staging_files,
 )
+from porchlight.footage.services.temp_uploads import TempUpload
 from porchlight.kernel.adapters.files import private_dirs
 
 COPY_BUFFER = 1 << 20
+STAGING = ".staging"
 
 
 class LocalObjectStore:
@@ -38,22 +40,16 @@ class LocalObjectStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
-        private_dirs(self.root)
+        self.staging = self.root / STAGING
+        private_dirs(self.staging)
+
+    def stage(self, key: str) -> StagingFile:
+        return StagingFile(key, self.staging, self._move_into_place)
 
     def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
-        path = self._path(key)
-        private_dirs(path.parent)
-        fd, staging = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)  # mode 0600
-        try:
-            with os.fdopen(fd, "wb") as out:
-                fill(out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(staging, path)
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent)
+        with self.stage(key) as staged:
+            fill(staged)  # type: ignore[arg-type]
+            staged.publish()
 
     def put_file(self, key: str, source: Path) -> None:
         with source.open("rb") as src:
@@ -96,8 +92,16 @@ class LocalObjectStore:
                 if key.startswith(prefix) and is_valid_key(key):
                     yield key
 
-    def sweep_temp(self, older_than_seconds: float) -> int:
-        return sweep_temp_files(self.root, older_than_seconds, recursive=True)
+    def sweep_staging(self) -> int:
+        return sweep_staging_files(self.staging)
+
+    def _move_into_place(self, staged: TempUpload, key: str) -> None:
+        """Publish: the bytes reach the disk, then one rename makes them the object."""
+        os.fsync(staged.fileno())
+        path = self._path(key)
+        private_dirs(path.parent)
+        os.replace(staged.path, path)
+        _fsync_dir(path.parent)
 
     def _path(self, key: str) -> Path:
         """The file for ``key``; the key rules already keep it under the root."""

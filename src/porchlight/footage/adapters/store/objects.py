@@ -1,8 +1,15 @@
 """The raw object store under the encryption layer, and the key rules every backend shares.
 
-The encryption layer needs little from storage: write an object atomically (all bytes or
-none), read a byte range, learn a size, delete, list. Keeping that surface small is what
-lets one contract suite cover the local folder and S3 alike.
+The encryption layer needs little from storage: stage an object's bytes and then publish
+it atomically (all bytes or none) or discard it, read a byte range, learn a size, delete,
+list. Keeping that surface small is what lets one contract suite cover the local folder
+and S3 alike.
+
+Staging is a private local file (``StagingFile``), locked with ``flock`` by the process
+that writes it from creation until it is gone (``services.temp_uploads``): the kernel
+drops the lock when that process dies, however it dies, so ``sweep_staging`` removes
+what a crash left, whatever its age, and never the staging of a live process sharing the
+folder, however long that one waits for its caller's decision.
 
 Keys are the same on every backend so that footage can move between them: segments of
 ``[A-Za-z0-9_.-]`` separated by ``/``, each starting with a letter, digit, ``_`` or ``-``.
@@ -14,14 +21,16 @@ can then collide with.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Literal, Protocol
 
 from porchlight.footage.adapters.store.chunked import Readable
-from porchlight.footage.adapters.store.errors import InvalidObjectKey
+from porchlight.footage.adapters.store.errors import AlreadySettled, InvalidObjectKey
+from porchlight.footage.services import temp_uploads
+from porchlight.footage.services.temp_uploads import TempUpload
+from porchlight.kernel.adapters.files import private_dirs
 
 MAX_KEY_LENGTH = 1024
 TEMP_PREFIX = ".porchlight-tmp-"
@@ -34,13 +43,13 @@ _PREFIX = re.compile(rf"(?:{_SEGMENT}/)*(?:{_SEGMENT})?")
 class ObjectStore(Protocol):
     """Opaque byte objects by key. Implementations: ``LocalObjectStore``, ``S3ObjectStore``."""
 
-    def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
-        """Atomically store what ``fill`` writes into the staging file it is handed.
+    def stage(self, key: str) -> StagingFile:
+        """A new staging file for ``key``: nothing is visible under the key until the
+        caller writes the bytes and calls ``publish``; ``discard`` removes it."""
+        ...
 
-        If ``fill`` (or anything after it) raises, no object is created or replaced and
-        the staging file is removed. Streaming into the store this way means a caller
-        that produces bytes (an encryptor) needs no temporary file of its own.
-        """
+    def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
+        """Stage what ``fill`` writes and publish it; if ``fill`` raises, nothing changes."""
         ...
 
     def put_file(self, key: str, source: Path) -> None:
@@ -63,9 +72,63 @@ class ObjectStore(Protocol):
         """Every key starting with ``prefix``, in no guaranteed order."""
         ...
 
-    def sweep_temp(self, older_than_seconds: float) -> int:
-        """Remove staging files a crash left behind; returns how many were removed."""
+    def sweep_staging(self) -> int:
+        """Remove staging files no live process holds (what a crash left); how many."""
         ...
+
+
+State = Literal["staged", "published", "discarded"]
+
+
+class StagingFile:
+    """The bytes of one object on their way in: a locked 0600 file in ``folder``.
+
+    ``write`` fills it; then exactly one of ``publish`` (the backend's ``move``: the
+    object appears under its key all at once) or ``discard``. A ``publish`` that raises
+    has discarded the staging file, and the key holds its previous object (none, for a
+    new key) unless the failure came after the atomic step itself (syncing the folder
+    after a rename), when it holds the complete new one. Leaving a ``with`` block with
+    the file neither published nor discarded discards it.
+    """
+
+    def __init__(self, key: str, folder: Path, move: Callable[[TempUpload, str], None]) -> None:
+        self.key = check_key(key)
+        self._move = move
+        self._temp = temp_uploads.create(private_dirs(folder), prefix=TEMP_PREFIX)
+        self.state: State = "staged"
+
+    @property
+    def path(self) -> Path:
+        return self._temp.path
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._temp.write(data)  # type: ignore[arg-type]
+
+    def publish(self) -> None:
+        if self.state != "staged":
+            raise AlreadySettled(f"the staged object for {self.key!r} was {self.state}")
+        try:
+            self._temp.flush()
+            self._move(self._temp, self.key)
+        except BaseException:
+            self.discard()
+            raise
+        self.state = "published"
+        self._temp.discard()  # the name is gone (renamed) or a copy was uploaded; unlock
+
+    def discard(self) -> None:
+        """Remove the staging file; nothing becomes visible. Repeating it does nothing."""
+        if self.state == "published":
+            raise AlreadySettled(f"{self.key!r} is published: delete the object instead")
+        self.state = "discarded"
+        self._temp.discard()
+
+    def __enter__(self) -> StagingFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.state == "staged":
+            self.discard()
 
 
 def check_key(key: str) -> str:
@@ -86,21 +149,6 @@ def check_prefix(prefix: str) -> str:
     return prefix
 
 
-def sweep_temp_files(directory: Path, older_than_seconds: float, *, recursive: bool) -> int:
-    """Delete staging files under ``directory`` last modified more than the given age ago.
-
-    Fresh ones are kept because they may belong to a write still in progress.
-    """
-    if not directory.is_dir():
-        return 0
-    cutoff = time.time() - older_than_seconds
-    pattern = f"**/{TEMP_PREFIX}*" if recursive else f"{TEMP_PREFIX}*"
-    removed = 0
-    for path in directory.glob(pattern):
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue  # finished or swept by someone else meanwhile
-    return removed
+def sweep_staging_files(folder: Path) -> int:
+    """Delete the staging files in ``folder`` that no live process holds (see the module)."""
+    return temp_uploads.sweep(folder, prefix=TEMP_PREFIX)

@@ -1,12 +1,14 @@
 """Objects in an S3-compatible bucket: the backend for many machines.
 
 An S3 PUT, and the completion of a multipart upload, makes an object visible all at once,
-so writes are atomic without a rename. ``put`` first spools what it is given to a local
-staging file (0600) and then hands it to boto3's ``upload_file``, which switches to a
-multipart upload above ``TransferConfig.multipart_threshold`` and aborts the upload if a
-part fails; a failure therefore leaves no object behind and the staging file is removed.
-An abort can itself fail when the network does, so give the bucket a lifecycle rule that
-expires incomplete multipart uploads after a day.
+so writes are atomic without a rename. An object is staged in a local spool file (0600,
+locked by its writer: ``objects.StagingFile``), and publishing hands that file to boto3's
+``upload_file``, which switches to a multipart upload above
+``TransferConfig.multipart_threshold`` and aborts the upload if a part fails; a failure
+therefore leaves no object behind and the staging file is removed. Publishing is where
+the network transfer happens, so it is the slow step here. An abort can itself fail when
+the network does, so give the bucket a lifecycle rule that expires incomplete multipart
+uploads after a day.
 
 Reads use ranged GETs, so seeking in a clip fetches only the chunks it needs.
 """
@@ -14,7 +16,6 @@ Reads use ranged GETs, so seeking in a clip fetches only the chunks it needs.
 from __future__ import annotations
 
 import io
-import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,13 +30,13 @@ from botocore.exceptions import ClientError
 from porchlight.footage.adapters.store.chunked import Readable
 from porchlight.footage.adapters.store.errors import FootageNotFound
 from porchlight.footage.adapters.store.objects import (
-    TEMP_PREFIX,
+    StagingFile,
     check_key,
     check_prefix,
     is_valid_key,
-    sweep_temp_files,
+    sweep_staging_files,
 )
-from porchlight.kernel.adapters.files import private_dirs
+from porchlight.footage.services.temp_uploads import TempUpload
 
 MiB = 1 << 20
 # Parts are streamed from the staging file, so memory stays near concurrency x io chunk,
@@ -50,7 +51,8 @@ class S3ObjectStore:
     """The ``ObjectStore`` port on one bucket; ``client`` is a boto3 S3 client.
 
     ``spool_dir`` holds staging files during uploads (default: the system temp folder);
-    they hold ciphertext only, and ``sweep_temp`` removes any a crash left behind.
+    they hold ciphertext only, and ``sweep_staging`` removes any a crash left behind (only
+    files named as staging files: the default folder is shared).
     """
 
     def __init__(
@@ -80,12 +82,13 @@ class S3ObjectStore:
         client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
         return cls(bucket, client, spool_dir=spool_dir)
 
+    def stage(self, key: str) -> StagingFile:
+        return StagingFile(key, self._spool_dir, self._upload_staged)
+
     def put(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
-        check_key(key)
-        with self._staging() as (handle, path):
-            fill(handle)
-            handle.flush()
-            self._upload(path, key)
+        with self.stage(key) as staged:
+            fill(staged)  # type: ignore[arg-type]
+            staged.publish()
 
     def put_file(self, key: str, source: Path) -> None:
         check_key(key)
@@ -129,8 +132,11 @@ class S3ObjectStore:
                 if is_valid_key(item["Key"]):  # skip foreign objects sharing the bucket
                     yield item["Key"]
 
-    def sweep_temp(self, older_than_seconds: float) -> int:
-        return sweep_temp_files(self._spool_dir, older_than_seconds, recursive=False)
+    def sweep_staging(self) -> int:
+        return sweep_staging_files(self._spool_dir)
+
+    def _upload_staged(self, staged: TempUpload, key: str) -> None:
+        self._upload(staged.path, key)
 
     def _upload(self, path: Path, key: str) -> None:
         self._client.upload_file(str(path), self.bucket, key, Config=self._transfer)
@@ -145,16 +151,6 @@ class S3ObjectStore:
                 return io.BytesIO(b"")
             raise _not_found_or(exc, key) from None
         return response["Body"]
-
-    @contextmanager
-    def _staging(self) -> Iterator[tuple[BinaryIO, Path]]:
-        private_dirs(self._spool_dir)
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self._spool_dir)  # mode 0600
-        try:
-            with os.fdopen(fd, "w+b") as handle:
-                yield handle, Path(name)
-        finally:
-            Path(name).unlink(missing_ok=True)
 
 
 def _error_code(exc: ClientError) -> str:

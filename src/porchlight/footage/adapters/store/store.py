@@ -1,8 +1,10 @@
 """The ``FootageStore`` port: chunked AES-256-GCM (``chunked``) over a raw ``ObjectStore``.
 
-Storing streams the encryptor straight into the object store's staging file, so the
-plaintext is read once, never held whole in memory, and never copied to a second
-plaintext file; the object appears only when every chunk has been written and synced.
+``seal`` streams the encryptor straight into the object store's staging file, so the
+plaintext is read once (hashed in the same read), never held whole in memory, and never
+copied to a second plaintext file. It returns a ``SealedFootage``: the plaintext's size
+and SHA-256, and nothing visible yet. The caller decides, then ``publish`` makes the
+object appear under its key all at once, or ``discard`` removes the staging file.
 
 Reading costs three small requests before the data: the object's size, its header, then
 one ranged fetch covering exactly the chunks the plaintext range touches. The first chunk
@@ -14,9 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from porchlight.footage.adapters.store.chunked import (
     DEFAULT_CHUNK_SIZE,
@@ -28,8 +29,7 @@ from porchlight.footage.adapters.store.chunked import (
     parse_header,
     read_exact,
 )
-from porchlight.footage.adapters.store.objects import ObjectStore, check_key
-from porchlight.kernel.services.ports import Stored
+from porchlight.footage.adapters.store.objects import ObjectStore, StagingFile, check_key
 
 
 class EncryptedFootageStore:
@@ -39,32 +39,26 @@ class EncryptedFootageStore:
         self.objects = objects
         self._chunk_size = chunk_size
 
-    def store(self, key: str, plaintext: Path, data_key: bytes, *,
-              ready: Callable[[Stored], None] | None = None) -> Stored:
-        """Encrypt the file under ``key``; all or nothing. Returns the plaintext's size and
-        SHA-256, computed from the bytes as they were sealed (in the same read).
+    def seal(self, key: str, plaintext: Path, data_key: bytes) -> SealedFootage:
+        """Encrypt the file into staging for ``key``; nothing is visible under the key yet.
 
-        ``ready``, if given, sees that size and hash once every byte is sealed and before
-        the object is published (renamed into place, or uploaded); if it raises, nothing
-        is published and the exception propagates. Raises ``SourceChanged`` if the file
+        The returned handle carries the plaintext's size and SHA-256, computed from the
+        bytes as they were sealed (in the same read). Raises ``SourceChanged`` if the file
         changes size while being read, and lets the object store's own errors through;
-        in every failure no object is left behind.
+        on any failure the staging file is gone.
         """
         check_key(key)
         check_data_key(data_key)
-        stored: list[Stored] = []
         digest = hashlib.sha256()
         with plaintext.open("rb") as source:
-
-            def fill(out: BinaryIO) -> None:
-                header = encrypt(source, out, data_key, chunk_size=self._chunk_size,
-                                 digest=digest)
-                stored.append(Stored(size=header.plaintext_size, sha256=digest.hexdigest()))
-                if ready is not None:
-                    ready(stored[0])
-
-            self.objects.put(key, fill)
-        return stored[0]
+            staged = self.objects.stage(key)
+            try:
+                header = encrypt(source, staged, data_key,  # type: ignore[arg-type]
+                                 chunk_size=self._chunk_size, digest=digest)
+            except BaseException:
+                staged.discard()
+                raise
+        return SealedFootage(staged, header.plaintext_size, digest.hexdigest())
 
     def read(self, key: str, data_key: bytes, start: int, end: int) -> Iterator[bytes]:
         """Plaintext [start, end), one decrypted chunk (or part of one) per item.
@@ -98,9 +92,9 @@ class EncryptedFootageStore:
     def keys(self, prefix: str = "") -> Iterator[str]:
         return self.objects.keys(prefix)
 
-    def sweep_temp(self, older_than_seconds: float) -> int:
-        """Remove staging files a crashed ``store`` left behind (not part of the port)."""
-        return self.objects.sweep_temp(older_than_seconds)
+    def sweep_staging(self) -> int:
+        """Remove staging files no live process holds: what a crash left behind."""
+        return self.objects.sweep_staging()
 
     def _header(self, key: str) -> Header:
         size = self.objects.size(key)
@@ -116,3 +110,38 @@ class EncryptedFootageStore:
         first, last = header.span(header.chunks_for(start, end))
         with self.objects.open_range(key, first, last) as ciphertext:
             yield from decrypt_range(header, data_key, ciphertext, start, end)
+
+
+class SealedFootage:
+    """Footage encrypted into staging (the ``StagedFootage`` port): its key, and the size and
+    SHA-256 of the plaintext that was sealed. Settled once, by ``publish`` or ``discard``;
+    a ``with`` block left with it unsettled discards it."""
+
+    def __init__(self, staged: StagingFile, size: int, sha256: str) -> None:
+        self._staged = staged
+        self.size = size
+        self.sha256 = sha256
+
+    @property
+    def key(self) -> str:
+        return self._staged.key
+
+    @property
+    def state(self) -> str:
+        """``staged``, ``published`` or ``discarded``."""
+        return self._staged.state
+
+    def publish(self) -> None:
+        """Make the object visible under its key, all at once; raises if that fails, and
+        then the staging is gone (see ``StagingFile.publish``)."""
+        self._staged.publish()
+
+    def discard(self) -> None:
+        """Remove the staging; nothing becomes visible. Repeating it does nothing."""
+        self._staged.discard()
+
+    def __enter__(self) -> SealedFootage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._staged.__exit__(*exc)
