@@ -65,7 +65,7 @@ EXPECTED = {"evidence.derive": CONSENT_REQUESTS * CONSENTS_PER_REQUEST,
             "mail.request_notice": KILL_REQUESTS * RESIDENTS}
 WORKERS = 2
 LEASE_SECONDS = 2.0  # a killed worker's job is claimed again this soon
-MAX_KILLS = 40  # then the workers are left to finish, so the test ends
+MAX_KILLS = 30  # then the workers are left to finish, so the test ends
 TIME_LIMIT = 180.0
 
 
