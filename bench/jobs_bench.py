@@ -65,9 +65,9 @@ from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from porchlight import bootstrap
-from porchlight.adapters.db import tables
 from porchlight.config import Settings
-from porchlight.domain.consent import DeliveryCreated
+from porchlight.kernel.adapters.db import tables
+from porchlight.requests.domain.consent import DeliveryCreated
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.results import machine_lines, replace_section

@@ -9,8 +9,8 @@ import multiprocessing
 from collections import Counter
 from pathlib import Path
 
-from porchlight.adapters.mail import LogMailer
-from porchlight.services.ports import OutgoingMail
+from porchlight.kernel.adapters.mail import LogMailer
+from porchlight.kernel.services.ports import OutgoingMail
 
 
 def notice(key: str | None, to: str = "resident@example.org") -> OutgoingMail:
