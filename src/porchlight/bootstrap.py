@@ -101,8 +101,11 @@ class Container:
                      sequence=lambda: self.audit_sequencer().run_pass(),
                      sequence_every=timedelta(seconds=audit.sequence_interval_seconds),
                      checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
+        inline = isinstance(self.queue, InlineQueue)
+        grace = 0.0 if inline else self.settings.jobs.sweep_interval_seconds
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
-                         lease=timedelta(seconds=self.settings.jobs.lease_seconds))
+                         lease=timedelta(seconds=self.settings.jobs.lease_seconds),
+                         sweep_grace=timedelta(seconds=grace))
 
     @functools.cached_property
     def queue(self) -> JobQueue:

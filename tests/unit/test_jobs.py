@@ -87,3 +87,29 @@ def test_one_sequencing_job_per_window_due_at_its_end(offset_ms: int) -> None:
     assert timedelta(0) < spec.delay <= timedelta(seconds=1)  # never at once
     later = sequence_audit_log(start + timedelta(seconds=1), timedelta(seconds=1))
     assert later.key != spec.key
+
+
+def test_the_sweeper_wakes_only_jobs_later_than_their_own_wake_up_would_be() -> None:
+    """On a queue that schedules its own wake-ups, a job due a moment ago has one on its
+    way: waking it again on every sweep would pile claims onto a backlog."""
+    from porchlight.jobs.services.jobs import JobRunner
+    from porchlight.kernel.adapters.clock import FixedClock
+    from tests.unit.fake_uow import FakeUnitOfWork
+
+    clock = FixedClock(NOW)
+    uow = FakeUnitOfWork(clock)
+    woken: list = []
+
+    class Queue:
+        def wake(self, job_id, delay_seconds: float = 0.0) -> None:
+            woken.append(job_id)
+
+    with uow:
+        uow.jobs.add_new(job())
+        uow.commit()
+    runner = JobRunner(lambda: uow, {}, Queue(), sweep_grace=timedelta(seconds=10))
+    clock.advance(timedelta(seconds=9))
+    assert runner.wake_due() == 0 and woken == []
+    clock.advance(timedelta(seconds=2))
+    assert runner.wake_due() == 1 and len(woken) == 1
+    assert JobRunner(lambda: uow, {}, Queue()).wake_due() == 1  # the inline queue: at once

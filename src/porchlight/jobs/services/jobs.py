@@ -44,6 +44,11 @@ class JobRunner:
     handlers: Mapping[str, Handler]
     queue: JobQueue
     lease: timedelta = DEFAULT_LEASE
+    # How late a job must be before the sweeper wakes it: on a queue that schedules its own
+    # (delayed) wake-ups, one sweep interval, so a backlog whose wake-ups are still queued
+    # is not woken again on every sweep; on the inline queue, none (the sweeper is its
+    # only wake-up for a delayed job).
+    sweep_grace: timedelta = timedelta(0)
 
     def wake_all(self, jobs: list[Job]) -> None:
         """After a commit: tell the queue about the jobs it wrote."""
@@ -117,11 +122,11 @@ class JobRunner:
             uow.commit()
 
     def wake_due(self, limit: int = 500) -> int:
-        """The sweeper: wake every job that is due but may have no wake-up on its way (a
-        crash between a commit and its wake-up, a worker killed under a claim)."""
+        """The sweeper: wake every job that is overdue and may have no wake-up on its way
+        (a crash between a commit and its wake-up, a worker killed under a claim)."""
         uow = self.uow_factory()
         with uow.reading():
-            due = [job.id for job in uow.jobs.due(uow.clock.now(), limit)]
+            due = [job.id for job in uow.jobs.due(uow.clock.now() - self.sweep_grace, limit)]
         for job_id in due:
             self.queue.wake(job_id)
         return len(due)
