@@ -190,6 +190,8 @@ ROWS = [
         "name": "Matrix Fire", "kind": "fire_ems", "center_lat": "45.5",
         "center_lon": "-122.6", "radius_m": "5000"}),
     Row("POST", "/admin/agencies/{agency_id}/verify", PLATFORM),
+    Row("GET", "/admin/jobs", PLATFORM),
+    Row("POST", "/admin/jobs/{job_id}/retry", PLATFORM),  # 409 for a job that is not dead
     Row("POST", "/api/v1/agencies", PLATFORM, json={
         "name": "Matrix State", "kind": "state", "center_lat": 45.5, "center_lon": -122.6,
         "radius_m": 90000}),
@@ -226,9 +228,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
         session_id = connection.execute(select(tables.sessions.c.id).where(
             tables.sessions.c.account_id == d.people["resident_a"].id)).scalars().first()
         token_id = connection.execute(select(tables.api_tokens.c.id)).scalar_one()
+        job_id = connection.execute(select(tables.jobs.c.id)).scalars().first()
     seeded.params = {"camera_id": str(d.camera_a), "agency_id": str(d.agency_x),
                      "account_id": str(d.people["officer_x"].id), "session_id": str(session_id),
-                     "token_id": str(token_id), "token": BOGUS, "clip_id": clip_id, **flow}
+                     "token_id": str(token_id), "job_id": str(job_id), "token": BOGUS,
+                     "clip_id": clip_id, **flow}
     d.container.close()
     yield seeded
 

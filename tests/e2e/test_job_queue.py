@@ -186,3 +186,32 @@ def test_commits_ask_for_one_sequencing_job_per_window_and_a_worker_sequences(
         wait_for(sequenced)
     finally:
         workers.stop()
+
+
+def test_the_pages_say_how_the_work_after_a_change_is_going(queued: Deployment) -> None:
+    """The resident's consent page and the agency's request page show the job's state:
+    waiting before a worker ran it, done after."""
+    d = queued
+    request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                               actor(d, "officer_x"), draft(d))
+    officer = d.signed_in("officer_x")
+    waiting = officer.get(f"/requests/{request_id}").text
+    assert 'data-state="pending"' in waiting and "Reaching residents:" in waiting
+    workers = d.container.start_job_workers()
+    try:
+        wait_for(lambda: 'data-state="done"' in officer.get(f"/requests/{request_id}").text)
+        owner = d.signed_in("resident_a")
+        [entry] = owner.get("/api/v1/inbox").json()
+        shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
+        [clip] = owner.get("/api/v1/me/clips").json()
+        given = owner.post(f"/api/v1/inbox/{entry['delivery_id']}/consent",
+                           headers={"x-csrf-token": owner.csrf()},
+                           json={"clips": [clip["id"]], "scope": "this_agency",
+                                 "disclosure_sha256": shown["disclosure_sha256"]})
+        assert given.status_code == 201
+        page = f"/inbox/{entry['delivery_id']}"
+        wait_for(lambda: 'data-state="done"' in owner.get(page).text)
+    finally:
+        workers.stop()
+    assert "Copies for Agency X Police: done" in " ".join(owner.get(page).text.split())
+    assert "of 1" not in officer.get(f"/requests/{request_id}").text  # no count of people

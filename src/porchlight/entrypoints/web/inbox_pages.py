@@ -12,6 +12,7 @@ from pydantic import Field
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
+from porchlight.jobs.services import jobs
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers
 
@@ -26,9 +27,10 @@ def inbox_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
 def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
                status: int = 200, **extra) -> Response:
     item, shown = answers.disclosure(uow, me, delivery_id)
+    mine = answers.my_consent(uow, me, delivery_id)
+    evidence_job = jobs.job_state(uow, f"evidence.derive:{mine.consent.id}") if mine else None
     return render(request, "inbox_item.html", status, item=item, shown=shown,
-                  scopes=list(SharingScope), mine=answers.my_consent(uow, me, delivery_id),
-                  **extra)
+                  scopes=list(SharingScope), mine=mine, evidence_job=evidence_job, **extra)
 
 
 @router.get("/inbox/{delivery_id}", response_class=HTMLResponse)

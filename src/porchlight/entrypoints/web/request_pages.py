@@ -17,6 +17,7 @@ from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import viewer_zone, zone_named
+from porchlight.jobs.services import jobs
 from porchlight.kernel.domain.geo import MAX_SEARCH_RADIUS_M, LatLon
 from porchlight.requests.domain.requests import (
     MIN_RADIUS_M,
@@ -98,7 +99,7 @@ def _detail_page(request: Request, uow: UowDep, container: ContainerDep, me: Act
                   counts=video_requests.counts(uow, kit, me, request_id),
                   items=evidence.agency_evidence(uow, me, request_id),
                   contacts=evidence.shared_contacts(uow, container.security, me, request_id),
-                  **extra)
+                  delivery_job=jobs.job_state(uow, f"request.deliver:{request_id}"), **extra)
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)

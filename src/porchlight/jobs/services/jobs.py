@@ -140,7 +140,8 @@ def list_jobs(uow: UnitOfWork, actor: Actor, states: list[JobState], limit: int 
 
 
 def retry_dead_job(uow: UnitOfWork, queue: JobQueue, actor: Actor, job_id: UUID) -> None:
-    """A platform admin sends a dead job round again (the dead-letter list's button)."""
+    """A platform admin (or the operator at the command line) sends a dead job round
+    again: the dead-letter list's button, ``porchlight jobs retry``."""
     with uow:
         admin = require_platform_admin(actor)
         job = uow.jobs.get(job_id)
@@ -149,6 +150,19 @@ def retry_dead_job(uow: UnitOfWork, queue: JobQueue, actor: Actor, job_id: UUID)
         job.retry(now=uow.clock.now(), actor_id=admin.id)
         uow.commit()
     queue.wake(job_id)
+
+
+def find_job(uow: UnitOfWork, actor: Actor, ref: str) -> Job:
+    """A job by its id or its key (``evidence.derive:<consent id>``), for a platform admin."""
+    with uow.reading():
+        require_platform_admin(actor)
+        try:
+            job = uow.jobs.get(UUID(ref))
+        except ValueError:
+            job = uow.jobs.by_key(ref)
+        if job is None:
+            raise NotFound("no such job")
+        return job
 
 
 def job_state(uow: UnitOfWork, key: str) -> Job | None:
