@@ -203,7 +203,7 @@ def workers_running(queue: Queue, count: int, logs: Path) -> Iterator[None]:
                                           stderr=subprocess.STDOUT, cwd=logs))
     try:
         deadline = time.monotonic() + 60
-        while not all("sequencing every" in f.read_text(errors="replace") for f in files):
+        while not all("Ctrl-C stops" in f.read_text(errors="replace") for f in files):
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise RuntimeError("a worker did not start:\n" + "\n".join(
                     f.read_text(errors="replace")[-2000:] for f in files))
