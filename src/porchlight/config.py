@@ -138,6 +138,8 @@ class JobSettings(BaseModel):
                                  "this long unless its progress renews it")
     sweep_interval_seconds: float = Field(default=10.0, gt=0, description="how often due "
                                           "jobs without a wake-up are woken again")
+    keep_done_days: float = Field(default=7.0, gt=0, description="finished jobs are deleted "
+                                  "this long after they finished (dead ones are kept)")
 
 
 class MapSettings(BaseModel):

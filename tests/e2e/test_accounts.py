@@ -507,17 +507,23 @@ def test_mail_jobs_send_the_live_link_once_and_warn_a_taken_address_once_a_day(
     """Links are mailed by jobs: a link replaced before its job ran is not sent, and a
     sign-up with an address that has an account warns its owner at most once a day."""
     from porchlight.accounts.services import registration
+    from porchlight.accounts.services.credentials import digest
 
     email = d.people["resident_a"].email
     browser = d.browser()
-    browser.submit("/password/forgot", {"email": email})
+    for _ in range(5):  # a flood of requests: one link within five minutes
+        browser.submit("/password/forgot", {"email": email})
+    assert len([m for m in d.mailer.sent if m.to == email]) == 1
+    d.clock.advance(timedelta(minutes=5))
     browser.submit("/password/forgot", {"email": email})
     with d.container.engine.connect() as connection:
         first, second = connection.execute(select(tables.one_time_tokens).where(
             tables.one_time_tokens.c.purpose == "reset_password").order_by(
             tables.one_time_tokens.c.created_at)).all()[-2:]
     links = [m for m in d.mailer.sent if m.to == email]
-    assert len(links) == 2 and links[0].key == f"link.{first.id}" != links[1].key
+    # the Message-ID names the link's row only through a digest (mail servers log it)
+    assert len(links) == 2 and links[0].key == f"link.{digest(str(first.id))[:32]}"
+    assert str(first.id) not in links[0].key and links[0].key != links[1].key
     # the first link was replaced by the second: its job run again sends nothing
     assert registration.send_link(d.container.uow(), d.container.security, first.id) is False
     assert registration.send_link(d.container.uow(), d.container.security, second.id) is True

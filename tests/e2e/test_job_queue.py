@@ -119,7 +119,7 @@ def test_a_reset_link_is_mailed_by_a_worker_after_the_answer(queued: Deployment)
     link = d.mailer.last_link(email)
     token = link.rsplit("/", 1)[1].split(".")[0]
     assert all(token not in str(tuple(row)) for row in stored)  # only its digest is kept
-    assert mail.key == f"link.{job.args['token_id']}"
+    assert mail.key.startswith("link.") and job.args["token_id"] not in mail.key
     form = d.browser().get(link.replace(d.container.settings.base_url, ""))
     assert 'name="password"' in form.text
 

@@ -382,7 +382,7 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
     assert len(evidence.agency_evidence(d.container.uow(), officer, request_id)) == 1
     job = jobs.job_state(d.container.uow(), f"evidence.derive:{consent_id}")
     assert (job.state, job.attempts, job.error) == (
-        JobState.PENDING, 1, "OSError: the worker machine lost power")
+        JobState.PENDING, 1, "OSError")  # the class only: a message may name a person
     assert d.container.jobs.wake_due() == 0  # not before its retry time
     d.clock.advance(timedelta(seconds=5))
     assert d.container.jobs.wake_due() == 1

@@ -508,3 +508,16 @@ def test_jobs(h: Harness) -> None:
         assert ids(h.uow.jobs.listed([JobState.PENDING, JobState.DONE], 10)) == [
             done.id, later.id, due.id]
         assert ids(h.uow.jobs.listed([JobState.PENDING, JobState.DONE], 1)) == [done.id]
+    with h.uow:  # finished a day ago: only done jobs go, dead ones wait for an admin
+        h.uow.jobs.get(done.id).finished_at = NOW - timedelta(days=1)
+        dead = rows.job(NOW, "dead", state=JobState.DEAD)
+        dead.finished_at = NOW - timedelta(days=2)
+        h.uow.jobs.add_new(dead)
+        h.uow.commit()
+    with h.uow:
+        assert h.uow.jobs.delete_finished(NOW - timedelta(days=2), 10) == 0  # not old enough
+        assert h.uow.jobs.delete_finished(NOW, 10) == 1
+        h.uow.commit()
+    with h.uow.reading():
+        assert h.uow.jobs.get(done.id) is None and h.uow.jobs.by_key("done") is None
+        assert h.uow.jobs.get(dead.id) is not None and h.uow.jobs.get(due.id) is not None

@@ -275,6 +275,13 @@ class FakeJobRepository(FakeRepository[Job]):
             j.state is JobState.RUNNING and j.claimed_until is not None
             and j.claimed_until <= now), lambda j: j.run_after, limit=limit)
 
+    def delete_finished(self, before: datetime, limit: int) -> int:
+        gone = self._where(lambda j: j.state is JobState.DONE and j.finished_at is not None
+                           and j.finished_at < before, lambda j: j.finished_at, limit=limit)
+        for job in gone:
+            self._uow.stage_delete(self.table, job.id)
+        return len(gone)
+
     def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
         wanted = set(states)
         return self._where(lambda j: j.state in wanted, lambda j: j.created_at,

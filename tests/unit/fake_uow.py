@@ -70,6 +70,7 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self._open_now = False
         self._loaded: dict[tuple[str, UUID], Entity] = {}
         self._new: dict[tuple[str, UUID], Entity] = {}
+        self._deleted: set[tuple[str, UUID]] = set()
         self._audit_pending: list[DomainEvent] = []
         for name, repository in REPOSITORIES.items():
             setattr(self, name, repository(self))
@@ -89,9 +90,20 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         if track:
             self.track(entity)
 
+    def stage_delete(self, table: str, entity_id: UUID) -> None:
+        """A row deleted by this block (a bulk DELETE in SQL): gone at commit."""
+        self.check_open()
+        if self.read_only:
+            raise ReadOnlyViolation("a unit of work opened with reading() cannot write")
+        self._deleted.add((table, entity_id))
+        self._loaded.pop((table, entity_id), None)
+        self._new.pop((table, entity_id), None)
+
     def load(self, table: str, entity_id: UUID) -> Any:
         self.check_open()
         key = (table, entity_id)
+        if key in self._deleted:
+            return None
         entity = self._new.get(key) or self._loaded.get(key)
         if entity is None and entity_id in self.tables[table]:
             entity = self._loaded[key] = clone(self.tables[table][entity_id])
@@ -102,7 +114,8 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.check_open()
         if self.read_only and self._dirty():
             raise ReadOnlyViolation("a unit of work opened with reading() cannot write")
-        stored = [self.load(table, entity_id) for entity_id in list(self.tables[table])]
+        stored = [self.load(table, entity_id) for entity_id in list(self.tables[table])
+                  if (table, entity_id) not in self._deleted]
         return stored + [e for (name, _), e in self._new.items() if name == table]
 
     def pending(self) -> list[Entity]:
@@ -135,6 +148,8 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         merged = {table: dict(rows) for table, rows in self.tables.items()}
         for (table, entity_id), entity in [*self._loaded.items(), *self._new.items()]:
             merged[table][entity_id] = entity
+        for table, entity_id in self._deleted:
+            merged[table].pop(entity_id, None)
         for table, repository in REPOSITORIES.items():
             for rule in broken_rules(repository, merged[table].values()):
                 self._rollback()
@@ -161,3 +176,4 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
 
     def _forget(self) -> None:
         self._loaded, self._new, self._audit_pending = {}, {}, []
+        self._deleted = set()

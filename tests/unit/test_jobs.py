@@ -113,3 +113,42 @@ def test_the_sweeper_wakes_only_jobs_later_than_their_own_wake_up_would_be() -> 
     clock.advance(timedelta(seconds=2))
     assert runner.wake_due() == 1 and len(woken) == 1
     assert JobRunner(lambda: uow, {}, Queue()).wake_due() == 1  # the inline queue: at once
+
+
+def test_a_job_that_kills_its_worker_every_time_is_dead_after_its_attempts() -> None:
+    """A crash or an out-of-memory kill never reaches ``fail``: the claim counts it."""
+    j = job()
+    moment = NOW
+    for _ in range(MAX_ATTEMPTS):
+        assert j.claim(now=moment, lease=LEASE)
+        moment += LEASE  # the worker died: its lease lapses
+    assert j.due(moment)
+    assert not j.claim(now=moment, lease=LEASE)  # not run a seventh time
+    assert j.state is JobState.DEAD and j.attempts == MAX_ATTEMPTS
+    assert j.error == "WorkerDied" and not j.due(moment + timedelta(days=1))
+    [died] = [e for e in j.pull_events() if isinstance(e, JobDied)]
+    assert died.attempts == MAX_ATTEMPTS
+
+
+def test_finished_jobs_are_pruned_a_batch_at_a_time_and_dead_ones_kept() -> None:
+    from porchlight.jobs.services.jobs import prune_finished
+    from porchlight.kernel.adapters.clock import FixedClock
+    from tests.unit.fake_uow import FakeUnitOfWork
+
+    clock = FixedClock(NOW)
+    uow = FakeUnitOfWork(clock)
+    with uow:
+        for n in range(5):
+            finished = Job.from_spec(JobSpec("mail.link", {}, key=f"old-{n}"), now=NOW)
+            finished.succeed(now=NOW)
+            uow.jobs.add_new(finished)
+        dead = Job.from_spec(JobSpec("mail.link", {}, key="dead"), now=NOW)
+        dead.state, dead.finished_at = JobState.DEAD, NOW
+        uow.jobs.add_new(dead)
+        uow.commit()
+    clock.advance(timedelta(days=6))
+    assert prune_finished(uow, timedelta(days=7), batch=2) == 0  # kept a week
+    clock.advance(timedelta(days=2))
+    assert prune_finished(uow, timedelta(days=7), batch=2) == 5
+    with uow.reading():
+        assert [j.key for j in uow.jobs.listed(list(JobState), 10)] == ["dead"]

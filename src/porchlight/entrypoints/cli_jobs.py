@@ -7,7 +7,6 @@ import time
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from porchlight import bootstrap
 from porchlight.bootstrap import Container
@@ -37,14 +36,12 @@ def list_(state: list[JobState] = typer.Option(
         found = jobs.list_jobs(container.uow(), SYSTEM, list(state), limit)
     finally:
         container.close()
-    table = Table()
-    table.add_column("id", no_wrap=True, min_width=36)  # copied into `jobs retry`: whole
-    for name in ("kind", "key", "state", "tries", "progress", "error"):
-        table.add_column(name, overflow="fold")
-    for job in found:
-        table.add_row(str(job.id), job.kind, job.key, job.state.value, str(job.attempts),
-                      _progress_text(job), job.error or "")
-    console.print(table if found else f"no {'/'.join(s.value for s in state)} jobs")
+    if not found:
+        console.print(f"no {'/'.join(s.value for s in state)} jobs")
+    for job in found:  # one line each: an id to copy whole, then what happened
+        details = [job.kind, job.state.value, f"{job.attempts} tries", _progress_text(job),
+                   job.error or ""]
+        console.print(str(job.id), "  ".join(d for d in details if d), soft_wrap=True)
 
 
 @app.command()

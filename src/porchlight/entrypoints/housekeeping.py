@@ -6,19 +6,22 @@ on its way (every ``PORCHLIGHT_JOBS__SWEEP_INTERVAL_SECONDS``, default 10 s: a c
 between a commit and its wake-up, a worker killed under a claim), an audit sequencing
 pass nobody asked for (every ``PORCHLIGHT_AUDIT__SWEEP_INTERVAL_SECONDS``, default 30 s:
 what a dead sequencing job left, a checkpoint not yet signed), closing requests past
-their deadline (every 30 s), and the retention sweep (every 10 minutes).
+their deadline (every 30 s), the retention sweep (every 10 minutes), and deleting
+finished jobs older than ``PORCHLIGHT_JOBS__KEEP_DONE_DAYS`` (every hour).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import structlog
 
 from porchlight.bootstrap import Container
 from porchlight.entrypoints.uploads import upload_dir
 from porchlight.footage.services import retention
+from porchlight.jobs.services import jobs
 from porchlight.requests.services import video_requests
 
 log = structlog.get_logger("porchlight.worker")
@@ -35,6 +38,7 @@ class Housekeeping:
               if sequence else []),
             ("requests", 30.0, self._requests),
             ("retention", 600.0, self._retention),
+            ("prune jobs", 3600.0, self._prune_jobs),
         ]
         self.last_run: dict[str, float] = {}
 
@@ -55,6 +59,10 @@ class Housekeeping:
     def _jobs(self) -> int:
         """Wake the jobs that are due with no wake-up on its way (see jobs.services.jobs)."""
         return self.container.jobs.wake_due()
+
+    def _prune_jobs(self) -> int:
+        keep = timedelta(days=self.container.settings.jobs.keep_done_days)
+        return jobs.prune_finished(self.container.uow(), keep)
 
     def _requests(self) -> int:
         return video_requests.close_due(self.container.uow())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from porchlight.accounts.domain.accounts import (
@@ -71,6 +71,8 @@ def _issue_link(
                                token_id=token_id))
 
 
+RESET_COOLDOWN = timedelta(minutes=5)  # at most one reset mail per address this often
+
 LINK_PATHS = {TokenPurpose.VERIFY_EMAIL: "verify-email",
               TokenPurpose.RESET_PASSWORD: "password/reset", TokenPurpose.INVITE: "invite"}
 
@@ -93,7 +95,7 @@ def send_link(uow: UnitOfWork, sec: Security, token_id: UUID) -> bool:
     signed = sign_link_token(sec.link_key, token.purpose, link_token(sec.link_key, token_id))
     link = f"{sec.base_url.rstrip('/')}/{LINK_PATHS[token.purpose]}/{signed}"
     sec.mailer.send(_link_mail(token.purpose, account, agency, link,
-                               key=f"link.{token_id}"))
+                               key=f"link.{digest(str(token_id))[:32]}"))  # not the id
     return True
 
 
@@ -271,7 +273,11 @@ def request_password_reset(uow: UnitOfWork, sec: Security, email: str) -> None:
         account = uow.accounts.get(account.id)
         if account is None or account.is_disabled or account.password_hash is None:
             return
-        _issue_link(uow, sec, account, TokenPurpose.RESET_PASSWORD, uow.clock.now())
+        now = uow.clock.now()
+        if any(t.purpose is TokenPurpose.RESET_PASSWORD and now - t.created_at < RESET_COOLDOWN
+               for t in uow.one_time_tokens.list_open(account.id)):
+            return  # a link went out minutes ago: the form is not a way to flood a mailbox
+        _issue_link(uow, sec, account, TokenPurpose.RESET_PASSWORD, now)
         uow.commit()  # the mail with the link is a job
 
 

@@ -65,6 +65,7 @@ def finish_purge(
             store.delete(key)
     with uow:
         clip = uow.clips.get(clip_id)
+        uow.lock(clip)  # a job and `retention run` at once: one marks it, one audit event
         clip.mark_purged(now=uow.clock.now(), reason=reason, actor_id=actor)
         uow.commit()
 

@@ -25,6 +25,9 @@ FIRST_RETRY = timedelta(seconds=5)
 LONGEST_RETRY = timedelta(hours=1)
 
 
+WORKER_DIED = "WorkerDied"  # the error of an attempt whose worker never reported back
+
+
 class JobState(enum.StrEnum):
     PENDING = "pending"  # waiting for its run_after, or for a worker
     RUNNING = "running"  # claimed by a worker until claimed_until
@@ -96,7 +99,13 @@ class Job(Entity):
         return False
 
     def claim(self, *, now: datetime, lease: timedelta) -> bool:
+        """Take the job for ``lease``. A job whose every attempt was claimed and never
+        reported back (it killed its worker: a crash, running out of memory) is dead here
+        instead: it would otherwise take a worker down again after every lease."""
         if not self.due(now):
+            return False
+        if self.state is JobState.RUNNING and self.attempts >= self.max_attempts:
+            self.fail(WORKER_DIED, now=now)
             return False
         self.state, self.claimed_until = JobState.RUNNING, now + lease
         self.attempts += 1

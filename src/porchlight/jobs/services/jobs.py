@@ -65,7 +65,9 @@ class JobRunner:
         try:
             self.handlers[job.kind](job.args, self._progress(job.id, attempt))
         except Exception as error:  # any failure of the work: record it, retry later
-            return self._failed(job.id, attempt, f"{type(error).__name__}: {error}")
+            # only the error's class: its message may name a person (an SMTP server
+            # refusing a recipient quotes the address) and the dead-letter list shows it
+            return self._failed(job.id, attempt, type(error).__name__)
         self._finish(job.id, attempt)
         return "ran"
 
@@ -76,10 +78,15 @@ class JobRunner:
             if job is None:
                 return None
             uow.lock(job)  # two workers woken for it: the second sees the first's claim
-            if job.kind not in self.handlers or not job.claim(now=uow.clock.now(),
-                                                             lease=self.lease):
+            if job.kind not in self.handlers:
                 return None
-            uow.commit()
+            claimed = job.claim(now=uow.clock.now(), lease=self.lease)
+            if claimed or job.state is JobState.DEAD:
+                uow.commit()  # a claim, or a job that killed its worker on every attempt
+            if not claimed:
+                if job.state is JobState.DEAD:
+                    log.warning("job %s is dead: its worker never came back", job_id)
+                return None
             return job, job.attempts
 
     def _progress(self, job_id: UUID, attempt: int) -> Progress:
@@ -99,7 +106,7 @@ class JobRunner:
     def _failed(self, job_id: UUID, attempt: int, error: str) -> str:
         delays: list[timedelta | None] = []
         self._update(job_id, attempt, lambda job, now: delays.append(job.fail(error, now=now)))
-        log.warning("job %s failed (attempt %s): %s", job_id, attempt, error.split(":")[0])
+        log.warning("job %s failed (attempt %s): %s", job_id, attempt, error)
         if not delays:
             return "lost"  # our claim lapsed meanwhile; another worker owns the job now
         delay = delays[0]
@@ -130,6 +137,19 @@ class JobRunner:
         for job_id in due:
             self.queue.wake(job_id)
         return len(due)
+
+
+def prune_finished(uow: UnitOfWork, keep: timedelta, batch: int = 1000) -> int:
+    """Delete done jobs older than ``keep``, a batch per transaction; how many. (One
+    ``audit.sequence`` job per second of activity would otherwise pile up for ever.)"""
+    removed = 0
+    while True:
+        with uow:
+            count = uow.jobs.delete_finished(uow.clock.now() - keep, batch)
+            uow.commit()
+        removed += count
+        if count < batch:
+            return removed
 
 
 def list_jobs(uow: UnitOfWork, actor: Actor, states: list[JobState], limit: int = 100

@@ -383,6 +383,11 @@ class JobRepository(Protocol):
         """The newest jobs in these states."""
         ...
 
+    def delete_finished(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` done jobs that finished before ``before``, oldest first;
+        how many. Dead jobs stay until an admin retries them."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""

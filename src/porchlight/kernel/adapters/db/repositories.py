@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as DbSession
@@ -313,6 +313,15 @@ class SqlJobRepository(_Repository[Job]):
         due = or_(and_(Job.state == JobState.PENDING, Job.run_after <= now),
                   and_(Job.state == JobState.RUNNING, Job.claimed_until <= now))
         return self._all(select(Job).where(open_, due).order_by(Job.run_after).limit(limit))
+
+    def delete_finished(self, before: datetime, limit: int) -> int:
+        jobs = tables.jobs.c
+        oldest = (select(jobs.id).where(jobs.state == JobState.DONE, jobs.finished_at < before)
+                  .order_by(jobs.finished_at).limit(limit))
+        ids = list(self.session.scalars(oldest))
+        if ids:
+            self.session.execute(delete(tables.jobs).where(jobs.id.in_(ids)))
+        return len(ids)
 
     def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
         return self._all(select(Job).where(Job.state.in_(list(states)))
