@@ -215,3 +215,51 @@ def test_the_pages_say_how_the_work_after_a_change_is_going(queued: Deployment) 
         workers.stop()
     assert "Copies for Agency X Police: done" in " ".join(owner.get(page).text.split())
     assert "of 1" not in officer.get(f"/requests/{request_id}").text  # no count of people
+
+
+def test_a_clip_being_copied_for_an_agency_is_not_deleted_under_the_copy(
+    queued: Deployment,
+) -> None:
+    """Consent given, the copy waits for a worker: neither the owner's deletion nor the
+    retention sweep may destroy the key first (the agency would silently get nothing)."""
+    from porchlight.entrypoints.uploads import upload_dir
+    from porchlight.footage.services import retention
+
+    d = queued
+    video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                  actor(d, "officer_x"), draft(d))
+    workers = d.container.start_job_workers()
+    try:
+        wait_for(lambda: d.signed_in("resident_a").get("/api/v1/inbox").json() != [])
+    finally:
+        workers.stop()
+    owner = d.signed_in("resident_a")
+    [entry] = owner.get("/api/v1/inbox").json()
+    shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
+    [clip] = owner.get("/api/v1/me/clips").json()
+    given = owner.post(f"/api/v1/inbox/{entry['delivery_id']}/consent",
+                       headers={"x-csrf-token": owner.csrf()},
+                       json={"clips": [clip["id"]], "scope": "this_agency",
+                             "disclosure_sha256": shown["disclosure_sha256"]})
+    assert given.status_code == 201
+    consent_id = given.json()["consent_id"]
+    refused = owner.submit(f"/clips/{clip['id']}/delete", {"confirm": "yes"})
+    assert refused.status_code == 409 and "still being made" in refused.text
+    d.clock.advance(timedelta(days=61))  # past the camera's retention, the copy still waiting
+    report = retention.sweep(d.container.uow(), d.container.footage.store,
+                             upload_dir(d.container.settings.data_dir))
+    assert report.expired == 0
+    with d.container.engine.connect() as connection:
+        assert connection.execute(select(tables.clips.c.wrapped_key)).scalar() is not None
+    workers = d.container.start_job_workers()
+    try:
+        wait_for(lambda: jobs.job_state(
+            d.container.uow(), f"evidence.derive:{consent_id}").state is JobState.DONE)
+    finally:
+        workers.stop()
+    with d.container.engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(
+            tables.evidence_items)).scalar() == 1  # the agency got its copy
+    again = retention.sweep(d.container.uow(), d.container.footage.store,
+                            upload_dir(d.container.settings.data_dir))
+    assert again.expired == 1  # and now retention takes the clip

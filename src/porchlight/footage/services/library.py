@@ -269,6 +269,13 @@ def _refusal(clip: Clip | None, actor: Actor) -> str | None:
 
 def delete_my_clip(uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID) -> None:
     """The owner deletes a clip: its key is shredded now (unreadable from this commit on)
-    and a job deletes its bytes, as retention does."""
+    and a job deletes its bytes, as retention does. Refused while a copy the owner agreed
+    to share is still being made from it: the copy would silently be lost."""
     open_for_owner(uow, kit, actor, clip_id, record_view=False)
-    shred_clip(uow, clip_id, reason="owner_deleted", actor=actor_id(actor))
+    if not shred_clip(uow, clip_id, reason="owner_deleted", actor=actor_id(actor)):
+        with uow.reading():
+            clip = uow.clips.get(clip_id)
+            if clip is not None and clip.wrapped_key is not None:
+                raise Conflict("A copy of this clip you agreed to share is still being "
+                               "made. Try again in a minute, once it is done.",
+                               code="clip.copy_pending")

@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
+from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services import temp_uploads
+from porchlight.jobs.domain.jobs import JobState
 from porchlight.kernel.services.ports import FootageStore, UnitOfWork
 
 BATCH = 100
@@ -35,12 +37,34 @@ class RetentionReport:
     temp_files_removed: int
 
 
-def shred_clip(uow: UnitOfWork, clip_id: UUID, *, reason: str, actor: UUID | None) -> bool:
+def copy_pending_for(uow: UnitOfWork, clip: Clip) -> str | None:
+    """The id of a consent whose evidence copy of this clip is still to be made (its
+    ``evidence.derive`` job waiting or running), if any: the key must outlive it, or the
+    agency silently gets nothing. A dead job does not hold the clip."""
+    for delivery in uow.deliveries.for_resident(clip.owner_id):
+        consent = uow.consents.for_delivery(delivery.id)
+        if consent is None or consent.revoked_at is not None:
+            continue
+        if str(clip.id) not in {str(c) for c in consent.clip_ids}:
+            continue
+        job = uow.jobs.by_key(f"evidence.derive:{consent.id}")
+        if job is not None and job.state in (JobState.PENDING, JobState.RUNNING):
+            return str(consent.id)
+    return None
+
+
+def shred_clip(uow: UnitOfWork, clip_id: UUID, *, reason: str, actor: UUID | None,
+               wait_for_copies: bool = True) -> bool:
     """Step 1: destroy the clip's key, so it is unreadable from this commit on; the event
-    asks for the ``clip.purge`` job that deletes its bytes. Whether this call shredded it."""
+    asks for the ``clip.purge`` job that deletes its bytes. Whether this call shredded it.
+
+    With ``wait_for_copies`` a clip an evidence copy is still being made from is left
+    alone (``False``): the retention sweep takes it on a later pass."""
     with uow:
         clip = uow.clips.get(clip_id)
         if clip is None or clip.deleted_at is not None:
+            return False
+        if wait_for_copies and copy_pending_for(uow, clip):
             return False
         if not clip.shred(reason=reason, actor_id=actor):
             return False
@@ -59,7 +83,7 @@ def finish_purge(
             return
         shredded, keys = clip.wrapped_key is None, [clip.object_key, clip.poster_key]
     if not shredded:
-        shred_clip(uow, clip_id, reason=reason, actor=actor)
+        shred_clip(uow, clip_id, reason=reason, actor=actor, wait_for_copies=False)
     for key in keys:
         if key:
             store.delete(key)
@@ -72,11 +96,17 @@ def finish_purge(
 
 def purge_clip(
     uow: UnitOfWork, store: FootageStore, clip_id: UUID, *, reason: str, actor: UUID | None
-) -> None:
+) -> bool:
     """All three steps now (``porchlight retention run``); the job the shred asked for
-    then finds nothing left to do."""
-    shred_clip(uow, clip_id, reason=reason, actor=actor)
+    then finds nothing left to do. A clip with an evidence copy still to be made waits
+    for a later run. Whether this call left the clip purged."""
+    if not shred_clip(uow, clip_id, reason=reason, actor=actor):
+        with uow.reading():
+            clip = uow.clips.get(clip_id)
+            if clip is not None and clip.wrapped_key is not None:
+                return False  # a copy is being made from it
     finish_purge(uow, store, clip_id, reason=reason, actor=actor)
+    return True
 
 
 def shred_expired(uow: UnitOfWork) -> int:
@@ -103,17 +133,18 @@ def purge_expired(
     with uow.reading():
         now = uow.clock.now()
         total = uow.clips.count_expired(now)
-    purged = 0
+    purged, seen = 0, set()
     while True:
         with uow.reading():
-            batch = [clip.id for clip in uow.clips.expired(now, limit=BATCH)]
+            batch = [clip.id for clip in uow.clips.expired(now, limit=BATCH)
+                     if clip.id not in seen]  # one a copy holds back is not tried again
         if not batch:
             return total, purged
         for clip_id in batch:
-            purge_clip(uow, store, clip_id, reason="retention", actor=None)
-            purged += 1
+            seen.add(clip_id)
+            purged += purge_clip(uow, store, clip_id, reason="retention", actor=None)
             if progress:
-                progress(purged, max(total, purged))
+                progress(len(seen), max(total, len(seen)))
 
 
 def sweep_orphans(uow: UnitOfWork, store: FootageStore, now: datetime) -> int:

@@ -185,6 +185,7 @@ def answered(delivery: Delivery) -> bool:
 class MyConsent:
     consent: Consent
     evidence_opened: bool
+    copied: int = 0  # evidence items made so far (a clip gone before its copy has none)
 
 
 def my_consent(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> MyConsent | None:
@@ -193,8 +194,9 @@ def my_consent(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> MyConsent | 
         consent = uow.consents.for_delivery(delivery.id)
         if consent is None:
             return None
-        opened = any(i.first_opened_at for i in uow.evidence.for_consent(consent.id))
-        return MyConsent(consent, opened)
+        items = uow.evidence.for_consent(consent.id)
+        opened = any(i.first_opened_at for i in items)
+        return MyConsent(consent, opened, copied=len(items))
 
 
 def revoke_consent(uow: UnitOfWork, store: FootageStore, actor: Actor, delivery_id: UUID) -> None:
