@@ -69,23 +69,24 @@ def prepare(data: Path, spare_cameras: int) -> tuple[str, str, list[str]]:
     os.environ["PORCHLIGHT_ENV"] = "test"
     from porchlight import bootstrap
     from porchlight.accounts.services import accounts, tokens
+    from porchlight.accounts.services.commands import RegisterResident
     from porchlight.config import Settings
     from porchlight.footage.services import cameras
+    from porchlight.footage.services.commands import RegisterCamera
     from porchlight.kernel.domain.geo import LatLon
-    from porchlight.kernel.services import commands
 
     container = bootstrap.build(Settings())
     container.migrate()
     uow = container.uow()
     owner_id = accounts.register_resident(
-        uow, commands.RegisterResident("bench@example.org", "Bench", LatLon(45.5, -122.6)))
+        uow, RegisterResident("bench@example.org", "Bench", LatLon(45.5, -122.6)))
     with uow:
         owner = uow.accounts.get(owner_id)
     camera_id = cameras.register_camera(
-        uow, commands.RegisterCamera("Bench cam", LatLon(45.5, -122.6)), owner)
+        uow, owner, RegisterCamera("Bench cam", LatLon(45.5, -122.6)))
     token = tokens.rotate_device_token(uow, owner, camera_id).token
     spare = [str(cameras.register_camera(
-        uow, commands.RegisterCamera(f"Bench cam {n}", LatLon(45.5, -122.6)), owner))
+        uow, owner, RegisterCamera(f"Bench cam {n}", LatLon(45.5, -122.6))))
         for n in range(spare_cameras)]
     container.close()
     return str(camera_id), token, spare

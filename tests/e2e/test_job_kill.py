@@ -36,13 +36,13 @@ import pytest
 from sqlalchemy import func, select
 
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.audit.adapters.keys import load_or_create_signer
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.jobs.domain.jobs import JobState
 from porchlight.kernel.adapters.db import tables
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers, video_requests
 from tests.conftest import POSTGRES_URL, skip_or_fail
@@ -156,7 +156,7 @@ def _residents(d: Deployment, clip: Path) -> list[UUID]:
     for n in range(RESIDENTS):
         key = f"kill_{n}"
         where = LatLon(HOME_A.lat + 0.0001 * (n % 7), HOME_A.lon + 0.0002 * (n // 7))
-        account_id = accounts.register_resident(d.container.uow(), commands.RegisterResident(
+        account_id = accounts.register_resident(d.container.uow(), RegisterResident(
             f"{key}@example.org", f"Resident {n}", where, "correct horse battery staple"),
             d.container.security.passwords)
         d.people[key] = Person(key, account_id, f"{key}@example.org")

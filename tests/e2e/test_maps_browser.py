@@ -19,8 +19,8 @@ from playwright.sync_api import expect
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.requests.services import answers, video_requests
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
@@ -193,9 +193,9 @@ def test_the_dot_can_be_dragged_with_a_mouse(down_tiles, chromium) -> None:
 def _opted_in_cameras(d: support.Deployment, count: int) -> None:
     owner = support.actor(d, "resident_b")
     for n in range(count):
-        cameras.register_camera(d.container.uow(), commands.RegisterCamera(
+        cameras.register_camera(d.container.uow(), owner, RegisterCamera(
             f"Cam {n}", LatLon(support.HOME_A.lat + n * 0.0002, support.HOME_A.lon),
-            opted_in=True), owner)
+            opted_in=True))
 
 
 @SCREENS

@@ -499,9 +499,9 @@ def test_a_change_between_the_search_and_the_write_is_honoured(
         owner = actor(d, "resident_a")
         if change == "opted out":
             from porchlight.footage.services import cameras
-            from porchlight.kernel.services import commands
+            from porchlight.footage.services.commands import SetCameraOptIn
             cameras.set_camera_opt_in(d.container.uow(),
-                                      commands.SetCameraOptIn(camera_id, False), owner)
+                                      owner, SetCameraOptIn(camera_id, False))
         else:
             library.delete_my_clip(d.container.uow(), d.container.footage, owner, clips[0])
         return found

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from porchlight import bootstrap
 from porchlight.accounts.services import accounts, mfa, registration, signin
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
@@ -25,7 +26,6 @@ from porchlight.kernel.adapters.db import migrate
 from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from porchlight.kernel.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.requests.services import video_requests
 from tests.e2e.support import (
     HOME_A,
@@ -67,7 +67,7 @@ def container(settings: Settings, pg_engine: Engine, mailer: RecordingMailer,
 
 def _register(container: Container) -> object:
     return accounts.register_resident(
-        container.uow(), commands.RegisterResident("ana@example.org", "Ana",
+        container.uow(), RegisterResident("ana@example.org", "Ana",
                                                    LatLon(45.5, -122.6), PASSWORD),
         container.security.passwords)
 
