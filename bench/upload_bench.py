@@ -108,17 +108,17 @@ def side_by_side(data: Path, cameras: list[str], clip: Path, folder: Path
     from porchlight import bootstrap
     from porchlight.config import Settings
     from porchlight.footage.services import library
+    from porchlight.footage.services.commands import ReceivedFile, UploadClip
 
     container = bootstrap.build(Settings(data_dir=data, env="test"))
     kit = container.footage
 
     def run(camera_id: str, minutes_ago: int) -> float:
         started = time.perf_counter()
-        received = library.ReceivedFile(clip, clip.stat().st_size)  # the use case hashes
-        result = library.upload_clip(
-            container.uow(), kit, camera_id=UUID(camera_id), device_camera_id=UUID(camera_id),
-            recorded_at=datetime.now(UTC) - timedelta(minutes=minutes_ago), received=received,
-            claimed_sha256=None)
+        received = ReceivedFile(clip, clip.stat().st_size)  # the use case hashes
+        recorded_at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+        result = library.upload_clip(container.uow(), kit, UUID(camera_id),
+                                     UploadClip(UUID(camera_id), recorded_at, received))
         elapsed = time.perf_counter() - started
         if not result.created:
             raise RuntimeError("the pipeline run was taken for a retry; nothing was measured")

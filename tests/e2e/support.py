@@ -35,7 +35,7 @@ from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE
 from porchlight.footage.services import cameras, library
-from porchlight.footage.services.commands import RegisterCamera
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
@@ -205,11 +205,9 @@ def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Pa
         RegisterCamera("Cam", where, opted_in=opted_in))
     made = []
     for path, start in zip(clips, starts, strict=True):
-        received = library.ReceivedFile(path, path.stat().st_size)
-        made.append(library.upload_clip(
-            d.container.uow(), d.container.footage, camera_id=camera_id,
-            device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,
-            claimed_sha256=None).clip_id)
+        received = ReceivedFile(path, path.stat().st_size)
+        made.append(library.upload_clip(d.container.uow(), d.container.footage, camera_id,
+            UploadClip(camera_id, d.clock.now() - start, received)).clip_id)
     return camera_id, made
 
 

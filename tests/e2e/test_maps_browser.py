@@ -22,6 +22,7 @@ from porchlight.footage.services import cameras
 from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
 from tests.e2e.test_browser import CHROMIUM_ARGS, _serve
@@ -230,7 +231,8 @@ def test_the_supervisor_sees_the_facts_and_the_map_and_rejects_with_a_reason(
     base, d = no_tiles
     wide = support.draft(d, radius_m=400, sharing_plan=())
     request_id = video_requests.create_request(
-        d.container.uow(), d.container.requests_kit, support.actor(d, "officer_x"), wide)
+        d.container.uow(), d.container.requests_kit, support.actor(d, "officer_x"),
+            CreateVideoRequest(wide))
     watched = Watched(chromium, base, screen)
     page = watched.page
     _sign_in(page, base, d, "supervisor_x")
@@ -268,7 +270,8 @@ def test_the_resident_sees_the_area_in_the_disclosure(no_tiles, chromium, tmp_pa
     support.add_camera_with_clips(d, "resident_a", support.HOME_A, [clip],
                                   [timedelta(hours=2, minutes=50)])
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                  support.actor(d, "officer_x"), support.draft(d))
+                                  support.actor(d, "officer_x"),
+                                      CreateVideoRequest(support.draft(d)))
     [item] = answers.inbox(d.container.uow(), support.actor(d, "resident_a"))
     watched = Watched(chromium, base, PHONE)
     page = watched.page

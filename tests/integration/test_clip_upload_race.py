@@ -33,7 +33,7 @@ from porchlight.footage.adapters.store import (
 )
 from porchlight.footage.adapters.vault import LocalKeyVault
 from porchlight.footage.services import cameras, library
-from porchlight.footage.services.commands import RegisterCamera
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.adapters.db import migrate
 from porchlight.kernel.adapters.db.engine import make_engine
@@ -79,10 +79,10 @@ def _once(action: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def _received(tmp_path: Path, name: str) -> library.ReceivedFile:
+def _received(tmp_path: Path, name: str) -> ReceivedFile:
     path = tmp_path / name
     path.write_bytes(BYTES)
-    return library.ReceivedFile(path, len(BYTES))
+    return ReceivedFile(path, len(BYTES))
 
 
 def _camera(uow: SqlUnitOfWork) -> UUID:
@@ -100,10 +100,8 @@ def test_the_upload_that_loses_the_race_answers_with_the_winner(
     won: list[library.UploadResult] = []
 
     def upload(kit: library.Footage, name: str) -> library.UploadResult:
-        return library.upload_clip(
-            uow, kit, camera_id=camera_id, device_camera_id=camera_id,
-            recorded_at=uow.clock.now() - timedelta(hours=1),
-            received=_received(tmp_path, name), claimed_sha256=None)
+        return library.upload_clip(uow, kit, camera_id, UploadClip(
+            camera_id, uow.clock.now() - timedelta(hours=1), _received(tmp_path, name)))
 
     def kit(store: EncryptedFootageStore) -> library.Footage:
         return library.Footage(store=store, video=FakeVideoTools(INFO),
@@ -199,10 +197,8 @@ def test_two_uploads_at_once_on_real_connections_make_one_clip(
                           vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
 
     def upload(name: str) -> library.UploadResult:
-        return library.upload_clip(
-            SqlUnitOfWork(factory, clock), kit, camera_id=camera_id,
-            device_camera_id=camera_id, recorded_at=T0 - timedelta(hours=1),
-            received=_received(tmp_path, name), claimed_sha256=None)
+        return library.upload_clip(SqlUnitOfWork(factory, clock), kit, camera_id,
+            UploadClip(camera_id, T0 - timedelta(hours=1), _received(tmp_path, name)))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = [f.result(timeout=60) for f in [pool.submit(upload, "a.part"),

@@ -27,6 +27,7 @@ from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from porchlight.kernel.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e.support import (
     HOME_A,
     HOME_B,
@@ -182,7 +183,8 @@ def test_two_delivery_runs_at_once_reach_each_resident_once(
     with monkeypatch.context() as later:  # created, not yet delivered
         later.setattr(video_requests, "deliver", lambda *args: 0)
         request_id = video_requests.create_request(d.container.uow(), kit,
-                                                   actor(d, "officer_x"), draft(d))
+                                                   actor(d, "officer_x"),
+                                                       CreateVideoRequest(draft(d)))
     _both_at_the_lock(monkeypatch)
     outcomes = _at_once(*[lambda: video_requests.deliver(d.container.uow(), kit, request_id)] * 2)
     assert all(isinstance(o, int) for o in outcomes), outcomes  # neither run failed
@@ -216,7 +218,7 @@ def test_two_workers_woken_for_one_job_run_it_once(
     held = HeldQueue()
     d.container.jobs.queue = held
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                  actor(d, "officer_x"), draft(d))
+                                  actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     [deliver_job] = held.woken
     assert d.container.jobs.run(deliver_job) == "ran"
     [notice_job] = held.woken[1:]  # the delivery's notice, woken but not run

@@ -19,7 +19,7 @@ from porchlight.accounts.services.commands import (
     VerifyAgency,
 )
 from porchlight.footage.services import cameras, library
-from porchlight.footage.services.commands import RegisterCamera
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
@@ -27,6 +27,7 @@ from porchlight.kernel.services.messagebus import MessageBus
 from porchlight.kernel.services.ports import VideoInfo
 from porchlight.requests.domain.requests import IncidentType, RequestDraft, ScopePolicy
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from porchlight.requests.services.video_requests import RequestsKit
 from tests.unit.fakes import FakeFootageStore, FakeMailer, FakeUnitOfWork, FakeVideoTools, XorVault
 
@@ -89,15 +90,13 @@ class Town:
         path = self.workdir / f"{uuid4().hex}.part"
         path.write_bytes(data or uuid4().bytes * 10)
         camera_id = self.cameras[name]
-        return library.upload_clip(
-            self.uow, self.footage, camera_id=camera_id, device_camera_id=camera_id,
-            recorded_at=recorded_at, received=library.ReceivedFile(path, path.stat().st_size),
-            claimed_sha256=None).clip_id
+        return library.upload_clip(self.uow, self.footage, camera_id,
+            UploadClip(camera_id, recorded_at, ReceivedFile(path, path.stat().st_size))).clip_id
 
     def open_request(self, **changes: object) -> UUID:
         """A request that goes out on the officer's word, delivered (the job run)."""
         request_id = video_requests.create_request(self.uow, self.kit, self.officer,
-                                                   self.draft(**changes))
+                                                   CreateVideoRequest(self.draft(**changes)))
         video_requests.deliver(self.uow, self.kit, request_id)
         return request_id
 

@@ -12,7 +12,12 @@ import pytest
 from porchlight.accounts.services import accounts
 from porchlight.accounts.services.commands import RegisterResident
 from porchlight.footage.services import cameras, library, retention
-from porchlight.footage.services.commands import RegisterCamera, SetCameraRetention
+from porchlight.footage.services.commands import (
+    ReceivedFile,
+    RegisterCamera,
+    SetCameraRetention,
+    UploadClip,
+)
 from porchlight.kernel.domain.errors import NotFound, ValidationFailed, VideoRejected
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.services.ports import VideoInfo
@@ -39,10 +44,10 @@ def camera(uow: FakeUnitOfWork):
     return owner, camera_id
 
 
-def _file(tmp_path: Path, data: bytes = b"not really a video") -> library.ReceivedFile:
+def _file(tmp_path: Path, data: bytes = b"not really a video") -> ReceivedFile:
     path = tmp_path / f"{uuid4().hex}.part"
     path.write_bytes(data)
-    return library.ReceivedFile(path, len(data))
+    return ReceivedFile(path, len(data))
 
 
 def _upload(uow, kit, camera_id, tmp_path, **overrides):
@@ -50,7 +55,8 @@ def _upload(uow, kit, camera_id, tmp_path, **overrides):
                 recorded_at=uow.clock.now() - timedelta(hours=1), received=_file(tmp_path),
                 claimed_sha256=None)
     args.update(overrides)
-    return library.upload_clip(uow, kit, **args)
+    device = args.pop("device_camera_id")
+    return library.upload_clip(uow, kit, device, UploadClip(**args))
 
 
 def test_upload_stores_encrypted_objects_and_a_wrapped_key(uow, kit, camera, tmp_path) -> None:

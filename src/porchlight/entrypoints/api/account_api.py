@@ -14,16 +14,9 @@ from porchlight.accounts.domain.agencies import MAX_JURISDICTION_RADIUS_M, Agenc
 from porchlight.accounts.services import accounts, staff
 from porchlight.accounts.services.commands import CreateAgency
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
-from porchlight.entrypoints.api.schemas import (
-    AgencyOut,
-    Flag,
-    Latitude,
-    Longitude,
-    Whole,
-    text,
-    whole,
-)
+from porchlight.entrypoints.api.schemas import AgencyOut
 from porchlight.entrypoints.deps import ActorDep, UowDep
+from porchlight.entrypoints.inputs import Flag, Latitude, Longitude, Whole, text, whole
 from porchlight.footage.domain.cameras import (
     DEFAULT_RETENTION_DAYS,
     RETENTION_CHOICES_DAYS,

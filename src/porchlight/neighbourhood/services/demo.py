@@ -29,7 +29,7 @@ from porchlight.accounts.services.commands import (
 )
 from porchlight.accounts.services.credentials import Security
 from porchlight.footage.services import cameras, library
-from porchlight.footage.services.commands import RegisterCamera
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.footage.services.library import Footage
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
@@ -99,10 +99,9 @@ def _upload_demo(
     recorded = (now - timedelta(days=n + 1)).replace(hour=20, minute=(seed * 7) % 50, second=0,
                                                      microsecond=0)
     path = make_clip(workdir / f"demo-{seed}.mp4", seed, recorded.strftime("%a %H:%M"))
-    received = library.ReceivedFile(path, path.stat().st_size)
+    received = ReceivedFile(path, path.stat().st_size)
     try:
-        library.upload_clip(uow, kit, camera_id=camera_id, device_camera_id=camera_id,
-                            recorded_at=recorded, received=received, claimed_sha256=None)
+        library.upload_clip(uow, kit, camera_id, UploadClip(camera_id, recorded, received))
     finally:
         path.unlink(missing_ok=True)
 
