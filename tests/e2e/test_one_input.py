@@ -194,3 +194,5 @@ def test_the_api_documents_the_shared_input_models(d: Deployment) -> None:
     assert body["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ConsentIn"}
     assert schemas["ConsentIn"]["required"] == ["clips", "scope", "disclosure_sha256"]
+    latitude = schemas["RequestIn"]["properties"]["lat"]
+    assert (latitude["minimum"], latitude["maximum"]) == (-90, 90)  # bounds the schema states

@@ -140,8 +140,8 @@ def _in_zone(value: datetime, info: ValidationInfo) -> datetime:
 
 
 Flag = Annotated[bool, BeforeValidator(_json_bool)]
-Latitude = Annotated[float, BeforeValidator(_json_float), Field(ge=-90, le=90)]
-Longitude = Annotated[float, BeforeValidator(_json_float), Field(ge=-180, le=180)]
+Latitude = Annotated[float, Field(ge=-90, le=90), BeforeValidator(_json_float)]
+Longitude = Annotated[float, Field(ge=-180, le=180), BeforeValidator(_json_float)]
 Whole = Annotated[int, BeforeValidator(_json_number)]
 When = Annotated[datetime, AfterValidator(_in_zone)]
 
