@@ -69,23 +69,24 @@ def prepare(data: Path, spare_cameras: int) -> tuple[str, str, list[str]]:
     os.environ["PORCHLIGHT_ENV"] = "test"
     from porchlight import bootstrap
     from porchlight.accounts.services import accounts, tokens
+    from porchlight.accounts.services.commands import RegisterResident
     from porchlight.config import Settings
     from porchlight.footage.services import cameras
+    from porchlight.footage.services.commands import RegisterCamera
     from porchlight.kernel.domain.geo import LatLon
-    from porchlight.kernel.services import commands
 
     container = bootstrap.build(Settings())
     container.migrate()
     uow = container.uow()
     owner_id = accounts.register_resident(
-        uow, commands.RegisterResident("bench@example.org", "Bench", LatLon(45.5, -122.6)))
+        uow, RegisterResident("bench@example.org", "Bench", LatLon(45.5, -122.6)))
     with uow:
         owner = uow.accounts.get(owner_id)
     camera_id = cameras.register_camera(
-        uow, commands.RegisterCamera("Bench cam", LatLon(45.5, -122.6)), owner)
+        uow, owner, RegisterCamera("Bench cam", LatLon(45.5, -122.6)))
     token = tokens.rotate_device_token(uow, owner, camera_id).token
     spare = [str(cameras.register_camera(
-        uow, commands.RegisterCamera(f"Bench cam {n}", LatLon(45.5, -122.6)), owner))
+        uow, owner, RegisterCamera(f"Bench cam {n}", LatLon(45.5, -122.6))))
         for n in range(spare_cameras)]
     container.close()
     return str(camera_id), token, spare
@@ -107,17 +108,17 @@ def side_by_side(data: Path, cameras: list[str], clip: Path, folder: Path
     from porchlight import bootstrap
     from porchlight.config import Settings
     from porchlight.footage.services import library
+    from porchlight.footage.services.commands import ReceivedFile, UploadClip
 
     container = bootstrap.build(Settings(data_dir=data, env="test"))
     kit = container.footage
 
     def run(camera_id: str, minutes_ago: int) -> float:
         started = time.perf_counter()
-        received = library.ReceivedFile(clip, clip.stat().st_size)  # the use case hashes
-        result = library.upload_clip(
-            container.uow(), kit, camera_id=UUID(camera_id), device_camera_id=UUID(camera_id),
-            recorded_at=datetime.now(UTC) - timedelta(minutes=minutes_ago), received=received,
-            claimed_sha256=None)
+        received = ReceivedFile(clip, clip.stat().st_size)  # the use case hashes
+        recorded_at = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+        result = library.upload_clip(container.uow(), kit, UUID(camera_id),
+                                     UploadClip(UUID(camera_id), recorded_at, received))
         elapsed = time.perf_counter() - started
         if not result.created:
             raise RuntimeError("the pipeline run was taken for a retry; nothing was measured")

@@ -10,13 +10,14 @@ from fastapi.testclient import TestClient
 from porchlight import bootstrap
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import CreateAgency, RegisterResident, VerifyAgency
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 
 HOME = LatLon(45.5122, -122.6587)
 
@@ -33,17 +34,17 @@ def container(settings: Settings) -> Iterator[Container]:
 def populated(container: Container) -> Container:
     uow = container.uow()
     agency_id = accounts.create_agency(
-        uow, commands.CreateAgency("Metro Police", AgencyKind.MUNICIPAL_POLICE, HOME, 8000),
-        SYSTEM,
+        uow, SYSTEM,
+        CreateAgency("Metro Police", AgencyKind.MUNICIPAL_POLICE, HOME, 8000),
     )
-    accounts.verify_agency(uow, commands.VerifyAgency(agency_id), SYSTEM)
+    accounts.verify_agency(uow, SYSTEM, VerifyAgency(agency_id))
     resident_id = accounts.register_resident(
-        uow, commands.RegisterResident("secret.person@example.org", "Secret Person", HOME)
+        uow, RegisterResident("secret.person@example.org", "Secret Person", HOME)
     )
     with uow:
         resident = uow.accounts.get(resident_id)
-    cameras.register_camera(uow, commands.RegisterCamera("Porch", HOME, opted_in=True), resident)
-    cameras.register_camera(uow, commands.RegisterCamera("Garage", HOME), resident)
+    cameras.register_camera(uow, resident, RegisterCamera("Porch", HOME, opted_in=True))
+    cameras.register_camera(uow, resident, RegisterCamera("Garage", HOME))
     return container
 
 

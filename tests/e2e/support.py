@@ -24,15 +24,21 @@ from porchlight import bootstrap
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts, mfa, staff
+from porchlight.accounts.services.commands import (
+    AddStaff,
+    CreateAgency,
+    CreatePlatformAdmin,
+    RegisterResident,
+)
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE
 from porchlight.footage.services import cameras, library
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.ports import OutgoingMail
 from porchlight.requests.domain.requests import IncidentType, RequestDraft
 
@@ -130,7 +136,7 @@ def _resident(d: Deployment, key: str, home: LatLon) -> Person:
     uow, sec = d.container.uow(), d.container.security
     email = f"{key}@example.org"
     account_id = accounts.register_resident(
-        uow, commands.RegisterResident(email, key.replace("_", " ").title(), home, PASSWORD),
+        uow, RegisterResident(email, key.replace("_", " ").title(), home, PASSWORD),
         sec.passwords,
     )
     return Person(key, account_id, email)
@@ -152,8 +158,8 @@ def _with_totp(d: Deployment, person: Person) -> Person:
 def _staff(d: Deployment, key: str, agency_id: UUID, role: StaffRole) -> Person:
     email = f"{key}@agency.example"
     account_id = accounts.add_staff(
-        d.container.uow(), commands.AddStaff(agency_id, email, key.title(), role, PASSWORD),
-        SYSTEM, d.container.security.passwords,
+        d.container.uow(), SYSTEM,
+        AddStaff(agency_id, email, key.title(), role, PASSWORD), d.container.security.passwords,
     )
     return _with_totp(d, Person(key, account_id, email))
 
@@ -162,24 +168,24 @@ def _cast(d: Deployment) -> None:
     uow = d.container.uow()
     for key, home in (("resident_a", HOME_A), ("resident_b", HOME_B), ("disabled", HOME_B)):
         d.people[key] = _resident(d, key, home)
-    d.agency_x = accounts.create_agency(uow, commands.CreateAgency(
-        "Agency X Police", AgencyKind.MUNICIPAL_POLICE, HOME_A, 8000), SYSTEM)
-    d.agency_y = accounts.create_agency(uow, commands.CreateAgency(
-        "Agency Y Sheriff", AgencyKind.COUNTY_SHERIFF, HOME_A, 30000), SYSTEM)
+    d.agency_x = accounts.create_agency(uow, SYSTEM, CreateAgency(
+        "Agency X Police", AgencyKind.MUNICIPAL_POLICE, HOME_A, 8000))
+    d.agency_y = accounts.create_agency(uow, SYSTEM, CreateAgency(
+        "Agency Y Sheriff", AgencyKind.COUNTY_SHERIFF, HOME_A, 30000))
     for key, agency, role in (("officer_x", d.agency_x, StaffRole.OFFICER),
                               ("supervisor_x", d.agency_x, StaffRole.SUPERVISOR),
                               ("admin_x", d.agency_x, StaffRole.AGENCY_ADMIN),
                               ("officer_y", d.agency_y, StaffRole.OFFICER)):
         d.people[key] = _staff(d, key, agency, role)
-    admin_id = accounts.create_platform_admin(uow, commands.CreatePlatformAdmin(
-        "platform@example.org", "Platform Admin", PASSWORD), SYSTEM,
+    admin_id = accounts.create_platform_admin(uow, SYSTEM, CreatePlatformAdmin(
+        "platform@example.org", "Platform Admin", PASSWORD),
         d.container.security.passwords)
     d.people["platform_admin"] = _with_totp(d, Person("platform_admin", admin_id,
                                                       "platform@example.org"))
     with uow:
         resident_a = uow.accounts.get(d.people["resident_a"].id)
     d.camera_a = cameras.register_camera(
-        uow, commands.RegisterCamera("Porch", HOME_A, opted_in=True), resident_a)
+        uow, resident_a, RegisterCamera("Porch", HOME_A, opted_in=True))
 
 
 def disable(d: Deployment, key: str) -> None:
@@ -195,15 +201,13 @@ def add_camera_with_clips(d: Deployment, key: str, where: LatLon, clips: list[Pa
                           starts: list[timedelta], opted_in: bool = True):
     """A camera of ``key``'s with the clips uploaded, recorded ``starts`` before now."""
     camera_id = cameras.register_camera(
-        d.container.uow(), commands.RegisterCamera("Cam", where, opted_in=opted_in),
-        actor(d, key))
+        d.container.uow(), actor(d, key),
+        RegisterCamera("Cam", where, opted_in=opted_in))
     made = []
     for path, start in zip(clips, starts, strict=True):
-        received = library.ReceivedFile(path, path.stat().st_size)
-        made.append(library.upload_clip(
-            d.container.uow(), d.container.footage, camera_id=camera_id,
-            device_camera_id=camera_id, recorded_at=d.clock.now() - start, received=received,
-            claimed_sha256=None).clip_id)
+        received = ReceivedFile(path, path.stat().st_size)
+        made.append(library.upload_clip(d.container.uow(), d.container.footage, camera_id,
+            UploadClip(camera_id, d.clock.now() - start, received)).clip_id)
     return camera_id, made
 
 

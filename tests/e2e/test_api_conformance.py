@@ -35,6 +35,7 @@ from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.auth import CSRF_COOKIE, SESSION_COOKIE
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e import support
 
 EXAMPLES = 12
@@ -111,7 +112,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         d, "resident_a", support.HOME_A, [clip], [timedelta(hours=2, minutes=30)])
     request_id = video_requests.create_request(
         d.container.uow(), d.container.requests_kit, support.actor(d, "officer_x"),
-        support.draft(d))
+        CreateVideoRequest(support.draft(d)))
     [item] = answers.inbox(d.container.uow(), support.actor(d, "resident_a"))
     yield Site(d, {"camera_id": str(camera_id), "agency_id": str(d.agency_x),
                    "request_id": str(request_id), "delivery_id": str(item.delivery.id)})

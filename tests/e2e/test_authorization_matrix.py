@@ -180,7 +180,7 @@ ROWS = [
     Row("GET", "/inbox", RESIDENTS),
     Row("GET", "/inbox/{delivery_id}", OWNER),
     Row("POST", "/inbox/{delivery_id}/consent", OWNER,
-        form={"scope": "this_agency", "disclosure": "0" * 64, "clips": "x"}),
+        form={"scope": "this_agency", "disclosure_sha256": "0" * 64, "clips": "x"}),
     Row("POST", "/inbox/{delivery_id}/decline", OWNER),
     Row("POST", "/inbox/{delivery_id}/revoke", OWNER),
     Row("POST", "/inbox/{delivery_id}/deletion", OWNER),
@@ -256,6 +256,7 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
     from porchlight.custody.services import evidence
     from porchlight.requests.domain.requests import IncidentType, RequestDraft
     from porchlight.requests.services import answers, video_requests
+    from porchlight.requests.services.commands import CreateVideoRequest, GrantConsent
 
     with d.container.uow() as uow:
         uow.agencies.get(d.agency_x).verify(now=uow.clock.now(), actor_id=None)
@@ -270,13 +271,15 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
         description="A bicycle was taken from a porch on Alder St.", retention_days=30,
         sharing_plan=(), contact="Desk 555-0100") for radius in (200, 400)]
     kit = d.container.requests_kit
-    request_id, pending_id = (video_requests.create_request(d.container.uow(), kit, officer, x)
+    request_id, pending_id = (video_requests.create_request(d.container.uow(), kit, officer,
+        CreateVideoRequest(x))
                               for x in drafts)
     [item] = answers.inbox(d.container.uow(), resident)
     _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
     consent_id = answers.give_consent(
-        d.container.uow(), resident, item.delivery.id, clip_ids={clip_id},
-        scope=answers.SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
+        d.container.uow(), resident, GrantConsent(item.delivery.id, clip_ids=frozenset({clip_id}),
+        scope=answers.SharingScope.THIS_AGENCY, share_contact=False,
+            disclosure_sha256=shown.sha256))
     evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
                                 d.container.settings.data_dir / "tmp")
     [item_id] = [e.id for e in evidence.agency_evidence(d.container.uow(), officer,

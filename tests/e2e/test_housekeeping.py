@@ -18,6 +18,7 @@ from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.footage.services import temp_uploads
 from porchlight.requests.domain.requests import RequestStatus
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e.support import HOME_A, actor, add_camera_with_clips, build_deployment, draft
 from tests.integration.test_row_locks import HeldQueue
 
@@ -58,7 +59,7 @@ def test_each_pass_does_its_work_on_the_database_and_none_fails(settings: Settin
     lost = HeldQueue()  # the wake-ups are lost, as in a crash right after the commit
     d.container.jobs.queue = lost
     request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                               actor(d, "officer_x"), draft(d))
+                                               actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     assert lost.woken  # the delivery job exists, with no worker told
     d.container.jobs.queue = d.container.queue
     d.clock.advance(timedelta(days=61))  # past the deadline and the camera's 60 days

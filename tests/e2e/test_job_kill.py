@@ -36,15 +36,16 @@ import pytest
 from sqlalchemy import func, select
 
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.audit.adapters.keys import load_or_create_signer
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.jobs.domain.jobs import JobState
 from porchlight.kernel.adapters.db import tables
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import CreateVideoRequest, GrantConsent
 from tests.conftest import POSTGRES_URL, skip_or_fail
 from tests.e2e.support import (
     HOME_A,
@@ -156,7 +157,7 @@ def _residents(d: Deployment, clip: Path) -> list[UUID]:
     for n in range(RESIDENTS):
         key = f"kill_{n}"
         where = LatLon(HOME_A.lat + 0.0001 * (n % 7), HOME_A.lon + 0.0002 * (n // 7))
-        account_id = accounts.register_resident(d.container.uow(), commands.RegisterResident(
+        account_id = accounts.register_resident(d.container.uow(), RegisterResident(
             f"{key}@example.org", f"Resident {n}", where, "correct horse battery staple"),
             d.container.security.passwords)
         d.people[key] = Person(key, account_id, f"{key}@example.org")
@@ -181,15 +182,17 @@ def _consents(d: Deployment) -> None:
     each: the evidence jobs wait for the workers."""
     for n in range(CONSENT_REQUESTS):
         video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                      actor(d, "officer_x"), draft(d, case_number=f"C-{n}"))
+                                      actor(d, "officer_x"),
+                                          CreateVideoRequest(draft(d, case_number=f"C-{n}")))
     _run_pending_here(d)
     for n in range(RESIDENTS)[:CONSENTS_PER_REQUEST]:
         resident = actor(d, f"kill_{n}")
         for item in answers.inbox(d.container.uow(), resident):
             _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-            answers.give_consent(d.container.uow(), resident, item.delivery.id,
-                               clip_ids={shown.clips[0].id}, scope=SharingScope.THIS_AGENCY,
-                               share_contact=False, disclosure_sha256=shown.sha256)
+            answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
+                               clip_ids=frozenset({shown.clips[0].id}),
+                                   scope=SharingScope.THIS_AGENCY,
+                               share_contact=False, disclosure_sha256=shown.sha256))
 
 
 @pytest.fixture
@@ -259,7 +262,7 @@ def test_killed_workers_do_every_job_exactly_once(deployment: Deployment, tmp_pa
     _consents(d)
     kill_requests = [video_requests.create_request(
         d.container.uow(), d.container.requests_kit, actor(d, "officer_x"),
-        draft(d, case_number=f"K-{n}")) for n in range(KILL_REQUESTS)]
+        CreateVideoRequest(draft(d, case_number=f"K-{n}"))) for n in range(KILL_REQUESTS)]
     with d.container.engine.connect() as connection:
         before = {row.id for row in connection.execute(
             select(tables.jobs.c.id).where(tables.jobs.c.state == JobState.DONE))}

@@ -20,6 +20,7 @@ from porchlight.jobs.domain.jobs import JobState
 from porchlight.jobs.services import jobs
 from porchlight.kernel.adapters.db import tables
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.conftest import skip_or_fail
 from tests.e2e.support import (
     HOME_A,
@@ -61,7 +62,7 @@ def wait_for(check, seconds: float = 20.0) -> None:
 def test_the_request_returns_first_and_a_worker_delivers_it(queued: Deployment) -> None:
     d = queued
     request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                               actor(d, "officer_x"), draft(d))
+                                               actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     job = jobs.job_state(d.container.uow(), f"request.deliver:{request_id}")
     assert job.state is JobState.PENDING  # committed and queued, not run by the request
     with d.container.uow().reading() as uow:
@@ -168,7 +169,7 @@ def test_commits_ask_for_one_sequencing_job_per_window_and_a_worker_sequences(
         before = {row.key for row in connection.execute(select(tables.jobs.c.key))}
     for _ in range(3):  # three commits with audit events in the same window
         video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                      actor(d, "officer_x"), draft(d))
+                                      actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     with d.container.engine.connect() as connection:
         waiting = [row for row in connection.execute(select(tables.jobs).where(
             tables.jobs.c.kind == "audit.sequence")) if row.key not in before]
@@ -193,7 +194,7 @@ def test_the_pages_say_how_the_work_after_a_change_is_going(queued: Deployment) 
     waiting before a worker ran it, done after."""
     d = queued
     request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                               actor(d, "officer_x"), draft(d))
+                                               actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     officer = d.signed_in("officer_x")
     waiting = officer.get(f"/requests/{request_id}").text
     assert 'data-state="pending"' in waiting and "Reaching residents:" in waiting

@@ -19,9 +19,10 @@ from playwright.sync_api import expect
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
 from tests.e2e.test_browser import CHROMIUM_ARGS, _serve
@@ -193,9 +194,9 @@ def test_the_dot_can_be_dragged_with_a_mouse(down_tiles, chromium) -> None:
 def _opted_in_cameras(d: support.Deployment, count: int) -> None:
     owner = support.actor(d, "resident_b")
     for n in range(count):
-        cameras.register_camera(d.container.uow(), commands.RegisterCamera(
+        cameras.register_camera(d.container.uow(), owner, RegisterCamera(
             f"Cam {n}", LatLon(support.HOME_A.lat + n * 0.0002, support.HOME_A.lon),
-            opted_in=True), owner)
+            opted_in=True))
 
 
 @SCREENS
@@ -230,7 +231,8 @@ def test_the_supervisor_sees_the_facts_and_the_map_and_rejects_with_a_reason(
     base, d = no_tiles
     wide = support.draft(d, radius_m=400, sharing_plan=())
     request_id = video_requests.create_request(
-        d.container.uow(), d.container.requests_kit, support.actor(d, "officer_x"), wide)
+        d.container.uow(), d.container.requests_kit, support.actor(d, "officer_x"),
+            CreateVideoRequest(wide))
     watched = Watched(chromium, base, screen)
     page = watched.page
     _sign_in(page, base, d, "supervisor_x")
@@ -268,7 +270,8 @@ def test_the_resident_sees_the_area_in_the_disclosure(no_tiles, chromium, tmp_pa
     support.add_camera_with_clips(d, "resident_a", support.HOME_A, [clip],
                                   [timedelta(hours=2, minutes=50)])
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                  support.actor(d, "officer_x"), support.draft(d))
+                                  support.actor(d, "officer_x"),
+                                      CreateVideoRequest(support.draft(d)))
     [item] = answers.inbox(d.container.uow(), support.actor(d, "resident_a"))
     watched = Watched(chromium, base, PHONE)
     page = watched.page

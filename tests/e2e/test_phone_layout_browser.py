@@ -12,6 +12,7 @@ import pytest
 from porchlight.config import Settings
 from porchlight.requests.domain.requests import IncidentType, RequestDraft
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e import support
 from tests.e2e.test_accounts import LoggedMail
 from tests.e2e.test_authorization_matrix import _request_flow, _upload_demo_clip
@@ -56,12 +57,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         officer = uow.accounts.get(d.people["officer_x"].id)
         resident = uow.accounts.get(d.people["resident_a"].id)
     video_requests.create_request(d.container.uow(), d.container.requests_kit, officer,
-                                  RequestDraft(
+                                  CreateVideoRequest(RequestDraft(
         case_number="M-3", incident_type=IncidentType.THEFT, incident_other=None,
         incident_time=now - timedelta(minutes=70), location=support.HOME_A, radius_m=200,
         window_start=now - timedelta(hours=2), window_end=now - timedelta(minutes=30),
         description="A parcel was taken from a porch on Alder St.", retention_days=30,
-        sharing_plan=(), contact="Desk 555-0100"))
+        sharing_plan=(), contact="Desk 555-0100")))
     [unanswered] = [item for item in answers.inbox(d.container.uow(), resident)
                     if str(item.delivery.id) != params["delivery_id"]]
     params["unanswered_id"] = str(unanswered.delivery.id)

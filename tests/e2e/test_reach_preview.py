@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from porchlight.config import Settings
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.adapters.db import tables
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from tests.e2e.support import HOME_A, Deployment, actor, build_deployment
 
 URL = "/api/v1/requests/reach"
@@ -36,8 +36,8 @@ def _cameras(d: Deployment, count: int, *, opted_in: bool = True, metres: float 
     """``count`` cameras of resident B's, ``metres`` north of home A (one is there already)."""
     where = LatLon(HOME_A.lat + metres / 111_195, HOME_A.lon)
     for n in range(count):
-        cameras.register_camera(d.container.uow(), commands.RegisterCamera(
-            f"Cam {n}", where, opted_in=opted_in), actor(d, "resident_b"))
+        cameras.register_camera(d.container.uow(), actor(d, "resident_b"), RegisterCamera(
+            f"Cam {n}", where, opted_in=opted_in))
 
 
 def _events(d: Deployment, kind: str) -> list:

@@ -15,6 +15,7 @@ from porchlight.config import Settings
 from porchlight.kernel.adapters.db import tables
 from porchlight.requests.domain.requests import RequestStatus
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e.support import HOME_A, Deployment, actor, build_deployment, draft
 from tests.e2e.test_forms import field_error
 
@@ -35,7 +36,7 @@ def _wide_request(d: Deployment) -> UUID:
     """400 m with Agency Y in the sharing plan: waits for a supervisor."""
     wide = draft(d, radius_m=400, sharing_plan=(d.agency_y,))
     return video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                         actor(d, "officer_x"), wide)
+                                         actor(d, "officer_x"), CreateVideoRequest(wide))
 
 
 def _text(page: str) -> str:

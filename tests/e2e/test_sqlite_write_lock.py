@@ -19,8 +19,8 @@ from porchlight.accounts.services import signin
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.footage.services import cameras, library
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.domain.errors import SigninRefused
-from porchlight.kernel.services import commands
 from tests.e2e.support import HOME_A, PASSWORD, Deployment, build_deployment
 
 
@@ -60,12 +60,11 @@ def _write_lock_is_free(d: Deployment) -> bool:
 def _clip_of(d: Deployment, key: str, folder: Path) -> UUID:
     owner = _account(d, d.people[key].id)
     camera_id = cameras.register_camera(
-        d.container.uow(), commands.RegisterCamera("Porch", HOME_A), owner)
+        d.container.uow(), owner, RegisterCamera("Porch", HOME_A))
     path = make_demo_clip(folder / "clip.mp4", seconds=1, width=160, height=90, seed=1)
-    return library.upload_clip(
-        d.container.uow(), d.container.footage, camera_id=camera_id,
-        device_camera_id=camera_id, recorded_at=d.clock.now() - timedelta(hours=1),
-        received=library.ReceivedFile(path, path.stat().st_size), claimed_sha256=None).clip_id
+    return library.upload_clip(d.container.uow(), d.container.footage, camera_id,
+        UploadClip(camera_id, d.clock.now() - timedelta(hours=1),
+                   ReceivedFile(path, path.stat().st_size))).clip_id
 
 
 def _account(d: Deployment, account_id: UUID):

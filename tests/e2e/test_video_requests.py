@@ -23,6 +23,14 @@ from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.domain.requests import RequestStatus
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import (
+    ApproveVideoRequest,
+    AskForDeletion,
+    CreateVideoRequest,
+    DeclineRequest,
+    GrantConsent,
+    RevokeConsent,
+)
 from tests.e2e.support import (
     HOME_A,
     HOME_B,
@@ -61,7 +69,7 @@ def test_a_small_request_reaches_exactly_the_right_residents(d: Deployment, clip
     add_camera_with_clips(d, "disabled", FAR, clip_files[:1], [timedelta(hours=2, minutes=45)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     with d.container.uow() as uow:
         request = uow.requests.get(request_id)
         deliveries = uow.deliveries.for_request(request_id)
@@ -80,16 +88,16 @@ def test_a_small_request_reaches_exactly_the_right_residents(d: Deployment, clip
         answers.disclosure(d.container.uow(), actor(d, "resident_b"), item.delivery.id)
 
     consent_id = answers.give_consent(
-        d.container.uow(), actor(d, "resident_a"), item.delivery.id,
-        clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY, share_contact=False,
-        disclosure_sha256=shown.sha256)
+        d.container.uow(), actor(d, "resident_a"), GrantConsent(item.delivery.id,
+        clip_ids=frozenset({str(a_clips[0])}), scope=SharingScope.THIS_AGENCY, share_contact=False,
+        disclosure_sha256=shown.sha256))
     with d.container.engine.connect() as connection:
         row = connection.execute(select(tables.consents)).one()
         assert row.id == consent_id and row.clip_ids == [str(a_clips[0])]
         with pytest.raises(Exception, match="immutable"):  # the terms cannot be rewritten
             connection.execute(tables.consents.update().values(scope="local_or_state"))
     with pytest.raises(Conflict):
-        answers.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+        answers.decline(d.container.uow(), actor(d, "resident_a"), DeclineRequest(item.delivery.id))
 
 
 def test_a_stale_disclosure_or_a_foreign_clip_is_refused(d: Deployment, clip_files) -> None:
@@ -97,17 +105,20 @@ def test_a_stale_disclosure_or_a_foreign_clip_is_refused(d: Deployment, clip_fil
     _, b_clips = add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2],
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
-    video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
+    video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+        CreateVideoRequest(draft(d)))
     [item] = answers.inbox(d.container.uow(), actor(d, "resident_a"))
     _, shown = answers.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
     common = dict(scope=SharingScope.THIS_AGENCY, share_contact=False)
     with pytest.raises(ValidationFailed, match="changed"):
-        answers.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
-                           clip_ids={shown.clips[0].id}, disclosure_sha256="0" * 64, **common)
+        answers.give_consent(d.container.uow(), actor(d, "resident_a"), GrantConsent(
+            item.delivery.id, clip_ids=frozenset({shown.clips[0].id}),
+            disclosure_sha256="0" * 64, **common))
     with pytest.raises(ValidationFailed, match="only clips"):
-        answers.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
-                           clip_ids={str(b_clips[0])}, disclosure_sha256=shown.sha256, **common)
-    answers.decline(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
+        answers.give_consent(d.container.uow(), actor(d, "resident_a"), GrantConsent(
+            item.delivery.id, clip_ids=frozenset({str(b_clips[0])}),
+            disclosure_sha256=shown.sha256, **common))
+    answers.decline(d.container.uow(), actor(d, "resident_a"), DeclineRequest(item.delivery.id))
 
 
 def test_wide_requests_wait_for_another_supervisor(d: Deployment, clip_files) -> None:
@@ -115,19 +126,22 @@ def test_wide_requests_wait_for_another_supervisor(d: Deployment, clip_files) ->
     kit = d.container.requests_kit
     wide = draft(d, radius_m=600)
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               wide)
+                                               CreateVideoRequest(wide))
     with d.container.uow() as uow:
         assert uow.requests.get(request_id).status is RequestStatus.AWAITING_APPROVAL
         assert uow.deliveries.for_request(request_id) == []
     justification = "The suspect fled on foot through several back yards towards the river."
     with pytest.raises(PermissionDenied):
-        video_requests.approve(d.container.uow(), kit, actor(d, "officer_x"), request_id,
-                               justification)
+        video_requests.approve(d.container.uow(), kit, actor(d, "officer_x"),
+            ApproveVideoRequest(request_id,
+                               justification))
     with pytest.raises(NotFound):  # another agency's supervisor cannot even see it
-        video_requests.approve(d.container.uow(), kit, actor(d, "officer_y"), request_id,
-                               justification)
-    video_requests.approve(d.container.uow(), kit, actor(d, "supervisor_x"), request_id,
-                           justification)
+        video_requests.approve(d.container.uow(), kit, actor(d, "officer_y"),
+            ApproveVideoRequest(request_id,
+                               justification))
+    video_requests.approve(d.container.uow(), kit, actor(d, "supervisor_x"),
+        ApproveVideoRequest(request_id,
+                           justification))
     with d.container.uow() as uow:
         assert len(uow.deliveries.for_request(request_id)) == 1
 
@@ -136,7 +150,7 @@ def test_refusals_are_audited_and_create_nothing(d: Deployment) -> None:
     kit = d.container.requests_kit
     with pytest.raises(PolicyRefused) as refused:
         video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                      draft(d, radius_m=900))
+                                      CreateVideoRequest(draft(d, radius_m=900)))
     assert refused.value.rule == "radius_too_large"
     with d.container.engine.connect() as connection:
         assert connection.execute(select(tables.video_requests)).all() == []
@@ -144,14 +158,15 @@ def test_refusals_are_audited_and_create_nothing(d: Deployment) -> None:
             tables.audit_events.c.kind == "request.refused")).scalar_one()
     assert payload["reason"] == "radius_too_large"
     with pytest.raises(PermissionDenied):
-        video_requests.create_request(d.container.uow(), kit, actor(d, "resident_a"), draft(d))
+        video_requests.create_request(d.container.uow(), kit, actor(d, "resident_a"),
+            CreateVideoRequest(draft(d)))
 
 
 def test_requests_close_at_their_deadline(d: Deployment, clip_files) -> None:
     add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1], [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     d.clock.advance(timedelta(days=6, hours=23))
     assert video_requests.close_due(d.container.uow()) == 0
     d.clock.advance(timedelta(hours=1))
@@ -161,9 +176,10 @@ def test_requests_close_at_their_deadline(d: Deployment, clip_files) -> None:
     [item] = answers.inbox(d.container.uow(), actor(d, "resident_a"))
     _, shown = answers.disclosure(d.container.uow(), actor(d, "resident_a"), item.delivery.id)
     with pytest.raises(Conflict, match="closed"):
-        answers.give_consent(d.container.uow(), actor(d, "resident_a"), item.delivery.id,
-                           clip_ids={shown.clips[0].id}, scope=SharingScope.THIS_AGENCY,
-                           share_contact=False, disclosure_sha256=shown.sha256)
+        answers.give_consent(d.container.uow(), actor(d, "resident_a"),
+            GrantConsent(item.delivery.id,
+                           clip_ids=frozenset({shown.clips[0].id}), scope=SharingScope.THIS_AGENCY,
+                           share_contact=False, disclosure_sha256=shown.sha256))
 
 
 def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) -> None:
@@ -173,13 +189,14 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     resident = actor(d, "resident_a")
     [item] = answers.inbox(d.container.uow(), resident)
     _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-    consent_id = answers.give_consent(d.container.uow(), resident, item.delivery.id,
-                                    clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
-                                    share_contact=False, disclosure_sha256=shown.sha256)
+    consent_id = answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
+                                    clip_ids=frozenset({str(a_clips[0])}),
+                                        scope=SharingScope.THIS_AGENCY,
+                                    share_contact=False, disclosure_sha256=shown.sha256))
     work = d.container.settings.data_dir / "tmp"
     # the consent's job made the copy after its commit; running the work again adds nothing
     assert evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
@@ -210,7 +227,7 @@ def test_evidence_revocation_and_deletion_requests(d: Deployment, clip_files) ->
 
     # before the agency opens it, the resident can take it back: the copy is destroyed
     answers.revoke_consent(d.container.uow(), d.container.footage.store, resident,
-                         item.delivery.id)
+                         RevokeConsent(item.delivery.id))
     assert evidence.agency_evidence(d.container.uow(), officer, request_id) == []
     assert not d.container.footage.store.exists(received.object_key)
     with pytest.raises(NotFound):
@@ -228,19 +245,20 @@ def test_a_consent_revoked_while_its_copy_is_sealed_publishes_nothing(
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
                                        [timedelta(hours=2, minutes=50)])
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                  actor(d, "officer_x"), draft(d))
+                                  actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     resident, store = actor(d, "resident_a"), d.container.footage.store
     [item] = answers.inbox(d.container.uow(), resident)
     _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
     d.container.jobs.queue = HeldQueue()  # the derivation job waits: this test runs it
-    consent_id = answers.give_consent(d.container.uow(), resident, item.delivery.id,
-                                    clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
-                                    share_contact=False, disclosure_sha256=shown.sha256)
+    consent_id = answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
+                                    clip_ids=frozenset({str(a_clips[0])}),
+                                        scope=SharingScope.THIS_AGENCY,
+                                    share_contact=False, disclosure_sha256=shown.sha256))
     seal, sealed = store.seal, []
 
     def seal_then_revoke(key: str, plaintext: Path, data_key: bytes):
         sealed.append(seal(key, plaintext, data_key))
-        answers.revoke_consent(d.container.uow(), store, resident, item.delivery.id)
+        answers.revoke_consent(d.container.uow(), store, resident, RevokeConsent(item.delivery.id))
         return sealed[-1]
 
     monkeypatch.setattr(store, "seal", seal_then_revoke)
@@ -260,13 +278,14 @@ def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     resident, officer = actor(d, "resident_a"), actor(d, "officer_x")
     [item] = answers.inbox(d.container.uow(), resident)
     _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-    consent_id = answers.give_consent(d.container.uow(), resident, item.delivery.id,
-                                    clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
-                                    share_contact=False, disclosure_sha256=shown.sha256)
+    consent_id = answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
+                                    clip_ids=frozenset({str(a_clips[0])}),
+                                        scope=SharingScope.THIS_AGENCY,
+                                    share_contact=False, disclosure_sha256=shown.sha256))
     evidence.derive_for_consent(d.container.uow(), d.container.footage, consent_id,
                                 d.container.settings.data_dir / "tmp")
     [received] = evidence.agency_evidence(d.container.uow(), officer, request_id)
@@ -275,8 +294,8 @@ def test_after_opening_only_a_deletion_request_remains(d: Deployment, clip_files
     assert opened.first_opened_at is not None and len(data_key) == 32
     with pytest.raises(Conflict, match="deletion"):
         answers.revoke_consent(d.container.uow(), d.container.footage.store, resident,
-                             item.delivery.id)
-    answers.ask_for_deletion(d.container.uow(), resident, item.delivery.id)
+                             RevokeConsent(item.delivery.id))
+    answers.ask_for_deletion(d.container.uow(), resident, AskForDeletion(item.delivery.id))
     counts = video_requests.counts(d.container.uow(), kit, officer, request_id)
     assert counts.deletion_requests == 1 and counts.shared == 1
     assert counts.declined is None and counts.no_response is None  # still open
@@ -295,10 +314,11 @@ def test_decline_and_silence_counts_appear_only_after_close_and_from_five(
                               [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     officer = actor(d, "officer_x")
-    request_id = video_requests.create_request(d.container.uow(), kit, officer, draft(d))
+    request_id = video_requests.create_request(d.container.uow(), kit, officer,
+        CreateVideoRequest(draft(d)))
     for key in keys[:5]:  # five decline, four stay silent
         [item] = answers.inbox(d.container.uow(), actor(d, key))
-        answers.decline(d.container.uow(), actor(d, key), item.delivery.id)
+        answers.decline(d.container.uow(), actor(d, key), DeclineRequest(item.delivery.id))
     open_counts = video_requests.counts(d.container.uow(), kit, officer, request_id)
     assert (open_counts.delivered, open_counts.declined, open_counts.no_response) == (9, None,
                                                                                       None)
@@ -362,7 +382,7 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
                                         timedelta(hours=2, minutes=30)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     resident = actor(d, "resident_a")
     [item] = answers.inbox(d.container.uow(), resident)
     _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
@@ -376,8 +396,9 @@ def test_a_job_that_failed_half_way_finishes_on_its_retry(
 
     monkeypatch.setattr(d.container.footage.video, "trim", crash_on_second)
     consent_id = answers.give_consent(
-        d.container.uow(), resident, item.delivery.id, clip_ids={str(c) for c in a_clips},
-        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256)
+        d.container.uow(), resident,
+            GrantConsent(item.delivery.id, clip_ids=frozenset({str(c) for c in a_clips}),
+        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256))
     officer = actor(d, "officer_x")
     assert len(evidence.agency_evidence(d.container.uow(), officer, request_id)) == 1
     job = jobs.job_state(d.container.uow(), f"evidence.derive:{consent_id}")
@@ -403,14 +424,14 @@ def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_f
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     for key, clips, tick in (("resident_a", a_clips, True), ("resident_b", b_clips, False)):
         resident = actor(d, key)
         [item] = answers.inbox(d.container.uow(), resident)
         _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-        answers.give_consent(d.container.uow(), resident, item.delivery.id,
-                           clip_ids={str(clips[0])}, scope=SharingScope.THIS_AGENCY,
-                           share_contact=tick, disclosure_sha256=shown.sha256)
+        answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
+                           clip_ids=frozenset({str(clips[0])}), scope=SharingScope.THIS_AGENCY,
+                           share_contact=tick, disclosure_sha256=shown.sha256))
     officer = actor(d, "officer_x")
     [contact] = evidence.shared_contacts(d.container.uow(), d.container.security, officer,
                                          request_id)
@@ -430,15 +451,16 @@ def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> No
     add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2],
                           [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
-    video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"), draft(d))
+    video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
+        CreateVideoRequest(draft(d)))
     resident_a, resident_b = actor(d, "resident_a"), actor(d, "resident_b")
     [item_a] = answers.inbox(d.container.uow(), resident_a)
     [item_b] = answers.inbox(d.container.uow(), resident_b)
     _, shown = answers.disclosure(d.container.uow(), resident_a, item_a.delivery.id)
-    answers.give_consent(d.container.uow(), resident_a, item_a.delivery.id,
-                       clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
-                       share_contact=False, disclosure_sha256=shown.sha256)
-    answers.decline(d.container.uow(), resident_b, item_b.delivery.id)
+    answers.give_consent(d.container.uow(), resident_a, GrantConsent(item_a.delivery.id,
+                       clip_ids=frozenset({str(a_clips[0])}), scope=SharingScope.THIS_AGENCY,
+                       share_contact=False, disclosure_sha256=shown.sha256))
+    answers.decline(d.container.uow(), resident_b, DeclineRequest(item_b.delivery.id))
     with d.container.engine.connect() as connection:
         rows = connection.execute(select(tables.audit_events).where(tables.audit_events.c.kind.in_(
             ["delivery.created", "delivery.declined", "consent.granted", "camera.registered",
@@ -463,7 +485,7 @@ def test_reading_evidence_from_any_offset_is_custody_and_ends_revocation(
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     owner = d.signed_in("resident_a")
     [entry] = owner.get("/api/v1/inbox").json()
     shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
@@ -499,16 +521,17 @@ def test_a_change_between_the_search_and_the_write_is_honoured(
         owner = actor(d, "resident_a")
         if change == "opted out":
             from porchlight.footage.services import cameras
-            from porchlight.kernel.services import commands
+            from porchlight.footage.services.commands import SetCameraOptIn
             cameras.set_camera_opt_in(d.container.uow(),
-                                      commands.SetCameraOptIn(camera_id, False), owner)
+                                      owner, SetCameraOptIn(camera_id, False))
         else:
             library.delete_my_clip(d.container.uow(), d.container.footage, owner, clips[0])
         return found
 
     monkeypatch.setattr(video_requests, "_cameras_with_footage", search_then_change)
     request_id = video_requests.create_request(
-        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"), draft(d))
+        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"),
+            CreateVideoRequest(draft(d)))
     with d.container.uow() as uow:
         assert uow.deliveries.for_request(request_id) == []
         assert uow.requests.get(request_id).delivered_at is not None
@@ -545,7 +568,7 @@ def test_a_failed_message_is_retried_and_the_others_still_go(settings: Settings,
     add_camera_with_clips(d, "resident_b", HOME_B, clip_files[1:2], window)
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     assert _request_mails(mailer) == ["resident_b@example.org"]
     with d.container.uow() as uow:
         told = {x.resident_id: x.notified_at for x in uow.deliveries.for_request(request_id)}
@@ -572,13 +595,13 @@ def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     resident = actor(d, "resident_a")
     [item] = answers.inbox(d.container.uow(), resident)
     _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-    answers.give_consent(d.container.uow(), resident, item.delivery.id,
-                       clip_ids={str(a_clips[0])}, scope=SharingScope.THIS_AGENCY,
-                       share_contact=False, disclosure_sha256=shown.sha256)
+    answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
+                       clip_ids=frozenset({str(a_clips[0])}), scope=SharingScope.THIS_AGENCY,
+                       share_contact=False, disclosure_sha256=shown.sha256))
     officer = d.signed_in("officer_x")
     [received] = evidence.agency_evidence(d.container.uow(), actor(d, "officer_x"), request_id)
     head = officer.head(f"/evidence/{received.id}/video")
@@ -598,7 +621,7 @@ def test_withdrawing_and_taking_consent_back_ask_first_and_act_only_when_confirm
                                        [timedelta(hours=2, minutes=50)])
     kit = d.container.requests_kit
     request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               draft(d))
+                                               CreateVideoRequest(draft(d)))
     owner = d.signed_in("resident_a")
     [entry] = owner.get("/api/v1/inbox").json()
     delivery = entry["delivery_id"]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import sessionmaker
 
 from porchlight.accounts.domain.accounts import Account
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.footage.adapters.store import (
     EncryptedFootageStore,
     LocalObjectStore,
@@ -32,13 +33,13 @@ from porchlight.footage.adapters.store import (
 )
 from porchlight.footage.adapters.vault import LocalKeyVault
 from porchlight.footage.services import cameras, library
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.adapters.db import migrate
 from porchlight.kernel.adapters.db.engine import make_engine
 from porchlight.kernel.adapters.db.uow import _SQLITE_MESSAGES, RACED, SqlUnitOfWork
 from porchlight.kernel.domain.errors import Conflict
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.ports import VideoInfo
 from tests.integration.conftest import T0, fresh_postgres_database
 from tests.unit.fakes import FakeVideoTools
@@ -78,18 +79,18 @@ def _once(action: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def _received(tmp_path: Path, name: str) -> library.ReceivedFile:
+def _received(tmp_path: Path, name: str) -> ReceivedFile:
     path = tmp_path / name
     path.write_bytes(BYTES)
-    return library.ReceivedFile(path, len(BYTES))
+    return ReceivedFile(path, len(BYTES))
 
 
 def _camera(uow: SqlUnitOfWork) -> UUID:
-    owner_id = accounts.register_resident(uow, commands.RegisterResident("r@example.org", "R"))
+    owner_id = accounts.register_resident(uow, RegisterResident("r@example.org", "R"))
     with uow:
         owner = uow.accounts.get(owner_id)
     return cameras.register_camera(
-        uow, commands.RegisterCamera("Door", LatLon(45.5, -122.6), retention_days=7), owner)
+        uow, owner, RegisterCamera("Door", LatLon(45.5, -122.6), retention_days=7))
 
 
 def test_the_upload_that_loses_the_race_answers_with_the_winner(
@@ -99,10 +100,8 @@ def test_the_upload_that_loses_the_race_answers_with_the_winner(
     won: list[library.UploadResult] = []
 
     def upload(kit: library.Footage, name: str) -> library.UploadResult:
-        return library.upload_clip(
-            uow, kit, camera_id=camera_id, device_camera_id=camera_id,
-            recorded_at=uow.clock.now() - timedelta(hours=1),
-            received=_received(tmp_path, name), claimed_sha256=None)
+        return library.upload_clip(uow, kit, camera_id, UploadClip(
+            camera_id, uow.clock.now() - timedelta(hours=1), _received(tmp_path, name)))
 
     def kit(store: EncryptedFootageStore) -> library.Footage:
         return library.Footage(store=store, video=FakeVideoTools(INFO),
@@ -130,7 +129,7 @@ def test_other_unique_clashes_are_conflicts_not_server_errors(uow: SqlUnitOfWork
     """The translation is general: two sign-ups with one address that both passed the
     "is it taken?" check meet the unique e-mail column at commit, and the second gets
     ``Conflict`` (409), not a server error, with nothing of it saved."""
-    accounts.register_resident(uow, commands.RegisterResident("same@example.org", "A"))
+    accounts.register_resident(uow, RegisterResident("same@example.org", "A"))
     twin = Account.resident(id=uuid4(), email="same@example.org", display_name="B", home=None,
                             now=uow.clock.now())
     with pytest.raises(Conflict) as caught, uow:
@@ -144,7 +143,7 @@ def test_other_unique_clashes_are_conflicts_not_server_errors(uow: SqlUnitOfWork
 
 def test_a_collision_no_race_explains_stays_an_error(uow: SqlUnitOfWork) -> None:
     """A primary-key clash (say, a reused id) is a bug, not a race: not turned into 409."""
-    first_id = accounts.register_resident(uow, commands.RegisterResident("one@example.org", "A"))
+    first_id = accounts.register_resident(uow, RegisterResident("one@example.org", "A"))
     twin = Account.resident(id=first_id, email="two@example.org", display_name="B", home=None,
                             now=uow.clock.now())
     with pytest.raises(IntegrityError), uow:
@@ -198,10 +197,8 @@ def test_two_uploads_at_once_on_real_connections_make_one_clip(
                           vault=LocalKeyVault(bytes(32)), max_upload_bytes=1 << 20)
 
     def upload(name: str) -> library.UploadResult:
-        return library.upload_clip(
-            SqlUnitOfWork(factory, clock), kit, camera_id=camera_id,
-            device_camera_id=camera_id, recorded_at=T0 - timedelta(hours=1),
-            received=_received(tmp_path, name), claimed_sha256=None)
+        return library.upload_clip(SqlUnitOfWork(factory, clock), kit, camera_id,
+            UploadClip(camera_id, T0 - timedelta(hours=1), _received(tmp_path, name)))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = [f.result(timeout=60) for f in [pool.submit(upload, "a.part"),

@@ -15,8 +15,10 @@ from sqlalchemy.orm import sessionmaker
 from porchlight.accounts.domain.accounts import AccountKind, StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import AddStaff, CreateAgency, RegisterResident
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.adapters.db import migrate, tables
 from porchlight.kernel.adapters.db.engine import make_engine
@@ -25,7 +27,6 @@ from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from porchlight.kernel.domain.errors import Conflict, ValidationFailed
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.unit_of_work import ReadOnlyViolation, WriteLockBusy
 from porchlight.neighbourhood.services import summary as neighbourhood
 from tests.integration.conftest import T0, fresh_postgres_database
@@ -39,7 +40,7 @@ def _audit_kinds(connection: Connection) -> list[str]:
 
 
 def _resident(uow: SqlUnitOfWork, email: str = "ana@example.org"):
-    resident_id = accounts.register_resident(uow, commands.RegisterResident(email, "Ana", HOME))
+    resident_id = accounts.register_resident(uow, RegisterResident(email, "Ana", HOME))
     with uow:
         return uow.accounts.get(resident_id)
 
@@ -51,7 +52,7 @@ def test_models_and_migrations_agree(engine: Engine) -> None:
 
 def test_state_and_audit_events_commit_together(uow: SqlUnitOfWork, connection) -> None:
     ana = _resident(uow)
-    camera_id = cameras.register_camera(uow, commands.RegisterCamera("Door", HOME), ana)
+    camera_id = cameras.register_camera(uow, ana, RegisterCamera("Door", HOME))
     assert _audit_kinds(connection) == ["account.created", "camera.registered"]
     row = connection.execute(
         select(tables.audit_events).where(tables.audit_events.c.kind == "camera.registered")
@@ -70,17 +71,17 @@ def test_a_failed_use_case_leaves_no_row_and_no_audit(uow: SqlUnitOfWork, connec
     assert _audit_kinds(connection) == before
     ben = _resident(uow, "ben@example.org")
     with pytest.raises(ValidationFailed):
-        cameras.register_camera(uow, commands.RegisterCamera("Door", HOME, retention_days=5), ben)
+        cameras.register_camera(uow, ben, RegisterCamera("Door", HOME, retention_days=5))
     assert connection.execute(select(tables.cameras)).all() == []
     assert _audit_kinds(connection) == [*before, "account.created"]
 
 
 def test_entities_round_trip_with_enums_and_utc_times(uow: SqlUnitOfWork) -> None:
     agency_id = accounts.create_agency(
-        uow, commands.CreateAgency("Metro PD", AgencyKind.COUNTY_SHERIFF, HOME, 9000), SYSTEM
+        uow, SYSTEM, CreateAgency("Metro PD", AgencyKind.COUNTY_SHERIFF, HOME, 9000)
     )
     staff_id = accounts.add_staff(
-        uow, commands.AddStaff(agency_id, "sup@pd.example", "Sup", StaffRole.SUPERVISOR), SYSTEM
+        uow, SYSTEM, AddStaff(agency_id, "sup@pd.example", "Sup", StaffRole.SUPERVISOR)
     )
     with uow:
         staff = uow.accounts.get(staff_id)
@@ -94,7 +95,7 @@ def test_entities_round_trip_with_enums_and_utc_times(uow: SqlUnitOfWork) -> Non
 def test_h3_cells_fit_the_bigint_column(uow: SqlUnitOfWork, connection) -> None:
     ana = _resident(uow)
     far = LatLon(-89.9, 179.9)
-    camera_id = cameras.register_camera(uow, commands.RegisterCamera("Far", far), ana)
+    camera_id = cameras.register_camera(uow, ana, RegisterCamera("Far", far))
     stored = connection.execute(
         select(tables.cameras.c.h3_cell).where(tables.cameras.c.id == camera_id)
     ).scalar_one()
@@ -103,7 +104,7 @@ def test_h3_cells_fit_the_bigint_column(uow: SqlUnitOfWork, connection) -> None:
 
 def test_query_results_stay_usable_after_the_unit_of_work(uow: SqlUnitOfWork) -> None:
     ana = _resident(uow)
-    cameras.register_camera(uow, commands.RegisterCamera("Door", HOME, opted_in=True), ana)
+    cameras.register_camera(uow, ana, RegisterCamera("Door", HOME, opted_in=True))
     [camera] = cameras.list_my_cameras(uow, ana)
     assert (camera.name, camera.opted_in) == ("Door", True)
     summary = neighbourhood.summary(uow)
@@ -233,7 +234,7 @@ def test_cameras_with_footage_finds_exactly_the_readable_overlapping_clips(
         "shredded": (start + timedelta(minutes=5), 60, False, True),
         "no clips": None,
     }
-    ids = {name: cameras.register_camera(uow, commands.RegisterCamera(name, HOME), ana)
+    ids = {name: cameras.register_camera(uow, ana, RegisterCamera(name, HOME))
            for name in cases}
     with uow:
         for name, case in cases.items():

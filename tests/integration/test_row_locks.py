@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from porchlight import bootstrap
 from porchlight.accounts.services import accounts, mfa, registration, signin
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
@@ -25,8 +26,8 @@ from porchlight.kernel.adapters.db import migrate
 from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from porchlight.kernel.domain.errors import Conflict, SigninRefused, ValidationFailed
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e.support import (
     HOME_A,
     HOME_B,
@@ -67,7 +68,7 @@ def container(settings: Settings, pg_engine: Engine, mailer: RecordingMailer,
 
 def _register(container: Container) -> object:
     return accounts.register_resident(
-        container.uow(), commands.RegisterResident("ana@example.org", "Ana",
+        container.uow(), RegisterResident("ana@example.org", "Ana",
                                                    LatLon(45.5, -122.6), PASSWORD),
         container.security.passwords)
 
@@ -182,7 +183,8 @@ def test_two_delivery_runs_at_once_reach_each_resident_once(
     with monkeypatch.context() as later:  # created, not yet delivered
         later.setattr(video_requests, "deliver", lambda *args: 0)
         request_id = video_requests.create_request(d.container.uow(), kit,
-                                                   actor(d, "officer_x"), draft(d))
+                                                   actor(d, "officer_x"),
+                                                       CreateVideoRequest(draft(d)))
     _both_at_the_lock(monkeypatch)
     outcomes = _at_once(*[lambda: video_requests.deliver(d.container.uow(), kit, request_id)] * 2)
     assert all(isinstance(o, int) for o in outcomes), outcomes  # neither run failed
@@ -216,7 +218,7 @@ def test_two_workers_woken_for_one_job_run_it_once(
     held = HeldQueue()
     d.container.jobs.queue = held
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                  actor(d, "officer_x"), draft(d))
+                                  actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     [deliver_job] = held.woken
     assert d.container.jobs.run(deliver_job) == "ran"
     [notice_job] = held.woken[1:]  # the delivery's notice, woken but not run

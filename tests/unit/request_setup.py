@@ -12,15 +12,22 @@ from uuid import UUID, uuid4
 from porchlight.accounts.domain.accounts import Account, StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import (
+    AddStaff,
+    CreateAgency,
+    RegisterResident,
+    VerifyAgency,
+)
 from porchlight.footage.services import cameras, library
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.messagebus import MessageBus
 from porchlight.kernel.services.ports import VideoInfo
 from porchlight.requests.domain.requests import IncidentType, RequestDraft, ScopePolicy
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import CreateVideoRequest
 from porchlight.requests.services.video_requests import RequestsKit
 from tests.unit.fakes import FakeFootageStore, FakeMailer, FakeUnitOfWork, FakeVideoTools, XorVault
 
@@ -70,28 +77,26 @@ class Town:
 
     def resident(self, name: str, at: LatLon = HOME, *, opted_in: bool = True) -> Account:
         resident_id = accounts.register_resident(
-            self.uow, commands.RegisterResident(f"{name}@example.org", name.title(), at))
+            self.uow, RegisterResident(f"{name}@example.org", name.title(), at))
         with self.uow:
             person = self.uow.accounts.get(resident_id)
         self.residents[name] = person
         self.cameras[name] = cameras.register_camera(
-            self.uow, commands.RegisterCamera(f"{name}'s door", at, opted_in=opted_in,
-                                              retention_days=30), person)
+            self.uow, person, RegisterCamera(f"{name}'s door", at, opted_in=opted_in,
+                                              retention_days=30))
         return person
 
     def clip(self, name: str, recorded_at: datetime, data: bytes | None = None) -> UUID:
         path = self.workdir / f"{uuid4().hex}.part"
         path.write_bytes(data or uuid4().bytes * 10)
         camera_id = self.cameras[name]
-        return library.upload_clip(
-            self.uow, self.footage, camera_id=camera_id, device_camera_id=camera_id,
-            recorded_at=recorded_at, received=library.ReceivedFile(path, path.stat().st_size),
-            claimed_sha256=None).clip_id
+        return library.upload_clip(self.uow, self.footage, camera_id,
+            UploadClip(camera_id, recorded_at, ReceivedFile(path, path.stat().st_size))).clip_id
 
     def open_request(self, **changes: object) -> UUID:
         """A request that goes out on the officer's word, delivered (the job run)."""
         request_id = video_requests.create_request(self.uow, self.kit, self.officer,
-                                                   self.draft(**changes))
+                                                   CreateVideoRequest(self.draft(**changes)))
         video_requests.deliver(self.uow, self.kit, request_id)
         return request_id
 
@@ -111,8 +116,8 @@ def build_town(clock: FixedClock, workdir: Path, policy: ScopePolicy | None = No
     other_agency_id = _agency(uow, "County Sheriff")
     staff = {}
     for role in (StaffRole.OFFICER, StaffRole.SUPERVISOR):
-        staff_id = accounts.add_staff(uow, commands.AddStaff(
-            agency_id, f"{role.value}@metro.example", role.value.title(), role), SYSTEM, None)
+        staff_id = accounts.add_staff(uow, SYSTEM, AddStaff(
+            agency_id, f"{role.value}@metro.example", role.value.title(), role), None)
         with uow:
             staff[role] = uow.accounts.get(staff_id)
     kit = RequestsKit(policy=policy or ScopePolicy(), mailer=FakeMailer(),
@@ -124,7 +129,7 @@ def build_town(clock: FixedClock, workdir: Path, policy: ScopePolicy | None = No
 
 
 def _agency(uow: FakeUnitOfWork, name: str) -> UUID:
-    agency_id = accounts.create_agency(uow, commands.CreateAgency(
-        name, AgencyKind.MUNICIPAL_POLICE, HOME, 5000), SYSTEM)
-    accounts.verify_agency(uow, commands.VerifyAgency(agency_id), SYSTEM)
+    agency_id = accounts.create_agency(uow, SYSTEM, CreateAgency(
+        name, AgencyKind.MUNICIPAL_POLICE, HOME, 5000))
+    accounts.verify_agency(uow, SYSTEM, VerifyAgency(agency_id))
     return agency_id

@@ -16,6 +16,12 @@ from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from porchlight.requests.domain.consent import DeliveryStatus, SharingScope
 from porchlight.requests.services import answers, video_requests
+from porchlight.requests.services.commands import (
+    AskForDeletion,
+    DeclineRequest,
+    GrantConsent,
+    RevokeConsent,
+)
 from tests.unit.request_setup import CLIP_SECONDS, NEXT_DOOR, Town, build_town
 
 
@@ -41,9 +47,10 @@ def shared(town: Town) -> tuple[UUID, UUID, list[str]]:
 def _consent(town: Town, delivery_id: UUID, clips: set[str], *, who: str = "ana",
              scope: SharingScope = SharingScope.THIS_AGENCY, sha256: str | None = None) -> UUID:
     _, shown = answers.disclosure(town.uow, town.residents[who], delivery_id)
-    return answers.give_consent(town.uow, town.residents[who], delivery_id, clip_ids=clips,
+    return answers.give_consent(town.uow, town.residents[who],
+        GrantConsent(delivery_id, clip_ids=frozenset(clips),
                               scope=scope, share_contact=False,
-                              disclosure_sha256=sha256 or shown.sha256)
+                              disclosure_sha256=sha256 or shown.sha256))
 
 
 def _nothing_shared(town: Town, delivery_id: UUID) -> None:
@@ -140,17 +147,18 @@ def test_another_resident_cannot_see_or_answer_my_delivery(town, shared) -> None
     with pytest.raises(NotFound):
         answers.disclosure(town.uow, ben, delivery_id)
     with pytest.raises(NotFound):
-        answers.give_consent(town.uow, ben, delivery_id, clip_ids={clips[0]},
+        answers.give_consent(town.uow, ben,
+            GrantConsent(delivery_id, clip_ids=frozenset({clips[0]}),
                            scope=SharingScope.THIS_AGENCY, share_contact=False,
-                           disclosure_sha256="0" * 64)
+                           disclosure_sha256="0" * 64))
     with pytest.raises(NotFound):
-        answers.decline(town.uow, ben, delivery_id)
+        answers.decline(town.uow, ben, DeclineRequest(delivery_id))
     _nothing_shared(town, delivery_id)
 
 
 def test_an_answered_or_closed_request_takes_no_consent(town, shared) -> None:
     request_id, delivery_id, clips = shared
-    answers.decline(town.uow, town.residents["ana"], delivery_id)
+    answers.decline(town.uow, town.residents["ana"], DeclineRequest(delivery_id))
     with pytest.raises(Conflict):
         _consent(town, delivery_id, {clips[0]})
     ben_delivery = town.delivery_of("ben", request_id)
@@ -234,7 +242,7 @@ def test_evidence_expires_after_the_retention_the_agency_committed_to(town) -> N
 def test_a_revoked_consent_derives_nothing(town, shared) -> None:
     _, delivery_id, clips = shared
     consent_id = _consent(town, delivery_id, set(clips))
-    answers.revoke_consent(town.uow, town.store, town.residents["ana"], delivery_id)
+    answers.revoke_consent(town.uow, town.store, town.residents["ana"], RevokeConsent(delivery_id))
     assert _derive(town, consent_id) == 0
     assert town.uow.tables["evidence"] == {}
     assert not [k for k in town.store.objects if k.startswith("evidence/")]
@@ -248,7 +256,8 @@ def test_consent_revoked_while_its_copy_is_made_leaves_no_item_and_no_object(
 
     def revoked_meanwhile(*args, **kwargs):
         result = trim(*args, **kwargs)
-        answers.revoke_consent(town.uow, town.store, town.residents["ana"], delivery_id)
+        answers.revoke_consent(town.uow, town.store, town.residents["ana"],
+            RevokeConsent(delivery_id))
         return result
 
     town.footage.video.trim = revoked_meanwhile  # type: ignore[method-assign]
@@ -265,7 +274,7 @@ def test_revoking_before_the_agency_looks_destroys_the_evidence(town, shared) ->
     consent_id = _consent(town, delivery_id, set(clips))
     _derive(town, consent_id)
     keys = [i.object_key for i in town.uow.tables["evidence"].values()]
-    answers.revoke_consent(town.uow, town.store, town.residents["ana"], delivery_id)
+    answers.revoke_consent(town.uow, town.store, town.residents["ana"], RevokeConsent(delivery_id))
     with town.uow.reading():
         consent = town.uow.consents.get(consent_id)
         items = town.uow.evidence.for_consent(consent_id)
@@ -276,7 +285,8 @@ def test_revoking_before_the_agency_looks_destroys_the_evidence(town, shared) ->
     assert evidence.agency_evidence(town.uow, town.officer, request_id) == []
     assert town.audit_kinds().count("evidence.purged") == 2
     with pytest.raises(Conflict):
-        answers.revoke_consent(town.uow, town.store, town.residents["ana"], delivery_id)
+        answers.revoke_consent(town.uow, town.store, town.residents["ana"],
+            RevokeConsent(delivery_id))
 
 
 def test_after_the_agency_opened_it_revoking_is_refused_and_deletion_can_be_asked(
@@ -287,16 +297,17 @@ def test_after_the_agency_opened_it_revoking_is_refused_and_deletion_can_be_aske
     [item] = evidence.agency_evidence(town.uow, town.officer, request_id)
     evidence.open_evidence(town.uow, town.footage, town.officer, item.id, record=True)
     with pytest.raises(Conflict, match="ask for deletion"):
-        answers.revoke_consent(town.uow, town.store, town.residents["ana"], delivery_id)
+        answers.revoke_consent(town.uow, town.store, town.residents["ana"],
+            RevokeConsent(delivery_id))
     with town.uow.reading():
         assert town.uow.consents.get(consent_id).revoked_at is None
         assert town.uow.evidence.get(item.id).is_readable
     assert town.store.exists(item.object_key)
-    answers.ask_for_deletion(town.uow, town.residents["ana"], delivery_id)
+    answers.ask_for_deletion(town.uow, town.residents["ana"], AskForDeletion(delivery_id))
     assert video_requests.counts(town.uow, town.kit, town.officer,
                                  request_id).deletion_requests == 1
     with pytest.raises(Conflict):
-        answers.ask_for_deletion(town.uow, town.residents["ana"], delivery_id)
+        answers.ask_for_deletion(town.uow, town.residents["ana"], AskForDeletion(delivery_id))
 
 
 def test_a_look_that_is_not_recorded_leaves_revocation_open(town, shared) -> None:
@@ -305,7 +316,7 @@ def test_a_look_that_is_not_recorded_leaves_revocation_open(town, shared) -> Non
     _derive(town, _consent(town, delivery_id, {clips[0]}))
     [item] = evidence.agency_evidence(town.uow, town.officer, request_id)
     evidence.open_evidence(town.uow, town.footage, town.officer, item.id, record=False)
-    answers.revoke_consent(town.uow, town.store, town.residents["ana"], delivery_id)
+    answers.revoke_consent(town.uow, town.store, town.residents["ana"], RevokeConsent(delivery_id))
     assert not town.store.exists(item.object_key)
 
 

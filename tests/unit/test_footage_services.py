@@ -10,10 +10,16 @@ from uuid import uuid4
 import pytest
 
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.footage.services import cameras, library, retention
+from porchlight.footage.services.commands import (
+    ReceivedFile,
+    RegisterCamera,
+    SetCameraRetention,
+    UploadClip,
+)
 from porchlight.kernel.domain.errors import NotFound, ValidationFailed, VideoRejected
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.ports import VideoInfo
 from tests.unit.fakes import FakeFootageStore, FakeUnitOfWork, FakeVideoTools, XorVault
 
@@ -30,18 +36,18 @@ def kit() -> library.Footage:
 
 @pytest.fixture
 def camera(uow: FakeUnitOfWork):
-    owner_id = accounts.register_resident(uow, commands.RegisterResident("a@example.org", "A"))
+    owner_id = accounts.register_resident(uow, RegisterResident("a@example.org", "A"))
     with uow:
         owner = uow.accounts.get(owner_id)
     camera_id = cameras.register_camera(
-        uow, commands.RegisterCamera("Door", HOME, retention_days=7), owner)
+        uow, owner, RegisterCamera("Door", HOME, retention_days=7))
     return owner, camera_id
 
 
-def _file(tmp_path: Path, data: bytes = b"not really a video") -> library.ReceivedFile:
+def _file(tmp_path: Path, data: bytes = b"not really a video") -> ReceivedFile:
     path = tmp_path / f"{uuid4().hex}.part"
     path.write_bytes(data)
-    return library.ReceivedFile(path, len(data))
+    return ReceivedFile(path, len(data))
 
 
 def _upload(uow, kit, camera_id, tmp_path, **overrides):
@@ -49,7 +55,8 @@ def _upload(uow, kit, camera_id, tmp_path, **overrides):
                 recorded_at=uow.clock.now() - timedelta(hours=1), received=_file(tmp_path),
                 claimed_sha256=None)
     args.update(overrides)
-    return library.upload_clip(uow, kit, **args)
+    device = args.pop("device_camera_id")
+    return library.upload_clip(uow, kit, device, UploadClip(**args))
 
 
 def test_upload_stores_encrypted_objects_and_a_wrapped_key(uow, kit, camera, tmp_path) -> None:
@@ -74,7 +81,7 @@ def test_the_same_bytes_get_unrelated_commitments_on_two_cameras(uow, kit, camer
                                                                   tmp_path) -> None:
     owner, first_camera = camera
     second_camera = cameras.register_camera(
-        uow, commands.RegisterCamera("Side", HOME, retention_days=7), owner)
+        uow, owner, RegisterCamera("Side", HOME, retention_days=7))
     for camera_id in (first_camera, second_camera):
         _upload(uow, kit, camera_id, tmp_path)
     commitments = {event.sha256_commitment for event in uow.audit
@@ -164,7 +171,7 @@ def test_only_the_owner_opens_a_clip_and_refusals_are_audited(uow, kit, camera, 
     opened = library.open_for_owner(uow, kit, owner, clip_id, record_view=True)
     assert b"".join(kit.store.read(opened.clip.object_key, opened.data_key, 0, 3)) == b"not"
     assert uow.audit[-1].kind == "clip.viewed"
-    other_id = accounts.register_resident(uow, commands.RegisterResident("b@example.org", "B"))
+    other_id = accounts.register_resident(uow, RegisterResident("b@example.org", "B"))
     with uow:
         other = uow.accounts.get(other_id)
     with pytest.raises(NotFound):
@@ -212,7 +219,7 @@ def test_a_storage_outage_mid_purge_still_leaves_the_clip_unreadable(
 def test_shortening_retention_moves_existing_clips_expiry(uow, kit, camera, tmp_path) -> None:
     owner, camera_id = camera
     clip_id = _upload(uow, kit, camera_id, tmp_path).clip_id
-    cameras.set_camera_retention(uow, commands.SetCameraRetention(camera_id, 30), owner)
+    cameras.set_camera_retention(uow, owner, SetCameraRetention(camera_id, 30))
     with uow:
         clip = uow.clips.get(clip_id)
     assert clip.expires_at == clip.recorded_at + timedelta(days=30)

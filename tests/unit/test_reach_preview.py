@@ -11,12 +11,18 @@ from hypothesis import strategies as st
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import (
+    AddStaff,
+    CreateAgency,
+    RegisterResident,
+    VerifyAgency,
+)
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.domain.errors import PolicyRefused, TooManyRequests
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 from porchlight.requests.domain.reach import rounded_reach
 from porchlight.requests.domain.requests import ScopePolicy
 from porchlight.requests.services.reach import preview_reach
@@ -45,13 +51,13 @@ def test_a_rounded_reach_never_tells_more_than_its_group(count: int, group: int)
 
 
 def _officer(uow: FakeUnitOfWork, *, verified: bool = True):
-    agency_id = accounts.create_agency(uow, commands.CreateAgency(
-        "Metro PD", AgencyKind.MUNICIPAL_POLICE, HOME, 5000), SYSTEM)
+    agency_id = accounts.create_agency(uow, SYSTEM, CreateAgency(
+        "Metro PD", AgencyKind.MUNICIPAL_POLICE, HOME, 5000))
     if verified:
-        accounts.verify_agency(uow, commands.VerifyAgency(agency_id), SYSTEM)
-    officer_id = accounts.add_staff(uow, commands.AddStaff(
-        agency_id, "o@agency.example", "O", StaffRole.OFFICER, None), SYSTEM, None)
-    resident_id = accounts.register_resident(uow, commands.RegisterResident(
+        accounts.verify_agency(uow, SYSTEM, VerifyAgency(agency_id))
+    officer_id = accounts.add_staff(uow, SYSTEM, AddStaff(
+        agency_id, "o@agency.example", "O", StaffRole.OFFICER, None), None)
+    resident_id = accounts.register_resident(uow, RegisterResident(
         "r@example.org", "R", HOME))
     with uow:
         return uow.accounts.get(officer_id), uow.accounts.get(resident_id)
@@ -61,8 +67,8 @@ def test_the_preview_counts_opted_in_cameras_and_is_limited_per_account(
         uow: FakeUnitOfWork, clock: FixedClock) -> None:
     officer, resident = _officer(uow)
     for n in range(7):
-        cameras.register_camera(uow, commands.RegisterCamera(f"C{n}", HOME, opted_in=n < 6),
-                                resident)
+        cameras.register_camera(uow, resident,
+                                RegisterCamera(f"C{n}", HOME, opted_in=n < 6))
     policy = ScopePolicy(reach_previews=2, reach_preview_window=timedelta(minutes=10))
     assert preview_reach(uow, policy, officer, HOME, 100).text == "5 to 9 opted-in cameras"
     preview_reach(uow, policy, officer, HOME, 100)

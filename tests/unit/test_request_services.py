@@ -13,6 +13,11 @@ from porchlight.kernel.domain.errors import Conflict, NotFound, PermissionDenied
 from porchlight.requests.domain.consent import DeliveryStatus
 from porchlight.requests.domain.requests import RequestStatus
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import (
+    ApproveVideoRequest,
+    CreateVideoRequest,
+    WithdrawVideoRequest,
+)
 from tests.unit.request_setup import ACROSS_TOWN, NEXT_DOOR, Town, build_town
 
 
@@ -27,7 +32,8 @@ def _jobs(town: Town) -> list[str]:
 
 def test_a_request_within_the_officers_limits_opens_at_once_and_queues_its_delivery(
         town: Town) -> None:
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft()))
     with town.uow.reading():
         request = town.uow.requests.get(request_id)
     assert request.status is RequestStatus.OPEN
@@ -50,7 +56,7 @@ def test_a_request_beyond_the_scope_rules_is_refused_stores_nothing_and_is_audit
         town: Town, changes: dict, rule: str) -> None:
     draft = _draft(town, dict(changes))
     with pytest.raises(PolicyRefused) as refused:
-        video_requests.create_request(town.uow, town.kit, town.officer, draft)
+        video_requests.create_request(town.uow, town.kit, town.officer, CreateVideoRequest(draft))
     assert refused.value.rule == rule
     assert town.uow.tables["requests"] == {} and town.uow.woken == []
     refusal = town.uow.audit[-1]
@@ -74,9 +80,10 @@ def _draft(town: Town, changes: dict):
 def test_the_limits_are_inclusive_a_request_at_the_supervisor_cap_is_accepted(
         town: Town) -> None:
     start = town.clock.now() - timedelta(hours=13)
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft(
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft(
         radius_m=650, window_start=start, window_end=start + timedelta(hours=12),
-        incident_time=start + timedelta(hours=1)))
+        incident_time=start + timedelta(hours=1))))
     with town.uow.reading():
         assert town.uow.requests.get(request_id).status is RequestStatus.AWAITING_APPROVAL
 
@@ -93,15 +100,15 @@ def test_beyond_the_officers_limits_waits_for_a_supervisor_and_delivers_nothing_
         end = town.window_start + timedelta(hours=1)
         changes.update(window_start=end - timedelta(hours=2.5))
     request_id = video_requests.create_request(town.uow, town.kit, town.officer,
-                                               town.draft(**changes))
+                                               CreateVideoRequest(town.draft(**changes)))
     assert town.uow.woken == []  # no delivery job before approval
     assert video_requests.deliver(town.uow, town.kit, request_id) == 0  # even if run
     with pytest.raises(PermissionDenied):
-        video_requests.approve(town.uow, town.kit, town.officer, request_id,
-                               "The suspect fled on foot through the neighbourhood.")
+        video_requests.approve(town.uow, town.kit, town.officer, ApproveVideoRequest(request_id,
+                               "The suspect fled on foot through the neighbourhood."))
     assert town.uow.woken == []
-    video_requests.approve(town.uow, town.kit, town.supervisor, request_id,
-                           "The suspect fled on foot through the neighbourhood.")
+    video_requests.approve(town.uow, town.kit, town.supervisor, ApproveVideoRequest(request_id,
+                           "The suspect fled on foot through the neighbourhood."))
     assert _jobs(town) == ["request.deliver"]
     assert video_requests.deliver(town.uow, town.kit, request_id) == 1
     with town.uow.reading():
@@ -112,10 +119,11 @@ def test_beyond_the_officers_limits_waits_for_a_supervisor_and_delivers_nothing_
 def test_approval_needs_a_written_justification_and_changes_nothing_without_it(
         town: Town) -> None:
     request_id = video_requests.create_request(town.uow, town.kit, town.officer,
-                                               town.draft(radius_m=400))
+                                               CreateVideoRequest(town.draft(radius_m=400)))
     before = list(town.uow.audit)
     with pytest.raises(Exception, match="justification"):
-        video_requests.approve(town.uow, town.kit, town.supervisor, request_id, "ok")
+        video_requests.approve(town.uow, town.kit, town.supervisor,
+            ApproveVideoRequest(request_id, "ok"))
     with town.uow.reading():
         assert town.uow.requests.get(request_id).status is RequestStatus.AWAITING_APPROVAL
     assert town.uow.audit == before and town.uow.woken == []
@@ -123,21 +131,21 @@ def test_approval_needs_a_written_justification_and_changes_nothing_without_it(
 
 def test_a_supervisor_cannot_approve_their_own_request(town: Town) -> None:
     request_id = video_requests.create_request(town.uow, town.kit, town.supervisor,
-                                               town.draft(radius_m=400))
+                                               CreateVideoRequest(town.draft(radius_m=400)))
     with pytest.raises(Conflict, match="their own"):
-        video_requests.approve(town.uow, town.kit, town.supervisor, request_id,
-                               "The suspect fled on foot through the neighbourhood.")
+        video_requests.approve(town.uow, town.kit, town.supervisor, ApproveVideoRequest(request_id,
+                               "The suspect fled on foot through the neighbourhood."))
 
 
 def test_staff_of_another_agency_are_told_the_request_does_not_exist(town: Town) -> None:
     request_id = video_requests.create_request(town.uow, town.kit, town.officer,
-                                               town.draft(radius_m=400))
+                                               CreateVideoRequest(town.draft(radius_m=400)))
     with town.uow:
         outsider = town.uow.accounts.get(town.supervisor.id)
     outsider.agency_id = town.other_agency_id  # a detached copy: nothing stored changes
     with pytest.raises(NotFound):
-        video_requests.approve(town.uow, town.kit, outsider, request_id,
-                               "The suspect fled on foot through the neighbourhood.")
+        video_requests.approve(town.uow, town.kit, outsider, ApproveVideoRequest(request_id,
+                               "The suspect fled on foot through the neighbourhood."))
     with pytest.raises(NotFound):
         video_requests.get_request(town.uow, outsider, request_id)
 
@@ -161,7 +169,8 @@ def test_delivery_reaches_opted_in_cameras_in_range_with_footage_in_the_window_o
         [gus_clip] = town.uow.clips.list_for_camera(town.cameras["gus"])
         gus_clip.shred(reason="owner_deleted", actor_id=None)
         town.uow.commit()
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft()))
     assert video_requests.deliver(town.uow, town.kit, request_id) == 2
     reached = {d.resident_id for d in town.uow.tables["deliveries"].values()}
     assert reached == {town.residents["ana"].id, town.residents["ed"].id}
@@ -176,7 +185,8 @@ def test_delivery_reaches_opted_in_cameras_in_range_with_footage_in_the_window_o
 def test_a_resident_who_opts_out_before_the_job_runs_is_not_reached(town: Town) -> None:
     ana = town.resident("ana")
     town.clip("ana", town.window_start + timedelta(minutes=20))
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft()))
     with town.uow:
         town.uow.cameras.get(town.cameras["ana"]).opted_in = False
         town.uow.commit()
@@ -189,7 +199,8 @@ def test_a_resident_who_opts_out_while_the_job_searches_is_not_reached(
     """The search runs in a snapshot; an opt-out committed before the write is honoured."""
     town.resident("ana")
     town.clip("ana", town.window_start + timedelta(minutes=20))
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft()))
     search = video_requests._cameras_with_footage
 
     def opted_out_meanwhile(uow, request):
@@ -205,9 +216,10 @@ def test_a_resident_who_opts_out_while_the_job_searches_is_not_reached(
 def test_a_withdrawn_request_delivers_nothing_and_mails_no_one(town: Town) -> None:
     town.resident("ana")
     town.clip("ana", town.window_start + timedelta(minutes=20))
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft()))
     assert video_requests.deliver(town.uow, town.kit, request_id) == 1
-    video_requests.withdraw(town.uow, town.officer, request_id)
+    video_requests.withdraw(town.uow, town.officer, WithdrawVideoRequest(request_id))
     assert video_requests.deliver(town.uow, town.kit, request_id) == 0
     assert not video_requests.send_request_notice(town.uow, town.kit,
                                                   town.delivery_of("ana", request_id))
@@ -226,7 +238,8 @@ def test_the_request_notice_is_sent_once_however_often_its_job_runs(town: Town) 
 
 
 def test_a_request_closes_at_its_deadline_not_before(town: Town) -> None:
-    request_id = video_requests.create_request(town.uow, town.kit, town.officer, town.draft())
+    request_id = video_requests.create_request(town.uow, town.kit, town.officer,
+        CreateVideoRequest(town.draft()))
     town.clock.advance(town.kit.policy.response_deadline - timedelta(seconds=1))
     assert video_requests.close_due(town.uow) == 0
     town.clock.advance(timedelta(seconds=1))

@@ -9,7 +9,15 @@ import pytest
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import (
+    AddStaff,
+    CreateAgency,
+    CreatePlatformAdmin,
+    RegisterResident,
+    VerifyAgency,
+)
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera, SetCameraOptIn
 from porchlight.kernel.domain.errors import (
     Conflict,
     NotAuthenticated,
@@ -19,7 +27,6 @@ from porchlight.kernel.domain.errors import (
 )
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 from porchlight.neighbourhood.services import summary as neighbourhood
 from tests.unit.fakes import FakeUnitOfWork
 
@@ -28,7 +35,7 @@ HOME = LatLon(45.5122, -122.6587)
 
 def _resident(uow: FakeUnitOfWork, email: str = "ana@example.org"):
     resident_id = accounts.register_resident(
-        uow, commands.RegisterResident(email, "Ana L", HOME)
+        uow, RegisterResident(email, "Ana L", HOME)
     )
     with uow:
         return uow.accounts.get(resident_id)
@@ -36,14 +43,14 @@ def _resident(uow: FakeUnitOfWork, email: str = "ana@example.org"):
 
 def _agency(uow: FakeUnitOfWork) -> object:
     return accounts.create_agency(
-        uow, commands.CreateAgency("Metro PD", AgencyKind.MUNICIPAL_POLICE, HOME, 5000), SYSTEM
+        uow, SYSTEM, CreateAgency("Metro PD", AgencyKind.MUNICIPAL_POLICE, HOME, 5000)
     )
 
 
 def test_registering_a_camera_stores_its_h3_cell_and_audits_it(uow: FakeUnitOfWork) -> None:
     ana = _resident(uow)
     camera_id = cameras.register_camera(
-        uow, commands.RegisterCamera("Front door", HOME), ana
+        uow, ana, RegisterCamera("Front door", HOME)
     )
     with uow:
         camera = uow.cameras.get(camera_id)
@@ -65,7 +72,7 @@ def test_a_failed_use_case_commits_nothing_and_audits_nothing(uow: FakeUnitOfWor
     ana = _resident(uow)
     before = list(uow.audit)
     with pytest.raises(ValidationFailed):
-        cameras.register_camera(uow, commands.RegisterCamera("", HOME), ana)
+        cameras.register_camera(uow, ana, RegisterCamera("", HOME))
     assert uow.audit == before
     assert uow.tables["cameras"] == {}
 
@@ -73,14 +80,14 @@ def test_a_failed_use_case_commits_nothing_and_audits_nothing(uow: FakeUnitOfWor
 def test_another_resident_cannot_touch_or_even_see_my_camera(uow: FakeUnitOfWork) -> None:
     ana = _resident(uow)
     ben = _resident(uow, "ben@example.org")
-    camera_id = cameras.register_camera(uow, commands.RegisterCamera("Door", HOME), ana)
+    camera_id = cameras.register_camera(uow, ana, RegisterCamera("Door", HOME))
     with pytest.raises(NotFound) as denied:
-        cameras.set_camera_opt_in(uow, commands.SetCameraOptIn(camera_id, True), ben)
+        cameras.set_camera_opt_in(uow, ben, SetCameraOptIn(camera_id, True))
     with pytest.raises(NotFound) as missing:
-        cameras.set_camera_opt_in(uow, commands.SetCameraOptIn(uuid4(), True), ben)
+        cameras.set_camera_opt_in(uow, ben, SetCameraOptIn(uuid4(), True))
     assert str(denied.value) == str(missing.value)  # no hint that the camera exists
     assert cameras.list_my_cameras(uow, ben) == []
-    cameras.set_camera_opt_in(uow, commands.SetCameraOptIn(camera_id, True), ana)
+    cameras.set_camera_opt_in(uow, ana, SetCameraOptIn(camera_id, True))
     assert [c.opted_in for c in cameras.list_my_cameras(uow, ana)] == [True]
     assert uow.audit[-1].kind == "camera.opted_in"
 
@@ -88,35 +95,35 @@ def test_another_resident_cannot_touch_or_even_see_my_camera(uow: FakeUnitOfWork
 def test_only_residents_register_cameras(uow: FakeUnitOfWork) -> None:
     agency_id = _agency(uow)
     officer_id = accounts.add_staff(
-        uow, commands.AddStaff(agency_id, "o@pd.example", "O", StaffRole.OFFICER), SYSTEM
+        uow, SYSTEM, AddStaff(agency_id, "o@pd.example", "O", StaffRole.OFFICER)
     )
     with uow:
         officer = uow.accounts.get(officer_id)
     with pytest.raises(PermissionDenied):
-        cameras.register_camera(uow, commands.RegisterCamera("Door", HOME), officer)
+        cameras.register_camera(uow, officer, RegisterCamera("Door", HOME))
     with pytest.raises(NotAuthenticated):
-        cameras.register_camera(uow, commands.RegisterCamera("Door", HOME), None)
+        cameras.register_camera(uow, None, RegisterCamera("Door", HOME))
 
 
 def test_disabled_accounts_are_refused(uow: FakeUnitOfWork, clock) -> None:
     ana = _resident(uow)
     ana.disable(now=clock.now(), actor_id=None)
     with pytest.raises(PermissionDenied, match="disabled"):
-        cameras.register_camera(uow, commands.RegisterCamera("Door", HOME), ana)
+        cameras.register_camera(uow, ana, RegisterCamera("Door", HOME))
 
 
 def test_agencies_are_created_by_platform_admins_only(uow: FakeUnitOfWork) -> None:
     ana = _resident(uow)
-    cmd = commands.CreateAgency("Metro PD", AgencyKind.MUNICIPAL_POLICE, HOME, 5000)
+    cmd = CreateAgency("Metro PD", AgencyKind.MUNICIPAL_POLICE, HOME, 5000)
     with pytest.raises(PermissionDenied):
-        accounts.create_agency(uow, cmd, ana)
+        accounts.create_agency(uow, ana, cmd)
     admin_id = accounts.create_platform_admin(
-        uow, commands.CreatePlatformAdmin("admin@example.org", "Admin"), SYSTEM
+        uow, SYSTEM, CreatePlatformAdmin("admin@example.org", "Admin")
     )
     with uow:
         admin = uow.accounts.get(admin_id)
-    agency_id = accounts.create_agency(uow, cmd, admin)
-    accounts.verify_agency(uow, commands.VerifyAgency(agency_id), admin)
+    agency_id = accounts.create_agency(uow, admin, cmd)
+    accounts.verify_agency(uow, admin, VerifyAgency(agency_id))
     assert uow.audit[-1].kind == "agency.verified"
     assert uow.audit[-1].actor_id == admin_id
 
@@ -124,15 +131,15 @@ def test_agencies_are_created_by_platform_admins_only(uow: FakeUnitOfWork) -> No
 def test_staff_are_added_by_their_own_agency_admin_only(uow: FakeUnitOfWork) -> None:
     x, y = _agency(uow), _agency(uow)
     admin_x_id = accounts.add_staff(
-        uow, commands.AddStaff(x, "admin@x.example", "AX", StaffRole.AGENCY_ADMIN), SYSTEM
+        uow, SYSTEM, AddStaff(x, "admin@x.example", "AX", StaffRole.AGENCY_ADMIN)
     )
     with uow:
         admin_x = uow.accounts.get(admin_x_id)
     with pytest.raises(PermissionDenied):
         accounts.add_staff(
-            uow, commands.AddStaff(y, "o@y.example", "OY", StaffRole.OFFICER), admin_x
+            uow, admin_x, AddStaff(y, "o@y.example", "OY", StaffRole.OFFICER)
         )
-    accounts.add_staff(uow, commands.AddStaff(x, "o@x.example", "OX", StaffRole.OFFICER), admin_x)
+    accounts.add_staff(uow, admin_x, AddStaff(x, "o@x.example", "OX", StaffRole.OFFICER))
     with uow:
         assert {a.email for a in uow.accounts.list_staff(x)} == {"admin@x.example", "o@x.example"}
 
@@ -146,8 +153,8 @@ def test_emails_are_unique_whatever_their_case(uow: FakeUnitOfWork) -> None:
 def test_public_summary_counts_only(uow: FakeUnitOfWork) -> None:
     ana = _resident(uow)
     _agency(uow)
-    cameras.register_camera(uow, commands.RegisterCamera("Door", HOME, opted_in=True), ana)
-    cameras.register_camera(uow, commands.RegisterCamera("Yard", HOME), ana)
+    cameras.register_camera(uow, ana, RegisterCamera("Door", HOME, opted_in=True))
+    cameras.register_camera(uow, ana, RegisterCamera("Yard", HOME))
     found = neighbourhood.summary(uow)
     assert (found.residents, found.cameras, found.cameras_opted_in) == (1, 2, 1)
     assert [a.name for a in found.agencies] == ["Metro PD"]

@@ -23,7 +23,7 @@ from fastapi import Request
 from porchlight.bootstrap import private_dirs
 from porchlight.config import StorageSettings
 from porchlight.footage.services import temp_uploads
-from porchlight.footage.services.library import ReceivedFile
+from porchlight.footage.services.commands import ReceivedFile
 from porchlight.footage.services.temp_uploads import TempUpload
 from porchlight.kernel.domain.errors import TooLarge, UploadStalled
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
 from porchlight.accounts.services import accounts
+from porchlight.accounts.services.commands import RegisterResident
 from porchlight.audit.adapters.sql_log import SqlAuditLogStore, SqlLogWriter
 from porchlight.audit.adapters.tables import (
     audit_checkpoints,
@@ -38,7 +39,6 @@ from porchlight.kernel.adapters.db import tables
 from porchlight.kernel.adapters.db.orm import start_mappers
 from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 from tests.integration.audit.conftest import (
     APPEND_ONLY,
     ORIGIN,
@@ -121,7 +121,7 @@ def test_leaves_hold_ids_and_codes_but_no_personal_data(
 ) -> None:
     start_mappers()
     uow = SqlUnitOfWork(sessionmaker(engine, expire_on_commit=False), clock)
-    resident_id = accounts.register_resident(uow, commands.RegisterResident(
+    resident_id = accounts.register_resident(uow, RegisterResident(
         "ana.secret@example.org", "Ana Secretname", LatLon(45.5122, -122.6587)))
     with engine.begin() as connection:  # a row written past the domain's own check
         connection.execute(insert(tables.audit_events), [{

@@ -6,6 +6,13 @@ from uuid import UUID, uuid4
 
 from porchlight.accounts.domain.accounts import Account, normalise_email
 from porchlight.accounts.domain.agencies import Agency
+from porchlight.accounts.services.commands import (
+    AddStaff,
+    CreateAgency,
+    CreatePlatformAdmin,
+    RegisterResident,
+    VerifyAgency,
+)
 from porchlight.kernel.domain.errors import Conflict, NotFound
 from porchlight.kernel.domain.policies import (
     Actor,
@@ -13,7 +20,6 @@ from porchlight.kernel.domain.policies import (
     require_agency_admin,
     require_platform_admin,
 )
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.ports import PasswordHasher, UnitOfWork
 
 
@@ -28,7 +34,7 @@ def _hash(password: str | None, hasher: PasswordHasher | None) -> str | None:
 
 
 def register_resident(
-    uow: UnitOfWork, cmd: commands.RegisterResident, hasher: PasswordHasher | None = None
+    uow: UnitOfWork, cmd: RegisterResident, hasher: PasswordHasher | None = None
 ) -> UUID:
     password_hash = _hash(cmd.password, hasher)
     with uow:
@@ -48,8 +54,8 @@ def register_resident(
 
 def create_platform_admin(
     uow: UnitOfWork,
-    cmd: commands.CreatePlatformAdmin,
     actor: Actor,
+    cmd: CreatePlatformAdmin,
     hasher: PasswordHasher | None = None,
 ) -> UUID:
     require_platform_admin(actor)
@@ -65,7 +71,7 @@ def create_platform_admin(
         return account.id
 
 
-def create_agency(uow: UnitOfWork, cmd: commands.CreateAgency, actor: Actor) -> UUID:
+def create_agency(uow: UnitOfWork, actor: Actor, cmd: CreateAgency) -> UUID:
     with uow:
         require_platform_admin(actor)
         agency = Agency.create(
@@ -82,7 +88,7 @@ def create_agency(uow: UnitOfWork, cmd: commands.CreateAgency, actor: Actor) -> 
         return agency.id
 
 
-def verify_agency(uow: UnitOfWork, cmd: commands.VerifyAgency, actor: Actor) -> None:
+def verify_agency(uow: UnitOfWork, actor: Actor, cmd: VerifyAgency) -> None:
     with uow:
         require_platform_admin(actor)
         agency = uow.agencies.get(cmd.agency_id)
@@ -93,7 +99,7 @@ def verify_agency(uow: UnitOfWork, cmd: commands.VerifyAgency, actor: Actor) -> 
 
 
 def add_staff(
-    uow: UnitOfWork, cmd: commands.AddStaff, actor: Actor, hasher: PasswordHasher | None = None
+    uow: UnitOfWork, actor: Actor, cmd: AddStaff, hasher: PasswordHasher | None = None
 ) -> UUID:
     require_agency_admin(actor, cmd.agency_id)
     password_hash = _hash(cmd.password, hasher)

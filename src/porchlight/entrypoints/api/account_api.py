@@ -12,25 +12,19 @@ from pydantic import BaseModel
 from porchlight.accounts.domain.accounts import Account
 from porchlight.accounts.domain.agencies import MAX_JURISDICTION_RADIUS_M, AgencyKind
 from porchlight.accounts.services import accounts, staff
+from porchlight.accounts.services.commands import CreateAgency
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
-from porchlight.entrypoints.api.schemas import (
-    AgencyOut,
-    Flag,
-    Latitude,
-    Longitude,
-    Whole,
-    text,
-    whole,
-)
+from porchlight.entrypoints.api.schemas import AgencyOut
 from porchlight.entrypoints.deps import ActorDep, UowDep
+from porchlight.entrypoints.inputs import Flag, Latitude, Longitude, Whole, text, whole
 from porchlight.footage.domain.cameras import (
     DEFAULT_RETENTION_DAYS,
     RETENTION_CHOICES_DAYS,
     Camera,
 )
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera, SetCameraOptIn
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["account"])
 
@@ -112,15 +106,15 @@ def my_cameras(uow: UowDep, actor: ActorDep) -> list[CameraOut]:
 
 @router.post("/me/cameras", response_model=CameraOut, status_code=201)
 def register_camera(body: CameraIn, uow: UowDep, actor: ActorDep) -> CameraOut:
-    camera_id = cameras.register_camera(uow, commands.RegisterCamera(
+    camera_id = cameras.register_camera(uow, actor, RegisterCamera(
         name=body.name, location=LatLon(body.lat, body.lon), opted_in=body.opted_in,
-        retention_days=body.retention_days), actor)
+        retention_days=body.retention_days))
     return next(CameraOut.of(c) for c in cameras.list_my_cameras(uow, actor) if c.id == camera_id)
 
 
 @router.patch("/cameras/{camera_id}", response_model=CameraOut)
 def update_camera(camera_id: UUID, body: CameraPatch, uow: UowDep, actor: ActorDep) -> CameraOut:
-    cameras.set_camera_opt_in(uow, commands.SetCameraOptIn(camera_id, body.opted_in), actor)
+    cameras.set_camera_opt_in(uow, actor, SetCameraOptIn(camera_id, body.opted_in))
     return next(CameraOut.of(c) for c in cameras.list_my_cameras(uow, actor) if c.id == camera_id)
 
 
@@ -134,6 +128,6 @@ def agency_staff(agency_id: UUID, uow: UowDep, actor: ActorDep) -> list[StaffOut
 
 @router.post("/agencies", response_model=AgencyOut, status_code=201)
 def create_agency(body: AgencyIn, uow: UowDep, actor: ActorDep) -> AgencyOut:
-    agency_id = accounts.create_agency(uow, commands.CreateAgency(
-        body.name, body.kind, LatLon(body.center_lat, body.center_lon), body.radius_m), actor)
+    agency_id = accounts.create_agency(uow, actor, CreateAgency(
+        body.name, body.kind, LatLon(body.center_lat, body.center_lon), body.radius_m))
     return next(AgencyOut.of(a) for a in staff.list_agencies(uow, actor) if a.id == agency_id)

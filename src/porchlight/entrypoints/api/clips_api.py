@@ -22,6 +22,7 @@ from porchlight.entrypoints.uploads import (
 )
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services import library
+from porchlight.footage.services.commands import UploadClip
 from porchlight.kernel.domain.errors import NotAuthenticated
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["clips"])
@@ -89,9 +90,8 @@ async def upload_clip(
     limits = UploadLimits.of(settings.storage, kit.max_upload_bytes)
     async with receive(request, upload_dir(settings.data_dir), limits) as received:
         result = await run_in_threadpool(
-            library.upload_clip, container.uow(), kit, camera_id=camera_id,
-            device_camera_id=device_camera, recorded_at=recorded_at, received=received,
-            claimed_sha256=sha256)
+            library.upload_clip, container.uow(), kit, device_camera,
+            UploadClip(camera_id, recorded_at, received, sha256))
     if not result.created:
         response.status_code = 200
     return UploadOut(clip_id=result.clip_id, created=result.created)

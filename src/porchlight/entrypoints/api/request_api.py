@@ -8,53 +8,25 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from porchlight.custody.services import evidence
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
-from porchlight.entrypoints.api.schemas import (
-    ErrorBody,
-    Flag,
-    Latitude,
-    Longitude,
-    Whole,
-    text,
-    whole,
-)
+from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.inputs import ApprovalIn, ConsentIn, RejectionIn, RequestIn
 from porchlight.jobs.services import jobs
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.requests.domain.consent import SharingScope
-from porchlight.requests.domain.requests import (
-    MIN_RADIUS_M,
-    REJECTION_REASON_MAX,
-    REJECTION_REASON_MIN,
-    IncidentType,
-    RequestDraft,
-    VideoRequest,
-)
+from porchlight.requests.domain.requests import VideoRequest
 from porchlight.requests.services import answers, reach, video_requests
+from porchlight.requests.services.commands import (
+    AskForDeletion,
+    DeclineRequest,
+    RevokeConsent,
+    WithdrawVideoRequest,
+)
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["requests"])
-
-
-class RequestIn(BaseModel):
-    """The shape of a request; the scope policy (window, radius and retention caps, purposes,
-    the window having ended) is checked by the service and refused with 422 policy_refused."""
-
-    case_number: str = text(1, 40)
-    incident_type: IncidentType
-    incident_other: str | None = text(3, 120, default=None)
-    incident_time: AwareDatetime
-    lat: Latitude
-    lon: Longitude
-    radius_m: Whole = whole(MIN_RADIUS_M)
-    window_start: AwareDatetime
-    window_end: AwareDatetime
-    description: str = text(20, 2000)
-    retention_days: Whole = whole(1)
-    sharing_plan: list[UUID] = []
-    contact: str = text(3, 200)
 
 
 class RequestOut(BaseModel):
@@ -94,22 +66,6 @@ class RequestDetailOut(RequestOut):
     evidence: list[EvidenceOut]
 
 
-class ApprovalIn(BaseModel):
-    justification: str = text(20, 2000)
-
-
-class RejectionIn(BaseModel):
-    reason: str = Field(description="why the request is rejected; the officer reads it "
-                        f"({REJECTION_REASON_MIN} to {REJECTION_REASON_MAX} characters)")
-
-
-class ConsentIn(BaseModel):
-    clips: list[str] = Field(min_length=1)
-    scope: SharingScope
-    share_contact: Flag = False
-    disclosure_sha256: str = Field(pattern="^[0-9a-f]{64}$")
-
-
 @router.get("/requests", response_model=list[RequestOut])
 def list_requests(uow: UowDep, actor: ActorDep) -> list[RequestOut]:
     return [RequestOut.of(r) for r in video_requests.agency_requests(uow, actor)]
@@ -118,14 +74,8 @@ def list_requests(uow: UowDep, actor: ActorDep) -> list[RequestOut]:
 @router.post("/requests", response_model=RequestOut, status_code=201)
 def create_request(body: RequestIn, uow: UowDep, container: ContainerDep,
                    actor: ActorDep) -> RequestOut:
-    draft = RequestDraft(
-        case_number=body.case_number, incident_type=body.incident_type,
-        incident_other=body.incident_other, incident_time=body.incident_time,
-        location=LatLon(body.lat, body.lon), radius_m=body.radius_m,
-        window_start=body.window_start, window_end=body.window_end,
-        description=body.description, retention_days=body.retention_days,
-        sharing_plan=tuple(body.sharing_plan), contact=body.contact)
-    request_id = video_requests.create_request(uow, container.requests_kit, actor, draft)
+    request_id = video_requests.create_request(uow, container.requests_kit, actor,
+                                               body.command())
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
 
 
@@ -183,7 +133,7 @@ def get_request(request_id: UUID, uow: UowDep, container: ContainerDep,
 @router.post("/requests/{request_id}/approve", response_model=RequestOut)
 def approve(request_id: UUID, body: ApprovalIn, uow: UowDep, container: ContainerDep,
             actor: ActorDep) -> RequestOut:
-    video_requests.approve(uow, container.requests_kit, actor, request_id, body.justification)
+    video_requests.approve(uow, container.requests_kit, actor, body.command(request_id))
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
 
 
@@ -204,9 +154,7 @@ def disclosure(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> dict:
 @router.post("/inbox/{delivery_id}/consent", status_code=201)
 def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: ContainerDep,
             actor: ActorDep) -> dict:
-    consent_id = answers.give_consent(
-        uow, actor, delivery_id, clip_ids=set(body.clips), scope=body.scope,
-        share_contact=body.share_contact, disclosure_sha256=body.disclosure_sha256)
+    consent_id = answers.give_consent(uow, actor, body.command(delivery_id))
     # the copies are made by a job after this answer (kernel.services.messagebus)
     job = jobs.job_state(uow, f"evidence.derive:{consent_id}")
     return {"consent_id": str(consent_id),
@@ -217,29 +165,29 @@ def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: Containe
 
 @router.post("/inbox/{delivery_id}/decline", status_code=204)
 def decline(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
-    answers.decline(uow, actor, delivery_id)
+    answers.decline(uow, actor, DeclineRequest(delivery_id))
 
 
 @router.post("/requests/{request_id}/reject", response_model=RequestOut)
 def reject(request_id: UUID, body: RejectionIn, uow: UowDep, actor: ActorDep) -> RequestOut:
     """A supervisor of the agency rejects a request awaiting approval, saying why."""
-    video_requests.reject(uow, actor, request_id, body.reason)
+    video_requests.reject(uow, actor, body.command(request_id))
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=RequestOut)
 def withdraw(request_id: UUID, uow: UowDep, actor: ActorDep) -> RequestOut:
-    video_requests.withdraw(uow, actor, request_id)
+    video_requests.withdraw(uow, actor, WithdrawVideoRequest(request_id))
     return RequestOut.of(video_requests.get_request(uow, actor, request_id))
 
 
 @router.post("/inbox/{delivery_id}/revoke", status_code=204)
 def revoke(delivery_id: UUID, uow: UowDep, container: ContainerDep, actor: ActorDep) -> None:
     """Take a consent back before the agency first opened the evidence; copies are destroyed."""
-    answers.revoke_consent(uow, container.footage.store, actor, delivery_id)
+    answers.revoke_consent(uow, container.footage.store, actor, RevokeConsent(delivery_id))
 
 
 @router.post("/inbox/{delivery_id}/deletion", status_code=204)
 def ask_for_deletion(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> None:
     """After the agency opened the evidence: ask it to delete; the agency sees the request."""
-    answers.ask_for_deletion(uow, actor, delivery_id)
+    answers.ask_for_deletion(uow, actor, AskForDeletion(delivery_id))

@@ -12,6 +12,7 @@ from pydantic import Field
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts, registration, staff
+from porchlight.accounts.services.commands import CreateAgency, VerifyAgency
 from porchlight.entrypoints.deps import (
     ActorDep,
     CallerDep,
@@ -25,7 +26,6 @@ from porchlight.entrypoints.web.render import render, see_other
 from porchlight.kernel.domain.errors import NotFound, PermissionDenied
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import require_platform_admin
-from porchlight.kernel.services import commands
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form()]
@@ -115,8 +115,8 @@ class AgencyForm(FormModel):
 @router.post("/admin/agencies", response_class=HTMLResponse)
 def create_agency(request: Request, uow: UowDep, me: ActorDep, values: Posted) -> Response:
     def create(form: AgencyForm) -> Response:
-        accounts.create_agency(uow, commands.CreateAgency(
-            form.name, form.kind, LatLon(form.center_lat, form.center_lon), form.radius_m), me)
+        accounts.create_agency(uow, me, CreateAgency(
+            form.name, form.kind, LatLon(form.center_lat, form.center_lon), form.radius_m))
         return see_other("/admin/agencies")
 
     return submit(AgencyForm, values, create, lambda errors: _agencies_page(
@@ -125,7 +125,7 @@ def create_agency(request: Request, uow: UowDep, me: ActorDep, values: Posted) -
 
 @router.post("/admin/agencies/{agency_id}/verify")
 def verify_agency(uow: UowDep, me: ActorDep, agency_id: UUID) -> Response:
-    accounts.verify_agency(uow, commands.VerifyAgency(agency_id), me)
+    accounts.verify_agency(uow, me, VerifyAgency(agency_id))
     return see_other("/admin/agencies")
 
 

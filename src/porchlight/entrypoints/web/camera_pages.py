@@ -15,8 +15,8 @@ from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.footage.domain.cameras import RETENTION_CHOICES_DAYS
 from porchlight.footage.services import cameras
+from porchlight.footage.services.commands import RegisterCamera, SetCameraOptIn
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.services import commands
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,9 +45,9 @@ class CameraForm(FormModel):
 @router.post("/cameras", response_class=HTMLResponse)
 def register_camera(request: Request, uow: UowDep, me: ActorDep, values: Posted) -> Response:
     def register(form: CameraForm) -> Response:
-        cameras.register_camera(uow, commands.RegisterCamera(
+        cameras.register_camera(uow, me, RegisterCamera(
             name=form.name, location=LatLon(form.lat, form.lon), opted_in=form.opted_in,
-            retention_days=form.retention_days), me)
+            retention_days=form.retention_days))
         return see_other("/cameras")
 
     return submit(CameraForm, values, register,
@@ -58,7 +58,7 @@ def register_camera(request: Request, uow: UowDep, me: ActorDep, values: Posted)
 @router.post("/cameras/{camera_id}/opt-in")
 def set_opt_in(uow: UowDep, me: ActorDep, camera_id: UUID,
                opted_in: Annotated[bool, Form()] = False) -> Response:
-    cameras.set_camera_opt_in(uow, commands.SetCameraOptIn(camera_id, opted_in), me)
+    cameras.set_camera_opt_in(uow, me, SetCameraOptIn(camera_id, opted_in))
     return see_other("/cameras")
 
 

@@ -19,7 +19,7 @@ from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import local, viewer_zone
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services import cameras, library
-from porchlight.kernel.services import commands
+from porchlight.footage.services.commands import SetCameraRetention
 
 router = APIRouter(include_in_schema=False)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -130,5 +130,5 @@ def delete(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
 def set_retention(uow: UowDep, me: ActorDep, camera_id: UUID,
                   retention_days: Annotated[int, Form()]) -> Response:
     cameras.set_camera_retention(
-        uow, commands.SetCameraRetention(camera_id, retention_days), me)
+        uow, me, SetCameraRetention(camera_id, retention_days))
     return see_other("/cameras")

@@ -6,25 +6,25 @@ field, in plain words. A domain error raised later names its field too
 (``DomainError.field``), and ``field_errors`` files it the same way. The page then renders
 itself again with ``form`` (what was typed) and ``errors`` (field -> message), so nothing
 typed is lost and a browser never gets a bare error page for a typo.
+
+A use case that the API offers too has one input model for both (``entrypoints.inputs``):
+``submit`` takes it as it takes a ``FormModel``, and ``parse`` tells it that it reads a form.
 """
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     ValidationError,
-    ValidationInfo,
     model_validator,
 )
 
+from porchlight.entrypoints.inputs import When, clean_posted
 from porchlight.kernel.domain.errors import (
     DomainError,
     NotAuthenticated,
@@ -35,7 +35,7 @@ from porchlight.kernel.domain.errors import (
 WHOLE_FORM = "_form"  # the key of an error about the form as a whole
 
 Values = dict[str, str | list[str]]
-M = TypeVar("M", bound="FormModel")
+M = TypeVar("M", bound=BaseModel)
 
 
 class FormInvalid(Exception):
@@ -46,15 +46,7 @@ class FormInvalid(Exception):
         self.errors = errors
 
 
-def _in_zone(value: datetime, info: ValidationInfo) -> datetime:
-    """A datetime-local value is the viewer's wall-clock time: attach their zone."""
-    if value.tzinfo is not None:
-        return value
-    zone = (info.context or {}).get("zone") or UTC
-    return value.replace(tzinfo=zone)
-
-
-LocalDateTime = Annotated[datetime, AfterValidator(_in_zone)]
+LocalDateTime = When  # the viewer's wall-clock time, in their zone
 
 
 class FormModel(BaseModel):
@@ -65,26 +57,7 @@ class FormModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _from_posted(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        cleaned: dict[str, Any] = {}
-        for name, value in data.items():
-            if name not in cls.model_fields:
-                continue
-            if _is_list(cls, name):
-                items = value if isinstance(value, list) else [value]
-                cleaned[name] = [v for v in items if isinstance(v, str) and v.strip()]
-                continue
-            if isinstance(value, list):
-                value = value[-1] if value else ""
-            if not (isinstance(value, str) and not value.strip()):
-                cleaned[name] = value
-        return cleaned
-
-
-def _is_list(model: type[BaseModel], name: str) -> bool:
-    annotation = model.model_fields[name].annotation
-    return typing.get_origin(annotation) in (list, set, tuple)
+        return clean_posted(cls, data) if isinstance(data, Mapping) else data
 
 
 async def posted(request: Request) -> Values:
@@ -102,7 +75,7 @@ Posted = Annotated[Values, Depends(posted)]
 
 def parse(model: type[M], values: Values, *, zone: Any = None) -> M:
     try:
-        return model.model_validate(values, context={"zone": zone})
+        return model.model_validate(values, context={"form": True, "zone": zone})
     except ValidationError as exc:
         raise FormInvalid(_messages(exc)) from None
 
@@ -129,6 +102,8 @@ def plain_message(error: Any) -> str:
     kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "missing" or (kind == "string_too_short" and ctx.get("min_length") == 1):
         return "this is required"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "pick at least one"
     simple = {
         "float_parsing": "enter a number, like 45.5123",
         "float_type": "enter a number, like 45.5123",

@@ -7,14 +7,19 @@ from uuid import UUID
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import Field
 
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.entrypoints.web.forms import FormModel, Posted, submit
+from porchlight.entrypoints.inputs import ConsentIn
+from porchlight.entrypoints.web.forms import Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.jobs.services import jobs
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers
+from porchlight.requests.services.commands import (
+    AskForDeletion,
+    DeclineRequest,
+    RevokeConsent,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,23 +43,15 @@ def item(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID) -> Resp
     return _item_page(request, uow, me, delivery_id)
 
 
-class ConsentForm(FormModel):
-    clips: list[str] = []
-    scope: SharingScope
-    share_contact: bool = False
-    disclosure: str = Field(pattern="^[0-9a-f]{64}$")
-
-
 @router.post("/inbox/{delivery_id}/consent", response_class=HTMLResponse)
 def consent(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
             delivery_id: UUID, values: Posted) -> Response:
-    def give(form: ConsentForm) -> Response:
-        answers.give_consent(  # the copies are made by a job (kernel.services.messagebus)
-            uow, me, delivery_id, clip_ids=set(form.clips), scope=form.scope,
-            share_contact=form.share_contact, disclosure_sha256=form.disclosure)
+    def give(form: ConsentIn) -> Response:
+        # the copies are made by a job (kernel.services.messagebus)
+        answers.give_consent(uow, me, form.command(delivery_id))
         return see_other(f"/inbox/{delivery_id}")
 
-    return submit(ConsentForm, values, give, lambda errors: _item_page(
+    return submit(ConsentIn, values, give, lambda errors: _item_page(
         request, uow, me, delivery_id, 422, form=values, errors=errors))
 
 
@@ -70,7 +67,7 @@ def decline(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
                               "never learns who declined.",
                       action=f"/inbox/{delivery_id}/decline", confirm_label="Yes, decline",
                       back=f"/inbox/{delivery_id}")
-    answers.decline(uow, me, delivery_id)
+    answers.decline(uow, me, DeclineRequest(delivery_id))
     return see_other("/inbox")
 
 
@@ -86,11 +83,11 @@ def revoke(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
                               "clips stay as they are.",
                       action=f"/inbox/{delivery_id}/revoke",
                       confirm_label="Yes, take it back", back=f"/inbox/{delivery_id}")
-    answers.revoke_consent(uow, container.footage.store, me, delivery_id)
+    answers.revoke_consent(uow, container.footage.store, me, RevokeConsent(delivery_id))
     return see_other(f"/inbox/{delivery_id}")
 
 
 @router.post("/inbox/{delivery_id}/deletion")
 def deletion(uow: UowDep, me: ActorDep, delivery_id: UUID) -> Response:
-    answers.ask_for_deletion(uow, me, delivery_id)
+    answers.ask_for_deletion(uow, me, AskForDeletion(delivery_id))
     return see_other(f"/inbox/{delivery_id}")

@@ -8,60 +8,22 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
-from pydantic import Field
 
 from porchlight.custody.services import evidence
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
+from porchlight.entrypoints.inputs import ApprovalIn, RejectionIn, RequestIn
 from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.clip_pages import ranged_response
-from porchlight.entrypoints.web.forms import FormModel, LocalDateTime, Posted, submit
+from porchlight.entrypoints.web.forms import Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import viewer_zone, zone_named
 from porchlight.jobs.services import jobs
-from porchlight.kernel.domain.geo import MAX_SEARCH_RADIUS_M, LatLon
-from porchlight.requests.domain.requests import (
-    MIN_RADIUS_M,
-    REJECTION_REASON_MAX,
-    IncidentType,
-    RequestDraft,
-)
+from porchlight.requests.domain.requests import IncidentType
 from porchlight.requests.services import review as request_review
 from porchlight.requests.services import video_requests
+from porchlight.requests.services.commands import WithdrawVideoRequest
 
 router = APIRouter(include_in_schema=False)
-
-
-class RequestForm(FormModel):
-    case_number: str = Field(min_length=1, max_length=40)
-    incident_type: IncidentType
-    incident_other: str = ""
-    incident_time: LocalDateTime
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    radius_m: int = Field(ge=MIN_RADIUS_M, le=MAX_SEARCH_RADIUS_M)
-    window_start: LocalDateTime
-    window_end: LocalDateTime
-    description: str = Field(min_length=1, max_length=2000)
-    retention_days: int = Field(ge=1, le=3650)
-    contact: str = Field(min_length=1, max_length=200)
-    sharing_plan: list[UUID] = []
-
-    def draft(self) -> RequestDraft:
-        return RequestDraft(
-            case_number=self.case_number, incident_type=self.incident_type,
-            incident_other=self.incident_other or None, incident_time=self.incident_time,
-            location=LatLon(self.lat, self.lon), radius_m=self.radius_m,
-            window_start=self.window_start, window_end=self.window_end,
-            description=self.description, retention_days=self.retention_days,
-            sharing_plan=tuple(dict.fromkeys(self.sharing_plan)), contact=self.contact)
-
-
-class ApprovalForm(FormModel):
-    justification: str = Field(min_length=1, max_length=2000)
-
-
-class RejectionForm(FormModel):
-    reason: str = Field(min_length=1, max_length=REJECTION_REASON_MAX)
 
 
 def _requests_page(request: Request, uow: UowDep, me: ActorDep, status: int = 200,
@@ -80,13 +42,13 @@ def requests_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
 @router.post("/requests", response_class=HTMLResponse)
 def create(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
            values: Posted) -> Response:
-    def send(form: RequestForm) -> Response:
+    def send(form: RequestIn) -> Response:
         request_id = video_requests.create_request(uow, container.requests_kit, me,
-                                                   form.draft())
+                                                   form.command())
         return see_other(f"/requests/{request_id}")
 
     zone = zone_named(str(values.get("tz", ""))) or viewer_zone(request)
-    return submit(RequestForm, values, send, lambda errors: _requests_page(
+    return submit(RequestIn, values, send, lambda errors: _requests_page(
         request, uow, me, 422, form=values, errors=errors),
         aliases={"location": "lat"}, zone=zone)
 
@@ -111,11 +73,11 @@ def detail(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
 @router.post("/requests/{request_id}/approve", response_class=HTMLResponse)
 def approve(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
             request_id: UUID, values: Posted) -> Response:
-    def decide(form: ApprovalForm) -> Response:
-        video_requests.approve(uow, container.requests_kit, me, request_id, form.justification)
+    def decide(form: ApprovalIn) -> Response:
+        video_requests.approve(uow, container.requests_kit, me, form.command(request_id))
         return see_other(f"/requests/{request_id}")
 
-    return submit(ApprovalForm, values, decide, lambda errors: _detail_page(
+    return submit(ApprovalIn, values, decide, lambda errors: _detail_page(
         request, uow, container, me, request_id, 422, form=values, errors=errors))
 
 
@@ -123,11 +85,11 @@ def approve(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep
 def reject(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
            request_id: UUID, values: Posted) -> Response:
     """A reason is required: the officer reads it on the request's page."""
-    def decide(form: RejectionForm) -> Response:
-        video_requests.reject(uow, me, request_id, form.reason)
+    def decide(form: RejectionIn) -> Response:
+        video_requests.reject(uow, me, form.command(request_id))
         return see_other(f"/requests/{request_id}")
 
-    return submit(RejectionForm, values, decide, lambda errors: _detail_page(
+    return submit(RejectionIn, values, decide, lambda errors: _detail_page(
         request, uow, container, me, request_id, 422, form=values, errors=errors))
 
 
@@ -143,7 +105,7 @@ def withdraw(request: Request, uow: UowDep, me: ActorDep, request_id: UUID,
                               "stays under its consent.",
                       action=f"/requests/{request_id}/withdraw",
                       confirm_label="Yes, withdraw it", back=f"/requests/{request_id}")
-    video_requests.withdraw(uow, me, request_id)
+    video_requests.withdraw(uow, me, WithdrawVideoRequest(request_id))
     return see_other(f"/requests/{request_id}")
 
 

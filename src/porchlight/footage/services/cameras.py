@@ -9,9 +9,9 @@ import h3
 
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import clip_expiry
+from porchlight.footage.services.commands import RegisterCamera, SetCameraOptIn, SetCameraRetention
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import Actor, require_camera_owner, require_resident
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.ports import UnitOfWork
 
 H3_RESOLUTION = 10
@@ -22,7 +22,7 @@ def h3_cell(location: LatLon) -> int:
     return h3.str_to_int(h3.latlng_to_cell(location.lat, location.lon, H3_RESOLUTION))
 
 
-def register_camera(uow: UnitOfWork, cmd: commands.RegisterCamera, actor: Actor) -> UUID:
+def register_camera(uow: UnitOfWork, actor: Actor, cmd: RegisterCamera) -> UUID:
     with uow:
         owner = require_resident(actor)
         camera = Camera.register(
@@ -40,16 +40,14 @@ def register_camera(uow: UnitOfWork, cmd: commands.RegisterCamera, actor: Actor)
         return camera.id
 
 
-def set_camera_opt_in(uow: UnitOfWork, cmd: commands.SetCameraOptIn, actor: Actor) -> None:
+def set_camera_opt_in(uow: UnitOfWork, actor: Actor, cmd: SetCameraOptIn) -> None:
     with uow:
         camera = require_camera_owner(actor, uow.cameras.get(cmd.camera_id))
         camera.set_opted_in(cmd.opted_in, actor_id=camera.owner_id)
         uow.commit()
 
 
-def set_camera_retention(
-    uow: UnitOfWork, cmd: commands.SetCameraRetention, actor: Actor
-) -> None:
+def set_camera_retention(uow: UnitOfWork, actor: Actor, cmd: SetCameraRetention) -> None:
     """Change how long a camera keeps footage; its stored clips follow the new rule at once."""
     with uow:
         camera = require_camera_owner(actor, uow.cameras.get(cmd.camera_id))

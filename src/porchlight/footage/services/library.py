@@ -20,6 +20,7 @@ from porchlight.footage.domain.clips import (
     check_recorded_at,
     clip_expiry,
 )
+from porchlight.footage.services.commands import UploadClip
 from porchlight.footage.services.retention import KEY_TIME_FORMAT, shred_clip
 from porchlight.kernel.domain.errors import Conflict, NotFound, ValidationFailed
 from porchlight.kernel.domain.policies import Actor, actor_id, require_resident
@@ -45,14 +46,6 @@ class Footage:
     video: VideoTools
     vault: KeyVault
     max_upload_bytes: int
-
-
-@dataclass(frozen=True)
-class ReceivedFile:
-    """An upload already written to a private temporary file, and its size."""
-
-    path: Path
-    size: int
 
 
 @dataclass(frozen=True)
@@ -91,8 +84,7 @@ def object_keys(camera_id: UUID, clip_id: UUID, received_at: datetime) -> tuple[
 
 
 def upload_clip(
-    uow: UnitOfWork, kit: Footage, *, camera_id: UUID, device_camera_id: UUID,
-    recorded_at: datetime, received: ReceivedFile, claimed_sha256: str | None,
+    uow: UnitOfWork, kit: Footage, device_camera_id: UUID, cmd: UploadClip
 ) -> UploadResult:
     """Check, hash, probe, encrypt, then publish and commit; a failure leaves nothing behind.
 
@@ -104,6 +96,7 @@ def upload_clip(
     discarded) and the probe has passed are the objects published, and then the row
     committed.
     """
+    camera_id, recorded_at = cmd.camera_id, cmd.recorded_at
     _check_device(uow, camera_id, device_camera_id)
     with uow.reading():
         camera = uow.cameras.get(camera_id)
@@ -114,9 +107,9 @@ def upload_clip(
     # wrong SHA-256, a retry): a probe child left behind would run on for up to the video
     # timeout, with its address space, outside any limit on concurrent uploads.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        examined = pool.submit(kit.video.examine, received.path)
-        return _store_and_commit(uow, kit, camera_id, recorded_at, received.path, examined,
-                                 claimed_sha256)
+        examined = pool.submit(kit.video.examine, cmd.received.path)
+        return _store_and_commit(uow, kit, camera_id, recorded_at, cmd.received.path, examined,
+                                 cmd.claimed_sha256)
 
 
 def _check_device(uow: UnitOfWork, camera_id: UUID, device_camera_id: UUID) -> None:

@@ -20,12 +20,19 @@ import pyotp
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.services import accounts, mfa
+from porchlight.accounts.services.commands import (
+    AddStaff,
+    CreateAgency,
+    CreatePlatformAdmin,
+    RegisterResident,
+    VerifyAgency,
+)
 from porchlight.accounts.services.credentials import Security
 from porchlight.footage.services import cameras, library
+from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.footage.services.library import Footage
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import SYSTEM
-from porchlight.kernel.services import commands
 from porchlight.kernel.services.ports import PasswordHasher, UnitOfWork
 
 CENTRE = LatLon(45.5122, -122.6587)  # a made-up grid of streets; no real homes are modelled
@@ -92,10 +99,9 @@ def _upload_demo(
     recorded = (now - timedelta(days=n + 1)).replace(hour=20, minute=(seed * 7) % 50, second=0,
                                                      microsecond=0)
     path = make_clip(workdir / f"demo-{seed}.mp4", seed, recorded.strftime("%a %H:%M"))
-    received = library.ReceivedFile(path, path.stat().st_size)
+    received = ReceivedFile(path, path.stat().st_size)
     try:
-        library.upload_clip(uow, kit, camera_id=camera_id, device_camera_id=camera_id,
-                            recorded_at=recorded, received=received, claimed_sha256=None)
+        library.upload_clip(uow, kit, camera_id, UploadClip(camera_id, recorded, received))
     finally:
         path.unlink(missing_ok=True)
 
@@ -158,16 +164,16 @@ def _agencies(uow: UnitOfWork, sec: Security, logins: list[DemoLogin]) -> None:
     )
     for name, kind, slug, radius in specs:
         agency_id = accounts.create_agency(
-            uow, commands.CreateAgency(name, kind, CENTRE, radius), SYSTEM
+            uow, SYSTEM, CreateAgency(name, kind, CENTRE, radius)
         )
-        accounts.verify_agency(uow, commands.VerifyAgency(agency_id), SYSTEM)
+        accounts.verify_agency(uow, SYSTEM, VerifyAgency(agency_id))
         roles = (StaffRole.AGENCY_ADMIN, StaffRole.SUPERVISOR, StaffRole.OFFICER)
         for role in roles if kind is not AgencyKind.FEDERAL else (StaffRole.OFFICER,):
             email = f"{role.value.replace('_', '-')}@{slug}.demo.porchlight.invalid"
             password = _login(f"{name}: {role.value.replace('_', ' ')}", email, logins)
             display = f"{slug.upper()} {role.value.replace('_', ' ').title()}"
             staff_id = accounts.add_staff(
-                uow, commands.AddStaff(agency_id, email, display, role, password), SYSTEM,
+                uow, SYSTEM, AddStaff(agency_id, email, display, role, password),
                 sec.passwords,
             )
             _enrol_totp(uow, sec, staff_id, logins)
@@ -182,8 +188,8 @@ def seed(
     admin_email = "admin@demo.porchlight.invalid"
     admin_password = _login("platform admin", admin_email, logins)
     admin_id = accounts.create_platform_admin(
-        uow, commands.CreatePlatformAdmin(admin_email, "Platform Admin", admin_password),
-        SYSTEM, sec.passwords,
+        uow, SYSTEM,
+        CreatePlatformAdmin(admin_email, "Platform Admin", admin_password), sec.passwords,
     )
     _enrol_totp(uow, sec, admin_id, logins)
     _agencies(uow, sec, logins)
@@ -209,7 +215,7 @@ def _home(
     password = _login(named[index], email, logins) if index in named else None
     name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_INITIALS)}."
     resident_id = accounts.register_resident(
-        uow, commands.RegisterResident(email, name, location, password), hasher
+        uow, RegisterResident(email, name, location, password), hasher
     )
     if index in named:
         _mark_verified(uow, resident_id)
@@ -225,11 +231,11 @@ def _cameras(
         owner = uow.accounts.get(resident_id)
     names = ["Front door", "Driveway", "Back yard"][: 1 + int(rng.random() > 0.7)]
     for offset, name in enumerate(names):
-        cmd = commands.RegisterCamera(
+        cmd = RegisterCamera(
             name=name,
             location=_offset(home, 3.0 * offset, 2.0 * offset),
             opted_in=always_opt_in or rng.random() < 0.5,
             retention_days=rng.choice((30, 60, 60, 60, 180)),
         )
-        cameras.register_camera(uow, cmd, owner)
+        cameras.register_camera(uow, owner, cmd)
     return len(names)

@@ -21,6 +21,12 @@ from porchlight.requests.domain.consent import (
     check_choice,
 )
 from porchlight.requests.domain.requests import VideoRequest
+from porchlight.requests.services.commands import (
+    AskForDeletion,
+    DeclineRequest,
+    GrantConsent,
+    RevokeConsent,
+)
 
 DISCLOSURE_VERSION = 2  # 2: the incident's place (the centre of the circle) is shown
 
@@ -132,47 +138,45 @@ def disclosure_of(request: VideoRequest, agency: Agency, plan: list[str],
     )
 
 
-def give_consent(
-    uow: UnitOfWork, actor: Actor, delivery_id: UUID, *, clip_ids: set[str],
-    scope: SharingScope, share_contact: bool, disclosure_sha256: str,
-) -> UUID:
+def give_consent(uow: UnitOfWork, actor: Actor, cmd: GrantConsent) -> UUID:
     """Record an immutable consent naming the exact clips, scope and disclosure read."""
     with uow:
-        delivery = _mine(uow, actor, delivery_id)
+        delivery = _mine(uow, actor, cmd.delivery_id)
         request = uow.requests.get(delivery.request_id)
         if not request.accepts_answers:
             raise Conflict("this request is closed")
         shown = _disclose(uow, delivery, request, uow.agencies.get(request.agency_id))
-        if shown.sha256 != disclosure_sha256:
+        if shown.sha256 != cmd.disclosure_sha256:
             raise ValidationFailed("the request changed since you read it; read it again")
-        if scope is SharingScope.NAMED_AGENCIES and not request.sharing_plan:
-            raise ValidationFailed("this request names no other agencies")
-        check_choice(clip_ids, {c.id for c in shown.clips})
-        consent = _consent(uow, delivery, request, clip_ids, scope, share_contact, shown)
+        if cmd.scope is SharingScope.NAMED_AGENCIES and not request.sharing_plan:
+            raise ValidationFailed("this request names no other agencies", field="scope")
+        check_choice(set(cmd.clip_ids), {c.id for c in shown.clips})
+        consent = _consent(uow, delivery, request, cmd, shown)
         uow.commit()
         return consent.id
 
 
-def _consent(uow, delivery, request, clip_ids, scope, share_contact, shown) -> Consent:
+def _consent(uow: UnitOfWork, delivery: Delivery, request: VideoRequest, cmd: GrantConsent,
+             shown: Disclosure) -> Consent:
     now = uow.clock.now()
     delivery.mark_shared(now=now)
     consent = Consent(
         id=uuid4(), delivery_id=delivery.id, request_id=request.id,
         resident_id=delivery.resident_id, agency_id=request.agency_id,
-        clip_ids=sorted(clip_ids), scope=scope.value, share_contact=share_contact,
+        clip_ids=sorted(cmd.clip_ids), scope=cmd.scope.value, share_contact=cmd.share_contact,
         disclosure_sha256=shown.sha256, created_at=now,
     )
     consent.record(ConsentGranted(
         actor_id=None, consent_id=consent.id, request_id=request.id,
-        clips=len(clip_ids), scope=scope.value, contact_shared=share_contact,
+        clips=len(cmd.clip_ids), scope=cmd.scope.value, contact_shared=cmd.share_contact,
         disclosure_sha256=shown.sha256))
     uow.consents.add(consent)
     return consent
 
 
-def decline(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> None:
+def decline(uow: UnitOfWork, actor: Actor, cmd: DeclineRequest) -> None:
     with uow:
-        delivery = _mine(uow, actor, delivery_id)
+        delivery = _mine(uow, actor, cmd.delivery_id)
         delivery.decline(now=uow.clock.now())
         uow.commit()
 
@@ -199,10 +203,11 @@ def my_consent(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> MyConsent | 
         return MyConsent(consent, opened, copied=len(items))
 
 
-def revoke_consent(uow: UnitOfWork, store: FootageStore, actor: Actor, delivery_id: UUID) -> None:
+def revoke_consent(uow: UnitOfWork, store: FootageStore, actor: Actor, cmd: RevokeConsent
+                   ) -> None:
     """Withdraw a consent the agency has not acted on: its evidence is destroyed now."""
     with uow:
-        delivery = _mine(uow, actor, delivery_id)
+        delivery = _mine(uow, actor, cmd.delivery_id)
         consent = uow.consents.for_delivery(delivery.id)
         if consent is None:
             raise NotFound("nothing was shared for this request")
@@ -217,10 +222,10 @@ def revoke_consent(uow: UnitOfWork, store: FootageStore, actor: Actor, delivery_
         store.delete(item.object_key)
 
 
-def ask_for_deletion(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> None:
+def ask_for_deletion(uow: UnitOfWork, actor: Actor, cmd: AskForDeletion) -> None:
     """After the agency opened the evidence: the request is recorded and shown to them."""
     with uow:
-        delivery = _mine(uow, actor, delivery_id)
+        delivery = _mine(uow, actor, cmd.delivery_id)
         consent = uow.consents.for_delivery(delivery.id)
         if consent is None:
             raise NotFound("nothing was shared for this request")

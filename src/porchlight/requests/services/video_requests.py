@@ -28,6 +28,12 @@ from porchlight.requests.domain.requests import (
     VideoRequest,
     check_scope,
 )
+from porchlight.requests.services.commands import (
+    ApproveVideoRequest,
+    CreateVideoRequest,
+    RejectVideoRequest,
+    WithdrawVideoRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -40,8 +46,10 @@ class RequestsKit:
 log = logging.getLogger(__name__)
 
 
-def create_request(uow: UnitOfWork, kit: RequestsKit, actor: Actor, draft: RequestDraft) -> UUID:
+def create_request(uow: UnitOfWork, kit: RequestsKit, actor: Actor, cmd: CreateVideoRequest
+                   ) -> UUID:
     """Check the scope rules; send at once, or queue for a supervisor. Refusals are audited."""
+    draft = cmd.draft
     with uow:
         officer = require_agency_staff(actor)
         agency = uow.agencies.get(officer.agency_id)
@@ -106,31 +114,29 @@ def own_request(uow: UnitOfWork, actor: Actor, request_id: UUID) -> VideoRequest
     return request
 
 
-def approve(
-    uow: UnitOfWork, kit: RequestsKit, actor: Actor, request_id: UUID, justification: str
-) -> None:
+def approve(uow: UnitOfWork, kit: RequestsKit, actor: Actor, cmd: ApproveVideoRequest) -> None:
     with uow:
-        request = own_request(uow, actor, request_id)
+        request = own_request(uow, actor, cmd.request_id)
         supervisor = require_supervisor(actor, request.agency_id)
-        request.approve(supervisor_id=supervisor.id, justification=justification,
+        request.approve(supervisor_id=supervisor.id, justification=cmd.justification,
                         now=uow.clock.now(), deadline=kit.policy.response_deadline)
         uow.commit()  # delivery follows as a job (kernel.services.messagebus)
 
 
-def reject(uow: UnitOfWork, actor: Actor, request_id: UUID, reason: str) -> None:
+def reject(uow: UnitOfWork, actor: Actor, cmd: RejectVideoRequest) -> None:
     """Say no with a reason the officer reads; the audit log gets its length and a
     commitment keyed by a fresh nonce, never the text."""
     with uow:
-        request = own_request(uow, actor, request_id)
+        request = own_request(uow, actor, cmd.request_id)
         supervisor = require_supervisor(actor, request.agency_id)
-        request.reject(supervisor_id=supervisor.id, reason=reason,
+        request.reject(supervisor_id=supervisor.id, reason=cmd.reason,
                        nonce=secrets.token_hex(16), now=uow.clock.now())
         uow.commit()
 
 
-def withdraw(uow: UnitOfWork, actor: Actor, request_id: UUID) -> None:
+def withdraw(uow: UnitOfWork, actor: Actor, cmd: WithdrawVideoRequest) -> None:
     with uow:
-        request = own_request(uow, actor, request_id)
+        request = own_request(uow, actor, cmd.request_id)
         request.withdraw(actor_id=actor.id, now=uow.clock.now())
         uow.commit()
 

@@ -1,4 +1,8 @@
-"""Commands: what a caller asks the system to do, already parsed into domain values."""
+"""Commands for accounts: what a caller asks, already parsed into domain values.
+
+Each is a plain frozen dataclass named in the imperative; its use case takes
+``(uow, [ports,] actor, command)``. Entrypoints build them (the API from its body, a page
+from its form) and never pass loose keyword arguments."""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from uuid import UUID
 
 from porchlight.accounts.domain.accounts import StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
-from porchlight.footage.domain.cameras import DEFAULT_RETENTION_DAYS
 from porchlight.kernel.domain.geo import LatLon
 
 
@@ -46,23 +49,3 @@ class AddStaff:
     display_name: str
     role: StaffRole
     password: str | None = None
-
-
-@dataclass(frozen=True)
-class RegisterCamera:
-    name: str
-    location: LatLon
-    opted_in: bool = False
-    retention_days: int = DEFAULT_RETENTION_DAYS
-
-
-@dataclass(frozen=True)
-class SetCameraOptIn:
-    camera_id: UUID
-    opted_in: bool
-
-
-@dataclass(frozen=True)
-class SetCameraRetention:
-    camera_id: UUID
-    retention_days: int

@@ -1,0 +1,205 @@
+"""What callers send, parsed once for the JSON API and the web pages alike.
+
+An input model (``Input``) is the body of an API operation, so the OpenAPI document
+describes it, and the form of a page, through ``web.forms.submit``, so what was typed is
+kept and each error is shown beside its field. Its ``command`` method builds the use case's
+command: the page and the API cannot drift apart, because there is one model and one
+method between what was sent and what is asked.
+
+The two readings differ only where JSON and HTML forms differ, and the validation context
+says which one is at work (``web.forms.parse`` passes ``{"form": True, "zone": ...}``):
+
+* JSON: numbers and flags are JSON types, never strings (as the schema says); times carry
+  their offset.
+* a posted form: every value is a string; a blank one counts as not given and surrounding
+  whitespace is dropped; a name sent more than once is a list and an unticked set of boxes
+  an empty one; a time is the viewer's wall-clock time in their zone.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from porchlight.kernel.domain.geo import LatLon
+from porchlight.requests.domain.consent import SharingScope
+from porchlight.requests.domain.requests import (
+    MIN_RADIUS_M,
+    REJECTION_REASON_MAX,
+    REJECTION_REASON_MIN,
+    IncidentType,
+    RequestDraft,
+)
+from porchlight.requests.services.commands import (
+    ApproveVideoRequest,
+    CreateVideoRequest,
+    GrantConsent,
+    RejectVideoRequest,
+)
+
+
+def from_form(info: ValidationInfo) -> bool:
+    """Whether the value being validated came from a posted HTML form."""
+    return bool((info.context or {}).get("form"))
+
+
+def clean_posted(model: type[BaseModel], data: Mapping[str, Any]) -> dict[str, Any]:
+    """A posted form as ``model`` reads it: only its fields, blanks dropped, text stripped,
+    repeated names as lists (an absent list is an empty one: unticked boxes send nothing)."""
+    cleaned: dict[str, Any] = {}
+    for name in model.model_fields:
+        value = data.get(name)
+        if _is_list(model, name):
+            items = value if isinstance(value, list) else [] if value is None else [value]
+            cleaned[name] = [v.strip() for v in items if isinstance(v, str) and v.strip()]
+            continue
+        if isinstance(value, list):
+            value = value[-1] if value else ""
+        if isinstance(value, str):
+            value = value.strip()
+        if value is not None and value != "":
+            cleaned[name] = value
+    return cleaned
+
+
+def _is_list(model: type[BaseModel], name: str) -> bool:
+    annotation = model.model_fields[name].annotation
+    return typing.get_origin(annotation) in (list, set, tuple)
+
+
+class Input(BaseModel):
+    """One use case's input, read from a JSON body or from a posted form."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_posted(cls, data: Any, info: ValidationInfo) -> Any:
+        if from_form(info) and isinstance(data, Mapping):
+            return clean_posted(cls, data)
+        return data
+
+
+# Python's whitespace (what the domain collapses with str.split) spelled out one by one:
+# the schema's regex dialect (ECMA 262), pydantic's (Rust) and Python's disagree on \s.
+_SPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
+VISIBLE = f"[^{_SPACE}]"
+
+
+def text(low: int, high: int, default: Any = ...) -> Any:
+    """A text field: ``low`` to ``high`` characters with at least one visible one (two when
+    ``low`` is 2 or more), so that the domain, which collapses runs of whitespace before it
+    measures, does not find it empty. Schema and server check the same raw string."""
+    pattern = VISIBLE if low < 2 else f"{VISIBLE}[\\s\\S]*{VISIBLE}"
+    return Field(default, min_length=low, max_length=high, pattern=pattern)
+
+
+# JSON numbers and booleans as JSON Schema reads them: the schema refuses "1" for a number
+# and 0 for a flag, so the server does too (FastAPI validates bodies in Python mode, which
+# would coerce them); an integer may be written 3.0, as JSON Schema allows. A form sends
+# only strings, which pydantic then parses as usual.
+def _json_number(value: Any, info: ValidationInfo) -> Any:
+    if not from_form(info) and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError("Input should be a number")
+    return value
+
+
+def _json_float(value: Any, info: ValidationInfo) -> Any:
+    if not from_form(info) and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise PydanticCustomError("float_type", "Input should be a valid number")
+    return value
+
+
+def _json_bool(value: Any, info: ValidationInfo) -> Any:
+    if not from_form(info) and not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+    return value
+
+
+def _in_zone(value: datetime, info: ValidationInfo) -> datetime:
+    """JSON times carry their offset; a form's is the viewer's wall-clock time."""
+    if value.tzinfo is not None:
+        return value
+    if from_form(info):
+        return value.replace(tzinfo=(info.context or {}).get("zone") or UTC)
+    raise PydanticCustomError("timezone_aware", "Input should have timezone info")
+
+
+Flag = Annotated[bool, BeforeValidator(_json_bool)]
+Latitude = Annotated[float, Field(ge=-90, le=90), BeforeValidator(_json_float)]
+Longitude = Annotated[float, Field(ge=-180, le=180), BeforeValidator(_json_float)]
+Whole = Annotated[int, BeforeValidator(_json_number)]
+When = Annotated[datetime, AfterValidator(_in_zone)]
+
+
+def whole(low: int, high: int | None = None) -> Any:
+    """Bounds of a ``Whole`` field, which is required."""
+    return Field(ge=low, le=high)
+
+
+class RequestIn(Input):
+    """The shape of a request; the scope policy (window, radius and retention caps, purposes,
+    the window having ended) is checked by the service and refused with 422 policy_refused."""
+
+    case_number: str = text(1, 40)
+    incident_type: IncidentType
+    incident_other: str | None = text(3, 120, default=None)
+    incident_time: When
+    lat: Latitude
+    lon: Longitude
+    radius_m: Whole = whole(MIN_RADIUS_M)
+    window_start: When
+    window_end: When
+    description: str = text(20, 2000)
+    retention_days: Whole = whole(1)
+    sharing_plan: list[UUID] = []
+    contact: str = text(3, 200)
+
+    def command(self) -> CreateVideoRequest:
+        return CreateVideoRequest(RequestDraft(
+            case_number=self.case_number, incident_type=self.incident_type,
+            incident_other=self.incident_other, incident_time=self.incident_time,
+            location=LatLon(self.lat, self.lon), radius_m=self.radius_m,
+            window_start=self.window_start, window_end=self.window_end,
+            description=self.description, retention_days=self.retention_days,
+            sharing_plan=tuple(self.sharing_plan), contact=self.contact))
+
+
+class ApprovalIn(Input):
+    justification: str = text(20, 2000)
+
+    def command(self, request_id: UUID) -> ApproveVideoRequest:
+        return ApproveVideoRequest(request_id, self.justification)
+
+
+class RejectionIn(Input):
+    reason: str = Field(description="why the request is rejected; the officer reads it "
+                        f"({REJECTION_REASON_MIN} to {REJECTION_REASON_MAX} characters)")
+
+    def command(self, request_id: UUID) -> RejectVideoRequest:
+        return RejectVideoRequest(request_id, self.reason)
+
+
+class ConsentIn(Input):
+    clips: list[str] = Field(min_length=1)
+    scope: SharingScope
+    share_contact: Flag = False
+    disclosure_sha256: str = Field(pattern="^[0-9a-f]{64}$")
+
+    def command(self, delivery_id: UUID) -> GrantConsent:
+        return GrantConsent(delivery_id, frozenset(self.clips), self.scope, self.share_contact,
+                            self.disclosure_sha256)
