@@ -228,7 +228,7 @@ def test_a_clip_being_copied_for_an_agency_is_not_deleted_under_the_copy(
 
     d = queued
     video_requests.create_request(d.container.uow(), d.container.requests_kit,
-                                  actor(d, "officer_x"), draft(d))
+                                  actor(d, "officer_x"), CreateVideoRequest(draft(d)))
     workers = d.container.start_job_workers()
     try:
         wait_for(lambda: d.signed_in("resident_a").get("/api/v1/inbox").json() != [])
