@@ -17,6 +17,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+import structlog.testing
 import uvicorn
 
 from porchlight.config import Settings
@@ -228,3 +229,31 @@ def _answer(conn: socket.socket) -> tuple[bytes, bool]:
             return received, True
         received += data
     return received, False
+
+
+def test_a_client_that_hangs_up_half_way_is_an_abort_not_a_server_error(
+    d, device, served
+) -> None:
+    """A camera losing its link mid-upload: logged as a 499 and an abort, not an error
+    with a traceback, and what it had sent is gone."""
+    path, query = upload_target(d)
+    head = (f"POST {path}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {device}\r\nContent-Type: video/mp4\r\n"
+            f"Content-Length: 100000\r\n\r\n").encode()
+    with structlog.testing.capture_logs() as logs:
+        with socket.create_connection(("127.0.0.1", served), timeout=2) as conn:
+            conn.sendall(head + b"\0" * 30000)
+            deadline = time.monotonic() + 10
+            while not temp_files(d) and time.monotonic() < deadline:
+                time.sleep(0.02)  # the server is writing the body to its temp file
+            assert temp_files(d), "the upload never started"
+        # the socket is closed: the server sees the disconnect
+        deadline = time.monotonic() + 10
+        while not any(e.get("status") == 499 for e in logs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    [logged] = [e for e in logs if e.get("event") == "request" and e["method"] == "POST"]
+    assert logged["status"] == 499 and logged["route"] == "/api/v1/cameras/{camera_id}/clips"
+    assert [e["log_level"] for e in logs if "aborted" in e["event"] or "closed" in e["event"]
+            ] == ["info"]
+    assert not [e for e in logs if e["log_level"] in ("error", "critical", "exception")]
+    assert leftovers(d) == (0, [], [])

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from porchlight.entrypoints.web.forms import plain_message
 from porchlight.kernel.domain import errors
+
+log = structlog.get_logger("porchlight.request")
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.ValidationFailed: 422,
@@ -145,7 +149,20 @@ def safe_referer(request: Request) -> str | None:
     return path if path.startswith("/") and not path.startswith("//") else None
 
 
+CLIENT_CLOSED = 499  # nginx's code: the client went away before the answer
+
+
+async def _client_disconnect(request: Request, exc: Exception) -> Response:
+    """The client hung up mid-request (a camera losing its link half-way through an
+    upload): not a server error. What it sent is already gone (the upload's temp file is
+    removed as its block unwinds); the 499 is for the access log, nobody reads it."""
+    assert isinstance(exc, ClientDisconnect)
+    log.info("client closed the connection before the answer", path=request.url.path)
+    return Response(status_code=CLIENT_CLOSED)
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_disconnect)
     app.add_exception_handler(errors.DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
