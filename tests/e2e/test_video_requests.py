@@ -649,3 +649,45 @@ def test_withdrawing_and_taking_consent_back_ask_first_and_act_only_when_confirm
                           {"confirm": "yes"}).status_code == 303
     with d.container.uow() as uow:
         assert uow.requests.get(request_id).status is RequestStatus.WITHDRAWN
+
+
+def test_evidence_is_deleted_when_the_agencys_retention_runs_out_and_the_owner_is_told(
+    d: Deployment, clip_files
+) -> None:
+    """The request promised 90 days: on day 90 the agency's copy is purged (key first,
+    then the object by a job), audited, and the resident hears of it."""
+    from porchlight.custody.services import evidence
+    from porchlight.custody.services import retention as custody_retention
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    request_id = video_requests.create_request(
+        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"),
+        CreateVideoRequest(draft(d)))
+    resident = actor(d, "resident_a")
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    answers.give_consent(d.container.uow(), resident, GrantConsent(
+        item.delivery.id, clip_ids=frozenset({str(a_clips[0])}),
+        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256))
+    officer = actor(d, "officer_x")
+    [copy] = evidence.agency_evidence(d.container.uow(), officer, request_id)
+    stored = d.container.settings.data_dir / "footage" / copy.object_key
+    assert stored.exists()
+    d.mailer.sent.clear()
+
+    d.clock.advance(timedelta(days=89))
+    assert custody_retention.expire_due(d.container.uow()) == 0  # not yet
+    d.clock.advance(timedelta(days=1, minutes=1))
+    assert custody_retention.expire_due(d.container.uow()) == 1
+    assert custody_retention.expire_due(d.container.uow()) == 0  # once
+    assert evidence.agency_evidence(d.container.uow(), officer, request_id) == []
+    assert not stored.exists()  # the evidence.delete job ran (the inline queue)
+    assert d.signed_in("officer_x").get(f"/evidence/{copy.id}/video").status_code == 404
+    [told] = d.mailer.sent
+    assert told.to == "resident_a@example.org" and "Agency X Police" in told.subject
+    assert "90 days" in told.body and draft(d).case_number in told.body
+    with d.container.engine.connect() as connection:
+        [purged] = connection.execute(select(tables.audit_events).where(
+            tables.audit_events.c.kind == "evidence.purged")).all()
+    assert purged.payload["reason"] == "retention" and purged.actor_id is None

@@ -478,6 +478,15 @@ def test_deliveries_consents_and_evidence(h: Harness) -> None:
         assert set(ids(h.uow.evidence.for_consent(first_consent.id))) == {late_item.id,
                                                                            early_item.id}
         assert h.uow.evidence.for_consent(early_consent.id) == []
+        assert h.uow.evidence.expired(NOW + timedelta(days=89), 10) == []
+        assert set(ids(h.uow.evidence.expired(NOW + timedelta(days=90), 10))) == {
+            late_item.id, early_item.id}
+        assert len(h.uow.evidence.expired(NOW + timedelta(days=90), 1)) == 1
+    with h.uow:  # a purged item is not expired again
+        h.uow.evidence.get(late_item.id).purge(now=NOW, reason="retention", actor_id=None)
+        h.uow.commit()
+    with h.uow.reading():
+        assert ids(h.uow.evidence.expired(NOW + timedelta(days=90), 10)) == [early_item.id]
     with pytest.raises(Conflict), h.uow:  # a second copy of one clip for one consent
         h.uow.evidence.add(rows.evidence(NOW, first_consent, w.clip, NOW))
         h.uow.commit()

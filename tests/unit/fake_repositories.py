@@ -256,6 +256,10 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]:
         return self._where(lambda e: e.consent_id == consent_id)
 
+    def expired(self, now: datetime, limit: int) -> Sequence[EvidenceItem]:
+        return self._where(lambda e: e.purged_at is None and e.expires_at <= now,
+                           lambda e: (e.expires_at, e.id), limit=limit)
+
 
 class FakeJobRepository(FakeRepository[Job]):
     table = "jobs"

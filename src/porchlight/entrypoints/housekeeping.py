@@ -6,7 +6,8 @@ on its way (every ``PORCHLIGHT_JOBS__SWEEP_INTERVAL_SECONDS``, default 10 s: a c
 between a commit and its wake-up, a worker killed under a claim), an audit sequencing
 pass nobody asked for (every ``PORCHLIGHT_AUDIT__SWEEP_INTERVAL_SECONDS``, default 30 s:
 what a dead sequencing job left, a checkpoint not yet signed), closing requests past
-their deadline (every 30 s), the retention sweep (every 10 minutes), and deleting
+their deadline (every 30 s), the retention sweeps of clips and of agencies' evidence
+(every 10 minutes), and deleting
 finished jobs older than ``PORCHLIGHT_JOBS__KEEP_DONE_DAYS`` (every hour).
 """
 
@@ -19,6 +20,7 @@ from datetime import timedelta
 import structlog
 
 from porchlight.bootstrap import Container
+from porchlight.custody.services import retention as custody_retention
 from porchlight.entrypoints.uploads import upload_dir
 from porchlight.footage.services import retention
 from porchlight.jobs.services import jobs
@@ -38,6 +40,7 @@ class Housekeeping:
               if sequence else []),
             ("requests", 30.0, self._requests),
             ("retention", 600.0, self._retention),
+            ("evidence retention", 600.0, self._evidence_retention),
             ("prune jobs", 3600.0, self._prune_jobs),
         ]
         self.last_run: dict[str, float] = {}
@@ -59,6 +62,9 @@ class Housekeeping:
     def _jobs(self) -> int:
         """Wake the jobs that are due with no wake-up on its way (see jobs.services.jobs)."""
         return self.container.jobs.wake_due()
+
+    def _evidence_retention(self) -> int:
+        return custody_retention.expire_due(self.container.uow())
 
     def _prune_jobs(self) -> int:
         keep = timedelta(days=self.container.settings.jobs.keep_done_days)

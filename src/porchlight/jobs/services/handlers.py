@@ -19,6 +19,7 @@ from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
 from porchlight.audit.services.log import SequenceResult
 from porchlight.custody.services import evidence
+from porchlight.custody.services import retention as custody_retention
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
 from porchlight.jobs.services.jobs import Handler, Progress
@@ -74,7 +75,15 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
                                                kit.sequence_every))
                 uow.commit()
 
+    def delete_evidence(args: dict[str, Any], progress: Progress) -> None:
+        custody_retention.delete_object(kit.uow(), kit.footage().store,
+                                        UUID(args["evidence_id"]))
+
+    def evidence_purged(args: dict[str, Any], progress: Progress) -> None:
+        custody_retention.tell_owner(kit.uow(), kit.security.mailer, UUID(args["evidence_id"]))
+
     return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
+            "evidence.delete": delete_evidence, "mail.evidence_purged": evidence_purged,
             "audit.sequence": sequence,
             "request.deliver": deliver_request, "mail.request_notice": request_notice,
             "mail.link": link, "mail.signup_taken": signup_taken}

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from porchlight.accounts.domain.auth import TokenIssued
+from porchlight.custody.domain.evidence import EvidencePurged
 from porchlight.footage.domain.clips import ClipKeyShredded
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.events import DomainEvent
@@ -61,12 +62,28 @@ def purge_clip(event: DomainEvent) -> JobSpec:
                                   "actor_id": actor}, key=f"clip.purge:{event.clip_id}")
 
 
+def delete_evidence(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, EvidencePurged)
+    return JobSpec("evidence.delete", {"evidence_id": str(event.evidence_id)},
+                   key=f"evidence.delete:{event.evidence_id}")
+
+
+def tell_owner_evidence_purged(event: DomainEvent) -> JobSpec | None:
+    """The agency's retention ran out: the resident hears of it (a revocation was theirs)."""
+    assert isinstance(event, EvidencePurged)
+    if event.reason != "retention":
+        return None
+    return JobSpec("mail.evidence_purged", {"evidence_id": str(event.evidence_id)},
+                   key=f"mail.evidence_purged:{event.evidence_id}")
+
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
     DeliveryCreated: (notify_resident,),
     TokenIssued: (mail_link,),
     ClipKeyShredded: (purge_clip,),
+    EvidencePurged: (delete_evidence, tell_owner_evidence_purged),
 }
 
 

@@ -358,6 +358,11 @@ class EvidenceRepository(Protocol):
 
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]: ...
 
+    def expired(self, now: datetime, limit: int) -> Sequence[EvidenceItem]:
+        """Items past the retention their agency committed to, not yet purged, oldest
+        deadline first."""
+        ...
+
 
 
 class AuditEventRepository(Protocol):

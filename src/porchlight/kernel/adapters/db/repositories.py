@@ -275,6 +275,11 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
     def for_consent(self, consent_id: UUID) -> Sequence[EvidenceItem]:
         return self._all(select(EvidenceItem).where(EvidenceItem.consent_id == consent_id))
 
+    def expired(self, now: datetime, limit: int) -> Sequence[EvidenceItem]:
+        return self._all(select(EvidenceItem).where(
+            EvidenceItem.purged_at.is_(None), EvidenceItem.expires_at <= now)
+            .order_by(EvidenceItem.expires_at, EvidenceItem.id).limit(limit))
+
 
 
 class SqlAuditEventRepository:

@@ -1,0 +1,73 @@
+"""Retention on the agency's side: evidence is deleted when the retention its agency
+committed to in the request runs out (capped by the deployment's maximum when the
+request was made), and its owner is told.
+
+The sweep (the worker, every 10 minutes) purges each expired item in a short transaction
+of its own: the key is destroyed and ``evidence.purged`` recorded with it, so the copy
+is unreadable from that commit. The event calls for two jobs (kernel.services.messagebus):
+``evidence.delete`` deletes the encrypted object, ``mail.evidence_purged`` tells the
+resident whose clip it was. Each is idempotent; a crash anywhere is finished by a retry.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from porchlight.accounts.services.credentials import digest
+from porchlight.kernel.services.ports import FootageStore, Mailer, OutgoingMail, UnitOfWork
+
+BATCH = 100
+
+
+def expire_due(uow: UnitOfWork) -> int:
+    """Purge every evidence item past its retention; how many."""
+    purged, seen = 0, set()
+    while True:
+        with uow.reading():
+            batch = [i.id for i in uow.evidence.expired(uow.clock.now(), BATCH)
+                     if i.id not in seen]
+        if not batch:
+            return purged
+        for evidence_id in batch:
+            seen.add(evidence_id)
+            with uow:
+                item = uow.evidence.get(evidence_id)
+                if item is None or item.purged_at is not None:
+                    continue
+                uow.lock(item)  # two sweeps at once: one purge, one audit event
+                item.purge(now=uow.clock.now(), reason="retention", actor_id=None)
+                uow.commit()
+                purged += 1
+
+
+def delete_object(uow: UnitOfWork, store: FootageStore, evidence_id: UUID) -> bool:
+    """The ``evidence.delete`` job: delete a purged item's object; whether it did."""
+    with uow.reading():
+        item = uow.evidence.get(evidence_id)
+    if item is None or item.purged_at is None:
+        return False  # never the object of a live item
+    store.delete(item.object_key)
+    return True
+
+
+def tell_owner(uow: UnitOfWork, mailer: Mailer, evidence_id: UUID) -> bool:
+    """The ``mail.evidence_purged`` job: tell the resident whose clip it was that the
+    agency's copy is gone; whether a mail went."""
+    with uow.reading():
+        item = uow.evidence.get(evidence_id)
+        consent = uow.consents.get(item.consent_id) if item is not None else None
+        delivery = uow.deliveries.get(consent.delivery_id) if consent is not None else None
+        owner = uow.accounts.get(delivery.resident_id) if delivery is not None else None
+        agency = uow.agencies.get(item.agency_id) if item is not None else None
+        request = uow.requests.get(item.request_id) if item is not None else None
+    if owner is None or owner.is_disabled or agency is None or request is None:
+        return False
+    mailer.send(OutgoingMail(
+        to=owner.email, subject=f"{agency.name} deleted its copy of your footage",
+        key=f"evidence-purged.{digest(str(evidence_id))[:32]}",
+        body=f"The copy of your camera footage that {agency.name} received for its request "
+             f"{request.case_number} reached the end of the {request.retention_days} days "
+             "it promised to keep it, and Porchlight deleted it: its key is destroyed and "
+             "the file removed. Your own clip is not affected.\n\nYou can see every request "
+             "you answered in your inbox."))
+    return True
