@@ -691,3 +691,42 @@ def test_evidence_is_deleted_when_the_agencys_retention_runs_out_and_the_owner_i
         [purged] = connection.execute(select(tables.audit_events).where(
             tables.audit_events.c.kind == "evidence.purged")).all()
     assert purged.payload["reason"] == "retention" and purged.actor_id is None
+
+
+def test_an_evidence_copy_left_by_a_derivation_killed_before_its_commit_is_swept(
+    d: Deployment, clip_files, tmp_path: Path
+) -> None:
+    """Published, never committed: after an hour the orphan sweep removes it, and spares
+    a copy still in flight and every copy a row names."""
+    from uuid import uuid4
+
+    from porchlight.custody.services import evidence
+    from porchlight.footage.services import retention
+
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    request_id = video_requests.create_request(
+        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"),
+        CreateVideoRequest(draft(d)))
+    resident = actor(d, "resident_a")
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    answers.give_consent(d.container.uow(), resident, GrantConsent(
+        item.delivery.id, clip_ids=frozenset({str(a_clips[0])}),
+        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256))
+    [kept] = evidence.agency_evidence(d.container.uow(), actor(d, "officer_x"), request_id)
+    assert "/" + d.clock.now().strftime(retention.KEY_TIME_FORMAT) + "-" in kept.object_key
+
+    store, plain = d.container.footage.store, tmp_path / "bytes"
+    plain.write_bytes(b"\0" * 1000)
+    folder = f"evidence/{d.agency_x}/{request_id}"
+    orphan = f"{folder}/{d.clock.now().strftime(retention.KEY_TIME_FORMAT)}-{uuid4()}.video"
+    with store.seal(orphan, plain, b"k" * 32) as staged:
+        staged.publish()
+    d.clock.advance(timedelta(minutes=30))
+    fresh = f"{folder}/{d.clock.now().strftime(retention.KEY_TIME_FORMAT)}-{uuid4()}.video"
+    with store.seal(fresh, plain, b"k" * 32) as staged:
+        staged.publish()
+    d.clock.advance(timedelta(minutes=31))
+    assert retention.sweep_orphans(d.container.uow(), store, d.clock.now()) == 1
+    assert set(store.keys("evidence/")) == {kept.object_key, fresh}

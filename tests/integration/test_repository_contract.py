@@ -482,6 +482,9 @@ def test_deliveries_consents_and_evidence(h: Harness) -> None:
         assert set(ids(h.uow.evidence.expired(NOW + timedelta(days=90), 10))) == {
             late_item.id, early_item.id}
         assert len(h.uow.evidence.expired(NOW + timedelta(days=90), 1)) == 1
+        assert h.uow.evidence.known_object_keys(
+            [late_item.object_key, "evidence/unknown.video"]) == {late_item.object_key}
+        assert h.uow.evidence.known_object_keys([]) == set()
     with h.uow:  # a purged item is not expired again
         h.uow.evidence.get(late_item.id).purge(now=NOW, reason="retention", actor_id=None)
         h.uow.commit()

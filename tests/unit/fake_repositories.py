@@ -260,6 +260,10 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
         return self._where(lambda e: e.purged_at is None and e.expires_at <= now,
                            lambda e: (e.expires_at, e.id), limit=limit)
 
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted = set(keys)
+        return {e.object_key for e in self._where(lambda e: e.object_key in wanted)}
+
 
 class FakeJobRepository(FakeRepository[Job]):
     table = "jobs"

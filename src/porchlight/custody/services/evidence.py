@@ -23,6 +23,7 @@ from porchlight.accounts.services.credentials import Security
 from porchlight.custody.domain.evidence import EvidenceItem, EvidenceReceived
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services.library import Footage, OpenClip
+from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound
 from porchlight.kernel.domain.policies import Actor, actor_id, require_agency_staff
 from porchlight.kernel.services.ports import UnitOfWork
@@ -82,7 +83,9 @@ def _store_item(
     trimmed: Path, start: float, end: float, container: str,
 ) -> None:
     evidence_id, data_key = uuid4(), secrets.token_bytes(32)
-    key = f"evidence/{request.agency_id}/{request.id}/{evidence_id}.video"
+    # named with the time, as clips are, so the orphan sweep spares a copy in flight
+    stamp = uow.clock.now().strftime(KEY_TIME_FORMAT)
+    key = f"evidence/{request.agency_id}/{request.id}/{stamp}-{evidence_id}.video"
     with kit.store.seal(key, trimmed, data_key) as stored:
         with uow.reading():
             if uow.consents.get(consent.id).revoked_at is not None:

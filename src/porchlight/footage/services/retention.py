@@ -148,19 +148,22 @@ def purge_expired(
 
 
 def sweep_orphans(uow: UnitOfWork, store: FootageStore, now: datetime) -> int:
-    """Delete stored objects no clip row names: what an upload killed before commit left.
+    """Delete stored objects no clip or evidence row names: what an upload or a derivation
+    killed between publishing and committing left.
 
     Object names carry their upload time; anything younger than an hour is spared, since
     its upload may still be on its way to the database.
     """
     removed = 0
-    for chunk in _chunks(store.keys("clips/"), 200):
-        with uow.reading():
-            known = uow.clips.known_object_keys(chunk)
-        for key in chunk:
-            if key not in known and _uploaded_before(key, now - ORPHAN_GRACE):
-                store.delete(key)
-                removed += 1
+    for prefix, repository in (("clips/", "clips"), ("evidence/", "evidence")):
+        # evidence too: a copy published by a derivation killed before its commit
+        for chunk in _chunks(store.keys(prefix), 200):
+            with uow.reading():
+                known = getattr(uow, repository).known_object_keys(chunk)
+            for key in chunk:
+                if key not in known and _uploaded_before(key, now - ORPHAN_GRACE):
+                    store.delete(key)
+                    removed += 1
     return removed
 
 

@@ -363,6 +363,10 @@ class EvidenceRepository(Protocol):
         deadline first."""
         ...
 
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these object keys an evidence row names (purged or not)."""
+        ...
+
 
 
 class AuditEventRepository(Protocol):

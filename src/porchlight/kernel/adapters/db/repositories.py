@@ -280,6 +280,12 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
             EvidenceItem.purged_at.is_(None), EvidenceItem.expires_at <= now)
             .order_by(EvidenceItem.expires_at, EvidenceItem.id).limit(limit))
 
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        if not keys:
+            return set()
+        return set(self.session.scalars(select(EvidenceItem.object_key).where(
+            EvidenceItem.object_key.in_(keys))))
+
 
 
 class SqlAuditEventRepository:
