@@ -47,9 +47,11 @@ from porchlight.audit.domain.verify import (
     verify_inclusion,
 )
 from porchlight.audit.domain.witness import (
+    MAX_REQUEST_BYTES,
     AddCheckpoint,
     WitnessRefusal,
     check_add_checkpoint,
+    claimed_origin,
     format_add_checkpoint,
     parse_add_checkpoint,
     parse_size_response,
@@ -58,6 +60,7 @@ from porchlight.audit.domain.witness import (
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "MAX_REQUEST_BYTES",
     "AddCheckpoint",
     "Checkpoint",
     "CheckpointError",
@@ -77,6 +80,7 @@ __all__ = [
     "WitnessRefusal",
     "check_add_checkpoint",
     "check_extension",
+    "claimed_origin",
     "consistency_plan",
     "consistency_proof",
     "consistency_proof_length",

@@ -26,6 +26,7 @@ __all__ = [
     "AddCheckpoint",
     "WitnessRefusal",
     "check_add_checkpoint",
+    "claimed_origin",
     "format_add_checkpoint",
     "parse_add_checkpoint",
     "parse_size_response",
@@ -95,7 +96,8 @@ def parse_size_response(body: bytes) -> int:
     return int(match.group(1))
 
 
-def _unverified_origin(note: str) -> str:
+def claimed_origin(note: str) -> str:
+    """The origin a note's checkpoint claims, unverified; WitnessRefusal(400) if none."""
     body = note.partition("\n\n")[0]
     try:
         return Checkpoint.parse(body + "\n").origin
@@ -113,7 +115,7 @@ def check_add_checkpoint(
     ``logs`` maps each witnessed origin to its key; ``latest`` is the last checkpoint this
     witness cosigned for the request's origin (None if it never did).
     """
-    origin = _unverified_origin(request.note)
+    origin = claimed_origin(request.note)
     verifier = logs.get(origin)
     if verifier is None:
         raise WitnessRefusal(404, f"unknown log {origin!r}")
