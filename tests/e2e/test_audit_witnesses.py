@@ -4,22 +4,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, insert, select
 
 from porchlight import bootstrap
 from porchlight.audit.adapters.http import HttpAuditLogSource, HttpWitnessClient
-from porchlight.audit.adapters.tables import audit_checkpoints, audit_cosignatures, audit_leaves
+from porchlight.audit.adapters.tables import (
+    audit_checkpoints,
+    audit_cosignatures,
+    audit_leaves,
+    audit_nodes,
+)
 from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.cli import app
 from porchlight.entrypoints.witness import create_witness_app
+from porchlight.kernel.adapters.db import tables
 from tests.e2e.test_audit_cli import data_dir, engine, runner, sequenced  # noqa: F401
 
 NAMES = ("w1.example/witness", "w2.example/witness")
+
+
+class SharedClientSource(HttpAuditLogSource):
+    """Each `verify` closes its source; the test client outlives them."""
+
+    def close(self) -> None:
+        return None
 
 
 @pytest.fixture
@@ -40,7 +54,7 @@ def witnesses(engine: Engine, data_dir: Path, monkeypatch: pytest.MonkeyPatch  #
     container = bootstrap.build(Settings())
     with TestClient(create_app(container=container)) as client:
         monkeypatch.setattr(bootstrap, "remote_audit_source",
-                            lambda url: HttpAuditLogSource(url, client=client))
+                            lambda url: SharedClientSource(url, client=client))
         yield {"log": key, **keys}
     container.close()
 
@@ -50,6 +64,8 @@ def verify(keys: dict[str, str], *extra: str) -> tuple[int, str]:
     for name in NAMES:
         args += ["--witness", f"{name}={keys[name]}"]
     result = runner.invoke(app, [*args, *extra])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
     return result.exit_code, result.output
 
 
@@ -90,17 +106,28 @@ def test_rollback_is_caught_by_the_remembered_checkpoint_and_the_witnesses(
     code, output = verify(witnesses)
     assert code == 0, output
     with engine.begin() as connection:  # roll back to 20 entries, consistently
-        for table in ("audit_leaves", "audit_checkpoints", "audit_cosignatures"):
+        for table in ("audit_leaves", "audit_nodes", "audit_checkpoints", "audit_cosignatures"):
             connection.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
         connection.execute(delete(audit_cosignatures).where(audit_cosignatures.c.size > 20))
         connection.execute(delete(audit_leaves).where(audit_leaves.c.leaf_index >= 20))
         connection.execute(delete(audit_checkpoints).where(audit_checkpoints.c.size > 20))
+        for level, index in connection.execute(select(audit_nodes.c.level,
+                                                      audit_nodes.c.node_index)).all():
+            if (index + 1) << level > 20:
+                connection.execute(delete(audit_nodes).where(
+                    audit_nodes.c.level == level, audit_nodes.c.node_index == index))
     code, output = verify(witnesses, "--min-witnesses", "1")  # no file given by the user
     assert code == 1 and "first bad index 20" in output, output
     code, output = verify(witnesses, "--no-state", "--min-witnesses", "1")
     assert code == 1 and "no checkpoint is cosigned" in output, output
-    # the log grows a fork from 20 and signs it: the witnesses refuse to cosign
-    sequenced(engine, data_dir, 15)
+    # the log grows a fork from 20 (other events after event 20) and signs it
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
+        connection.execute(delete(tables.audit_events).where(tables.audit_events.c.id > 20))
+        connection.execute(insert(tables.audit_events), [
+            {"kind": "clip.forged", "version": 1, "occurred_at": datetime(2026, 11, 2, tzinfo=UTC),
+             "actor_id": None, "payload": {"n": i}} for i in range(15)])
+    assert runner.invoke(app, ["audit", "sequence"]).exit_code == 0
     result = runner.invoke(app, ["audit", "witness-collect"])
     assert result.exit_code == 1 and result.output.count("refused") == 2, result.output
     code, output = verify(witnesses)
