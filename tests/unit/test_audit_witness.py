@@ -48,9 +48,11 @@ def test_cosignature_matches_an_independent_encoding() -> None:
     assert struct.unpack(">Q", raw[4:12]) == (1_700_000_000,)
     message = b"cosignature/v1\ntime 1700000000\n" + BODY.encode()
     Ed25519PublicKey.from_public_bytes(public).verify(raw[12:], message)  # raises if wrong
-    assert signer.verifier_key == "witness.example/w1+e75f6532+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4"
+    # the fixed vector (Ed25519 is deterministic)
+    assert signer.verifier_key == (
+        "witness.example/w1+e75f6532+BAOhB7/zzhC+HXDdGOdLwJln5NYwm6UNXx3chmQSVTG4")
     assert encoded == ("519lMgAAAABlU/EAKuNxePNbvH7Y2N8dQ/UzDENSHEfULZTNWpGe8xL947wsxa8A6RiYPnky"
-                       "dgtj52s94BGJPdi9VhTryYZFYYFCAw==")  # the fixed vector (Ed25519 is deterministic)
+                       "dgtj52s94BGJPdi9VhTryYZFYYFCAw==")
     note = BODY + "\n" + "\u2014 example.org/log " + base64.b64encode(b"abcd" + bytes(64)).decode(
         ) + "\n" + line
     assert CosignatureVerifier(signer.verifier_key).verify(note) == 1_700_000_000
@@ -88,7 +90,8 @@ class Log:
     """A real log in memory, signed by a real key."""
 
     def __init__(self, origin: str = "example.org/log") -> None:
-        self.tree, self.signer, self.origin = InMemoryTree(), CheckpointSigner.generate(origin), origin
+        self.tree, self.origin = InMemoryTree(), origin
+        self.signer = CheckpointSigner.generate(origin)
 
     def grow(self, count: int, tag: bytes = b"") -> str:
         for _ in range(count):
@@ -124,7 +127,7 @@ def test_witness_cosigns_extensions_and_refuses_rollback_fork_and_bad_proofs(
     second = log.grow(4)
     proof = log.tree.consistency_proof(5, 9)
     assert refusal(witness, format_add_checkpoint(0, [], second)).known_size == 5  # stale old
-    bad = [bytes(32)] + list(proof[1:])
+    bad = [bytes(32), *proof[1:]]
     assert refusal(witness, format_add_checkpoint(5, bad, second)).status == 422
     witness.add_checkpoint(format_add_checkpoint(5, proof, second))
     # rollback: an older checkpoint of the same log
