@@ -29,3 +29,9 @@ def skip_or_fail(reason: str) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(env="test", data_dir=tmp_path / "var")
+
+
+@pytest.fixture(autouse=True)
+def _verify_state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`audit verify --url` remembers checkpoints per user: never in the tester's home."""
+    monkeypatch.setenv("PORCHLIGHT_VERIFY_STATE_DIR", str(tmp_path / "verify-state"))

@@ -17,12 +17,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from porchlight.accounts.adapters.passwords import Argon2PasswordHasher
 from porchlight.accounts.services.credentials import Security
-from porchlight.audit.adapters.http import HttpAuditLogSource
-from porchlight.audit.adapters.keys import load_or_create_signer, load_signer
+from porchlight.audit.adapters.http import HttpAuditLogSource, HttpWitnessClient
+from porchlight.audit.adapters.keys import (
+    load_or_create_cosigner,
+    load_or_create_signer,
+    load_signer,
+)
 from porchlight.audit.adapters.sql_log import SqlAuditLogStore
 from porchlight.audit.adapters.sql_source import SqlAuditLogSource
+from porchlight.audit.adapters.verify_state import VerifiedCheckpointFile, default_state_dir
+from porchlight.audit.adapters.witness_state import SqliteWitnessState
+from porchlight.audit.domain import CheckpointError, CheckpointVerifier, CosignatureVerifier
 from porchlight.audit.services.log import Sequencer, SequencerConfig
-from porchlight.audit.services.ports import AuditLogStore
+from porchlight.audit.services.ports import AuditLogStore, WitnessClient
+from porchlight.audit.services.witness import (
+    Collected,
+    Witness,
+    WitnessEndpoint,
+    collect_cosignatures,
+)
 from porchlight.config import Settings
 from porchlight.footage.adapters.store import EncryptedFootageStore, LocalObjectStore
 from porchlight.footage.adapters.vault import LocalKeyVault
@@ -180,6 +193,25 @@ class Container:
         """The local log, on one snapshot, for `audit verify`."""
         return SqlAuditLogSource.open(self.engine)
 
+    def witness_endpoints(self, clients: dict[str, WitnessClient] | None = None
+                          ) -> list[WitnessEndpoint]:
+        """The configured witnesses (PORCHLIGHT_AUDIT__WITNESSES); ``clients`` by name
+        replaces the HTTP client (tests run witnesses in-process)."""
+        endpoints = []
+        for witness in self.settings.audit.witnesses:
+            verifier = CosignatureVerifier(witness.key)
+            if verifier.name != witness.name:
+                raise CheckpointError(f"witness {witness.name!r} has a key named "
+                                      f"{verifier.name!r}")
+            client = (clients or {}).get(witness.name) or HttpWitnessClient(witness.url)
+            endpoints.append(WitnessEndpoint(verifier, client))
+        return endpoints
+
+    def collect_cosignatures(self, clients: dict[str, WitnessClient] | None = None
+                             ) -> list[Collected]:
+        """Ask every configured witness to cosign the newest checkpoint."""
+        return collect_cosignatures(self.audit_store(), self.witness_endpoints(clients))
+
 
 def build(
     settings: Settings | None = None,
@@ -275,6 +307,29 @@ def common_passwords() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
     return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
+
+
+def build_witness(name: str, key_file: Path, state_file: Path, logs: list[str]) -> Witness:
+    """A tlog-witness named ``name`` with its key file and state, for the logs whose verifier
+    keys are given (``origin=key``, or a key whose name is the origin)."""
+    verifiers, origins = [], []
+    for entry in logs:
+        origin, _, key = entry.rpartition("=") if "=" in entry else ("", "", entry)
+        verifier = CheckpointVerifier(key)
+        origin = origin or verifier.name
+        verifiers.append(CheckpointVerifier(key, origin=origin))
+        origins.append(origin)
+    signer = load_or_create_cosigner(key_file, name)
+    return Witness(signer, verifiers, origins, SqliteWitnessState(state_file), SystemClock())
+
+
+def witness_verifier_key(name: str, key_file: Path) -> str:
+    return load_or_create_cosigner(key_file, name).verifier_key
+
+
+def verified_checkpoint_file(directory: Path | None, verifier_key: str) -> VerifiedCheckpointFile:
+    """Where `audit verify --url` keeps the last checkpoint it verified for this key."""
+    return VerifiedCheckpointFile(directory or default_state_dir(), verifier_key)
 
 
 def remote_audit_source(url: str) -> HttpAuditLogSource:

@@ -73,6 +73,14 @@ class KeySettings(BaseModel):
     )
 
 
+class WitnessSettings(BaseModel):
+    """A witness the log asks to cosign its checkpoints (C2SP tlog-witness)."""
+
+    name: str = Field(description="the witness's name, as in its key")
+    url: str = Field(description="the witness's URL prefix; requests go to <url>/add-checkpoint")
+    key: str = Field(description="its cosignature/v1 verifier key, name+hash+base64")
+
+
 class AuditSettings(BaseModel):
     """The audit log sequencer: how often it runs, how often it signs, and where."""
 
@@ -88,6 +96,9 @@ class AuditSettings(BaseModel):
         "being asked (what a lost or dead sequencing job left, an unsigned checkpoint)")
     checkpoint_interval_seconds: float = Field(default=5.0, ge=0)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
+    witnesses: list[WitnessSettings] = Field(
+        default_factory=list, description="witnesses asked to cosign each new checkpoint "
+        '(JSON: [{"name": ..., "url": ..., "key": ...}])')
 
 
 class PolicySettings(BaseModel):

@@ -20,12 +20,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from porchlight import bootstrap
-from porchlight.audit.domain import CheckpointError, CheckpointVerifier, verify_inclusion
+from porchlight.audit.domain import (
+    CheckpointError,
+    CheckpointVerifier,
+    CosignatureVerifier,
+    verify_inclusion,
+)
 from porchlight.audit.services import queries as audit_queries
 from porchlight.audit.services.log import SequenceResult
 from porchlight.audit.services.ports import AuditKeyError, AuditQueueBusy, AuditSourceError
 from porchlight.audit.services.verify import Progress as ProgressFn
-from porchlight.audit.services.verify import VerifyReport, verify_log
+from porchlight.audit.services.verify import VerifyReport, WitnessPolicy, verify_log
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints.audit_worker import worker_for
@@ -127,17 +132,56 @@ def verify(
         [], help="A signed checkpoint saved earlier: the log must still extend it."),
     save_checkpoint: Path | None = typer.Option(
         None, help="After a clean verification, save the latest checkpoint here."),
+    witness: list[str] = typer.Option(
+        [], help="NAME=KEY of a witness whose cosignature counts (repeatable)."),
+    min_witnesses: int | None = typer.Option(
+        None, min=1, help="Cosignatures required from the --witness list (default: all)."),
+    state_dir: Path | None = typer.Option(
+        None, help="Where --url remembers the last verified checkpoint per log "
+        "(default: $PORCHLIGHT_VERIFY_STATE_DIR or ~/.local/share/porchlight/audit-verify)."),
+    state: bool = typer.Option(True, help="With --url, trust and update the remembered "
+                               "checkpoint (--no-state: neither)."),
 ) -> None:
     """Re-derive the whole log, check every signature and checkpoint, name the first bad index."""
     notes = _read_notes(trusted_checkpoint)
-    report = _verify_remote(url, key, origin, notes) if url else _verify_local(
-        key, origin, events, notes)
+    policy = _witness_policy(witness, min_witnesses)
+    memory = None
+    if url and key and state:
+        _verifier(key, origin)
+        memory = bootstrap.verified_checkpoint_file(state_dir, key)
+        remembered = memory.load()
+        notes += [remembered] if remembered else []
+    report = _verify_remote(url, key, origin, notes, policy) if url else _verify_local(
+        key, origin, events, notes, policy)
     _print_report(report)
     if not report.ok:
         raise typer.Exit(1)
+    if memory is not None and report.latest_note is not None and memory.save(report.latest_note):
+        console.print(f"remembered the verified checkpoint in {memory.path}")
     if save_checkpoint is not None and report.latest_note is not None:
         save_checkpoint.write_text(report.latest_note, encoding="utf-8")
         console.print(f"saved the latest checkpoint to {save_checkpoint}")
+
+
+def _witness_policy(witnesses: list[str], minimum: int | None) -> WitnessPolicy | None:
+    if not witnesses:
+        if minimum is not None:
+            raise _fail("--min-witnesses needs --witness NAME=KEY")
+        return None
+    verifiers = []
+    for entry in witnesses:
+        name, _, key = entry.partition("=") if "=" in entry else ("", "", entry)
+        try:
+            verifier = CosignatureVerifier(key)
+        except CheckpointError as exc:
+            raise _fail(f"bad witness key {entry!r}: {exc}") from exc
+        if name and name != verifier.name:
+            raise _fail(f"witness {name!r} has a key named {verifier.name!r}")
+        verifiers.append(verifier)
+    minimum = len(verifiers) if minimum is None else minimum
+    if minimum > len(verifiers):
+        raise _fail(f"--min-witnesses {minimum} is more than the {len(verifiers)} witnesses given")
+    return WitnessPolicy(verifiers, minimum)
 
 
 def _verifier(key: str, origin: str | None) -> CheckpointVerifier:
@@ -147,30 +191,31 @@ def _verifier(key: str, origin: str | None) -> CheckpointVerifier:
         raise _fail(f"bad verifier key: {exc}") from exc
 
 
-def _verify_local(key: str | None, origin: str | None, events: bool, notes: list[str]
-                  ) -> VerifyReport:
+def _verify_local(key: str | None, origin: str | None, events: bool, notes: list[str],
+                  policy: WitnessPolicy | None = None) -> VerifyReport:
     container = _container()
     try:
         key = key or container.audit_verifier_key()
         verifier = _verifier(key, origin or container.settings.origin)
         with container.audit_source() as source, _progress() as progress:
             return verify_log(source, verifier, events=source if events else None,
-                              trusted=notes, progress=progress)
+                              trusted=notes, progress=progress, witnesses=policy)
     except (AuditKeyError, CheckpointError) as exc:
         raise _fail(f"{exc} (pass --key)" if isinstance(exc, AuditKeyError) else str(exc)) from exc
     finally:
         container.close()
 
 
-def _verify_remote(url: str, key: str | None, origin: str | None, notes: list[str]
-                   ) -> VerifyReport:
+def _verify_remote(url: str, key: str | None, origin: str | None, notes: list[str],
+                   policy: WitnessPolicy | None = None) -> VerifyReport:
     if not key:
         raise _fail("--url needs --key: the verifier key you trust, obtained separately")
     verifier = _verifier(key, origin)
     source = bootstrap.remote_audit_source(url)
     try:
         with _progress() as progress:
-            return verify_log(source, verifier, trusted=notes, progress=progress)
+            return verify_log(source, verifier, trusted=notes, progress=progress,
+                              witnesses=policy)
     except (AuditSourceError, CheckpointError) as exc:
         raise _fail(str(exc)) from exc
     finally:
@@ -182,6 +227,9 @@ def _print_report(report: VerifyReport) -> None:
     console.print(f"{report.size} leaves, {report.checkpoints} signed checkpoints "
                   f"(the latest covers {report.signed_size} leaves"
                   f"{f'; {unsigned} newer leaves await the next' if unsigned > 0 else ''})")
+    if report.witnessed_size is not None:
+        console.print(f"the latest checkpoint cosigned by enough witnesses covers "
+                      f"{report.witnessed_size} leaves")
     if report.ok:
         console.print("[green]OK[/]: every signature verifies, every checkpoint extends the "
                       "one before, and the stored leaves reproduce every signed root")
@@ -192,6 +240,27 @@ def _print_report(report: VerifyReport) -> None:
     for problem in report.problems:
         where = f"leaf {problem.index}" if problem.index is not None else "log"
         console.print(escape(f"  - [{problem.code}] {where}: {problem.message}"))
+
+
+@audit_app.command("witness-collect")
+def witness_collect() -> None:
+    """Ask every configured witness (PORCHLIGHT_AUDIT__WITNESSES) to cosign the newest
+    checkpoint, with a consistency proof from the last one it cosigned; store the answers."""
+    container = _container()
+    try:
+        results = container.collect_cosignatures()
+    except CheckpointError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        container.close()
+    if not container.settings.audit.witnesses:
+        raise _fail("no witnesses configured (PORCHLIGHT_AUDIT__WITNESSES)")
+    for result in results:
+        mark = "[green]ok[/]" if result.ok else "[red]refused[/]"
+        console.print(f"{mark} {escape(result.witness)} at size {result.size}: "
+                      f"{escape(result.message)}")
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
 
 
 @audit_app.command("prove")

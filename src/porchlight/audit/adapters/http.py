@@ -15,11 +15,15 @@ from typing import Any
 
 import httpx
 
+from porchlight.audit.domain import parse_size_response
 from porchlight.audit.services.ports import (
     AuditSourceError,
     LeafData,
     LeafRow,
     StoredCheckpoint,
+    WitnessConflict,
+    WitnessRefused,
+    WitnessUnavailable,
 )
 
 API = "/api/v1/audit"
@@ -103,3 +107,32 @@ def _message(body: object) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return str(body["error"].get("message", "error"))
     return "unexpected answer"
+
+
+class HttpWitnessClient:
+    """Implements WitnessClient: C2SP tlog-witness ``POST <url>/add-checkpoint``."""
+
+    def __init__(self, url: str, *, client: httpx.Client | None = None) -> None:
+        self.url = url.rstrip("/") + "/add-checkpoint"
+        self.client = client or httpx.Client(timeout=30.0)
+
+    def add_checkpoint(self, body: bytes) -> str:
+        try:
+            response = self.client.post(self.url, content=body,
+                                        headers={"Content-Type": "text/plain; charset=utf-8"})
+        except httpx.HTTPError as exc:
+            raise WitnessUnavailable(f"cannot reach {self.url}: {exc}") from exc
+        if response.status_code == 200:
+            return response.text
+        kind = response.headers.get("content-type", "")
+        if response.status_code == 409 and kind == "text/x.tlog.size":
+            try:
+                raise WitnessConflict(parse_size_response(response.content))
+            except ValueError as exc:
+                raise WitnessUnavailable(str(exc)) from exc
+        if response.status_code in (400, 403, 404, 409, 422):
+            raise WitnessRefused(response.status_code, response.text.strip()[:200])
+        raise WitnessUnavailable(f"{self.url}: HTTP {response.status_code}")
+
+    def close(self) -> None:
+        self.client.close()

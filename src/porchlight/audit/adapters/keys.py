@@ -13,11 +13,11 @@ import os
 import stat
 from pathlib import Path
 
-from porchlight.audit.domain import CheckpointSigner
+from porchlight.audit.domain import CheckpointSigner, CosignatureSigner
 from porchlight.audit.services.ports import AuditKeyError
 from porchlight.kernel.adapters.files import private_dirs
 
-__all__ = ["AuditKeyError", "load_or_create_signer", "load_signer"]
+__all__ = ["AuditKeyError", "load_or_create_cosigner", "load_or_create_signer", "load_signer"]
 
 
 def load_signer(path: Path) -> CheckpointSigner:
@@ -39,6 +39,25 @@ def load_or_create_signer(path: Path, name: str) -> CheckpointSigner:
     if not path.exists():
         _create(path, CheckpointSigner.generate(name).signer_key)
     return load_signer(path)
+
+
+def load_or_create_cosigner(path: Path, name: str) -> CosignatureSigner:
+    """A witness's cosignature key, created 0600 (named ``name``) on first use."""
+    if not path.exists():
+        _create(path, CosignatureSigner.generate(name).signer_key)
+    _check_private(path)
+    try:
+        signer = CosignatureSigner.from_signer_key(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError) as exc:
+        raise AuditKeyError(f"{path} does not hold a witness key: {exc}") from exc
+    if signer.name != name:
+        raise AuditKeyError(f"{path} holds the key of witness {signer.name!r}, not {name!r}")
+    return signer
+
+
+def _check_private(path: Path) -> None:
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise AuditKeyError(f"{path} is readable by others; run: chmod 600 {path}")
 
 
 def _create(path: Path, secret: str) -> None:

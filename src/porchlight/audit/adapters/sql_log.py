@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from porchlight.audit.adapters.tables import (
     audit_checkpoints,
+    audit_cosignatures,
     audit_leaves,
     audit_nodes,
 )
@@ -116,6 +117,22 @@ class SqlLogView:
         )
         return [_checkpoint(row) for row in self.connection.execute(query)]
 
+    def cosignatures(self, sizes: Collection[int]) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        if not sizes:
+            return found
+        table = audit_cosignatures
+        query = (select(table.c.size, table.c.line).where(table.c.size.in_(list(sizes)))
+                 .order_by(table.c.size, table.c.witness))
+        for size, line in self.connection.execute(query):
+            found.setdefault(size, []).append(line)
+        return found
+
+    def cosigned_size(self, witness: str) -> int:
+        query = select(func.max(audit_cosignatures.c.size)).where(
+            audit_cosignatures.c.witness == witness)
+        return self.connection.execute(query).scalar() or 0
+
     def leaves(self, start: int, end: int) -> list[LeafRow]:
         c = audit_leaves.c
         query = (
@@ -184,6 +201,16 @@ class SqlLogWriter(SqlLogView):
                 signed_at=checkpoint.signed_at,
             )
         )
+
+
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: int) -> bool:
+        table = audit_cosignatures
+        known = select(table.c.size).where(table.c.size == size, table.c.witness == witness)
+        if self.connection.execute(known).first() is not None:
+            return False
+        self.connection.execute(insert(table).values(
+            size=size, witness=witness, line=line, cosigned_at=cosigned_at))
+        return True
 
 
 class SqlAuditLogStore:

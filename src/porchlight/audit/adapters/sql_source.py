@@ -17,6 +17,7 @@ from porchlight.audit.adapters.sql_log import SqlLogView, event_decoder, mark
 from porchlight.audit.adapters.tables import audit_leaves
 from porchlight.audit.domain import consistency_plan, evaluate_plan
 from porchlight.audit.services.ports import LeafData, LeafRow, QueuedEvent, StoredCheckpoint
+from porchlight.audit.services.queries import with_cosignatures
 from porchlight.kernel.adapters.db.engine import read_snapshot
 from porchlight.kernel.adapters.db.tables import audit_events
 
@@ -59,7 +60,7 @@ class SqlAuditLogSource:
     def checkpoints(self) -> Iterator[StoredCheckpoint]:
         after = -1
         while page := self.view.checkpoints(after, 1000):
-            yield from page
+            yield from with_cosignatures(self.view, page)
             after = page[-1].size
 
     def leaf_chunks(self, start: int, end: int) -> Iterator[Sequence[LeafRow]]:

@@ -11,6 +11,8 @@ three append-only with database triggers.  Storage layout:
   the leaf table, so a changed, removed or inserted leaf cannot also spoil the proofs that
   locate it: the verifier finds the exact index unless this table was rewritten as well.
 * ``audit_checkpoints``: the signed notes, one per tree size the log committed to.
+* ``audit_cosignatures``: witnesses' cosignature lines on those notes (migration 0012),
+  at most one per witness and checkpoint; served appended to the note.
 
 On SQLite, integer keys are rowid aliases (``Integer`` variant) and the node table is
 ``WITHOUT ROWID``: range scans by log index read the table b-tree directly.
@@ -35,7 +37,7 @@ from porchlight.kernel.adapters.db.tables import metadata
 from porchlight.kernel.adapters.db.types import UTCDateTime
 
 LOG_INTEGER = BigInteger().with_variant(Integer, "sqlite")
-APPEND_ONLY_TABLES = ("audit_leaves", "audit_nodes", "audit_checkpoints")
+APPEND_ONLY_TABLES = ("audit_leaves", "audit_nodes", "audit_checkpoints", "audit_cosignatures")
 
 audit_leaves = Table(
     "audit_leaves",
@@ -69,4 +71,14 @@ audit_checkpoints = Table(
     Column("verifier_key", String(200), nullable=False),
     Column("signed_at", UTCDateTime, nullable=False),
     CheckConstraint("size > 0", name="size_positive"),
+)
+
+audit_cosignatures = Table(
+    "audit_cosignatures",
+    metadata,
+    Column("size", LOG_INTEGER, ForeignKey("audit_checkpoints.size"), primary_key=True,
+           autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("cosigned_at", BigInteger, nullable=False),
 )

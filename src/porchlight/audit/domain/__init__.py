@@ -12,6 +12,12 @@ from porchlight.audit.domain.checkpoint import (
     CheckpointVerifier,
     check_extension,
 )
+from porchlight.audit.domain.cosignature import (
+    CosignatureSigner,
+    CosignatureVerifier,
+    cosignature_key_hash,
+    cosigned_message,
+)
 from porchlight.audit.domain.hashing import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 from porchlight.audit.domain.note import NoteSigner, NoteVerifier, key_hash
 from porchlight.audit.domain.tree import (
@@ -40,15 +46,29 @@ from porchlight.audit.domain.verify import (
     verify_consistency,
     verify_inclusion,
 )
+from porchlight.audit.domain.witness import (
+    MAX_REQUEST_BYTES,
+    AddCheckpoint,
+    WitnessRefusal,
+    check_add_checkpoint,
+    claimed_origin,
+    format_add_checkpoint,
+    parse_add_checkpoint,
+    parse_size_response,
+)
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "MAX_REQUEST_BYTES",
+    "AddCheckpoint",
     "Checkpoint",
     "CheckpointError",
     "CheckpointSigner",
     "CheckpointVerifier",
     "CompactRange",
+    "CosignatureSigner",
+    "CosignatureVerifier",
     "InMemoryTree",
     "Node",
     "NodeGetter",
@@ -57,17 +77,25 @@ __all__ = [
     "NoteVerifier",
     "ProofError",
     "ProofPlan",
+    "WitnessRefusal",
+    "check_add_checkpoint",
     "check_extension",
+    "claimed_origin",
     "consistency_plan",
     "consistency_proof",
     "consistency_proof_length",
+    "cosignature_key_hash",
+    "cosigned_message",
     "evaluate_plan",
+    "format_add_checkpoint",
     "inclusion_plan",
     "inclusion_proof",
     "inclusion_proof_length",
     "key_hash",
     "leaf_hash",
     "node_hash",
+    "parse_add_checkpoint",
+    "parse_size_response",
     "range_hash",
     "range_nodes",
     "root_at",

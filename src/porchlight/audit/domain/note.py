@@ -32,6 +32,7 @@ __all__ = [
     "b64decode_canonical",
     "check_text",
     "key_hash",
+    "split_note",
 ]
 
 SIGNATURE_PREFIX = "\u2014 "
@@ -186,7 +187,7 @@ class NoteVerifier:
         Signatures from other keys are ignored (witness cosignatures, key rotation), but
         any signature line claiming to be from this key must verify.
         """
-        text, signatures = _split_note(note)
+        text, signatures = split_note(note)
         payload, verified = text.encode("utf-8"), False
         for name, signature in signatures:
             if name != self._name or signature[:4] != self._key_hash:
@@ -201,7 +202,7 @@ class NoteVerifier:
         return text
 
 
-def _split_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes]]]:
+def split_note(note: str | bytes) -> tuple[str, list[tuple[str, bytes]]]:
     """Split a signed note into its text and (key name, key ID || signature) pairs."""
     if isinstance(note, bytes):
         try:

@@ -76,6 +76,14 @@ class AuditLogReader(Protocol):
         """Stored leaves with ``start <= index < end``, in index order."""
         ...
 
+    def cosignatures(self, sizes: Collection[int]) -> dict[int, list[str]]:
+        """Witness cosignature lines stored for the checkpoints of these sizes."""
+        ...
+
+    def cosigned_size(self, witness: str) -> int:
+        """The largest checkpoint size ``witness`` cosigned for this log (0 if none)."""
+        ...
+
     def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
         """The stored complete nodes among ``ids`` (level 0: leaf hashes)."""
         ...
@@ -97,6 +105,10 @@ class AuditLogWriter(AuditLogReader, Protocol):
         ...
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
+
+    def add_cosignature(self, size: int, witness: str, line: str, cosigned_at: int) -> bool:
+        """Store a verified cosignature line; False when that witness's is already stored."""
+        ...
 
 
 class AuditLogStore(Protocol):
@@ -149,4 +161,47 @@ class AuditEventSource(Protocol):
     def first_skipped_event(self) -> tuple[int, int] | None:
         """``(event id, leaf index)`` of the first event older than the last leaf's event
         that no leaf holds, with the index of the first leaf holding a later event."""
+        ...
+
+
+class WitnessState(Protocol):
+    """A witness's memory: the last checkpoint it cosigned for each log it witnesses."""
+
+    def latest(self, origin: str) -> tuple[str, str] | None:
+        """``(checkpoint body, signed note)`` last cosigned for ``origin``, None if none."""
+        ...
+
+    def advance(self, origin: str, expected_size: int | None, size: int, body: str,
+                note: str) -> bool:
+        """Record a cosigned checkpoint if the stored size is still ``expected_size`` (None:
+        nothing stored); False when another request moved it first."""
+        ...
+
+
+class WitnessUnavailable(RuntimeError):
+    """A witness could not be reached or gave an answer outside the protocol."""
+
+
+class WitnessConflict(Exception):
+    """A witness answered 409 with its own size: the ``old`` line was stale."""
+
+    def __init__(self, known_size: int) -> None:
+        super().__init__(f"the witness is at size {known_size}")
+        self.known_size = known_size
+
+
+class WitnessRefused(Exception):
+    """A witness refused to cosign (400, 403, 404, 409 without a size, 422)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+
+
+class WitnessClient(Protocol):
+    """One witness's ``add-checkpoint`` endpoint."""
+
+    def add_checkpoint(self, body: bytes) -> str:
+        """POST the request body; the cosignature lines, or WitnessConflict, WitnessRefused,
+        WitnessUnavailable."""
         ...

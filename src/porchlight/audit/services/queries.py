@@ -8,7 +8,7 @@ up as an error instead of as a proof that fails on someone else's machine.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from porchlight.audit.domain import (
@@ -69,7 +69,15 @@ class ConsistencyProof:
 def log_state(store: AuditLogStore) -> tuple[StoredCheckpoint | None, int]:
     """The newest signed checkpoint (None before the first) and the number of leaves."""
     with store.reading() as log:
-        return log.latest_checkpoint(), log.size()
+        latest = log.latest_checkpoint()
+        return (with_cosignatures(log, [latest])[0] if latest else None), log.size()
+
+
+def with_cosignatures(log: AuditLogReader, found: list[StoredCheckpoint]
+                      ) -> list[StoredCheckpoint]:
+    """The checkpoints with their witnesses' cosignature lines appended to each note."""
+    lines = log.cosignatures([c.size for c in found])
+    return [replace(c, note=c.note + "".join(lines.get(c.size, ()))) for c in found]
 
 
 def parse_note(note: str) -> Checkpoint | None:
@@ -95,7 +103,7 @@ def list_checkpoints(store: AuditLogStore, after: int, limit: int) -> list[Store
     _require(after >= 0, "after must not be negative")
     _require(1 <= limit <= MAX_CHECKPOINTS, f"limit must be between 1 and {MAX_CHECKPOINTS}")
     with store.reading() as log:
-        return log.checkpoints(after, limit)
+        return with_cosignatures(log, log.checkpoints(after, limit))
 
 
 def entries(store: AuditLogStore, start: int, end: int | None) -> Entries:

@@ -36,6 +36,7 @@ from porchlight.audit.domain import (
     CheckpointError,
     CheckpointVerifier,
     CompactRange,
+    CosignatureVerifier,
     verify_consistency,
 )
 from porchlight.audit.services.log import leaf_bytes
@@ -63,6 +64,7 @@ class VerifyReport:
     checkpoints: int = 0
     signed_size: int = 0
     latest_note: str | None = None
+    witnessed_size: int | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -78,6 +80,14 @@ class VerifyReport:
         """Keep the first problem of each kind: later ones are usually its consequences."""
         if all(p.code != code for p in self.problems):
             self.problems.append(Problem(index, code, message))
+
+
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """Trust a checkpoint only once ``minimum`` of these witnesses cosigned it."""
+
+    witnesses: Sequence[CosignatureVerifier]
+    minimum: int
 
 
 @dataclass
@@ -101,10 +111,16 @@ def verify_log(
     events: AuditEventSource | None = None,
     trusted: Iterable[str] = (),
     progress: Progress = _no_progress,
+    witnesses: WitnessPolicy | None = None,
 ) -> VerifyReport:
-    """Check everything ``source`` holds against ``verifier``; see the module docstring."""
+    """Check everything ``source`` holds against ``verifier``; see the module docstring.
+
+    With ``witnesses``, ``latest_note`` is the newest checkpoint cosigned by enough of
+    them, and the report fails when there is none."""
     report = VerifyReport()
     chain = _authentic_chain(source, verifier, trusted, report)
+    if witnesses is not None:
+        _check_witnesses(chain, witnesses, report)
     _check_chain(source, chain, report, progress)
     scan = _scan_leaves(source, [s.checkpoint for s in chain], report, progress)
     report.size = scan.count
@@ -147,6 +163,31 @@ def _authentic_chain(
         report.signed_size = ordered[-1].checkpoint.size
         report.latest_note = ordered[-1].note
     return ordered
+
+
+def _check_witnesses(chain: Sequence[_Signed], policy: WitnessPolicy,
+                     report: VerifyReport) -> None:
+    """Find the newest checkpoint that ``policy.minimum`` of the named witnesses cosigned."""
+    best = 0
+    for signed in reversed(chain):
+        count = sum(_cosigned(signed.note, witness) for witness in policy.witnesses)
+        best = max(best, count)
+        if count >= policy.minimum:
+            report.witnessed_size = signed.checkpoint.size
+            report.latest_note = signed.note
+            return
+    report.latest_note = None
+    names = ", ".join(w.name for w in policy.witnesses)
+    report.add(None, "witnesses", f"no checkpoint is cosigned by {policy.minimum} of the "
+               f"witnesses {names} (at most {best})")
+
+
+def _cosigned(note: str, witness: CosignatureVerifier) -> bool:
+    try:
+        witness.verify(note)
+    except CheckpointError:
+        return False
+    return True
 
 
 def _merge(chain: dict[int, _Signed], signed: _Signed, report: VerifyReport) -> None:
