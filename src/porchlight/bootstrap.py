@@ -112,6 +112,8 @@ class Container:
         kit = JobKit(uow=self.uow, footage=lambda: self.footage, requests=self.requests_kit,
                      security=self.security, workdir=self.settings.data_dir / "tmp",
                      sequence=lambda: self.audit_sequencer().run_pass(),
+                     collect_cosignatures=(self.collect_cosignatures
+                                           if self.settings.audit.witnesses else None),
                      sequence_every=timedelta(seconds=audit.sequence_interval_seconds),
                      checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
         inline = isinstance(self.queue, InlineQueue)

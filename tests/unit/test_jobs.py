@@ -152,3 +152,33 @@ def test_finished_jobs_are_pruned_a_batch_at_a_time_and_dead_ones_kept() -> None
     assert prune_finished(uow, timedelta(days=7), batch=2) == 5
     with uow.reading():
         assert [j.key for j in uow.jobs.listed(list(JobState), 10)] == ["dead"]
+
+
+def test_a_new_checkpoint_asks_the_witnesses_and_a_witness_that_refuses_is_retried() -> None:
+    """audit.sequence that signed a checkpoint asks for one audit.witness job per size;
+    that job fails (and so is retried, then listed dead) while a witness does not cosign."""
+    from porchlight.audit.services.log import SequenceResult
+    from porchlight.audit.services.witness import Collected
+    from porchlight.jobs.services.handlers import JobKit, WitnessUnavailable, handlers
+    from porchlight.kernel.adapters.clock import FixedClock
+    from tests.unit.fake_uow import FakeUnitOfWork
+
+    class Signed:
+        size = 42
+
+    uow = FakeUnitOfWork(FixedClock(NOW))
+    answers = [[Collected("w1", 42, True, "ok"), Collected("w2", 42, False, "refused")]]
+    kit = JobKit(uow=lambda: uow, footage=lambda: None, requests=None, security=None,
+                 workdir=None, sequence=lambda: SequenceResult(3, 42, Signed()),
+                 sequence_every=timedelta(seconds=1), checkpoint_every=timedelta(seconds=5),
+                 collect_cosignatures=lambda: answers[-1])
+    run = handlers(kit)
+    for _ in range(2):  # the same checkpoint twice: one job
+        run["audit.sequence"]({}, lambda done, total=None: None)
+    with uow.reading():
+        asked = [j for j in uow.jobs.listed([JobState.PENDING], 10) if j.kind == "audit.witness"]
+    assert [(j.key, j.args) for j in asked] == [("audit.witness:42", {"size": 42})]
+    with pytest.raises(WitnessUnavailable, match="w2"):
+        run["audit.witness"]({"size": 42}, lambda done, total=None: None)
+    answers.append([Collected("w1", 42, True, "ok"), Collected("w2", 42, True, "ok")])
+    run["audit.witness"]({"size": 42}, lambda done, total=None: None)  # both cosigned

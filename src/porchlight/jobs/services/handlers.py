@@ -18,15 +18,21 @@ from uuid import UUID
 from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
 from porchlight.audit.services.log import SequenceResult
+from porchlight.audit.services.witness import Collected
 from porchlight.custody.services import evidence
 from porchlight.custody.services import retention as custody_retention
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
+from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.jobs.services.jobs import Handler, Progress
 from porchlight.kernel.services.messagebus import sequence_audit_log
 from porchlight.kernel.services.ports import UnitOfWork
 from porchlight.requests.services import video_requests
 from porchlight.requests.services.video_requests import RequestsKit
+
+
+class WitnessUnavailable(Exception):
+    """A witness did not cosign the newest checkpoint (down, or it refused)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class JobKit:
     security: Security
     workdir: Path
     sequence: Callable[[], SequenceResult]  # one audit sequencing pass
+    # asks the configured witnesses to cosign the newest checkpoint; None without witnesses
+    collect_cosignatures: Callable[[], list[Collected]] | None
     sequence_every: timedelta
     checkpoint_every: timedelta
 
@@ -68,6 +76,12 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
 
     def sequence(args: dict[str, Any], progress: Progress) -> None:
         result = kit.sequence()
+        if result.checkpoint is not None and kit.collect_cosignatures is not None:
+            with kit.uow() as uow:  # a new checkpoint: the witnesses should cosign it
+                size = result.checkpoint.size
+                uow.enqueue(JobSpec("audit.witness", {"size": size},
+                                    key=f"audit.witness:{size}"))
+                uow.commit()
         if result.sequenced and result.checkpoint is None:
             # leaves wait for a checkpoint that was not due yet: come back when it is
             with kit.uow() as uow:
@@ -82,7 +96,14 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
     def evidence_purged(args: dict[str, Any], progress: Progress) -> None:
         custody_retention.tell_owner(kit.uow(), kit.security.mailer, UUID(args["evidence_id"]))
 
+    def witness(args: dict[str, Any], progress: Progress) -> None:
+        assert kit.collect_cosignatures is not None
+        refused = [c for c in kit.collect_cosignatures() if not c.ok]
+        if refused:  # retried with backoff; dead letters show a witness that stays down
+            raise WitnessUnavailable(", ".join(c.witness for c in refused))
+
     return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
+            "audit.witness": witness,
             "evidence.delete": delete_evidence, "mail.evidence_purged": evidence_purged,
             "audit.sequence": sequence,
             "request.deliver": deliver_request, "mail.request_notice": request_notice,
