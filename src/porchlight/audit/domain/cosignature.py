@@ -10,12 +10,11 @@ the key ID is ``SHA-256(name || 0x0A || 0x04 || public key)[:4]`` (signed-note k
 from __future__ import annotations
 
 import base64
-import hashlib
 import struct
 from typing import Self
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -27,8 +26,11 @@ from porchlight.audit.domain.checkpoint import Checkpoint
 from porchlight.audit.domain.note import (
     SIGNATURE_PREFIX,
     CheckpointError,
-    b64decode_canonical,
-    check_text,
+    check_key_name,
+    format_key,
+    key_hash,
+    parse_signer_key,
+    parse_verifier_key,
     split_note,
 )
 
@@ -46,7 +48,7 @@ _SIGNATURE_SIZE = 4 + 8 + 64
 
 def cosignature_key_hash(name: str, public_key: bytes) -> bytes:
     """The 4-byte key ID of a cosignature/v1 key."""
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_KEY_TYPE + public_key).digest()[:4]
+    return key_hash(name, public_key, COSIGNATURE_KEY_TYPE)
 
 
 def cosigned_message(body: str, timestamp: int) -> bytes:
@@ -56,26 +58,13 @@ def cosigned_message(body: str, timestamp: int) -> bytes:
     return f"cosignature/v1\ntime {timestamp}\n{body}".encode()
 
 
-def _check_name(name: str) -> None:
-    if not isinstance(name, str) or not name or "+" in name or any(c.isspace() for c in name):
-        raise CheckpointError(f"witness name {name!r} is empty or holds a space or '+'")
-    check_text(name, "witness name")
-
-
-def _decode_key(encoded: str, what: str) -> bytes:
-    raw = b64decode_canonical(encoded, what)
-    if len(raw) != 33 or raw[:1] != COSIGNATURE_KEY_TYPE:
-        raise CheckpointError(f"{what} is not a cosignature/v1 (type 0x04) key")
-    return raw[1:]
-
-
 class CosignatureSigner:
     """A witness's key: cosigns checkpoint bodies it has checked."""
 
     __slots__ = ("_key", "_key_hash", "_name", "_public")
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        _check_name(name)
+        check_key_name(name)
         self._name, self._key = name, private_key
         self._public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self._key_hash = cosignature_key_hash(name, self._public)
@@ -87,12 +76,9 @@ class CosignatureSigner:
     @classmethod
     def from_signer_key(cls, signer_key: str) -> Self:
         """Load ``PRIVATE+KEY+<name>+<hash>+base64(0x04 || seed)`` and check its hash."""
-        parts = signer_key.split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise CheckpointError("witness key must look like PRIVATE+KEY+name+hash+key")
-        name, hash_hex, encoded = parts[2:]
-        _check_name(name)
-        signer = cls(name, Ed25519PrivateKey.from_private_bytes(_decode_key(encoded, "key")))
+        name, hash_hex, private_key = parse_signer_key(signer_key, "witness key",
+                                                       COSIGNATURE_KEY_TYPE)
+        signer = cls(name, private_key)
         if hash_hex != signer._key_hash.hex():
             raise CheckpointError("witness key hash does not match the key")
         return signer
@@ -104,13 +90,11 @@ class CosignatureSigner:
     @property
     def signer_key(self) -> str:
         seed = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        encoded = base64.b64encode(COSIGNATURE_KEY_TYPE + seed).decode("ascii")
-        return f"PRIVATE+KEY+{self._name}+{self._key_hash.hex()}+{encoded}"
+        return format_key(self._name, self._key_hash, COSIGNATURE_KEY_TYPE, seed, private=True)
 
     @property
     def verifier_key(self) -> str:
-        encoded = base64.b64encode(COSIGNATURE_KEY_TYPE + self._public).decode("ascii")
-        return f"{self._name}+{self._key_hash.hex()}+{encoded}"
+        return format_key(self._name, self._key_hash, COSIGNATURE_KEY_TYPE, self._public)
 
     def cosign(self, checkpoint: Checkpoint, timestamp: int) -> str:
         """The signature line (newline included) to append to the checkpoint's note."""
@@ -125,19 +109,8 @@ class CosignatureVerifier:
     __slots__ = ("_key", "_key_hash", "_name", "verifier_key")
 
     def __init__(self, verifier_key: str) -> None:
-        parts = verifier_key.split("+", 2)
-        if len(parts) != 3:
-            raise CheckpointError("witness key must look like name+hash+key")
-        name, hash_hex, encoded = parts
-        _check_name(name)
-        public = _decode_key(encoded, "witness key")
-        if cosignature_key_hash(name, public).hex() != hash_hex:
-            raise CheckpointError("witness key hash does not match the key")
-        try:
-            self._key = Ed25519PublicKey.from_public_bytes(public)
-        except ValueError as exc:
-            raise CheckpointError("witness key is not a valid Ed25519 public key") from exc
-        self._name, self._key_hash = name, bytes.fromhex(hash_hex)
+        self._name, self._key_hash, self._key = parse_verifier_key(
+            verifier_key, "witness key", COSIGNATURE_KEY_TYPE)
         self.verifier_key = verifier_key
 
     @property

@@ -64,7 +64,7 @@ def check_text(text: str, what: str) -> None:
         raise CheckpointError(f"{what} contains control characters")
 
 
-def _check_name(name: str) -> None:
+def check_key_name(name: str) -> None:
     """Key names are non-empty and free of spaces and '+' so key strings stay parseable."""
     if not isinstance(name, str) or not name:
         raise CheckpointError("key name must be a non-empty string")
@@ -73,17 +73,58 @@ def _check_name(name: str) -> None:
     check_text(name, "key name")
 
 
-def key_hash(name: str, public_key: bytes) -> bytes:
-    """The 4-byte key ID: SHA-256(name || 0x0A || 0x01 || public key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + _ED25519 + public_key).digest()[:4]
+def key_hash(name: str, public_key: bytes, key_type: bytes = _ED25519) -> bytes:
+    """The 4-byte key ID: SHA-256(name || 0x0A || key type || public key)[:4] (type 0x01
+    for note signatures, 0x04 for cosignature/v1)."""
+    return hashlib.sha256(name.encode() + b"\n" + key_type + public_key).digest()[:4]
 
 
-def _decode_key(encoded: str, what: str) -> bytes:
-    """Decode base64(0x01 || 32 bytes), the encoding shared by signer and verifier keys."""
+def _decode_key(encoded: str, what: str, key_type: bytes = _ED25519) -> bytes:
+    """Decode base64(key type || 32 bytes), the encoding shared by signer and verifier keys."""
     raw = b64decode_canonical(encoded, what)
-    if len(raw) != 33 or raw[:1] != _ED25519:
-        raise CheckpointError(f"{what} is not an Ed25519 (type 0x01) key")
+    if len(raw) != 33 or raw[:1] != key_type:
+        raise CheckpointError(f"{what} is not a type 0x{key_type.hex()} Ed25519 key")
     return raw[1:]
+
+
+def format_key(name: str, key_id: bytes, key_type: bytes, raw: bytes, *,
+               private: bool = False) -> str:
+    """``[PRIVATE+KEY+]<name>+<key ID hex>+base64(key type || raw key)``."""
+    encoded = base64.b64encode(key_type + raw).decode("ascii")
+    return ("PRIVATE+KEY+" if private else "") + f"{name}+{key_id.hex()}+{encoded}"
+
+
+def parse_signer_key(signer_key: str, what: str, key_type: bytes = _ED25519
+                     ) -> tuple[str, str, Ed25519PrivateKey]:
+    """``PRIVATE+KEY+<name>+<hash>+<key>`` -> (name, hash hex, private key); the caller
+    checks the hash against the key it builds."""
+    parts = signer_key.split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+        raise CheckpointError(f"{what} must look like PRIVATE+KEY+name+hash+key")
+    name, hash_hex, encoded = parts[2:]
+    check_key_name(name)
+    return name, hash_hex, Ed25519PrivateKey.from_private_bytes(
+        _decode_key(encoded, what, key_type))
+
+
+def parse_verifier_key(verifier_key: str, what: str, key_type: bytes = _ED25519
+                       ) -> tuple[str, bytes, Ed25519PublicKey]:
+    """``<name>+<hash>+<key>`` -> (name, key ID, public key), the hash checked."""
+    parts = verifier_key.split("+", 2)
+    if len(parts) != 3:
+        raise CheckpointError(f"{what} must look like name+hash+key")
+    name, hash_hex, encoded = parts
+    check_key_name(name)
+    if not _HEX_HASH.fullmatch(hash_hex):
+        raise CheckpointError(f"{what} hash must be 8 lowercase hex digits")
+    public = _decode_key(encoded, what, key_type)
+    if key_hash(name, public, key_type).hex() != hash_hex:
+        raise CheckpointError(f"{what} hash does not match the key")
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public)
+    except ValueError as exc:
+        raise CheckpointError(f"{what} is not a valid Ed25519 public key") from exc
+    return name, bytes.fromhex(hash_hex), key
 
 
 class NoteSigner:
@@ -92,7 +133,7 @@ class NoteSigner:
     __slots__ = ("_key", "_key_hash", "_name", "_public")
 
     def __init__(self, name: str, private_key: Ed25519PrivateKey) -> None:
-        _check_name(name)
+        check_key_name(name)
         self._name = name
         self._key = private_key
         self._public = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -106,13 +147,8 @@ class NoteSigner:
     @classmethod
     def from_signer_key(cls, signer_key: str) -> Self:
         """Load "PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>" and check its hash."""
-        parts = signer_key.split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise CheckpointError("signer key must look like PRIVATE+KEY+name+hash+key")
-        name, hash_hex, encoded = parts[2:]
-        _check_name(name)
-        seed = _decode_key(encoded, "signer key")
-        signer = cls(name, Ed25519PrivateKey.from_private_bytes(seed))
+        name, hash_hex, private_key = parse_signer_key(signer_key, "signer key")
+        signer = cls(name, private_key)
         if hash_hex != signer._key_hash.hex():
             raise CheckpointError("signer key hash does not match the key")
         return signer
@@ -129,14 +165,12 @@ class NoteSigner:
     def signer_key(self) -> str:
         """The secret key string; store it like a password."""
         seed = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        encoded = base64.b64encode(_ED25519 + seed).decode("ascii")
-        return f"PRIVATE+KEY+{self._name}+{self._key_hash.hex()}+{encoded}"
+        return format_key(self._name, self._key_hash, _ED25519, seed, private=True)
 
     @property
     def verifier_key(self) -> str:
         """The public "<name>+<hash>+<base64(0x01 || public key)>" string to publish."""
-        encoded = base64.b64encode(_ED25519 + self._public).decode("ascii")
-        return f"{self._name}+{self._key_hash.hex()}+{encoded}"
+        return format_key(self._name, self._key_hash, _ED25519, self._public)
 
     def sign_note(self, text: str) -> str:
         """Sign note text (newline-terminated, no control characters) into a signed note."""
@@ -157,21 +191,8 @@ class NoteVerifier:
     __slots__ = ("_key", "_key_hash", "_name")
 
     def __init__(self, verifier_key: str) -> None:
-        parts = verifier_key.split("+", 2)
-        if len(parts) != 3:
-            raise CheckpointError("verifier key must look like name+hash+key")
-        name, hash_hex, encoded = parts
-        _check_name(name)
-        if not _HEX_HASH.fullmatch(hash_hex):
-            raise CheckpointError("verifier key hash must be 8 lowercase hex digits")
-        public = _decode_key(encoded, "verifier key")
-        if key_hash(name, public).hex() != hash_hex:
-            raise CheckpointError("verifier key hash does not match the key")
-        try:
-            self._key = Ed25519PublicKey.from_public_bytes(public)
-        except ValueError as exc:
-            raise CheckpointError("verifier key is not a valid Ed25519 public key") from exc
-        self._name, self._key_hash = name, bytes.fromhex(hash_hex)
+        self._name, self._key_hash, self._key = parse_verifier_key(verifier_key,
+                                                                   "verifier key")
 
     @property
     def name(self) -> str:
@@ -227,7 +248,7 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(SIGNATURE_PREFIX) or len(fields) != 2:
         raise CheckpointError(f"malformed signature line {line!r}")
     name, encoded = fields
-    _check_name(name)
+    check_key_name(name)
     signature = b64decode_canonical(encoded, "signature")
     if len(signature) < 5:
         raise CheckpointError("signature is too short to hold a key ID")
