@@ -116,7 +116,7 @@ class Container:
                                            if self.settings.audit.witnesses else None),
                      sequence_every=timedelta(seconds=audit.sequence_interval_seconds),
                      checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
-        inline = isinstance(self.queue, InlineQueue)
+        inline = self.settings.job_backend == "inline"
         grace = 0.0 if inline else self.settings.jobs.sweep_interval_seconds
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
                          lease=timedelta(seconds=self.settings.jobs.lease_seconds),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from sqlalchemy import select
@@ -43,6 +45,31 @@ from tests.e2e.support import (
 )
 
 FAR = LatLon(45.60, -122.50)  # ~12 km away
+
+
+@dataclass(frozen=True)
+class Shared:
+    """Resident A's one clip, shared with officer X's request under its first consent."""
+
+    request_id: UUID
+    consent_id: UUID
+    delivery_id: UUID
+    clip_id: UUID
+
+
+def share_one_clip(d: Deployment, clip_files: list[Path]) -> Shared:
+    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                                       [timedelta(hours=2, minutes=50)])
+    request_id = video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                               actor(d, "officer_x"),
+                                               CreateVideoRequest(draft(d)))
+    resident = actor(d, "resident_a")
+    [item] = answers.inbox(d.container.uow(), resident)
+    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
+    consent_id = answers.give_consent(d.container.uow(), resident, GrantConsent(
+        item.delivery.id, clip_ids=frozenset({str(a_clips[0])}),
+        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256))
+    return Shared(request_id, consent_id, item.delivery.id, a_clips[0])
 
 
 @pytest.fixture(scope="module")
@@ -591,26 +618,17 @@ def test_a_head_request_for_the_evidence_is_not_a_view(d: Deployment, clip_files
     """HEAD sends no footage: it must not end the resident's right to take it back."""
     from porchlight.custody.services import evidence
 
-    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
-                                       [timedelta(hours=2, minutes=50)])
-    kit = d.container.requests_kit
-    request_id = video_requests.create_request(d.container.uow(), kit, actor(d, "officer_x"),
-                                               CreateVideoRequest(draft(d)))
-    resident = actor(d, "resident_a")
-    [item] = answers.inbox(d.container.uow(), resident)
-    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-    answers.give_consent(d.container.uow(), resident, GrantConsent(item.delivery.id,
-                       clip_ids=frozenset({str(a_clips[0])}), scope=SharingScope.THIS_AGENCY,
-                       share_contact=False, disclosure_sha256=shown.sha256))
+    shared = share_one_clip(d, clip_files)
+    request_id, resident = shared.request_id, actor(d, "resident_a")
     officer = d.signed_in("officer_x")
     [received] = evidence.agency_evidence(d.container.uow(), actor(d, "officer_x"), request_id)
     head = officer.head(f"/evidence/{received.id}/video")
     assert head.status_code == 200 and head.content == b""
     assert int(head.headers["content-length"]) == received.size_bytes
-    assert answers.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened is (
+    assert answers.my_consent(d.container.uow(), resident, shared.delivery_id).evidence_opened is (
         False)
     assert officer.get(f"/evidence/{received.id}/video").status_code == 200
-    assert answers.my_consent(d.container.uow(), resident, item.delivery.id).evidence_opened
+    assert answers.my_consent(d.container.uow(), resident, shared.delivery_id).evidence_opened
 
 
 def test_withdrawing_and_taking_consent_back_ask_first_and_act_only_when_confirmed(
@@ -659,17 +677,7 @@ def test_evidence_is_deleted_when_the_agencys_retention_runs_out_and_the_owner_i
     from porchlight.custody.services import evidence
     from porchlight.custody.services import retention as custody_retention
 
-    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
-                                       [timedelta(hours=2, minutes=50)])
-    request_id = video_requests.create_request(
-        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"),
-        CreateVideoRequest(draft(d)))
-    resident = actor(d, "resident_a")
-    [item] = answers.inbox(d.container.uow(), resident)
-    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-    answers.give_consent(d.container.uow(), resident, GrantConsent(
-        item.delivery.id, clip_ids=frozenset({str(a_clips[0])}),
-        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256))
+    request_id = share_one_clip(d, clip_files).request_id
     officer = actor(d, "officer_x")
     [copy] = evidence.agency_evidence(d.container.uow(), officer, request_id)
     stored = d.container.settings.data_dir / "footage" / copy.object_key
@@ -703,17 +711,7 @@ def test_an_evidence_copy_left_by_a_derivation_killed_before_its_commit_is_swept
     from porchlight.custody.services import evidence
     from porchlight.footage.services import retention
 
-    _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
-                                       [timedelta(hours=2, minutes=50)])
-    request_id = video_requests.create_request(
-        d.container.uow(), d.container.requests_kit, actor(d, "officer_x"),
-        CreateVideoRequest(draft(d)))
-    resident = actor(d, "resident_a")
-    [item] = answers.inbox(d.container.uow(), resident)
-    _, shown = answers.disclosure(d.container.uow(), resident, item.delivery.id)
-    answers.give_consent(d.container.uow(), resident, GrantConsent(
-        item.delivery.id, clip_ids=frozenset({str(a_clips[0])}),
-        scope=SharingScope.THIS_AGENCY, share_contact=False, disclosure_sha256=shown.sha256))
+    request_id = share_one_clip(d, clip_files).request_id
     [kept] = evidence.agency_evidence(d.container.uow(), actor(d, "officer_x"), request_id)
     assert "/" + d.clock.now().strftime(retention.KEY_TIME_FORMAT) + "-" in kept.object_key
 

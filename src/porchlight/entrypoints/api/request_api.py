@@ -17,6 +17,7 @@ from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.inputs import ApprovalIn, ConsentIn, RejectionIn, RequestIn
 from porchlight.jobs.services import jobs
 from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.services.messagebus import evidence_job_key
 from porchlight.requests.domain.requests import VideoRequest
 from porchlight.requests.services import answers, reach, video_requests
 from porchlight.requests.services.commands import (
@@ -156,7 +157,7 @@ def consent(delivery_id: UUID, body: ConsentIn, uow: UowDep, container: Containe
             actor: ActorDep) -> dict:
     consent_id = answers.give_consent(uow, actor, body.command(delivery_id))
     # the copies are made by a job after this answer (kernel.services.messagebus)
-    job = jobs.job_state(uow, f"evidence.derive:{consent_id}")
+    job = jobs.job_state(uow, evidence_job_key(consent_id))
     return {"consent_id": str(consent_id),
             "evidence_job": {"state": job.state.value if job else "unknown",
                              "done": job.progress_done if job else 0,

@@ -13,6 +13,7 @@ from porchlight.entrypoints.inputs import ConsentIn
 from porchlight.entrypoints.web.forms import Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.jobs.services import jobs
+from porchlight.kernel.services.messagebus import evidence_job_key
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers
 from porchlight.requests.services.commands import (
@@ -33,7 +34,7 @@ def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
                status: int = 200, **extra) -> Response:
     item, shown = answers.disclosure(uow, me, delivery_id)
     mine = answers.my_consent(uow, me, delivery_id)
-    evidence_job = jobs.job_state(uow, f"evidence.derive:{mine.consent.id}") if mine else None
+    evidence_job = jobs.job_state(uow, evidence_job_key(mine.consent.id)) if mine else None
     return render(request, "inbox_item.html", status, item=item, shown=shown,
                   scopes=list(SharingScope), mine=mine, evidence_job=evidence_job, **extra)
 

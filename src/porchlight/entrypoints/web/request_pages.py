@@ -18,6 +18,7 @@ from porchlight.entrypoints.web.forms import Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.entrypoints.web.when import viewer_zone, zone_named
 from porchlight.jobs.services import jobs
+from porchlight.kernel.services.messagebus import delivery_job_key
 from porchlight.requests.domain.requests import IncidentType
 from porchlight.requests.services import review as request_review
 from porchlight.requests.services import video_requests
@@ -61,7 +62,7 @@ def _detail_page(request: Request, uow: UowDep, container: ContainerDep, me: Act
                   counts=video_requests.counts(uow, kit, me, request_id),
                   items=evidence.agency_evidence(uow, me, request_id),
                   contacts=evidence.shared_contacts(uow, container.security, me, request_id),
-                  delivery_job=jobs.job_state(uow, f"request.deliver:{request_id}"), **extra)
+                  delivery_job=jobs.job_state(uow, delivery_job_key(request_id)), **extra)
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)

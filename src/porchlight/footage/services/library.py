@@ -21,7 +21,7 @@ from porchlight.footage.domain.clips import (
     clip_expiry,
 )
 from porchlight.footage.services.commands import UploadClip
-from porchlight.footage.services.retention import KEY_TIME_FORMAT, shred_clip
+from porchlight.footage.services.retention import KEY_TIME_FORMAT, Shred, shred_clip
 from porchlight.kernel.domain.errors import Conflict, NotFound, ValidationFailed
 from porchlight.kernel.domain.policies import Actor, actor_id, require_resident
 from porchlight.kernel.services.ports import (
@@ -265,10 +265,7 @@ def delete_my_clip(uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID) -
     and a job deletes its bytes, as retention does. Refused while a copy the owner agreed
     to share is still being made from it: the copy would silently be lost."""
     open_for_owner(uow, kit, actor, clip_id, record_view=False)
-    if not shred_clip(uow, clip_id, reason="owner_deleted", actor=actor_id(actor)):
-        with uow.reading():
-            clip = uow.clips.get(clip_id)
-            if clip is not None and clip.wrapped_key is not None:
-                raise Conflict("A copy of this clip you agreed to share is still being "
-                               "made. Try again in a minute, once it is done.",
-                               code="clip.copy_pending")
+    done = shred_clip(uow, clip_id, reason="owner_deleted", actor=actor_id(actor))
+    if done is Shred.COPY_PENDING:
+        raise Conflict("A copy of this clip you agreed to share is still being made. "
+                       "Try again in a minute, once it is done.", code="clip.copy_pending")

@@ -13,6 +13,7 @@ expired clip not yet marked purged, takes through the remaining steps.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from uuid import UUID
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services import temp_uploads
 from porchlight.jobs.domain.jobs import JobState
+from porchlight.kernel.services.messagebus import evidence_job_key
 from porchlight.kernel.services.ports import FootageStore, UnitOfWork
 
 BATCH = 100
@@ -37,39 +39,46 @@ class RetentionReport:
     temp_files_removed: int
 
 
-def copy_pending_for(uow: UnitOfWork, clip: Clip) -> str | None:
-    """The id of a consent whose evidence copy of this clip is still to be made (its
-    ``evidence.derive`` job waiting or running), if any: the key must outlive it, or the
-    agency silently gets nothing. A dead job does not hold the clip."""
+class Shred(enum.Enum):
+    """What ``shred_clip`` did."""
+
+    SHREDDED = "shredded"  # the key is gone from this commit on
+    NOTHING_TO_DO = "nothing_to_do"  # no such clip, already purged or already shredded
+    COPY_PENDING = "copy_pending"  # an evidence copy is still being made from it: kept
+
+
+def copy_pending(uow: UnitOfWork, clip: Clip) -> bool:
+    """Whether a consent's evidence copy of this clip is still to be made (its
+    ``evidence.derive`` job waiting or running): the key must outlive it, or the agency
+    silently gets nothing. A dead job does not hold the clip."""
     for delivery in uow.deliveries.for_resident(clip.owner_id):
         consent = uow.consents.for_delivery(delivery.id)
         if consent is None or consent.revoked_at is not None:
             continue
         if str(clip.id) not in {str(c) for c in consent.clip_ids}:
             continue
-        job = uow.jobs.by_key(f"evidence.derive:{consent.id}")
+        job = uow.jobs.by_key(evidence_job_key(consent.id))
         if job is not None and job.state in (JobState.PENDING, JobState.RUNNING):
-            return str(consent.id)
-    return None
+            return True
+    return False
 
 
 def shred_clip(uow: UnitOfWork, clip_id: UUID, *, reason: str, actor: UUID | None,
-               wait_for_copies: bool = True) -> bool:
+               wait_for_copies: bool = True) -> Shred:
     """Step 1: destroy the clip's key, so it is unreadable from this commit on; the event
-    asks for the ``clip.purge`` job that deletes its bytes. Whether this call shredded it.
+    asks for the ``clip.purge`` job that deletes its bytes.
 
     With ``wait_for_copies`` a clip an evidence copy is still being made from is left
-    alone (``False``): the retention sweep takes it on a later pass."""
+    alone (``COPY_PENDING``): the retention sweep takes it on a later pass."""
     with uow:
         clip = uow.clips.get(clip_id)
-        if clip is None or clip.deleted_at is not None:
-            return False
-        if wait_for_copies and copy_pending_for(uow, clip):
-            return False
-        if not clip.shred(reason=reason, actor_id=actor):
-            return False
+        if clip is None or clip.deleted_at is not None or clip.wrapped_key is None:
+            return Shred.NOTHING_TO_DO
+        if wait_for_copies and copy_pending(uow, clip):
+            return Shred.COPY_PENDING
+        clip.shred(reason=reason, actor_id=actor)
         uow.commit()
-        return True
+        return Shred.SHREDDED
 
 
 def finish_purge(
@@ -100,11 +109,8 @@ def purge_clip(
     """All three steps now (``porchlight retention run``); the job the shred asked for
     then finds nothing left to do. A clip with an evidence copy still to be made waits
     for a later run. Whether this call left the clip purged."""
-    if not shred_clip(uow, clip_id, reason=reason, actor=actor):
-        with uow.reading():
-            clip = uow.clips.get(clip_id)
-            if clip is not None and clip.wrapped_key is not None:
-                return False  # a copy is being made from it
+    if shred_clip(uow, clip_id, reason=reason, actor=actor) is Shred.COPY_PENDING:
+        return False
     finish_purge(uow, store, clip_id, reason=reason, actor=actor)
     return True
 
@@ -123,7 +129,8 @@ def shred_expired(uow: UnitOfWork) -> int:
             return shredded
         for clip_id in batch:
             seen.add(clip_id)
-            shredded += shred_clip(uow, clip_id, reason="retention", actor=None)
+            done = shred_clip(uow, clip_id, reason="retention", actor=None)
+            shredded += done is Shred.SHREDDED
 
 
 def purge_expired(

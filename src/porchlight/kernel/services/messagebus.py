@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from porchlight.accounts.domain.auth import TokenIssued
 from porchlight.custody.domain.evidence import EvidencePurged
@@ -27,16 +28,26 @@ from porchlight.requests.domain.requests import RequestApproved
 EventHandler = Callable[[DomainEvent], JobSpec | None]
 
 
+def evidence_job_key(consent_id: UUID) -> str:
+    """The key of the job that makes a consent's evidence copies (pages show its state)."""
+    return f"evidence.derive:{consent_id}"
+
+
+def delivery_job_key(request_id: UUID) -> str:
+    """The key of the job that delivers a request to residents."""
+    return f"request.deliver:{request_id}"
+
+
 def derive_evidence(event: DomainEvent) -> JobSpec:
     assert isinstance(event, ConsentGranted)
     return JobSpec("evidence.derive", {"consent_id": str(event.consent_id)},
-                   key=f"evidence.derive:{event.consent_id}")
+                   key=evidence_job_key(event.consent_id))
 
 
 def deliver_request(event: DomainEvent) -> JobSpec:
     assert isinstance(event, RequestApproved)
     return JobSpec("request.deliver", {"request_id": str(event.request_id)},
-                   key=f"request.deliver:{event.request_id}")
+                   key=delivery_job_key(event.request_id))
 
 
 def notify_resident(event: DomainEvent) -> JobSpec | None:
