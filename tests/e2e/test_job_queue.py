@@ -58,6 +58,19 @@ def wait_for(check, seconds: float = 20.0) -> None:
         assert time.monotonic() < deadline, "the job did not run in time"
         time.sleep(0.05)
 
+def share_by_api(owner) -> tuple[dict, dict, str]:
+    """The resident shares their one clip with the one request in their inbox, through
+    the API: (inbox entry, clip, consent id)."""
+    [entry] = owner.get("/api/v1/inbox").json()
+    shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
+    [clip] = owner.get("/api/v1/me/clips").json()
+    given = owner.post(f"/api/v1/inbox/{entry['delivery_id']}/consent",
+                       headers={"x-csrf-token": owner.csrf()},
+                       json={"clips": [clip["id"]], "scope": "this_agency",
+                             "disclosure_sha256": shown["disclosure_sha256"]})
+    assert given.status_code == 201
+    return entry, clip, given.json()["consent_id"]
+
 
 def test_the_request_returns_first_and_a_worker_delivers_it(queued: Deployment) -> None:
     d = queued
@@ -202,14 +215,7 @@ def test_the_pages_say_how_the_work_after_a_change_is_going(queued: Deployment) 
     try:
         wait_for(lambda: 'data-state="done"' in officer.get(f"/requests/{request_id}").text)
         owner = d.signed_in("resident_a")
-        [entry] = owner.get("/api/v1/inbox").json()
-        shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
-        [clip] = owner.get("/api/v1/me/clips").json()
-        given = owner.post(f"/api/v1/inbox/{entry['delivery_id']}/consent",
-                           headers={"x-csrf-token": owner.csrf()},
-                           json={"clips": [clip["id"]], "scope": "this_agency",
-                                 "disclosure_sha256": shown["disclosure_sha256"]})
-        assert given.status_code == 201
+        entry, _, _ = share_by_api(owner)
         page = f"/inbox/{entry['delivery_id']}"
         wait_for(lambda: 'data-state="done"' in owner.get(page).text)
     finally:
@@ -235,15 +241,7 @@ def test_a_clip_being_copied_for_an_agency_is_not_deleted_under_the_copy(
     finally:
         workers.stop()
     owner = d.signed_in("resident_a")
-    [entry] = owner.get("/api/v1/inbox").json()
-    shown = owner.get(f"/api/v1/inbox/{entry['delivery_id']}").json()
-    [clip] = owner.get("/api/v1/me/clips").json()
-    given = owner.post(f"/api/v1/inbox/{entry['delivery_id']}/consent",
-                       headers={"x-csrf-token": owner.csrf()},
-                       json={"clips": [clip["id"]], "scope": "this_agency",
-                             "disclosure_sha256": shown["disclosure_sha256"]})
-    assert given.status_code == 201
-    consent_id = given.json()["consent_id"]
+    _, clip, consent_id = share_by_api(owner)
     refused = owner.submit(f"/clips/{clip['id']}/delete", {"confirm": "yes"})
     assert refused.status_code == 409 and "still being made" in refused.text
     d.clock.advance(timedelta(days=61))  # past the camera's retention, the copy still waiting

@@ -179,14 +179,16 @@ def test_a_real_connection_that_stalls_gets_408_and_is_closed(d, device, served)
     assert leftovers(d) == (0, [], [])
 
 
-def read_until_closed(conn: socket.socket) -> tuple[bytes, bool]:
-    """Everything the server sends until it closes; once it has answered, keep sending
-    body bytes, as a trickling client would (they must not keep the connection open)."""
+def read_until_closed(conn: socket.socket, *, keep_sending: bool = True
+                      ) -> tuple[bytes, bool]:
+    """Everything the server sends until it closes (or a 15 s guard); with
+    ``keep_sending``, once it has answered, keep sending body bytes, as a trickling client
+    would (they must not keep the connection open)."""
     received = b""
     deadline = time.monotonic() + 15  # a guard against a hang, not a measurement
     while time.monotonic() < deadline:
         try:
-            if b"\r\n\r\n" in received:
+            if keep_sending and b"\r\n\r\n" in received:
                 conn.sendall(b"\0")
             data = conn.recv(65536)
         except TimeoutError:
@@ -208,27 +210,10 @@ def test_a_stalled_body_on_any_route_gets_408_and_is_closed(d, served, route) ->
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", served), timeout=0.2) as conn:
         conn.sendall(head + b"email=someone%40example.org&pass")
-        received, closed = _answer(conn)
+        received, closed = read_until_closed(conn, keep_sending=False)
     assert received.startswith(b"HTTP/1.1 408 "), received[:200]
     assert b"body_stalled" in received and closed
     assert time.monotonic() - started < 10  # a guard: the idle timeout here is under 2 s
-
-
-def _answer(conn: socket.socket) -> tuple[bytes, bool]:
-    """What the server says, sending nothing more, until it closes (or a 15 s guard)."""
-    received = b""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            data = conn.recv(65536)
-        except TimeoutError:
-            continue
-        except (ConnectionResetError, BrokenPipeError):
-            return received, True
-        if not data:
-            return received, True
-        received += data
-    return received, False
 
 
 def test_a_client_that_hangs_up_half_way_is_an_abort_not_a_server_error(
