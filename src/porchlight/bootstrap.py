@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Engine
@@ -28,8 +29,9 @@ from porchlight.audit.adapters.sql_source import SqlAuditLogSource
 from porchlight.audit.adapters.verify_state import VerifiedCheckpointFile, default_state_dir
 from porchlight.audit.adapters.witness_state import SqliteWitnessState
 from porchlight.audit.domain import CheckpointError, CheckpointVerifier, CosignatureVerifier
+from porchlight.audit.services import openings as audit_openings
 from porchlight.audit.services.log import Sequencer, SequencerConfig
-from porchlight.audit.services.ports import AuditLogStore, WitnessClient
+from porchlight.audit.services.ports import AuditKeyError, AuditLogStore, WitnessClient
 from porchlight.audit.services.witness import (
     Collected,
     Witness,
@@ -102,7 +104,7 @@ class Container:
     def bus(self) -> MessageBus:
         # No sequencing jobs on the inline queue (tests, one-shot commands): nothing would
         # run a delayed one; the worker's sweep sequences what such commands wrote.
-        every = self.settings.audit.sequence_interval_seconds
+        every = self.settings.audit.batch_seconds
         inline = self.settings.job_backend == "inline"
         return MessageBus(sequence_every=None if inline else timedelta(seconds=every))
 
@@ -114,7 +116,7 @@ class Container:
                      sequence=lambda: self.audit_sequencer().run_pass(),
                      collect_cosignatures=(self.collect_cosignatures
                                            if self.settings.audit.witnesses else None),
-                     sequence_every=timedelta(seconds=audit.sequence_interval_seconds),
+                     sequence_every=timedelta(seconds=audit.batch_seconds),
                      checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
         inline = self.settings.job_backend == "inline"
         grace = 0.0 if inline else self.settings.jobs.sweep_interval_seconds
@@ -184,12 +186,24 @@ class Container:
             lambda: load_or_create_signer(settings.audit_key_file, settings.origin),
             self.clock,
             SequencerConfig(settings.origin, audit.batch_size,
-                            timedelta(seconds=audit.checkpoint_interval_seconds)),
+                            timedelta(seconds=audit.checkpoint_interval_seconds),
+                            timedelta(seconds=audit.batch_seconds), audit.pad_to),
         )
 
     def audit_verifier_key(self) -> str:
         """This deployment's public checkpoint key (AuditKeyError when there is none yet)."""
         return load_signer(self.settings.audit_key_file).verifier_key
+
+    def audit_openings(self, *, account_id: UUID | None = None,
+                       agency_id: UUID | None = None) -> dict[str, Any]:
+        """An openings export (audit.services.openings) for an account, an agency's
+        staff, or with neither, every commitment (oversight)."""
+        try:
+            key = self.audit_verifier_key()
+        except AuditKeyError:
+            key = None  # no checkpoint signed yet: the export carries none either
+        return audit_openings.export(self.audit_store(), self.settings.origin, key or "",
+                                     account_id=account_id, agency_id=agency_id)
 
     def audit_source(self) -> AbstractContextManager[SqlAuditLogSource]:
         """The local log, on one snapshot, for `audit verify`."""

@@ -89,8 +89,14 @@ class AuditSettings(BaseModel):
         description="Run the sequencer in a thread of the web app; default: on unless env=test.",
     )
     sequence_interval_seconds: float = Field(
-        default=1.0, gt=0, description="a commit's events are sequenced by a job due at the "
-        "end of its window of this length (one job per window)")
+        default=1.0, gt=0, description="how often `porchlight audit-worker` ticks")
+    batch_seconds: float = Field(
+        default=60.0, gt=0, le=60, description="the public log's batch window: at most one "
+        "batch per window, leaves carry the window's start as their only time, and a "
+        "commit's events are sequenced by a job due at the end of its window")
+    pad_to: int = Field(
+        default=16, ge=1, le=1024, description="random commitments pad each batch's "
+        "commitments to a multiple of this (at least one multiple)")
     sweep_interval_seconds: float = Field(
         default=30.0, gt=0, description="how often the worker also runs a pass without "
         "being asked (what a lost or dead sequencing job left, an unsigned checkpoint)")

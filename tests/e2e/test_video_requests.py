@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
+from porchlight.audit.adapters.tables import audit_leaves
 from porchlight.config import Settings
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.footage.services import library
@@ -488,20 +490,23 @@ def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> No
                        clip_ids=frozenset({str(a_clips[0])}), scope=SharingScope.THIS_AGENCY,
                        share_contact=False, disclosure_sha256=shown.sha256))
     answers.decline(d.container.uow(), resident_b, DeclineRequest(item_b.delivery.id))
+    d.clock.advance(timedelta(minutes=1))
+    d.container.audit_sequencer().run_pass()
     with d.container.engine.connect() as connection:
-        rows = connection.execute(select(tables.audit_events).where(tables.audit_events.c.kind.in_(
-            ["delivery.created", "delivery.declined", "consent.granted", "camera.registered",
-             "request.delivered"]
-        ))).all()
-    [delivered] = [r for r in rows if r.kind == "request.delivered"]
-    assert delivered.payload["residents"] == "under_5"  # two: too few to publish
-    assert all("request_id" not in r.payload for r in rows if r.kind == "delivery.created")
-    replies = [r for r in rows if r.kind != "camera.registered"]
-    for row in replies:
-        dumped = str(row.payload) + str(row.actor_id)
-        for resident in (resident_a, resident_b):
-            assert str(resident.id) not in dumped
-        assert str(item_a.delivery.id) not in dumped and str(item_b.delivery.id) not in dumped
+        leaves = [json.loads(data) for data in connection.execute(
+            select(audit_leaves.c.data)).scalars()]
+        rows = connection.execute(select(tables.audit_events)).all()
+    [delivered] = [leaf for leaf in leaves if leaf.get("kind") == "request.delivered"]
+    assert delivered["payload"]["residents"] == "under_5"  # two: too few to publish
+    public = json.dumps(leaves)
+    for secret in (resident_a.id, resident_b.id, item_a.delivery.id, item_b.delivery.id):
+        assert str(secret) not in public
+    # The answers are resident events: only commitments reach the log; inside, each
+    # names its resident so that they, and only they, can open it.
+    answered = {r.kind: r.actor_id for r in rows if r.kind in (
+        "consent.granted", "delivery.declined")}
+    assert answered == {"consent.granted": resident_a.id, "delivery.declined": resident_b.id}
+    assert not any(leaf.get("kind") in answered for leaf in leaves)
     assert all("h3_cell" not in r.payload for r in rows if r.kind == "camera.registered")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import typer
 from rich.console import Console
@@ -26,6 +27,7 @@ from porchlight.audit.domain import (
     CosignatureVerifier,
     verify_inclusion,
 )
+from porchlight.audit.services import openings as audit_openings
 from porchlight.audit.services import queries as audit_queries
 from porchlight.audit.services.log import SequenceResult
 from porchlight.audit.services.ports import AuditKeyError, AuditQueueBusy, AuditSourceError
@@ -58,10 +60,11 @@ def _describe(result: SequenceResult) -> str:
 
 @audit_app.command("sequence")
 def sequence() -> None:
-    """Turn queued audit events into log entries now (one pass), signing if due."""
+    """Turn queued audit events into log entries now (one batch, even when this minute
+    already has one; its entries still carry the minute only), signing if due."""
     container = _container()
     try:
-        console.print(_describe(container.audit_sequencer().run_pass()))
+        console.print(_describe(container.audit_sequencer().run_pass(force=True)))
     except AuditQueueBusy as exc:
         raise _fail(f"{exc}; try again in a moment") from exc
     except (AuditKeyError, CheckpointError) as exc:
@@ -296,3 +299,67 @@ def _proof(container: Container, index: int, size: int | None) -> dict[str, Any]
         "root": b64(proof.root), "proof": [b64(h) for h in proof.proof],
         "checkpoint": checkpoint.note if proof.size == checkpoint.size else None,
     }
+
+
+@audit_app.command("open")
+def open_export(
+    export: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="An openings export (your account page's JSON)."),
+    key: str = typer.Option(..., help="The log's public key (vkey), from somewhere you trust."),
+) -> None:
+    """Check an openings export offline: the checkpoint's signature, each entry's proof
+    of inclusion, and that each secret opens its commitment."""
+    try:
+        document = json.loads(export.read_text(encoding="utf-8"))
+        checks = audit_openings.check(document, key)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(str(exc)) from exc
+    bad = [c for c in checks if not c.ok]
+    pending = sum(1 for c in checks if c.included is None)
+    for c in bad:
+        console.print(f"[red]entry {c.index} ({c.kind}, {c.slot}): {escape(c.problem or '')}[/]")
+    console.print(f"{len(checks) - len(bad)} of {len(checks)} entries open and are in the "
+                  f"signed log" + (f" ({pending} newer than its checkpoint)" if pending else ""))
+    if bad:
+        raise typer.Exit(1)
+
+
+@audit_app.command("openings")
+def export_openings(
+    account: str | None = typer.Option(None, help="An account's id: the commitments it may open."),
+    agency: str | None = typer.Option(None, help="An agency's id: its staff's commitments."),
+    output: Path = typer.Option(Path("-"), "-o", "--output", help="File to write (- for stdout)."),
+) -> None:
+    """Oversight, on the server: export the secrets that open commitments (an account's,
+    an agency's staff, or with neither option every one), as `audit open` checks them."""
+    try:
+        account_id = UUID(account) if account else None
+        agency_id = UUID(agency) if agency else None
+    except ValueError as exc:
+        raise _fail("--account and --agency take an id") from exc
+    container = _container()
+    try:
+        text = json.dumps(container.audit_openings(account_id=account_id, agency_id=agency_id),
+                          indent=1)
+    finally:
+        container.close()
+    if str(output) == "-":
+        print(text)
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+        output.chmod(0o600)
+
+
+@audit_app.command("forget")
+def forget(account: str = typer.Argument(..., help="The deleted account's id.")) -> None:
+    """Delete the secrets of every commitment an account could open (when an account is
+    erased): its entries stay in the log, and can never be opened again."""
+    try:
+        account_id = UUID(account)
+    except ValueError as exc:
+        raise _fail("give an account id") from exc
+    container = _container()
+    try:
+        console.print(f"deleted {container.audit_sequencer().forget(account_id)} secrets")
+    finally:
+        container.close()

@@ -139,7 +139,10 @@ def clock() -> FixedClock:
 
 def make_sequencer(engine: Engine, clock: FixedClock, *, batch_size: int = 1000,
                    interval: float = 5.0, signer: CheckpointSigner = SIGNER) -> Sequencer:
-    config = SequencerConfig(ORIGIN, batch_size, timedelta(seconds=interval))
+    # The tree machinery's tests: one leaf per event, in event order, a batch per pass
+    # (tests/integration/audit/test_batches.py covers the public log's batches).
+    config = SequencerConfig(ORIGIN, batch_size, timedelta(seconds=interval), pad_to=1,
+                             shuffle=False, one_batch_per_window=False)
     return Sequencer(SqlAuditLogStore(engine, horizon_lock_timeout_ms=200), signer, clock, config)
 
 

@@ -19,10 +19,12 @@ from sqlalchemy.orm import sessionmaker
 from porchlight.accounts.services import accounts
 from porchlight.accounts.services.commands import RegisterResident
 from porchlight.audit.adapters.sql_log import SqlAuditLogStore, SqlLogWriter
+from porchlight.audit.adapters.sql_source import SqlAuditLogSource
 from porchlight.audit.adapters.tables import (
     audit_checkpoints,
     audit_leaves,
     audit_nodes,
+    audit_openings,
 )
 from porchlight.audit.domain import (
     Checkpoint,
@@ -32,7 +34,7 @@ from porchlight.audit.domain import (
     verify_consistency,
 )
 from porchlight.audit.services import queries as audit_queries
-from porchlight.audit.services.log import Sequencer
+from porchlight.audit.services.log import Sequencer, leaf_bytes, leaf_matches
 from porchlight.audit.services.ports import AuditQueueBusy
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.adapters.db import tables
@@ -100,14 +102,21 @@ def test_sequencing_stores_canonical_leaves_every_node_and_a_signed_checkpoint(
 
     leaves = stored_leaves(engine)
     assert [(row[0], row[1]) for row in leaves] == [(i, i + 1) for i in range(37)]
+    # A resident event's leaf is a commitment to its canonical event, with the batch's
+    # time only; the secret kept beside the log opens it.
     entry = json.loads(leaves[1][2])
-    assert entry == {
+    assert set(entry) == {"commitment", "time", "v"}
+    assert (entry["time"], entry["v"]) == ("2026-11-02T12:00:00Z", 2)
+    canonical = {
         "actor_id": str(uuid.UUID(int=2)), "event_id": 2, "kind": "clip.viewed",
         "payload": {"camera_id": str(uuid.UUID(int=10**6 + 1)), "granted": False, "n": 1,
                     "sha256": f"{1:064x}"},
         "time": "2026-11-01T12:00:01.001Z", "version": 1,
     }
-    assert leaves[1][2] == json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+    secret = opening_secret(engine, 1)
+    preimage = json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    assert entry["commitment"] == hashlib.sha256(
+        b"porchlight.commitment.v1\x00" + secret + preimage).hexdigest()
     assert all(row[3] == hashlib.sha256(b"\x00" + row[2]).digest() for row in leaves)
 
     tree = InMemoryTree(row[3] for row in leaves)
@@ -133,10 +142,29 @@ def test_leaves_hold_ids_and_codes_but_no_personal_data(
     leaves = stored_leaves(engine)
     everything = b"\n".join(row[2] for row in leaves)
     assert b"secret" not in everything.lower() and b"45.51" not in everything
-    assert str(resident_id).encode() in leaves[0][2]
-    assert json.loads(leaves[-1][2])["payload"] == {
+    assert str(resident_id).encode() not in everything  # resident events are commitments
+    # What an opening shows (the committed event) holds ids and codes only, too.
+    with SqlAuditLogStore(engine).reading() as log:
+        opened = [o for o in log.openings() if o.event.kind == "account.changed"]
+    shown = leaf_bytes(opened[0].event)
+    assert b"secret" not in shown.lower() and str(resident_id).encode() in shown
+    assert json.loads(shown)["payload"] == {
         "account_id": str(resident_id), "email": "redacted", "field_2": "redacted",
         "score": "redacted"}
+
+
+def opening_secret(engine: Engine, index: int, slot: str = "event") -> bytes:
+    with engine.connect() as connection:
+        return connection.execute(select(audit_openings.c.secret).where(
+            audit_openings.c.leaf_index == index, audit_openings.c.slot == slot)).scalar_one()
+
+
+def openable(engine: Engine) -> list[tuple[int, int | None, bool | None]]:
+    """Each leaf's index, event id and whether it still encodes its event."""
+    with SqlAuditLogSource.open(engine) as source:
+        return [(leaf.index, leaf.event_id, leaf.event and
+                 leaf_matches(leaf.data, leaf.event, leaf.secrets))
+                for rows in source.leaf_events(source.size()) for leaf in rows]
 
 
 class CrashingStore(SqlAuditLogStore):
@@ -153,8 +181,8 @@ class CrashingStore(SqlAuditLogStore):
             if self.batches == self.crash_at:
                 real = writer.append
 
-                def append(leaves: list, nodes: list) -> None:
-                    real(leaves, nodes)
+                def append(leaves: list, nodes: list, openings: list) -> None:
+                    real(leaves, nodes, openings)
                     raise RuntimeError("power cut")
 
                 writer.append = append  # type: ignore[method-assign]
@@ -179,11 +207,16 @@ def test_a_crash_mid_batch_loses_only_that_batch_and_the_rerun_rebuilds_it_exact
     clock.advance(timedelta(minutes=1))
     result = sequencer_for(engine, batch_size=7).run_pass()
     assert (result.sequenced, result.size) == (36, 50)
-    assert stored_leaves(engine) == stored_leaves(reference)
-    assert stored_nodes(engine) == stored_nodes(reference)
+    # The same events in the same places, each leaf opening its event (a commitment's
+    # secret is new on each run: nothing of the lost batch was ever published).
+    assert openable(engine) == [(i, i + 1, True) for i in range(50)]
+    assert [row[:2] for row in stored_leaves(engine)] == [
+        row[:2] for row in stored_leaves(reference)]
+    tree = InMemoryTree(row[3] for row in stored_leaves(engine))
+    assert stored_nodes(engine) == complete_nodes(tree)
     assert [c.size for c in stored_checkpoints(engine)] == [7, 21]  # signed when due
     clock.advance(timedelta(minutes=1))
-    assert sequencer_for(engine).run_pass().checkpoint == stored_checkpoints(reference)[-1]
+    assert sequencer_for(engine).run_pass().checkpoint == Checkpoint(ORIGIN, 50, tree.root())
 
 
 def test_checkpoints_come_at_most_every_interval_and_only_when_the_tree_grew(

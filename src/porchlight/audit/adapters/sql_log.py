@@ -29,28 +29,38 @@ from porchlight.audit.adapters.tables import (
     audit_cosignatures,
     audit_leaves,
     audit_nodes,
+    audit_openings,
 )
 from porchlight.audit.domain import Node, NodeId
+from porchlight.audit.services.log import leaf_batch_time
 from porchlight.audit.services.ports import (
+    AccountFacts,
     AuditQueueBusy,
     LeafRow,
+    Opening,
+    OpeningRow,
     QueuedEvent,
     StoredCheckpoint,
 )
 from porchlight.kernel.adapters.db.engine import read_snapshot
-from porchlight.kernel.adapters.db.tables import audit_events
+from porchlight.kernel.adapters.db.tables import accounts, audit_events
 
 SEQUENCER_LOCK = 0x504F5243_4C4F4721  # "PORCLOG!": the advisory lock of the single writer
 _LOCK_NOT_AVAILABLE = "55P03"
 _COPY = {  # binary COPY: hashes and leaves travel as raw bytes, not escaped hex text
     "leaves": "COPY audit_leaves (leaf_index, event_id, data, leaf_hash) FROM STDIN BINARY",
     "nodes": "COPY audit_nodes (level, node_index, hash) FROM STDIN BINARY",
+    "openings": "COPY audit_openings (leaf_index, slot, event_id, account_id, agency_id, "
+    "secret) FROM STDIN BINARY",
 }
-_COPY_TYPES = {"leaves": ["int8", "int8", "bytea", "bytea"], "nodes": ["int2", "int8", "bytea"]}
+_COPY_TYPES = {"leaves": ["int8", "int8", "bytea", "bytea"], "nodes": ["int2", "int8", "bytea"],
+               "openings": ["int8", "text", "int8", "uuid", "uuid", "bytea"]}
 _INSERT = {
     "leaves": "INSERT INTO audit_leaves (leaf_index, event_id, data, leaf_hash) "
     "VALUES (?, ?, ?, ?)",
     "nodes": "INSERT INTO audit_nodes (level, node_index, hash) VALUES (?, ?, ?)",
+    "openings": "INSERT INTO audit_openings (leaf_index, slot, event_id, account_id, "
+    "agency_id, secret) VALUES (?, ?, ?, ?, ?, ?)",
 }
 _LEVELS_PER_QUERY = 16
 
@@ -158,6 +168,22 @@ class SqlLogView:
         return found
 
 
+    def openings(self, *, account_id: UUID | None = None, agency_id: UUID | None = None,
+                 after: int = -1, limit: int = 1000) -> list[Opening]:
+        o, e = audit_openings.c, audit_events.c
+        query = (select(o.leaf_index, o.slot, o.account_id, o.agency_id, o.secret, e.id,
+                        e.kind, e.version, e.occurred_at, e.actor_id, e.payload)
+                 .join(audit_events, e.id == o.event_id)
+                 .where(o.leaf_index > after)
+                 .order_by(o.leaf_index, o.slot).limit(limit))
+        if account_id is not None:
+            query = query.where(o.account_id == account_id)
+        if agency_id is not None:
+            query = query.where(o.agency_id == agency_id)
+        return [Opening(row[0], row[1], QueuedEvent(*row[5:]), row[2], row[3], row[4])
+                for row in self.connection.execute(query)]
+
+
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), _LEVELS_PER_QUERY):
         yield items[start : start + _LEVELS_PER_QUERY]
@@ -167,8 +193,30 @@ class SqlLogWriter(SqlLogView):
     """The sequencer's view: reads the queue, appends leaves, nodes and checkpoints."""
 
     def last_event_id(self) -> int:
-        query = select(audit_leaves.c.event_id).order_by(audit_leaves.c.leaf_index.desc())
-        return self.connection.execute(query.limit(1)).scalar() or 0
+        query = select(func.max(audit_leaves.c.event_id))  # the unique index answers it
+        return self.connection.execute(query).scalar() or 0
+
+    def last_batch_time(self) -> str | None:
+        query = select(audit_leaves.c.data).order_by(audit_leaves.c.leaf_index.desc())
+        data = self.connection.execute(query.limit(1)).scalar()
+        return None if data is None else leaf_batch_time(data)
+
+    def accounts(self, ids: Collection[UUID]) -> dict[UUID, AccountFacts]:
+        c = accounts.c
+        found: dict[UUID, AccountFacts] = {}
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), 500):
+            query = select(c.id, c.kind, c.staff_role, c.agency_id).where(
+                c.id.in_(wanted[start:start + 500]))
+            for row in self.connection.execute(query):
+                role = None if row.staff_role is None else str(row.staff_role)
+                found[row.id] = AccountFacts(str(row.kind), role, row.agency_id)
+        return found
+
+    def forget(self, account_id: UUID) -> int:
+        deleted = self.connection.execute(
+            audit_openings.delete().where(audit_openings.c.account_id == account_id))
+        return deleted.rowcount or 0
 
     def queued_events(self, after_id: int, up_to: int | None, limit: int) -> list[QueuedEvent]:
         bound = _NO_BOUND if up_to is None else up_to
@@ -176,13 +224,18 @@ class SqlLogWriter(SqlLogView):
         rows = self.connection.exec_driver_sql(sql, (after_id, bound, limit)).all()
         return list(map(event_decoder(self.connection), rows))
 
-    def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node]) -> None:
+    def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node],
+               openings: Sequence[OpeningRow] = ()) -> None:
         # Bulk paths below SQLAlchemy: its per-row parameter processing would cost more
         # than everything else the sequencer does per leaf.
-        for kind, rows in (("leaves", leaves), ("nodes", nodes)):
+        postgres = self.connection.dialect.name == "postgresql"
+        if not postgres:  # SQLite keeps UUIDs as 32 hex digits (SQLAlchemy's Uuid)
+            openings = [(i, slot, e, _hex(account), _hex(agency), secret)
+                        for i, slot, e, account, agency, secret in openings]
+        for kind, rows in (("leaves", leaves), ("nodes", nodes), ("openings", openings)):
             if not rows:
                 continue
-            if self.connection.dialect.name == "postgresql":
+            if postgres:
                 raw = self.connection.connection.driver_connection
                 with raw.cursor() as cursor, cursor.copy(_COPY[kind]) as copy:  # type: ignore[union-attr]
                     copy.set_types(_COPY_TYPES[kind])
@@ -211,6 +264,10 @@ class SqlLogWriter(SqlLogView):
         self.connection.execute(insert(table).values(
             size=size, witness=witness, line=line, cosigned_at=cosigned_at))
         return True
+
+
+def _hex(value: UUID | None) -> str | None:
+    return None if value is None else value.hex
 
 
 class SqlAuditLogStore:

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exists, func, select
 
 from porchlight.audit.adapters.sql_log import SqlLogView, event_decoder, mark
-from porchlight.audit.adapters.tables import audit_leaves
+from porchlight.audit.adapters.tables import audit_leaves, audit_openings
 from porchlight.audit.domain import consistency_plan, evaluate_plan
-from porchlight.audit.services.ports import LeafData, LeafRow, QueuedEvent, StoredCheckpoint
+from porchlight.audit.services.ports import LeafData, LeafEvent, LeafRow, StoredCheckpoint
 from porchlight.audit.services.queries import with_cosignatures
 from porchlight.kernel.adapters.db.engine import read_snapshot
 from porchlight.kernel.adapters.db.tables import audit_events
@@ -26,8 +26,8 @@ _LEAVES_SQL = (
     "WHERE leaf_index >= {mark} AND leaf_index < {mark} ORDER BY leaf_index"
 )
 _LEAF_EVENTS_SQL = (
-    "SELECT l.leaf_index, l.data, e.id, e.kind, e.version, e.occurred_at, e.actor_id, "
-    "e.payload FROM audit_leaves l LEFT JOIN audit_events e ON e.id = l.event_id "
+    "SELECT l.leaf_index, l.data, l.event_id, e.id, e.kind, e.version, e.occurred_at, "
+    "e.actor_id, e.payload FROM audit_leaves l LEFT JOIN audit_events e ON e.id = l.event_id "
     "WHERE l.leaf_index < {mark} ORDER BY l.leaf_index"
 )
 _LEAF_DATA_SQL = (
@@ -90,11 +90,17 @@ class SqlAuditLogSource:
         nodes = self.view.nodes({node for group in plan for node in group})
         return evaluate_plan(plan, lambda level, index: nodes[(level, index)])
 
-    def leaf_events(self, end: int) -> Iterator[Sequence[tuple[int, bytes, QueuedEvent | None]]]:
+    def leaf_events(self, end: int) -> Iterator[Sequence[LeafEvent]]:
         decode = event_decoder(self.connection)
+        o = audit_openings.c
         for rows in self._stream(_LEAF_EVENTS_SQL, end):
-            yield [(row[0], row[1], None if row[2] is None else decode(row[2:]))
-                   for row in rows]
+            held: dict[int, dict[str, bytes]] = {}
+            query = select(o.leaf_index, o.slot, o.secret).where(
+                o.leaf_index >= rows[0][0], o.leaf_index <= rows[-1][0])
+            for index, slot, secret in self.connection.execute(query):
+                held.setdefault(index, {})[slot] = secret
+            yield [LeafEvent(row[0], row[1], row[2], None if row[3] is None else
+                             decode(row[3:]), held.get(row[0], {})) for row in rows]
 
     def first_skipped_event(self) -> tuple[int, int] | None:
         leaves, events = audit_leaves.c, audit_events.c

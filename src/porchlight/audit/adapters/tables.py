@@ -13,6 +13,9 @@ three append-only with database triggers.  Storage layout:
 * ``audit_checkpoints``: the signed notes, one per tree size the log committed to.
 * ``audit_cosignatures``: witnesses' cosignature lines on those notes (migration 0012),
   at most one per witness and checkpoint; served appended to the note.
+* ``audit_openings`` (migration 0013): the secrets that open commitments, never public
+  and not append-only: deleting an account's rows makes its commitments unopenable.
+  Padding leaves (version 2) have no event: ``audit_leaves.event_id`` is then NULL.
 
 On SQLite, integer keys are rowid aliases (``Integer`` variant) and the node table is
 ``WITHOUT ROWID``: range scans by log index read the table b-tree directly.
@@ -31,6 +34,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Uuid,
 )
 
 from porchlight.kernel.adapters.db.tables import metadata
@@ -44,7 +48,7 @@ audit_leaves = Table(
     metadata,
     Column("leaf_index", LOG_INTEGER, primary_key=True, autoincrement=False),
     Column(
-        "event_id", LOG_INTEGER, ForeignKey("audit_events.id"), nullable=False, unique=True
+        "event_id", LOG_INTEGER, ForeignKey("audit_events.id"), nullable=True, unique=True
     ),
     Column("data", LargeBinary, nullable=False),
     Column("leaf_hash", LargeBinary(32), nullable=False),
@@ -81,4 +85,15 @@ audit_cosignatures = Table(
     Column("witness", String(200), primary_key=True),
     Column("line", Text, nullable=False),
     Column("cosigned_at", BigInteger, nullable=False),
+)
+
+audit_openings = Table(
+    "audit_openings",
+    metadata,
+    Column("leaf_index", LOG_INTEGER, primary_key=True, autoincrement=False),
+    Column("slot", String(64), primary_key=True),
+    Column("event_id", LOG_INTEGER, ForeignKey("audit_events.id"), nullable=False),
+    Column("account_id", Uuid, nullable=True, index=True),
+    Column("agency_id", Uuid, nullable=True, index=True),
+    Column("secret", LargeBinary(32), nullable=False),
 )

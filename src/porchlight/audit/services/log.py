@@ -1,13 +1,21 @@
 """The audit log sequencer: queued audit events become leaves, nodes and signed checkpoints.
 
-One writer at a time (the store's lock) takes the events after the last sequenced one in
-id order, a batch per transaction: it encodes each event as a canonical leaf, appends the
-leaf hashes to the compact range resumed from the stored border nodes (O(log n) per leaf)
-and stores the leaves and the complete nodes they create.  When the tree grew and the last
-checkpoint is older than the configured interval, it signs the new tree head — only through
-``sign_next``, with a consistency proof from the previous signed checkpoint.  A crash
-loses at most the open batch, which the next run redoes identically: a leaf depends only
-on its event, and the order only on event ids.
+Batches: at most one per window (a minute by default).  One writer at a time (the
+store's lock) takes every event queued since the last batch, up to ``batch_size`` per
+transaction, and turns each into a leaf as ``domain.disclosure`` says: a readable leaf
+for a public-interest event, with its accounts committed; a bare commitment for an
+event about a resident.  Random commitments pad the batch's commitments to a multiple
+of ``pad_to``, the leaves are shuffled, and every leaf carries the batch's time only:
+the public log cannot count a small delivery, link two events of one resident, tell a
+decline from any other resident event, or place a sign-in finer than the window.
+
+The leaf hashes are appended to the compact range resumed from the stored border nodes
+(O(log n) per leaf); leaves, the complete nodes they create and the secrets that open
+the commitments are stored in the same transaction.  When the tree grew and the last
+checkpoint is older than the configured interval, the sequencer signs the new tree
+head — only through ``sign_next``, with a consistency proof from the previous signed
+checkpoint.  A crash loses at most the open transaction, which the next run redoes (with
+new secrets, padding and order: nothing of it was ever published).
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
 from porchlight.audit.domain import (
     Checkpoint,
@@ -25,15 +35,18 @@ from porchlight.audit.domain import (
     CheckpointVerifier,
     CompactRange,
     consistency_plan,
+    disclosure,
     evaluate_plan,
     leaf_hash,
     range_nodes,
     root_at,
 )
 from porchlight.audit.services.ports import (
+    AccountFacts,
     AuditLogStore,
     AuditLogWriter,
     LeafRow,
+    OpeningRow,
     QueuedEvent,
     StoredCheckpoint,
 )
@@ -101,8 +114,111 @@ _CANONICAL = json.JSONEncoder(
 
 
 def leaf_bytes(event: QueuedEvent) -> bytes:
-    """Canonical JSON: sorted keys, no spaces, ASCII only — one byte string per event."""
+    """Canonical JSON: sorted keys, no spaces, ASCII only — one byte string per event.
+
+    A version 1 leaf was exactly this; a version 2 resident leaf commits to it (with the
+    event's exact time), and an opening shows it."""
     return _CANONICAL.encode(leaf_entry(event)).encode("ascii")
+
+
+event_bytes = leaf_bytes
+
+
+def _role(facts: AccountFacts | None) -> str:
+    if facts is None:
+        return "unknown"
+    if facts.kind == "staff":
+        return facts.role or "staff"
+    return facts.kind  # "resident" or "platform_admin"
+
+
+Secrets = Mapping[str, bytes]
+"""Slot -> secret: what opens the commitments of one leaf."""
+
+
+def public_entry(event: QueuedEvent, time: str, secrets_by_slot: Secrets,
+                 actor: Mapping[str, object] | None, known: Mapping[str, object] | None = None
+                 ) -> dict[str, object]:
+    """A public leaf's content.  ``actor`` holds the actor's role and agency (its
+    commitment is made from the ``actor`` secret); ``known`` supplies commitments whose
+    secret is gone (a check of an old leaf reuses what the leaf says)."""
+    known = known or {}
+    entry: dict[str, object] = {"kind": event.kind, "time": time, "v": disclosure.LEAF_VERSION,
+                                "version": event.version}
+    if event.actor_id is None or actor is None:
+        entry["actor"] = None
+    else:
+        secret = secrets_by_slot.get("actor")
+        commitment = (disclosure.commit_identity(secret, str(event.actor_id))
+                      if secret is not None else known.get("actor"))
+        entry["actor"] = {**actor, "commitment": commitment}
+    payload = safe_payload(event.kind, event.payload)
+    for field in disclosure.PUBLIC_KINDS[event.kind]:
+        value = payload.get(field)
+        if isinstance(value, str):
+            secret = secrets_by_slot.get(f"payload.{field}")
+            payload[field] = {"commitment": disclosure.commit_identity(secret, value)
+                              if secret is not None else known.get(f"payload.{field}")}
+    entry["payload"] = payload
+    return entry
+
+
+def encode(entry: Mapping[str, object]) -> bytes:
+    return _CANONICAL.encode(entry).encode("ascii")
+
+
+def known_commitments(leaf: Mapping[str, object]) -> dict[str, object]:
+    """The commitments a public leaf holds, by slot."""
+    known: dict[str, object] = {}
+    actor = leaf.get("actor")
+    if isinstance(actor, dict):
+        known["actor"] = actor.get("commitment")
+    payload = leaf.get("payload")
+    if isinstance(payload, dict):
+        for field, value in payload.items():
+            if isinstance(value, dict):
+                known[f"payload.{field}"] = value.get("commitment")
+    return known
+
+
+def leaf_matches(data: bytes, event: QueuedEvent, secrets_by_slot: Secrets) -> bool | None:
+    """Whether a leaf still encodes its event: True, False, or None when it cannot be
+    told (a resident's commitment whose secret was deleted)."""
+    if not data.startswith((b'{"actor":', b'{"commitment":')):
+        return leaf_bytes(event) == data  # version 1: the event itself
+    try:
+        leaf = json.loads(data)
+    except ValueError:
+        return False
+    if not isinstance(leaf, dict) or leaf.get("v") != disclosure.LEAF_VERSION:
+        return False
+    if "commitment" in leaf:
+        secret = secrets_by_slot.get("event")
+        if disclosure.is_public(event.kind):
+            return False
+        if secret is None:
+            return None
+        return disclosure.opens(str(leaf["commitment"]), secret, leaf_bytes(event))
+    if not disclosure.is_public(event.kind):
+        return False
+    actor = leaf.get("actor")
+    meta = ({k: v for k, v in actor.items() if k != "commitment"}
+            if isinstance(actor, dict) else None)
+    expected = public_entry(event, str(leaf.get("time")), secrets_by_slot, meta,
+                            known_commitments(leaf))
+    return encode(expected) == data
+
+
+def leaf_batch_time(data: bytes) -> str | None:
+    """The ``time`` of a version 2 leaf (its batch), None for a version 1 leaf."""
+    try:
+        leaf = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(leaf, dict) and leaf.get("v") == disclosure.LEAF_VERSION:
+        time = leaf.get("time")
+        return time if isinstance(time, str) else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -110,6 +226,12 @@ class SequencerConfig:
     origin: str
     batch_size: int = 5000
     checkpoint_interval: timedelta = timedelta(seconds=5)
+    batch_window: timedelta = timedelta(seconds=60)
+    pad_to: int = 16
+    # Both on in every deployment; off only in tests of the tree machinery, which address
+    # leaves by their events' order and sequence several times at one fixed clock.
+    shuffle: bool = True
+    one_batch_per_window: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,39 +264,81 @@ class Sequencer:
             self._signer = self._signer()
         return self._signer
 
-    def run_pass(self) -> SequenceResult:
-        """Sequence every event committed so far, batch by batch, then sign if due."""
+    def run_pass(self, *, force: bool = False) -> SequenceResult:
+        """Sequence every event committed so far as this window's batch, then sign if due.
+
+        Nothing is sequenced when this window already has its batch (unless ``force``,
+        for an operator's manual run): one batch per window is what keeps the public
+        log's timing as coarse as the window."""
         horizon = self.store.queue_horizon()
+        time = disclosure.batch_time(self.clock.now(), self.config.batch_window)
         total, signed = 0, None
         while True:
-            result = self.run_batch(horizon)
+            result = self.run_batch(horizon, time=time, force=force or total > 0)
             total += result.sequenced
             signed = result.checkpoint or signed
             if result.sequenced < self.config.batch_size:
                 return SequenceResult(total, result.size, signed)
 
-    def run_batch(self, horizon: int | None = None) -> SequenceResult:
+    def run_batch(self, horizon: int | None = None, *, time: str | None = None,
+                  force: bool = False) -> SequenceResult:
         """One transaction: up to batch_size events become leaves; sign if due."""
+        time = time or disclosure.batch_time(self.clock.now(), self.config.batch_window)
         with self.store.sequencing() as writer:
             size = writer.size()
-            events = writer.queued_events(writer.last_event_id(), horizon, self.config.batch_size)
+            events: list[QueuedEvent] = []
+            last = writer.last_batch_time() if size else None
+            if force or not self.config.one_batch_per_window or last is None or last < time:
+                events = writer.queued_events(writer.last_event_id(), horizon,
+                                              self.config.batch_size)
             if events:
-                size = self._append(writer, size, events)
+                size = self._append(writer, size, events, time)
             checkpoint = self._sign_if_due(writer, size)
         return SequenceResult(len(events), size, checkpoint)
 
-    def _append(self, writer: AuditLogWriter, size: int, events: list[QueuedEvent]) -> int:
+    def _append(self, writer: AuditLogWriter, size: int, events: list[QueuedEvent],
+                time: str) -> int:
+        items = self._leaves(writer, events, time)
         border = writer.nodes(range_nodes(0, size)) if size else {}
         compact = CompactRange.from_nodes(size, lambda level, index: border[(level, index)])
         leaves: list[LeafRow] = []
         nodes = []
-        for event in events:
-            data = leaf_bytes(event)
+        openings: list[OpeningRow] = []
+        for data, event_id, held in items:
+            index = compact.size
             digest = leaf_hash(data)
-            leaves.append((compact.size, event.id, data, digest))
+            leaves.append((index, event_id, data, digest))
             nodes.extend(compact.append(digest))
-        writer.append(leaves, nodes)
+            openings.extend((index, slot, event_id, account, agency, secret)
+                            for slot, account, agency, secret in held)
+        writer.append(leaves, nodes, openings)
         return compact.size
+
+    def _leaves(self, writer: AuditLogWriter, events: list[QueuedEvent], time: str
+                ) -> list[tuple[bytes, int | None, list[_Held]]]:
+        """Every event's leaf and openings, the padding, in a random order."""
+        accounts = writer.accounts(_accounts_named(events))
+        items: list[tuple[bytes, int | None, list[_Held]]] = []
+        real = 0
+        for event in events:
+            if disclosure.is_public(event.kind):
+                items.append(_public_leaf(event, time, accounts))
+            else:
+                items.append(_resident_leaf(event, time, accounts))
+                real += 1
+        for _ in range(disclosure.padding_count(real, self.config.pad_to)):
+            items.append((disclosure.commitment_leaf(secrets.token_hex(32), time), None, []))
+        if self.config.shuffle:
+            secrets.SystemRandom().shuffle(items)
+        return items
+
+    def forget(self, account_id: UUID) -> int:
+        """Delete the secrets of every commitment ``account_id`` could open: first the
+        events still queued become leaves (or their secrets would come after), then every
+        secret goes, under the sequencer's lock."""
+        self.run_pass(force=True)
+        with self.store.sequencing() as writer:
+            return writer.forget(account_id)
 
     def _sign_if_due(self, writer: AuditLogWriter, size: int) -> Checkpoint | None:
         latest = writer.latest_checkpoint()
@@ -203,3 +367,61 @@ class Sequencer:
         writer.add_checkpoint(StoredCheckpoint(size, root, note, signer.verifier_key, now))
         log.info("audit checkpoint signed", extra={"size": size})
         return checkpoint
+
+
+_Held = tuple[str, UUID | None, UUID | None, bytes]
+"""``(slot, account, agency, secret)``: one opening of a leaf being built."""
+
+
+def _accounts_named(events: list[QueuedEvent]) -> set[UUID]:
+    ids: set[UUID] = set()
+    for event in events:
+        if event.actor_id is not None:
+            ids.add(event.actor_id)
+        fields = disclosure.PUBLIC_KINDS.get(event.kind, ())
+        for field in (*fields, *disclosure.SUBJECT_FIELDS):
+            value = _uuid(event.payload.get(field))
+            if value is not None:
+                ids.add(value)
+    return ids
+
+
+def _uuid(value: object) -> UUID | None:
+    try:
+        return UUID(str(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _public_leaf(event: QueuedEvent, time: str, accounts: Mapping[UUID, AccountFacts]
+                 ) -> tuple[bytes, int | None, list[_Held]]:
+    held: list[_Held] = []
+    by_slot: dict[str, bytes] = {}
+    actor = None
+    if event.actor_id is not None:
+        facts = accounts.get(event.actor_id)
+        agency = facts.agency_id if facts else None
+        actor = {"agency_id": str(agency) if agency else None, "role": _role(facts)}
+        by_slot["actor"] = secrets.token_bytes(disclosure.SECRET_SIZE)
+        held.append(("actor", event.actor_id, agency, by_slot["actor"]))
+    for field in disclosure.PUBLIC_KINDS[event.kind]:
+        account = _uuid(event.payload.get(field))
+        if account is None:
+            continue
+        slot = f"payload.{field}"
+        by_slot[slot] = secrets.token_bytes(disclosure.SECRET_SIZE)
+        facts = accounts.get(account)
+        held.append((slot, account, facts.agency_id if facts else None, by_slot[slot]))
+    return encode(public_entry(event, time, by_slot, actor)), event.id, held
+
+
+def _resident_leaf(event: QueuedEvent, time: str, accounts: Mapping[UUID, AccountFacts]
+                   ) -> tuple[bytes, int | None, list[_Held]]:
+    secret = secrets.token_bytes(disclosure.SECRET_SIZE)
+    commitment = disclosure.commit_event(secret, leaf_bytes(event))
+    field = disclosure.subject_field(event.payload)
+    subject = _uuid(event.payload.get(field)) if field else event.actor_id
+    facts = accounts.get(subject) if subject is not None else None
+    # No subject (a failed sign-in for an unknown address): oversight alone opens it.
+    held: list[_Held] = [("event", subject, facts.agency_id if facts else None, secret)]
+    return disclosure.commitment_leaf(commitment, time), event.id, held

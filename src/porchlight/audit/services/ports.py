@@ -20,6 +20,12 @@ LeafRow = tuple[int, int | None, bytes, bytes]
 """``(index, event id, leaf bytes, leaf hash)`` of one stored leaf."""
 LeafData = tuple[bytes, bytes]
 """``(leaf bytes, stored leaf hash)``: all the verifier's fast pass reads of a leaf."""
+OpeningRow = tuple[int, str, int, UUID | None, UUID | None, bytes]
+"""``(leaf index, slot, event id, account, agency, secret)``: what opens one commitment.
+
+``slot`` is ``event`` for a resident event's commitment, ``actor`` or ``payload.<field>``
+for an account committed inside a public leaf.  ``account`` may open it (None: only
+oversight can), as may the ``agency`` the account is staff of."""
 
 
 class AuditQueueBusy(Exception):
@@ -46,6 +52,27 @@ class QueuedEvent(NamedTuple):
     occurred_at: datetime
     actor_id: UUID | None
     payload: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFacts:
+    """What the sequencer needs of an account: its kind, staff role and agency."""
+
+    kind: str
+    role: str | None
+    agency_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """One commitment its holder may open: the leaf, what it commits to, the secret."""
+
+    index: int
+    slot: str
+    event: QueuedEvent
+    account_id: UUID | None
+    agency_id: UUID | None
+    secret: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +115,42 @@ class AuditLogReader(Protocol):
         """The stored complete nodes among ``ids`` (level 0: leaf hashes)."""
         ...
 
+    def openings(self, *, account_id: UUID | None = None, agency_id: UUID | None = None,
+                 after: int = -1, limit: int = 1000) -> list[Opening]:
+        """Commitments the account (or any staff of the agency) may open, leaf index
+        above ``after``, smallest first; with neither, every one (oversight)."""
+        ...
+
 
 class AuditLogWriter(AuditLogReader, Protocol):
     """The single writer's view: one transaction holding the sequencer lock."""
 
     def last_event_id(self) -> int:
-        """Event id of the last leaf, 0 for an empty log."""
+        """The highest event id in a leaf, 0 for an empty log (leaves of a batch are
+        shuffled, so it need not be the last leaf's)."""
+        ...
+
+    def last_batch_time(self) -> str | None:
+        """The time field of the last leaf (its batch's time), None for an empty log."""
+        ...
+
+    def accounts(self, ids: Collection[UUID]) -> dict[UUID, AccountFacts]:
+        """The accounts among ``ids`` that exist."""
         ...
 
     def queued_events(self, after_id: int, up_to: int | None, limit: int) -> list[QueuedEvent]:
         """Events with ``after_id < id <= up_to`` (no upper bound for None), by id."""
         ...
 
-    def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node]) -> None:
-        """Store new leaves and every complete node they created, leaf hashes included."""
+    def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node],
+               openings: Sequence[OpeningRow] = ()) -> None:
+        """Store new leaves, every complete node they created (leaf hashes included) and
+        the secrets that open their commitments."""
+        ...
+
+    def forget(self, account_id: UUID) -> int:
+        """Delete every secret ``account_id`` could open: those commitments can never be
+        opened again.  How many were deleted."""
         ...
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
@@ -151,11 +200,22 @@ class AuditLogSource(Protocol):
         ...
 
 
+class LeafEvent(NamedTuple):
+    """A leaf as the local check sees it: its event (None for padding, or when the row
+    is gone: ``event_id`` then says which) and its openings by slot."""
+
+    index: int
+    data: bytes
+    event_id: int | None
+    event: QueuedEvent | None
+    secrets: Mapping[str, bytes]
+
+
 class AuditEventSource(Protocol):
     """The local queue of events, to check that every leaf still describes its event."""
 
-    def leaf_events(self, end: int) -> Iterator[Sequence[tuple[int, bytes, QueuedEvent | None]]]:
-        """``(index, leaf bytes, event or None if missing)`` for leaves below ``end``."""
+    def leaf_events(self, end: int) -> Iterator[Sequence[LeafEvent]]:
+        """Every leaf below ``end`` with its event and the secrets that open it."""
         ...
 
     def first_skipped_event(self) -> tuple[int, int] | None:

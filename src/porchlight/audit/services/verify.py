@@ -39,7 +39,7 @@ from porchlight.audit.domain import (
     CosignatureVerifier,
     verify_consistency,
 )
-from porchlight.audit.services.log import leaf_bytes
+from porchlight.audit.services.log import leaf_batch_time, leaf_matches
 from porchlight.audit.services.ports import AuditEventSource, AuditLogSource, LeafData
 from porchlight.audit.services.tree import RecomputedTree
 
@@ -280,20 +280,27 @@ def _report_gap(source: AuditLogSource, total: int, report: VerifyReport) -> Non
 def _check_events(
     events: AuditEventSource, count: int, report: VerifyReport, progress: Progress
 ) -> None:
-    """Every leaf must still be the canonical encoding of the event it was made from."""
-    done, last_event = 0, 0
+    """Every leaf must still encode the event it was made from (a resident's commitment
+    only while its secret is kept), and batches must hold events in id order: every event
+    of a batch comes after every event of the batches before it (inside a batch the
+    leaves are shuffled; a version 1 leaf is a batch of its own)."""
+    done, before, batch_top, batch = 0, 0, 0, None
     for rows in events.leaf_events(count):
-        for index, data, event in rows:
+        for index, data, event_id, event, secrets_by_slot in rows:
             if event is None:
-                report.add(index, "event_missing", f"the event of leaf {index} is gone")
+                if event_id is not None or not _is_padding(data):
+                    report.add(index, "event_missing", f"the event of leaf {index} is gone")
                 continue
-            if leaf_bytes(event) != data:
+            if leaf_matches(data, event, secrets_by_slot) is False:
                 report.add(index, "event_mismatch", f"leaf {index} no longer encodes its "
                            f"event {event.id}: the leaf or the event was changed")
-            if event.id <= last_event:
-                report.add(index - 1, "leaf_order", f"leaves {index - 1} and {index} hold "
-                           f"events {last_event} and {event.id}, out of order")
-            last_event = event.id
+            time = leaf_batch_time(data)
+            if time is None or time != batch:
+                before, batch = max(before, batch_top), time
+            if event.id <= before:
+                report.add(index - 1, "leaf_order", f"leaf {index} holds event {event.id}, "
+                           f"which is not after every event of the batches before it")
+            batch_top = max(batch_top, event.id)
         done += len(rows)
         progress("events", done, count)
     skipped = events.first_skipped_event()
@@ -301,6 +308,10 @@ def _check_events(
         event_id, index = skipped
         report.add(index, "event_skipped", f"event {event_id} predates leaf {index}'s event "
                    "but is in no leaf: a leaf was removed or the event was added later")
+
+
+def _is_padding(data: bytes) -> bool:
+    return data.startswith(b'{"commitment":') and leaf_batch_time(data) is not None
 
 
 def _locate(

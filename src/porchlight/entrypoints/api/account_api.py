@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from porchlight.accounts.domain.accounts import Account
+from porchlight.accounts.domain.accounts import Account, StaffRole
 from porchlight.accounts.domain.agencies import MAX_JURISDICTION_RADIUS_M, AgencyKind
 from porchlight.accounts.services import accounts, staff
 from porchlight.accounts.services.commands import CreateAgency
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import AgencyOut
-from porchlight.entrypoints.deps import ActorDep, UowDep
+from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.inputs import Flag, Latitude, Longitude, Whole, text, whole
 from porchlight.footage.domain.cameras import (
     DEFAULT_RETENTION_DAYS,
@@ -24,7 +24,9 @@ from porchlight.footage.domain.cameras import (
 )
 from porchlight.footage.services import cameras
 from porchlight.footage.services.commands import RegisterCamera, SetCameraOptIn
+from porchlight.kernel.domain.errors import PermissionDenied
 from porchlight.kernel.domain.geo import LatLon
+from porchlight.kernel.domain.policies import require_staff
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["account"])
 
@@ -131,3 +133,20 @@ def create_agency(body: AgencyIn, uow: UowDep, actor: ActorDep) -> AgencyOut:
     agency_id = accounts.create_agency(uow, actor, CreateAgency(
         body.name, body.kind, LatLon(body.center_lat, body.center_lon), body.radius_m))
     return next(AgencyOut.of(a) for a in staff.list_agencies(uow, actor) if a.id == agency_id)
+
+
+@router.get("/me/audit-openings")
+def my_audit_openings(actor: ActorDep, container: ContainerDep) -> dict[str, Any]:
+    """Every audit log commitment to an event about you, with the secret that opens it
+    and its inclusion proof: check it with `porchlight audit open FILE --key KEY`."""
+    return container.audit_openings(account_id=actor.id)
+
+
+@router.get("/agency/audit-openings")
+def agency_audit_openings(actor: ActorDep, container: ContainerDep) -> dict[str, Any]:
+    """For a supervisor or agency admin: the commitments to your agency's staff in the
+    public log (who did what), with their secrets and proofs."""
+    staff = require_staff(actor)
+    if staff.staff_role not in (StaffRole.SUPERVISOR, StaffRole.AGENCY_ADMIN):
+        raise PermissionDenied("only a supervisor or agency admin may open these")
+    return container.audit_openings(agency_id=staff.agency_id)

@@ -59,17 +59,20 @@ class DeliveryStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
-# The audit log is public. Events about a resident's answer carry no id that links the
-# answer to the resident or to their delivery (so nobody, the agency included, can tell
-# from the log who declined or ignored a request); consents carry only their own id.
+# Events about a resident's answer are resident events: the public log holds only a
+# commitment to each (audit.domain.disclosure), which the resident, named as the actor
+# (or the delivery's resident), can open; nobody else, the agency included, can tell from
+# the log who answered, how, or who ignored a request.
 
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryCreated(DomainEvent):
-    """A delivery exists; which request it answers is not public (see RequestDelivered).
-    Its id is for the message bus only (the resident's notice), never the audit log."""
+    """A delivery exists, for its resident to open in the log; which request it answers
+    is not recorded (RequestDelivered counts them).  Its id is for the message bus only
+    (the resident's notice)."""
 
     kind: ClassVar[str] = "delivery.created"
+    resident_id: UUID | None = None
     delivery_id: UUID | None = field(default=None, metadata=INTERNAL)
 
 
@@ -139,7 +142,7 @@ class Delivery(Entity):
         if self.status is not DeliveryStatus.WAITING:
             raise Conflict("this request has already been answered")
         self.status, self.answered_at = DeliveryStatus.DECLINED, now
-        self.record(RequestDeclined(actor_id=None))
+        self.record(RequestDeclined(actor_id=self.resident_id))
 
     def mark_shared(self, *, now: datetime) -> None:
         if self.status is not DeliveryStatus.WAITING:
@@ -173,13 +176,13 @@ class Consent(Entity):
             raise Conflict("the agency has already opened this evidence; ask for deletion "
                            "instead")
         self.revoked_at = now
-        self.record(ConsentRevoked(actor_id=None, consent_id=self.id))
+        self.record(ConsentRevoked(actor_id=self.resident_id, consent_id=self.id))
 
     def request_deletion(self, *, now: datetime) -> None:
         if self.deletion_requested_at is not None or self.revoked_at is not None:
             raise Conflict("deletion has already been asked for")
         self.deletion_requested_at = now
-        self.record(DeletionRequested(actor_id=None, consent_id=self.id))
+        self.record(DeletionRequested(actor_id=self.resident_id, consent_id=self.id))
 
 
 def check_choice(chosen: set[str], offered: set[str]) -> None:

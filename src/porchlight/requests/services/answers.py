@@ -167,7 +167,7 @@ def _consent(uow: UnitOfWork, delivery: Delivery, request: VideoRequest, cmd: Gr
         disclosure_sha256=shown.sha256, created_at=now,
     )
     consent.record(ConsentGranted(
-        actor_id=None, consent_id=consent.id, request_id=request.id,
+        actor_id=delivery.resident_id, consent_id=consent.id, request_id=request.id,
         clips=len(cmd.clip_ids), scope=cmd.scope.value, contact_shared=cmd.share_contact,
         disclosure_sha256=shown.sha256))
     uow.consents.add(consent)

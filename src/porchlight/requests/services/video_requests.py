@@ -249,7 +249,8 @@ def _delivery(
     delivery = Delivery(id=uuid4(), request_id=request.id, resident_id=resident_id,
                         camera_ids=sorted(camera_ids), created_at=uow.clock.now(),
                         status=DeliveryStatus.WAITING, notified_at=None)
-    delivery.record(DeliveryCreated(actor_id=None, delivery_id=delivery.id))
+    delivery.record(DeliveryCreated(actor_id=None, resident_id=resident_id,
+                                    delivery_id=delivery.id))
     uow.deliveries.add(delivery)
     return delivery
 
