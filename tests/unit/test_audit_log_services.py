@@ -232,3 +232,53 @@ def test_progress_is_reported_for_every_phase() -> None:
 def test_a_trusted_checkpoint_must_itself_verify(note: str) -> None:
     with pytest.raises(ValueError):
         verify_log(MemoryLog(3, [3]), VERIFIER, trusted=[note])
+
+
+def fork(log: MemoryLog, at: int, size: int, sizes: Sequence[int], *, keep_tree: bool) -> None:
+    """Roll ``log`` back to ``at`` leaves and grow it to ``size`` with other events, signing
+    ``sizes`` with the same key; with ``keep_tree`` the original tree nodes stay stored."""
+    log.rows = log.rows[:at]
+    for index in range(at, size):
+        data = leaf_bytes(event(10**6 + index, forked=True))
+        log.rows.append((index, 10**6 + index, data, leaf_hash(data)))
+    log.tree = InMemoryTree(row[3] for row in log.rows)
+    if not keep_tree:
+        log.nodes = {(level, index): log.tree.get_node(level, index)
+                     for level in range(size.bit_length()) for index in range(size >> level)}
+    log.stored_checkpoints = [c for c in log.stored_checkpoints if c.size <= at] + [
+        log.sign(s) for s in sorted(set(sizes))]
+
+
+@given(st.integers(min_value=2, max_value=120), st.data())
+@settings(max_examples=150, deadline=None)
+def test_a_fork_is_never_vouched_for_against_a_trusted_checkpoint(
+    size: int, data: st.DataObject
+) -> None:
+    """The key signs a fork that grew past the trusted checkpoint (or to its size): the
+    index is never after the fork, and exact while the original tree nodes are stored."""
+    trusted_size = data.draw(st.integers(min_value=1, max_value=size))
+    at = data.draw(st.integers(min_value=0, max_value=trusted_size - 1))
+    grown = data.draw(st.integers(min_value=trusted_size, max_value=size + 20))
+    sizes = data.draw(st.lists(st.integers(min_value=at + 1, max_value=grown), max_size=3))
+    sizes.append(data.draw(st.integers(min_value=trusted_size, max_value=grown)))
+    keep_tree = data.draw(st.booleans())
+    log = MemoryLog(size, data.draw(st.lists(st.integers(min_value=1, max_value=size))))
+    trusted = log.sign(trusted_size).note
+    fork(log, at, grown, sizes, keep_tree=keep_tree)
+    report = verify_log(log, VERIFIER, trusted=[trusted])
+    assert "fork" in [p.code for p in report.problems]
+    assert report.first_bad_index is not None
+    assert report.first_bad_index == at if keep_tree else report.first_bad_index <= at
+
+
+def test_a_fork_signed_at_the_trusted_size_yields_to_the_trusted_checkpoint() -> None:
+    for keep_tree, first_bad_index in ((True, 23), (False, 20)):
+        log = MemoryLog(40, [10, 20, 30, 40])
+        kept = [log.sign(30).note, log.sign(20).note]
+        fork(log, 23, 30, [26, 30], keep_tree=keep_tree)
+        report = verify_log(log, VERIFIER, trusted=kept)
+        # never 26, where the fork signed first; without the original tree, the trusted
+        # checkpoint for 20 is the last thing that vouches
+        assert report.first_bad_index == first_bad_index, report.problems
+        [fork_problem] = [p for p in report.problems if p.code == "fork"]
+        assert "two checkpoints signed by the key for size 30" in fork_problem.message

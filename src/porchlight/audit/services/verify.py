@@ -22,6 +22,15 @@ checkpoint covers it, or — locally — disagrees with its event.  It comes fro
 * checkpoint rows: a row whose note is not signed by the key, or whose size or root
   disagree with its note, implicates the leaves it was the first to cover, so the index
   is the size of the checkpoint row before it.
+
+**Forks.**  A trusted checkpoint (given by the user) outranks the stored ones.  When the
+stored leaves fail one and the key is seen to have signed another history too — another
+root for its size, or a larger checkpoint the stored leaves reproduce — the stored
+checkpoints may all be that history's (a log rolled back and grown again signs with the
+same key), so none of them vouches for a leaf: only trusted checkpoints and proofs into
+the failed one do.  The index is exact while the tree nodes around the fork are intact;
+once the fork has replaced them, nothing proves a leaf into the trusted checkpoint, and it
+is the largest trusted checkpoint below — 0 without one.
 """
 
 from __future__ import annotations
@@ -94,6 +103,9 @@ class WitnessPolicy:
 class _Signed:
     checkpoint: Checkpoint
     note: str
+    trusted: bool = False
+    contradicted: bool = False
+    """The key also signed another root for this size."""
 
 
 @dataclass
@@ -102,6 +114,8 @@ class _Scan:
     proven: int = 0
     failed: Checkpoint | None = None
     also_failed: int = 0
+    reproduced_after: int = 0
+    """The largest checkpoint after ``failed`` whose root the stored leaves do reproduce."""
 
 
 def verify_log(
@@ -127,7 +141,7 @@ def verify_log(
     if events is not None:
         _check_events(events, scan.count, report, progress)
     if scan.failed is not None:
-        _locate(source, scan, report, progress)
+        _locate(source, chain, scan, report, progress)
     if scan.count and not chain:
         report.add(0, "unsigned", f"{scan.count} leaves but no checkpoint signed by the key")
     report.problems.sort(key=lambda p: (p.index is None, p.index or 0))
@@ -141,7 +155,7 @@ def _authentic_chain(
     """Open every stored checkpoint with the key; keep the authentic ones, by size."""
     chain: dict[int, _Signed] = {}
     for note in trusted:  # first, so that where they disagree the trusted one counts
-        _merge(chain, _Signed(verifier.open(note), note), report)
+        _merge(chain, _Signed(verifier.open(note), note, trusted=True), report)
     previous_row = 0
     for row in source.checkpoints():
         try:
@@ -193,6 +207,7 @@ def _cosigned(note: str, witness: CosignatureVerifier) -> bool:
 def _merge(chain: dict[int, _Signed], signed: _Signed, report: VerifyReport) -> None:
     known = chain.setdefault(signed.checkpoint.size, signed)
     if known.checkpoint.root != signed.checkpoint.root:
+        known.contradicted = True
         report.add(None, "fork", f"two checkpoints signed by the key for size "
                    f"{signed.checkpoint.size} have different roots: the log forked")
 
@@ -246,7 +261,10 @@ def _scan_leaves(
 
 def _compare_root(scan: _Scan, target: Checkpoint, root: bytes) -> None:
     if scan.failed is not None:
-        scan.also_failed += root != target.root
+        if root == target.root:
+            scan.reproduced_after = target.size
+        else:
+            scan.also_failed += 1
     elif root == target.root:
         scan.proven = target.size
     else:
@@ -315,16 +333,21 @@ def _is_padding(data: bytes) -> bool:
 
 
 def _locate(
-    source: AuditLogSource, scan: _Scan, report: VerifyReport, progress: Progress
+    source: AuditLogSource, chain: Sequence[_Signed], scan: _Scan, report: VerifyReport,
+    progress: Progress,
 ) -> None:
     """Bisect for the longest prefix of the stored leaves the failed checkpoint proves."""
     target = scan.failed
     assert target is not None
+    forked = _forked(chain, scan, report)
+    floor = scan.proven if not forked else max(  # only trusted checkpoints still vouch
+        (s.checkpoint.size for s in chain if s.trusted and s.checkpoint.size < target.size),
+        default=0)
     high = min(target.size, scan.count)
     tree = RecomputedTree.from_chunks(source.leaf_data(0, source.size()), high, progress)
 
     def proven(size: int) -> bool:
-        if size == scan.proven:
+        if size == floor:
             return True
         root = tree.root(size)
         if size == target.size:
@@ -336,8 +359,27 @@ def _locate(
             return False
         return True
 
-    good = _bisect(scan.proven, high, proven)
-    _report_unproven(report, scan, target, good)
+    good = _bisect(floor, high, proven)
+    _report_unproven(report, scan, target, good, forked=forked)
+
+
+def _forked(chain: Sequence[_Signed], scan: _Scan, report: VerifyReport) -> bool:
+    """Is the failed checkpoint a trusted one that the key is seen to have forked from?
+
+    Seen: the key signed another root for its size, or a larger checkpoint that the stored
+    leaves reproduce.  A rolled-back log that grew again signs its new leaves with the same
+    key, so then every stored checkpoint may be the other history's — the ones below the
+    trusted checkpoint included — and none of them may vouch for a leaf against it."""
+    assert scan.failed is not None
+    size = scan.failed.size
+    failed = next(s for s in chain if s.checkpoint.size == size)
+    if not failed.trusted or not (failed.contradicted or scan.reproduced_after):
+        return False
+    if scan.reproduced_after:
+        report.add(None, "fork", f"the stored leaves reproduce the checkpoint the key signed "
+                   f"for size {scan.reproduced_after} but not the trusted one for size {size}: "
+                   "the key signed two histories, and the log follows the other one")
+    return True
 
 
 def _bisect(low: int, high: int, proven: Callable[[int], bool]) -> int:
@@ -353,7 +395,8 @@ def _bisect(low: int, high: int, proven: Callable[[int], bool]) -> int:
     return low
 
 
-def _report_unproven(report: VerifyReport, scan: _Scan, target: Checkpoint, good: int) -> None:
+def _report_unproven(report: VerifyReport, scan: _Scan, target: Checkpoint, good: int,
+                     *, forked: bool = False) -> None:
     later = f"; {scan.also_failed} later checkpoints fail too" if scan.also_failed else ""
     if scan.count < target.size:
         later += (f"; the stored log stops at {scan.count}, short of the {target.size} "
@@ -363,5 +406,11 @@ def _report_unproven(report: VerifyReport, scan: _Scan, target: Checkpoint, good
                    f"stored leaf, but leaves {good} to {target.size - 1} are gone")
         return
     proved = f"leaves 0 to {good - 1}" if good else "no leaf"
+    if forked:
+        report.add(good, "unproven", f"trusted checkpoints prove {proved}, not leaf {good} that "
+                   f"the one for size {target.size} covers; since the log forked, its own "
+                   f"checkpoints vouch for no more: from leaf {good} on, the stored leaves may "
+                   f"be the fork's{later}")
+        return
     report.add(good, "unproven", f"the checkpoint for size {target.size} proves {proved} "
                f"but not leaf {good}: it was changed, removed, inserted or moved{later}")
