@@ -22,7 +22,12 @@ from sqlalchemy import Engine, delete, insert, select
 
 from porchlight import bootstrap
 from porchlight.audit.adapters.http import HttpAuditLogSource
-from porchlight.audit.adapters.tables import audit_checkpoints, audit_leaves, audit_nodes
+from porchlight.audit.adapters.tables import (
+    audit_checkpoints,
+    audit_leaves,
+    audit_nodes,
+    audit_openings,
+)
 from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
 from porchlight.entrypoints.cli import app
@@ -44,6 +49,7 @@ def roll_back(engine: Engine, size: int) -> None:  # noqa: F811
         for table in ("audit_leaves", "audit_nodes", "audit_checkpoints", "audit_events"):
             connection.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
         connection.execute(delete(audit_leaves).where(audit_leaves.c.leaf_index >= size))
+        connection.execute(delete(audit_openings).where(audit_openings.c.leaf_index >= size))
         connection.execute(delete(audit_checkpoints).where(audit_checkpoints.c.size > size))
         connection.execute(delete(tables.audit_events).where(tables.audit_events.c.id > size))
         for level, index in connection.execute(select(audit_nodes.c.level,
@@ -109,7 +115,7 @@ def put_back(engine: Engine, original: list[tuple[int, int, bytes]]) -> None:  #
 # (original batches, each signed; rollback size; fork batches, each signed; the last
 # original checkpoint at or before the rollback)
 BOUNDARY = ([1000, 374, 26], 1374, [16, 14], 1374)  # the issue: a checkpoint at 1374
-BETWEEN = ([1000, 360, 40], 1370, [20, 14], 1360)  # no checkpoint at the rollback point
+BETWEEN = ([1000, 360, 10, 30], 1370, [20, 14], 1360)  # 1370 left unsigned (below)
 SCENARIOS = pytest.mark.parametrize("scenario", [BOUNDARY, BETWEEN],
                                     ids=["at-a-checkpoint", "between-checkpoints"])
 Scenario = tuple[list[int], int, list[int], int]
@@ -132,7 +138,11 @@ class Forked:
         code, output = verify(*self.remote)  # remembers the checkpoint for 1400
         assert code == 0, output
         self.tree = nodes(engine)
-        roll_back(engine, self.rollback)
+        roll_back(engine, self.rollback)  # a batch boundary: a batch is one transaction
+        if self.before != self.rollback:  # no checkpoint at the rollback point
+            with engine.begin() as connection:
+                connection.execute(delete(audit_checkpoints).where(
+                    audit_checkpoints.c.size == self.rollback))
         grow_fork(engine, fork)
         assert verify()[0] == 0  # the fork is consistent in itself
 

@@ -18,6 +18,7 @@ from porchlight.audit.adapters.tables import (
     audit_cosignatures,
     audit_leaves,
     audit_nodes,
+    audit_openings,
 )
 from porchlight.config import Settings
 from porchlight.entrypoints.app import create_app
@@ -110,6 +111,7 @@ def test_rollback_is_caught_by_the_remembered_checkpoint_and_the_witnesses(
             connection.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
         connection.execute(delete(audit_cosignatures).where(audit_cosignatures.c.size > 20))
         connection.execute(delete(audit_leaves).where(audit_leaves.c.leaf_index >= 20))
+        connection.execute(delete(audit_openings).where(audit_openings.c.leaf_index >= 20))
         connection.execute(delete(audit_checkpoints).where(audit_checkpoints.c.size > 20))
         for level, index in connection.execute(select(audit_nodes.c.level,
                                                       audit_nodes.c.node_index)).all():

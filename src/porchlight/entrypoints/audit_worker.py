@@ -44,9 +44,10 @@ class AuditWorker:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> SequenceResult | None:
-        """One sequencing pass, then the housekeeping that is due."""
-        result = self.sequence()
+    def run_once(self, *, force: bool = False) -> SequenceResult | None:
+        """One sequencing pass (``force``: even if this window has its batch), then the
+        housekeeping that is due."""
+        result = self.sequence(force=force)
         if result is not None and self.on_pass is not None:
             self.on_pass(result)
         return result
@@ -57,10 +58,10 @@ class AuditWorker:
         elif self.on_pass is not None:
             self.on_pass(None)
 
-    def sequence(self) -> SequenceResult | None:
+    def sequence(self, *, force: bool = False) -> SequenceResult | None:
         """One pass; errors are logged (with their type only), never raised."""
         try:
-            result = self.sequencer.run_pass()
+            result = self.sequencer.run_pass(force=force)
         except AuditQueueBusy:
             log.info("audit sequencing deferred: audit events are still being written")
             return None

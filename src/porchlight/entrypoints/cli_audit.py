@@ -83,7 +83,7 @@ def worker(once: bool = typer.Option(False, "--once", help="Run one pass and exi
     job_workers = None
     try:
         if once:
-            result = runner.run_once()
+            result = runner.run_once(force=True)  # an operator's (or cron's) one pass
             if result is None:
                 raise _fail("the sequencing pass failed; see the log above", 1)
             console.print(_describe(result))
