@@ -40,6 +40,14 @@ def _supervised(uow: UnitOfWork, actor: Actor, request_id: UUID, doing: str
     return request, require_supervisor(actor, request.agency_id, doing)
 
 
+def supervised_request(uow: UnitOfWork, actor: Actor, request_id: UUID, doing: str
+                       ) -> VideoRequest:
+    """The request, to a supervisor of its agency about to ``doing`` (a page that asks
+    first asks only those who may)."""
+    with uow.reading():
+        return _supervised(uow, actor, request_id, doing)[0]
+
+
 def reschedule(uow: UnitOfWork, request: VideoRequest, holds: Sequence[LegalHold]) -> None:
     """Each live item of the case is deleted on the date its holds now give."""
     for item in uow.evidence.for_request(request.id):
