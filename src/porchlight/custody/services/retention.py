@@ -88,7 +88,8 @@ def tell_owner(uow: UnitOfWork, mailer: Mailer, evidence_id: UUID) -> bool:
         key=f"evidence-purged.{digest(str(evidence_id))[:32]}",
         body=f"The copy of your camera footage that {agency.name} received for its request "
              f"{request.case_number} reached the end of the {request.retention_days} days "
-             "it promised to keep it, and Porchlight deleted it: its key is destroyed and "
+             "it promised to keep it (counted again from the end of any legal hold on the "
+             "case), and Porchlight deleted it: its key is destroyed and "
              "the file removed. Your own clip is not affected.\n\nYou can see every request "
              "you answered in your inbox."))
     return True
