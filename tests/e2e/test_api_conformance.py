@@ -47,6 +47,8 @@ CALLERS = ("anonymous", "resident", "officer", "admin", "device")
 BEYOND_THE_SCHEMA = frozenset({
     "POST /api/v1/requests",
     "POST /api/v1/requests/{request_id}/approve",
+    # a hold's end date lies between now and the deployment's longest retention from now
+    "POST /api/v1/requests/{request_id}/holds",
     "POST /api/v1/inbox/{delivery_id}/consent",
     "POST /api/v1/cameras/{camera_id}/clips",
     # the radius cap is the deployment's policy (650 m by default), not a schema constant

@@ -154,6 +154,19 @@ ROWS = [
         form={"reason": "Too wide for a stolen bicycle; ask for one street."}),
     Row("POST", "/requests/{request_id}/withdraw", X_STAFF),
     Row("GET", "/evidence/{evidence_id}/video", X_STAFF),
+    # legal holds on a case's evidence and the case's closing: its supervisors (a closing
+    # is refused with 409 while residents can still answer: past authorisation)
+    Row("POST", "/requests/{request_id}/holds", X_SUPERVISORS,
+        form={"reason": "Kept for the trial of the bicycle theft.", "until": "2027-01-01"}),
+    Row("POST", "/requests/{request_id}/holds/{hold_id}/release", X_SUPERVISORS),
+    Row("POST", "/requests/{request_id}/close-case", X_SUPERVISORS),
+    Row("GET", "/api/v1/requests/{request_id}/holds", X_STAFF),
+    Row("POST", "/api/v1/requests/{request_id}/holds", X_SUPERVISORS,
+        json={"reason": "Kept for the trial of the bicycle theft.",
+              "until": "2027-01-01T00:00:00Z"}),
+    Row("POST", "/api/v1/requests/{request_id}/holds/{hold_id}/release", X_SUPERVISORS,
+        json={}),
+    Row("POST", "/api/v1/requests/{request_id}/close-case", X_SUPERVISORS, json={}),
     Row("GET", "/api/v1/requests", STAFF),
     # the reach preview: staff (agency Y is unverified here: past authorisation, then refused)
     Row("GET", "/api/v1/requests/reach?lat=45.5122&lon=-122.6587&radius_m=200", STAFF),
@@ -253,7 +266,8 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
     """An open request with resident A's consent and evidence, and one awaiting approval."""
     from uuid import UUID
 
-    from porchlight.custody.services import evidence
+    from porchlight.custody.services import evidence, holds
+    from porchlight.custody.services.commands import SetLegalHold
     from porchlight.requests.domain.requests import IncidentType, RequestDraft
     from porchlight.requests.services import answers, video_requests
     from porchlight.requests.services.commands import CreateVideoRequest, GrantConsent
@@ -284,8 +298,13 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
                                 d.container.settings.data_dir / "tmp")
     [item_id] = [e.id for e in evidence.agency_evidence(d.container.uow(), officer,
                                                         UUID(str(request_id)))]
+    with d.container.uow() as uow:
+        supervisor = uow.accounts.get(d.people["supervisor_x"].id)
+    hold_id = holds.set_hold(d.container.uow(), kit.policy, supervisor, SetLegalHold(
+        request_id, "Kept for the trial of the bicycle theft.", now + timedelta(days=60)))
     return {"request_id": str(request_id), "pending_id": str(pending_id),
-            "delivery_id": str(item.delivery.id), "evidence_id": str(item_id)}
+            "delivery_id": str(item.delivery.id), "evidence_id": str(item_id),
+            "hold_id": str(hold_id)}
 
 
 class Site:

@@ -26,7 +26,7 @@ PAGES = {
                    "/inbox", "/inbox/{delivery_id}"],
     "officer_x": ["/requests", "/requests/{request_id}", "/requests/{pending_id}",
                   "/account"],
-    "supervisor_x": ["/requests/{pending_id}"],
+    "supervisor_x": ["/requests/{pending_id}", "/requests/{request_id}"],
     "admin_x": ["/agency", "/agencies/{agency_id}/staff"],
     "platform_admin": ["/admin/agencies", "/agencies/{agency_id}/staff"],
 }

@@ -17,6 +17,7 @@ from porchlight.accounts.domain.auth import (
     TokenPurpose,
 )
 from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.holds import LegalHold
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services.cameras import h3_cell
@@ -104,6 +105,12 @@ def evidence(now: datetime, of: Consent, source: Clip, covers_from: datetime) ->
         covers_from=covers_from, covers_to=covers_from + timedelta(seconds=30),
         object_key=f"evidence/{item_id}.video", wrapped_key=b"wrapped", received_at=now,
         expires_at=now + timedelta(days=90))
+
+
+def hold(now: datetime, of: VideoRequest, supervisor_id: UUID, *, days: int = 30) -> LegalHold:
+    return LegalHold(id=uuid4(), request_id=of.id, agency_id=of.agency_id, set_by=supervisor_id,
+                     set_by_role="supervisor", set_at=now, until=now + timedelta(days=days),
+                     reason="Kept for the trial of case 1.", reason_nonce="00" * 16)
 
 
 def session(now: datetime, account_id: UUID, *, ended: bool = False) -> Session:

@@ -57,7 +57,7 @@ _REPOSITORY_OF = {
     "ApiToken": "api_tokens", "DeviceToken": "device_tokens",
     "OneTimeToken": "one_time_tokens", "RecoveryCode": "recovery_codes", "Clip": "clips",
     "VideoRequest": "requests", "Delivery": "deliveries", "Consent": "consents",
-    "EvidenceItem": "evidence",
+    "EvidenceItem": "evidence", "LegalHold": "holds",
 }
 
 
@@ -496,6 +496,27 @@ def test_deliveries_consents_and_evidence(h: Harness) -> None:
     with pytest.raises(Conflict), h.uow:  # a second delivery of one request to one resident
         h.uow.deliveries.add(rows.delivery(NOW, w.request.id, ben.id, []))
         h.uow.commit()
+
+
+def test_legal_holds(h: Harness) -> None:
+    w = _World.build(h)
+    other = rows.request(NOW, w.agency.id, w.officer.id)
+    h.save(other)
+    later = rows.hold(NOW + timedelta(minutes=1), w.request, w.officer.id)
+    first = rows.hold(NOW, w.request, w.officer.id, days=10)
+    elsewhere = rows.hold(NOW, other, w.officer.id)
+    h.save(later, first, elsewhere)
+    with h.uow.reading():
+        assert ids(h.uow.holds.for_request(w.request.id)) == [first.id, later.id]
+        assert h.uow.holds.for_request(uuid4()) == []
+        assert h.uow.holds.get(first.id).until == NOW + timedelta(days=10)
+    with h.uow:  # a release is kept, and the query sees it within the block
+        h.uow.holds.get(first.id).released_at = NOW + timedelta(days=1)
+        assert h.uow.holds.for_request(w.request.id)[0].released_at == NOW + timedelta(days=1)
+        h.uow.commit()
+    with h.uow.reading():
+        assert h.uow.holds.get(first.id).released_at == NOW + timedelta(days=1)
+        assert h.uow.holds.get(later.id).released_at is None
 
 
 def test_jobs(h: Harness) -> None:

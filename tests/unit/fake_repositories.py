@@ -24,6 +24,7 @@ from porchlight.accounts.domain.auth import (
     Session,
 )
 from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.holds import LegalHold
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -265,6 +266,14 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
         return {e.object_key for e in self._where(lambda e: e.object_key in wanted)}
 
 
+class FakeLegalHoldRepository(FakeRepository[LegalHold]):
+    table = "holds"
+
+    def for_request(self, request_id: UUID) -> Sequence[LegalHold]:
+        return self._where(lambda h: h.request_id == request_id,
+                           lambda h: (h.set_at, h.id))
+
+
 class FakeJobRepository(FakeRepository[Job]):
     table = "jobs"
     unique = (Unique("jobs.key", lambda j: j.key, raced=False),)
@@ -323,6 +332,7 @@ REPOSITORIES: dict[str, type[FakeRepository[Any]]] = {
     "deliveries": FakeDeliveryRepository,
     "consents": FakeConsentRepository,
     "evidence": FakeEvidenceRepository,
+    "holds": FakeLegalHoldRepository,
     "jobs": FakeJobRepository,
 }
 

@@ -22,7 +22,7 @@ from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints import audit_worker, errors
-from porchlight.entrypoints.api import account_api, clips_api, request_api
+from porchlight.entrypoints.api import account_api, clips_api, hold_api, request_api
 from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
@@ -67,6 +67,7 @@ ROUTERS = (
     request_pages.router,
     inbox_pages.router,
     request_api.router,
+    hold_api.router,
 )
 
 

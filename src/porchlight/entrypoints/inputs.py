@@ -18,9 +18,10 @@ says which one is at work (``web.forms.parse`` passes ``{"form": True, "zone": .
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -35,6 +36,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from porchlight.custody.domain.holds import HOLD_REASON_MAX, HOLD_REASON_MIN
+from porchlight.custody.services.commands import SetLegalHold
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.domain.requests import (
@@ -139,11 +142,27 @@ def _in_zone(value: datetime, info: ValidationInfo) -> datetime:
     raise PydanticCustomError("timezone_aware", "Input should have timezone info")
 
 
+_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _through_the_day(value: Any, info: ValidationInfo) -> Any:
+    """A form's end date is a day the hold lasts through: it ends at the next midnight
+    in the viewer's zone. JSON gives the end itself, a time with its offset."""
+    if from_form(info) and isinstance(value, str) and _DAY.fullmatch(value.strip()):
+        try:
+            day = date.fromisoformat(value.strip()) + timedelta(days=1)
+        except ValueError:
+            return value  # not a real day: the datetime parser says so
+        return datetime.combine(day, time(), tzinfo=(info.context or {}).get("zone") or UTC)
+    return value
+
+
 Flag = Annotated[bool, BeforeValidator(_json_bool)]
 Latitude = Annotated[float, Field(ge=-90, le=90), BeforeValidator(_json_float)]
 Longitude = Annotated[float, Field(ge=-180, le=180), BeforeValidator(_json_float)]
 Whole = Annotated[int, BeforeValidator(_json_number)]
 When = Annotated[datetime, AfterValidator(_in_zone)]
+EndDate = Annotated[datetime, BeforeValidator(_through_the_day), AfterValidator(_in_zone)]
 
 
 def whole(low: int, high: int | None = None) -> Any:
@@ -203,3 +222,18 @@ class ConsentIn(Input):
     def command(self, delivery_id: UUID) -> GrantConsent:
         return GrantConsent(delivery_id, frozenset(self.clips), self.scope, self.share_contact,
                             self.disclosure_sha256)
+
+
+class HoldIn(Input):
+    """A legal hold on a case's evidence; the end date's bounds (after now, at most the
+    deployment's longest evidence retention from now) are checked by the service."""
+
+    reason: str = Field(description="why the evidence is kept; the agency's staff read it, "
+                        "the audit log gets only a commitment to it and the residents "
+                        f"are not shown it ({HOLD_REASON_MIN} to {HOLD_REASON_MAX} "
+                        "characters)")
+    until: EndDate = Field(description="when the hold ends, a time with its offset; the "
+                           "page's form sends a day, which the hold lasts through")
+
+    def command(self, request_id: UUID) -> SetLegalHold:
+        return SetLegalHold(request_id, self.reason, self.until)

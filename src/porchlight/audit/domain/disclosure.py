@@ -58,6 +58,7 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "request.rejected": (),
     "request.withdrawn": (),
     "request.closed": (),
+    "request.case_closed": (),
     "request.delivered": (),
     "request.reach_previewed": (),
     "request.reach_refused": (),

@@ -21,13 +21,14 @@ from uuid import UUID, uuid4
 from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
 from porchlight.custody.domain.evidence import EvidenceItem, EvidenceReceived
+from porchlight.custody.domain.holds import deletion_date
 from porchlight.footage.domain.clips import Clip
 from porchlight.footage.services.library import Footage, OpenClip
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound
 from porchlight.kernel.domain.policies import Actor, actor_id, require_agency_staff
 from porchlight.kernel.services.ports import UnitOfWork
-from porchlight.requests.domain.consent import Consent, ContactDisclosed, evidence_expiry
+from porchlight.requests.domain.consent import Consent, ContactDisclosed
 from porchlight.requests.domain.requests import VideoRequest
 
 
@@ -104,7 +105,8 @@ def _store_item(
                     covers_from=clip.recorded_at + timedelta(seconds=start),
                     covers_to=clip.recorded_at + timedelta(seconds=end), object_key=key,
                     wrapped_key=kit.vault.seal(data_key, context=_key_context(evidence_id)),
-                    received_at=now, expires_at=evidence_expiry(now, request.retention_days),
+                    received_at=now, expires_at=deletion_date(
+                        now, request.retention_days, uow.holds.for_request(request.id)),
                 )
                 item.record(EvidenceReceived(actor_id=None, evidence_id=evidence_id,
                                              request_id=request.id, agency_id=request.agency_id,

@@ -7,6 +7,11 @@ of its own: the key is destroyed and ``evidence.purged`` recorded with it, so th
 is unreadable from that commit. The event calls for two jobs (kernel.services.messagebus):
 ``evidence.delete`` deletes the encrypted object, ``mail.evidence_purged`` tells the
 resident whose clip it was. Each is idempotent; a crash anywhere is finished by a retry.
+
+A legal hold on the item's case keeps it (custody.domain.holds): setting, releasing or
+ending a hold moves the item's deletion date, and the sweep reads the holds again before
+it purges, so an item whose date a hold pushed later (one copied while the hold was being
+set, say) gets its later date instead of being purged.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from porchlight.accounts.services.credentials import digest
+from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.holds import deletion_date
 from porchlight.kernel.services.ports import FootageStore, Mailer, OutgoingMail, UnitOfWork
 
 BATCH = 100
@@ -35,9 +42,23 @@ def expire_due(uow: UnitOfWork) -> int:
                 if item is None or item.purged_at is not None:
                     continue
                 uow.lock(item)  # two sweeps at once: one purge, one audit event
+                if _postponed(uow, item):
+                    uow.commit()
+                    continue
                 item.purge(now=uow.clock.now(), reason="retention", actor_id=None)
                 uow.commit()
                 purged += 1
+
+
+def _postponed(uow: UnitOfWork, item: EvidenceItem) -> bool:
+    """Whether the item's case holds keep it past now; if so, it gets their date."""
+    request = uow.requests.get(item.request_id)
+    due = deletion_date(item.received_at, request.retention_days,
+                        uow.holds.for_request(item.request_id))
+    if due <= uow.clock.now():
+        return False
+    item.expires_at = due
+    return True
 
 
 def delete_object(uow: UnitOfWork, store: FootageStore, evidence_id: UUID) -> bool:
@@ -67,7 +88,8 @@ def tell_owner(uow: UnitOfWork, mailer: Mailer, evidence_id: UUID) -> bool:
         key=f"evidence-purged.{digest(str(evidence_id))[:32]}",
         body=f"The copy of your camera footage that {agency.name} received for its request "
              f"{request.case_number} reached the end of the {request.retention_days} days "
-             "it promised to keep it, and Porchlight deleted it: its key is destroyed and "
+             "it promised to keep it (counted again from the end of any legal hold on the "
+             "case), and Porchlight deleted it: its key is destroyed and "
              "the file removed. Your own clip is not affected.\n\nYou can see every request "
              "you answered in your inbox."))
     return True

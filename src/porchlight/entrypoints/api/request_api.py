@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from porchlight.custody.services import evidence
+from porchlight.custody.services import evidence, holds
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
@@ -41,13 +41,15 @@ class RequestOut(BaseModel):
     deadline: datetime | None
     rejection_reason: str | None = Field(
         default=None, description="the supervisor's reason, once the request is rejected")
+    case_closed_at: datetime | None = Field(
+        default=None, description="when the agency closed the case (its legal holds ended)")
 
     @classmethod
     def of(cls, r: VideoRequest) -> RequestOut:
         return cls(id=r.id, case_number=r.case_number, incident_type=r.incident_type.value,
                    status=r.status.value, radius_m=r.radius_m, window_start=r.window_start,
                    window_end=r.window_end, deadline=r.deadline,
-                   rejection_reason=r.rejection_reason)
+                   rejection_reason=r.rejection_reason, case_closed_at=r.case_closed_at)
 
 
 class EvidenceOut(BaseModel):
@@ -147,9 +149,23 @@ def my_inbox(uow: UowDep, actor: ActorDep) -> list[dict]:
 
 @router.get("/inbox/{delivery_id}")
 def disclosure(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> dict:
-    """The full disclosure, and its SHA-256 that a consent must quote."""
+    """The full disclosure, and its SHA-256 that a consent must quote; once the agency
+    keeps copies of the resident's clips, ``agency_copy`` says until when and which legal
+    holds keep them (who set each, by role, its dates; not the agency's reason)."""
     _, shown = answers.disclosure(uow, actor, delivery_id)
-    return {"disclosure": asdict(shown), "disclosure_sha256": shown.sha256}
+    return {"disclosure": asdict(shown), "disclosure_sha256": shown.sha256,
+            "agency_copy": _agency_copy(holds.copy_for_owner(uow, actor, delivery_id))}
+
+
+def _agency_copy(copy: holds.AgencyCopy | None) -> dict | None:
+    if copy is None:
+        return None
+    return {"copies": copy.copies, "delete_by": copy.delete_by.isoformat(),
+            "legal_holds": [{"agency": h.agency, "set_by_role": h.set_by_role,
+                             "set_at": h.set_at.isoformat(), "until": h.until.isoformat(),
+                             "active": h.active,
+                             "released_at": h.released_at.isoformat() if h.released_at
+                             else None, "end_cause": h.end_cause} for h in copy.holds]}
 
 
 @router.post("/inbox/{delivery_id}/consent", status_code=201)

@@ -1,7 +1,9 @@
-"""The agency's pages: its requests, a new request, approval, withdrawal, received evidence."""
+"""The agency's pages: its requests, a new request, approval, withdrawal, received evidence,
+legal holds on it and the closing of the case."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -9,9 +11,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from porchlight.custody.services import evidence
+from porchlight.custody.services import evidence, holds
+from porchlight.custody.services.commands import CloseCase, ReleaseLegalHold
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.entrypoints.inputs import ApprovalIn, RejectionIn, RequestIn
+from porchlight.entrypoints.inputs import ApprovalIn, HoldIn, RejectionIn, RequestIn
 from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.clip_pages import ranged_response
 from porchlight.entrypoints.web.forms import Posted, submit
@@ -57,11 +60,14 @@ def create(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
 def _detail_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
                  request_id: UUID, status: int = 200, **extra) -> Response:
     kit = container.requests_kit
+    today = uow.clock.now().astimezone(viewer_zone(request)).date()  # the hold form's bounds
     return render(request, "request.html", status,
                   review=request_review.review(uow, kit.policy, me, request_id),
                   counts=video_requests.counts(uow, kit, me, request_id),
                   items=evidence.agency_evidence(uow, me, request_id),
                   contacts=evidence.shared_contacts(uow, container.security, me, request_id),
+                  holds=holds.case_holds(uow, kit.policy, me, request_id),
+                  today=today, last_day=today + timedelta(days=kit.policy.max_retention_days - 1),
                   delivery_job=jobs.job_state(uow, delivery_job_key(request_id)), **extra)
 
 
@@ -108,6 +114,53 @@ def withdraw(request: Request, uow: UowDep, me: ActorDep, request_id: UUID,
                       confirm_label="Yes, withdraw it", back=f"/requests/{request_id}")
     video_requests.withdraw(uow, me, WithdrawVideoRequest(request_id))
     return see_other(f"/requests/{request_id}")
+
+
+@router.post("/requests/{request_id}/holds", response_class=HTMLResponse)
+def set_hold(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+             request_id: UUID, values: Posted) -> Response:
+    """A supervisor keeps the case's evidence through the day given, for a reason."""
+    def keep(form: HoldIn) -> Response:
+        holds.set_hold(uow, container.requests_kit.policy, me, form.command(request_id))
+        return see_other(f"/requests/{request_id}#holds")
+
+    zone = zone_named(str(values.get("tz", ""))) or viewer_zone(request)
+    return submit(HoldIn, values, keep, lambda errors: _detail_page(
+        request, uow, container, me, request_id, 422, form=values, errors=errors), zone=zone)
+
+
+@router.post("/requests/{request_id}/holds/{hold_id}/release", response_class=HTMLResponse)
+def release_hold(request: Request, uow: UowDep, me: ActorDep, request_id: UUID,
+                 hold_id: UUID, confirm: Annotated[str, Form()] = "") -> Response:
+    """Releasing restarts the retention clock: the first post asks, the confirmed one acts."""
+    if confirm != "yes":
+        found = holds.supervised_request(uow, me, request_id, "release a legal hold")
+        return render(request, "confirm.html", title="Release this legal hold?",
+                      message=f"The evidence of case {found.case_number} is then kept "
+                              f"{found.retention_days} more days from now, as promised, "
+                              "unless another hold keeps it. A released hold cannot be "
+                              "taken back; a new one can be set.",
+                      action=f"/requests/{request_id}/holds/{hold_id}/release",
+                      confirm_label="Yes, release it", back=f"/requests/{request_id}#holds")
+    holds.release_hold(uow, me, ReleaseLegalHold(request_id, hold_id))
+    return see_other(f"/requests/{request_id}#holds")
+
+
+@router.post("/requests/{request_id}/close-case", response_class=HTMLResponse)
+def close_case(request: Request, uow: UowDep, me: ActorDep, request_id: UUID,
+               confirm: Annotated[str, Form()] = "") -> Response:
+    """Closing the case is final: the first post asks, the confirmed one closes it."""
+    if confirm != "yes":
+        found = holds.supervised_request(uow, me, request_id, "close a case")
+        return render(request, "confirm.html", title="Close this case?",
+                      message=f"Case {found.case_number} is recorded as closed. Every legal "
+                              "hold on its evidence ends now, and the evidence is kept "
+                              f"{found.retention_days} more days from now, as promised, then "
+                              "deleted. No new hold can be set on it.",
+                      action=f"/requests/{request_id}/close-case",
+                      confirm_label="Yes, close the case", back=f"/requests/{request_id}")
+    holds.close_case(uow, me, CloseCase(request_id))
+    return see_other(f"/requests/{request_id}#holds")
 
 
 @router.get("/evidence/{evidence_id}/video")

@@ -104,8 +104,9 @@ def require_agency_staff(actor: Actor | None, agency_id: UUID | None = None) -> 
     return staff
 
 
-def require_supervisor(actor: Actor | None, agency_id: UUID) -> Account:
+def require_supervisor(actor: Actor | None, agency_id: UUID,
+                       doing: str = "approve or reject a request") -> Account:
     staff = require_agency_staff(actor, agency_id)
     if staff.staff_role not in (StaffRole.SUPERVISOR, StaffRole.AGENCY_ADMIN):
-        raise PermissionDenied("only a supervisor may approve or reject a request")
+        raise PermissionDenied(f"only a supervisor may {doing}")
     return staff

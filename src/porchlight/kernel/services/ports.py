@@ -20,6 +20,7 @@ from porchlight.accounts.domain.auth import (
     Session,
 )
 from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.holds import LegalHold
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -368,6 +369,15 @@ class EvidenceRepository(Protocol):
         ...
 
 
+class LegalHoldRepository(Protocol):
+    def add(self, hold: LegalHold) -> None: ...
+
+    def get(self, hold_id: UUID) -> LegalHold | None: ...
+
+    def for_request(self, request_id: UUID) -> Sequence[LegalHold]:
+        """Every hold ever set on the request (the case), released or not, oldest first."""
+        ...
+
 
 class AuditEventRepository(Protocol):
     def count_recent(self, actor_ids: Sequence[UUID], kind: str, since: datetime) -> int:
@@ -415,6 +425,7 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     consents: ConsentRepository
     evidence: EvidenceRepository
+    holds: LegalHoldRepository
     audit_events: AuditEventRepository
     jobs: JobRepository
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
@@ -190,7 +190,3 @@ def check_choice(chosen: set[str], offered: set[str]) -> None:
         raise ValidationFailed("pick at least one clip, or decline the request", field="clips")
     if not chosen <= offered:
         raise ValidationFailed("only clips listed in the disclosure can be shared", field="clips")
-
-
-def evidence_expiry(received_at: datetime, retention_days: int) -> datetime:
-    return received_at + timedelta(days=retention_days)

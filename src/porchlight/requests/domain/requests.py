@@ -255,6 +255,14 @@ class RequestClosed(DomainEvent):
     request_id: UUID
 
 
+@dataclass(frozen=True, kw_only=True)
+class CaseClosed(DomainEvent):
+    """The agency closed the case the request was for: its legal holds end with it."""
+
+    kind: ClassVar[str] = "request.case_closed"
+    request_id: UUID
+
+
 @dataclass(eq=False)
 class VideoRequest(Entity):
     id: UUID
@@ -284,6 +292,8 @@ class VideoRequest(Entity):
     rejected_by: UUID | None = None
     rejection_reason: str | None = None
     rejection_nonce: str | None = None  # hex; keys the reason's commitment in the audit log
+    case_closed_at: datetime | None = None  # the case, not the answering (that is closed_at)
+    case_closed_by: UUID | None = None
 
     @property
     def location(self) -> LatLon:
@@ -333,6 +343,20 @@ class VideoRequest(Entity):
             self.record(RequestClosed(actor_id=None, request_id=self.id))
             return True
         return False
+
+    def close_case(self, *, supervisor_id: UUID, now: datetime) -> None:
+        """The case is over: recorded once, after residents can no longer answer."""
+        if self.case_closed_at is not None:
+            raise Conflict("this case is already closed")
+        if self.status in (RequestStatus.AWAITING_APPROVAL, RequestStatus.OPEN):
+            raise Conflict("residents can still answer this request: withdraw it first")
+        self.case_closed_at, self.case_closed_by = now, supervisor_id
+        self.record(CaseClosed(actor_id=supervisor_id, request_id=self.id))
+
+    @property
+    def may_have_evidence(self) -> bool:
+        """Whether evidence can have come for this request (what a legal hold would keep)."""
+        return self.status not in (RequestStatus.AWAITING_APPROVAL, RequestStatus.REJECTED)
 
     @property
     def accepts_answers(self) -> bool:

@@ -14,6 +14,7 @@ from porchlight.accounts.domain.auth import (
     Session,
 )
 from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.holds import LegalHold
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job
@@ -43,5 +44,6 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Delivery, tables.deliveries)
     mapper_registry.map_imperatively(Consent, tables.consents)
     mapper_registry.map_imperatively(EvidenceItem, tables.evidence_items)
+    mapper_registry.map_imperatively(LegalHold, tables.legal_holds)
     mapper_registry.map_imperatively(Job, tables.jobs)
     _started = True

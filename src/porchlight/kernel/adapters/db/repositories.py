@@ -22,6 +22,7 @@ from porchlight.accounts.domain.auth import (
     Session,
 )
 from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.holds import LegalHold
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -286,6 +287,13 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
         return set(self.session.scalars(select(EvidenceItem.object_key).where(
             EvidenceItem.object_key.in_(keys))))
 
+
+class SqlLegalHoldRepository(_Repository[LegalHold]):
+    model = LegalHold
+
+    def for_request(self, request_id: UUID) -> Sequence[LegalHold]:
+        return self._all(select(LegalHold).where(LegalHold.request_id == request_id)
+                         .order_by(LegalHold.set_at, LegalHold.id))
 
 
 class SqlAuditEventRepository:

@@ -235,6 +235,8 @@ video_requests = Table(
     Column("rejected_by", Uuid, ForeignKey("accounts.id"), nullable=True),
     Column("rejection_reason", Text, nullable=True),
     Column("rejection_nonce", String(32), nullable=True),
+    Column("case_closed_at", UTCDateTime, nullable=True),
+    Column("case_closed_by", Uuid, ForeignKey("accounts.id"), nullable=True),
 )
 
 deliveries = Table(
@@ -291,6 +293,25 @@ evidence_items = Table(
     Column("first_opened_at", UTCDateTime, nullable=True),
     Column("purged_at", UTCDateTime, nullable=True),
     UniqueConstraint("consent_id", "source_clip_id", name="one_per_clip"),
+)
+
+# A supervisor keeps a case's evidence past its retention (custody/domain/holds.py). The
+# terms of a hold never change (migration 0014's triggers); only its release is set, once.
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=False, index=True),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=False),
+    Column("set_by", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("set_by_role", String(32), nullable=False),
+    Column("set_at", UTCDateTime, nullable=False),
+    Column("until", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reason_nonce", String(32), nullable=False),
+    Column("released_at", UTCDateTime, nullable=True),
+    Column("released_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("end_cause", String(16), nullable=True),
 )
 
 # Work that runs after a commit (jobs/domain/jobs.py): written in the same transaction as the

@@ -24,6 +24,7 @@ from porchlight.kernel.adapters.db.repositories import (
     SqlDeviceTokenRepository,
     SqlEvidenceRepository,
     SqlJobRepository,
+    SqlLegalHoldRepository,
     SqlOneTimeTokenRepository,
     SqlRecoveryCodeRepository,
     SqlSessionRepository,
@@ -71,6 +72,7 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.deliveries = SqlDeliveryRepository(self.session, self.track)
         self.consents = SqlConsentRepository(self.session, self.track)
         self.evidence = SqlEvidenceRepository(self.session, self.track)
+        self.holds = SqlLegalHoldRepository(self.session, self.track)
         self.audit_events = SqlAuditEventRepository(self.session)
         self.jobs = SqlJobRepository(self.session, self.track)
 

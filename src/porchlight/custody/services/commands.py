@@ -1,0 +1,30 @@
+"""Commands for the custody of evidence, already parsed into domain values (see
+``requests.services.commands`` for the convention)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class SetLegalHold:
+    """Keep the case's evidence until ``until`` at least, for ``reason``."""
+
+    request_id: UUID
+    reason: str
+    until: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseLegalHold:
+    request_id: UUID
+    hold_id: UUID
+
+
+@dataclass(frozen=True)
+class CloseCase:
+    """The case is over: its holds end, and its evidence's retention restarts."""
+
+    request_id: UUID
