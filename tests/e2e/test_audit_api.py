@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -48,7 +49,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def sequenced(populated: Container) -> Container:
-    populated.audit_sequencer().run_pass()
+    populated.audit_sequencer().run_pass(force=True)  # now, not when the minute closes
     return populated
 
 
@@ -215,14 +216,18 @@ def test_the_page_before_any_checkpoint(client: TestClient) -> None:
 
 
 def test_the_app_sequences_in_a_background_thread_when_asked(populated: Container) -> None:
+    """The thread ticks; the batch comes once the events' window (here a second) closed."""
     settings = populated.settings.model_copy(
-        update={"audit": AuditSettings(sequence_in_process=True, sequence_interval_seconds=60,
-                                        pad_to=1)})
+        update={"audit": AuditSettings(sequence_in_process=True, sequence_interval_seconds=0.1,
+                                        batch_seconds=1, pad_to=1)})
     container = bootstrap.build(settings, engine=populated.engine)
     with TestClient(create_app(container=container)) as api:
         worker = api.app.state.audit_worker
-        assert worker is not None and worker.pass_done.wait(timeout=30)
-        state = api.get("/api/v1/audit/checkpoint").json()
+        assert worker is not None
+        deadline = time.monotonic() + 30
+        while (state := api.get("/api/v1/audit/checkpoint").json())["tree_size"] < 5:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.1)
     assert state["checkpoint"]["size"] == 5
     assert not worker._thread.is_alive()  # stopped with the app
 

@@ -103,6 +103,11 @@ ROWS = [
     # one's own account
     Row("GET", "/account", SIGNED_IN),
     Row("GET", "/api/v1/me", SIGNED_IN),
+    # one's own entries in the audit log, opened; an agency's staff, for its supervisors
+    Row("GET", "/account/audit", SIGNED_IN),
+    Row("GET", "/account/audit.json", SIGNED_IN),
+    Row("GET", "/api/v1/me/audit-openings", SIGNED_IN),
+    Row("GET", "/api/v1/agency/audit-openings", X_SUPERVISORS),
     Row("POST", "/account/password", SIGNED_IN,
         form={"current": support.PASSWORD, "password": NEW_PASSWORD}),
     Row("POST", "/account/tokens", SIGNED_IN, form={"name": "matrix", "scopes": "read"}),

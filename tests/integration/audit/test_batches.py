@@ -41,26 +41,57 @@ def add_staff_events(engine: Engine, count: int) -> None:
             "payload": {"request_id": str(uuid.UUID(int=500 + n))}} for n in range(count)])
 
 
-def test_one_batch_per_window_padded_and_timed_by_the_window(
+def happen(engine: Engine, clock: FixedClock, count: int, kind: str = "signin.succeeded"
+           ) -> None:
+    """``count`` events occurring now (a resident's, unless ``kind`` says otherwise)."""
+    with engine.begin() as connection:
+        connection.execute(insert(tables.audit_events), [{
+            "kind": kind, "version": 1, "occurred_at": clock.now(),
+            "actor_id": uuid.UUID(int=n + 1), "payload": {"n": n}} for n in range(count)])
+
+
+def test_a_batch_holds_a_closed_window_padded_and_timed_by_it(
     engine: Engine, clock: FixedClock
 ) -> None:
     seq = sequencer(engine, clock)
     clock.advance(timedelta(seconds=23))  # 12:00:23 on day two
-    add_events(engine, 3)
-    add_staff_events(engine, 2)
+    happen(engine, clock, 3)
+    happen(engine, clock, 2, "request.approved")
+    assert seq.run_pass().sequenced == 0  # their minute is still open
+    clock.advance(timedelta(seconds=42))  # 12:01:05
     first = seq.run_pass()
     assert first.sequenced == 5 and first.size == 16 + 2  # 3 commitments padded to 16
-    add_events(engine, 40, start=3)
-    clock.advance(timedelta(seconds=30))
-    assert seq.run_pass().sequenced == 0  # this minute has its batch: wait
-    assert seq.run_pass(force=True).sequenced == 40  # the operator's manual run
-    clock.advance(timedelta(seconds=10))
-    add_events(engine, 1, start=43)
-    assert seq.run_pass().sequenced == 1  # 12:01:03: a new window
+    happen(engine, clock, 40)
+    clock.advance(timedelta(seconds=30))  # 12:01:35: this minute is open, the last has its batch
+    assert seq.run_pass().sequenced == 0
+    assert seq.run_pass(force=True).sequenced == 40  # the operator's manual run: this minute
+    clock.advance(timedelta(seconds=35))  # 12:02:10
+    happen(engine, clock, 1)
+    assert seq.run_pass().sequenced == 0  # 12:01 has its (forced) batch; 12:02 is open
+    clock.advance(timedelta(seconds=51))  # 12:03:01
+    assert seq.run_pass().sequenced == 1
     found = leaves(engine)
     times = Counter(leaf["time"] for leaf in found)
-    assert times == {"2026-11-02T12:00:00Z": 18 + 48, "2026-11-02T12:01:00Z": 16}
+    assert times == {"2026-11-02T12:00:00Z": 18, "2026-11-02T12:01:00Z": 48,
+                     "2026-11-02T12:02:00Z": 16}
     assert Counter("commitment" in leaf for leaf in found) == {True: 16 + 48 + 16, False: 2}
+
+
+def test_an_event_of_an_open_window_waits_even_behind_a_straggler(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Ids and times can cross (a slow transaction): the batch takes every id up to the
+    last event of the closed window, so nothing is left behind out of order."""
+    seq = sequencer(engine, clock)
+    clock.advance(timedelta(seconds=59))
+    happen(engine, clock, 1)  # id 1 at 12:00:59
+    clock.advance(timedelta(seconds=2))
+    happen(engine, clock, 1)  # id 2 at 12:01:01
+    clock.advance(timedelta(seconds=-1.5))
+    happen(engine, clock, 1)  # id 3 at 12:00:59.5, committed last
+    clock.advance(timedelta(seconds=2))  # 12:01:01.5
+    assert seq.run_pass().sequenced == 3  # id 2 rides along with 1 and 3
+    assert seq.run_pass().sequenced == 0
 
 
 def test_leaves_are_shuffled_inside_a_batch(engine: Engine, clock: FixedClock) -> None:

@@ -196,6 +196,12 @@ class SqlLogWriter(SqlLogView):
         query = select(func.max(audit_leaves.c.event_id))  # the unique index answers it
         return self.connection.execute(query).scalar() or 0
 
+    def last_event_before(self, after_id: int, moment: datetime) -> int | None:
+        events = audit_events.c  # a primary-key range: the events since the last batch
+        query = select(func.max(events.id)).where(events.id > after_id,
+                                                  events.occurred_at < moment)
+        return self.connection.execute(query).scalar()
+
     def last_batch_time(self) -> str | None:
         query = select(audit_leaves.c.data).order_by(audit_leaves.c.leaf_index.desc())
         data = self.connection.execute(query.limit(1)).scalar()

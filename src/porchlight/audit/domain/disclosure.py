@@ -43,6 +43,7 @@ __all__ = [
     "opens",
     "padding_count",
     "subject_field",
+    "window_start",
 ]
 
 LEAF_VERSION = 2
@@ -114,12 +115,16 @@ def commitment_leaf(commitment: str, time: str) -> bytes:
     return _CANONICAL.encode(entry).encode("ascii")
 
 
+def window_start(moment: datetime, window: timedelta) -> datetime:
+    """The start of the window ``moment`` falls in (windows count from the epoch)."""
+    width = window.total_seconds()
+    return datetime.fromtimestamp(int(moment.timestamp() // width * width), tz=UTC)
+
+
 def batch_time(moment: datetime, window: timedelta) -> str:
     """The start of the window ``moment`` falls in, to the second, e.g.
     ``2026-12-04T17:01:00Z``: the only time a leaf publishes."""
-    width = window.total_seconds()
-    start = int(moment.timestamp() // width * width)
-    return datetime.fromtimestamp(start, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return window_start(moment, window).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def padding_count(real: int, quantum: int) -> int:

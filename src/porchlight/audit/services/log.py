@@ -265,32 +265,47 @@ class Sequencer:
         return self._signer
 
     def run_pass(self, *, force: bool = False) -> SequenceResult:
-        """Sequence every event committed so far as this window's batch, then sign if due.
+        """Sequence the events of every window that closed since the last batch, as one
+        batch stamped with the latest closed window; then sign if due.
 
-        Nothing is sequenced when this window already has its batch (unless ``force``,
-        for an operator's manual run): one batch per window is what keeps the public
-        log's timing as coarse as the window."""
+        A batch holds the events that occurred before the current window began, so neither
+        its leaves' time nor the moment the tree grows says more than the window, and
+        nothing happens while the closed window already has its batch.  ``force`` (an
+        operator's manual run) takes everything queued, stamped with the current window."""
+        now, width = self.clock.now(), self.config.batch_window
         horizon = self.store.queue_horizon()
-        time = disclosure.batch_time(self.clock.now(), self.config.batch_window)
+        before: datetime | None = None
+        if force or not self.config.one_batch_per_window:
+            time = disclosure.batch_time(now, width)
+        else:
+            before = disclosure.window_start(now, width)
+            time = disclosure.batch_time(before - width, width)
         total, signed = 0, None
         while True:
-            result = self.run_batch(horizon, time=time, force=force or total > 0)
+            result = self.run_batch(horizon, time=time, before=before, force=force or total > 0)
             total += result.sequenced
             signed = result.checkpoint or signed
             if result.sequenced < self.config.batch_size:
                 return SequenceResult(total, result.size, signed)
 
     def run_batch(self, horizon: int | None = None, *, time: str | None = None,
-                  force: bool = False) -> SequenceResult:
-        """One transaction: up to batch_size events become leaves; sign if due."""
+                  before: datetime | None = None, force: bool = False) -> SequenceResult:
+        """One transaction: up to batch_size events (that occurred ``before``, if given)
+        become leaves stamped ``time``, unless a batch with that time exists already
+        (``force`` skips that check); sign if due."""
         time = time or disclosure.batch_time(self.clock.now(), self.config.batch_window)
         with self.store.sequencing() as writer:
             size = writer.size()
             events: list[QueuedEvent] = []
             last = writer.last_batch_time() if size else None
             if force or not self.config.one_batch_per_window or last is None or last < time:
-                events = writer.queued_events(writer.last_event_id(), horizon,
-                                              self.config.batch_size)
+                after = writer.last_event_id()
+                bound = horizon
+                if before is not None:
+                    top = writer.last_event_before(after, before)
+                    bound = top if bound is None or top is None else min(bound, top)
+                if before is None or bound is not None:
+                    events = writer.queued_events(after, bound, self.config.batch_size)
             if events:
                 size = self._append(writer, size, events, time)
             checkpoint = self._sign_if_due(writer, size)

@@ -130,6 +130,11 @@ class AuditLogWriter(AuditLogReader, Protocol):
         shuffled, so it need not be the last leaf's)."""
         ...
 
+    def last_event_before(self, after_id: int, moment: datetime) -> int | None:
+        """The highest id above ``after_id`` of an event that occurred before ``moment``
+        (None: none).  Events in between that occurred later go in the same batch."""
+        ...
+
     def last_batch_time(self) -> str | None:
         """The time field of the last leaf (its batch's time), None for an empty log."""
         ...
