@@ -178,8 +178,8 @@ class SqlLogView:
                  .order_by(o.leaf_index, o.slot).limit(limit))
         if account_id is not None:
             query = query.where(o.account_id == account_id)
-        if agency_id is not None:
-            query = query.where(o.agency_id == agency_id)
+        if agency_id is not None:  # who did what for the agency, not their own sign-ins
+            query = query.where(o.agency_id == agency_id, o.slot != "event")
         return [Opening(row[0], row[1], QueuedEvent(*row[5:]), row[2], row[3], row[4])
                 for row in self.connection.execute(query)]
 

@@ -117,8 +117,9 @@ class AuditLogReader(Protocol):
 
     def openings(self, *, account_id: UUID | None = None, agency_id: UUID | None = None,
                  after: int = -1, limit: int = 1000) -> list[Opening]:
-        """Commitments the account (or any staff of the agency) may open, leaf index
-        above ``after``, smallest first; with neither, every one (oversight)."""
+        """Commitments the account may open (or, for an agency, the identities of its
+        staff in public leaves: not their own events), leaf index above ``after``,
+        smallest first; with neither, every one (oversight)."""
         ...
 
 
