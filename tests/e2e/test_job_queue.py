@@ -172,12 +172,12 @@ def test_a_deleted_clip_is_unreadable_at_once_and_a_worker_deletes_its_bytes(
 def test_commits_ask_for_one_sequencing_job_per_window_and_a_worker_sequences(
     queued: Deployment,
 ) -> None:
-    """No polling: the events of every commit in a one-second window are sequenced by one
-    ``audit.sequence`` job due at the window's end."""
+    """No polling: the events of every commit in a batch window (a minute) are sequenced
+    by one ``audit.sequence`` job due at the window's end, as one batch."""
     from porchlight.audit.adapters.tables import audit_leaves
 
     d = queued
-    d.clock.advance(timedelta(seconds=10))  # a fresh window
+    d.clock.advance(timedelta(minutes=1, seconds=10))  # a fresh window
     with d.container.engine.connect() as connection:
         before = {row.key for row in connection.execute(select(tables.jobs.c.key))}
     for _ in range(3):  # three commits with audit events in the same window
@@ -190,8 +190,11 @@ def test_commits_ask_for_one_sequencing_job_per_window_and_a_worker_sequences(
             tables.audit_events)).scalar()
     assert len(waiting) == 1  # the three commits share one job
     assert waiting[0].run_after > d.clock.now()  # due at the window's end, not at once
-    d.clock.advance(timedelta(seconds=1))
+    d.clock.advance(timedelta(seconds=50))
     workers = d.container.start_job_workers()
+    # Its wake-up is due in 50 real seconds; the sweeper wakes it now that our clock
+    # says the window has ended (as the worker's sweep does when a wake-up is lost).
+    assert d.container.jobs.wake_due() >= 1
     try:
         def sequenced() -> bool:
             with d.container.engine.connect() as connection:
