@@ -97,7 +97,7 @@ def public_log(client: TestClient) -> list[dict]:
         if not page:
             return leaves
         for entry in page:
-            assert entry["event_id"] is None  # ids would count and order a batch
+            assert "event_id" not in entry  # ids would count and order a batch
             leaves.append(json.loads(base64.b64decode(entry["data"])))
         start += len(page)
 
@@ -213,6 +213,11 @@ def test_no_two_events_of_one_resident_can_be_linked(week: dict) -> None:
                   if isinstance(leaf.get("actor"), dict)]
     assert len(committed) == len(set(committed)) > 100
     assert all(re.fullmatch(r"[0-9a-f]{64}", c) for c in committed)
+    # evidence of one clip shared twice is not linked by its digests either
+    received = [leaf for leaf in leaves if leaf.get("kind") == "evidence.received"]
+    assert received and all(isinstance(leaf["payload"]["sha256"], dict) and
+                            isinstance(leaf["payload"]["source_sha256"], dict)
+                            for leaf in received)
 
 
 def test_a_decline_cannot_be_told_from_a_share_or_from_silence(week: dict) -> None:
@@ -259,10 +264,13 @@ def test_residents_open_and_prove_only_their_own_entries(week: dict) -> None:
     kinds = Counter(c.kind for c in checks)
     assert kinds["camera.registered"] == 3 and kinds["consent.granted"] == 1
     assert kinds["signin.failed"] == 1 and kinds["signin.succeeded"] >= 2
-    assert all(c.ok and c.included for c in checks)
-    events_a = {e["event"]["event_id"] for e in mine["entries"]}
-    events_b = {e["event"]["event_id"] for e in theirs["entries"]}
-    assert events_a and events_b and not events_a & events_b
+    assert kinds["clip.uploaded"] == 2 and kinds["delivery.created"] == 2
+    assert all(c.proven for c in checks)
+    entries_a = {e["index"] for e in mine["entries"]}
+    entries_b = {e["index"] for e in theirs["entries"]}
+    assert entries_a and entries_b and not entries_a & entries_b
+    # no global counter in what an opening shows: it would count everyone's events
+    assert not any("event_id" in e["event"] for e in (*mine["entries"], *theirs["entries"]))
     assert all(e["event"]["actor_id"] in (str(d.people["resident_b"].id), None)
                for e in theirs["entries"] if e["kind"] != "delivery.created")
     # A changed byte anywhere in an entry fails the check.
@@ -270,6 +278,10 @@ def test_residents_open_and_prove_only_their_own_entries(week: dict) -> None:
     forged["entries"][0]["opens"] = base64.b64encode(
         base64.b64decode(forged["entries"][0]["opens"]).replace(b'"', b"'", 1)).decode()
     assert not audit_openings.check(forged, key)[0].ok
+    # a claimed kind is not believed: what the secret opens is what counts
+    relabelled = json.loads(json.dumps(mine))
+    relabelled["entries"][0]["kind"] = "clip.viewed"
+    assert audit_openings.check(relabelled, key)[0].kind == mine["entries"][0]["kind"]
     page = browser_a.get("/account/audit")
     assert page.status_code == 200 and "consent.granted" in page.text
     assert page.text.count('data-testid="entry-ok"') == len(checks)
@@ -287,9 +299,14 @@ def test_an_agency_opens_its_staff_and_nobody_else_does(week: dict) -> None:
                                      for e in created)
     assert all(c.ok for c in audit_openings.check(opened, opened["verifier_key"]))
     staff_x = {str(d.people[k].id) for k in ("officer_x", "supervisor_x", "admin_x")}
-    # who did what for X, only: not other agencies' staff, nor their own sign-ins
-    assert {e["opens"] for e in opened["entries"]} <= staff_x
-    assert {e["slot"] for e in opened["entries"]} <= {"actor", "payload.account_id"}
+    # who did what for X, and the digests of the evidence X holds; not other agencies'
+    # staff, nor X's staff's own sign-ins
+    people = [e for e in opened["entries"] if e["slot"] in ("actor", "payload.account_id")]
+    digests = [e for e in opened["entries"] if e["slot"] not in ("actor", "payload.account_id")]
+    assert {e["opens"] for e in people} <= staff_x
+    assert {e["slot"] for e in digests} == {"payload.sha256", "payload.source_sha256"}
+    assert all(e["kind"] == "evidence.received" and re.fullmatch(r"[0-9a-f]{64}", e["opens"])
+               for e in digests)
     assert d.signed_in("officer_x").get("/api/v1/agency/audit-openings").status_code == 403
     assert d.signed_in("resident_a").get("/api/v1/agency/audit-openings").status_code == 403
 
@@ -302,3 +319,16 @@ def test_forgetting_an_account_makes_its_entries_unopenable_for_ever(week: dict)
     assert d.container.audit_sequencer().forget(person.id) > 0
     assert d.container.audit_openings(account_id=person.id)["entries"] == []
     assert public_log(d.browser())[:len(before)] == before  # the log itself is untouched
+
+
+def test_every_resident_event_of_the_week_has_someone_who_can_open_it(week: dict) -> None:
+    from porchlight.audit.adapters.tables import audit_openings
+
+    d = week["d"]
+    with d.container.engine.connect() as connection:
+        orphans = connection.execute(
+            select(tables.audit_events.c.kind).join(
+                audit_openings, audit_openings.c.event_id == tables.audit_events.c.id)
+            .where(audit_openings.c.slot == "event", audit_openings.c.account_id.is_(None))
+        ).scalars().all()
+    assert orphans == []  # clips, deliveries, answers, sign-ins: each names its resident

@@ -315,12 +315,19 @@ def open_export(
     except (ValueError, UnicodeDecodeError) as exc:
         raise _fail(str(exc)) from exc
     bad = [c for c in checks if not c.ok]
-    pending = sum(1 for c in checks if c.included is None)
+    proven = [c for c in checks if c.proven]
+    pending = [c for c in checks if c.ok and not c.proven]
+    for c in proven:
+        console.print(f"entry {c.index}: {escape(c.kind)} ({escape(c.slot)}) opens and is in "
+                      "the signed log")
+    for c in pending:
+        console.print(f"entry {c.index}: {escape(c.kind)} opens, but is newer than the "
+                      "export's checkpoint: not proven yet (download again later)")
     for c in bad:
-        console.print(f"[red]entry {c.index} ({c.kind}, {c.slot}): {escape(c.problem or '')}[/]")
-    console.print(f"{len(checks) - len(bad)} of {len(checks)} entries open and are in the "
-                  f"signed log" + (f" ({pending} newer than its checkpoint)" if pending else ""))
-    if bad:
+        console.print(f"[red]entry {c.index} ({escape(c.slot)}): {escape(c.problem or '')}[/]")
+    console.print(f"{len(proven)} of {len(checks)} entries open and are in the signed log; "
+                  f"{len(pending)} not proven yet; {len(bad)} failed")
+    if bad or (checks and not proven):
         raise typer.Exit(1)
 
 

@@ -107,8 +107,8 @@ def test_sequencing_stores_canonical_leaves_every_node_and_a_signed_checkpoint(
     entry = json.loads(leaves[1][2])
     assert set(entry) == {"commitment", "time", "v"}
     assert (entry["time"], entry["v"]) == ("2026-11-02T12:00:00Z", 2)
-    canonical = {
-        "actor_id": str(uuid.UUID(int=2)), "event_id": 2, "kind": "clip.viewed",
+    canonical = {  # the event as a version 1 leaf, without its id (a global counter)
+        "actor_id": str(uuid.UUID(int=2)), "kind": "clip.viewed",
         "payload": {"camera_id": str(uuid.UUID(int=10**6 + 1)), "granted": False, "n": 1,
                     "sha256": f"{1:064x}"},
         "time": "2026-11-01T12:00:01.001Z", "version": 1,

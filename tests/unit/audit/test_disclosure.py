@@ -12,7 +12,7 @@ from porchlight.audit.domain import disclosure
 from porchlight.kernel.domain.events import DomainEvent
 
 RESIDENT_KINDS = {
-    "account.created", "account.disabled", "account.locked", "account.unlocked",
+    "account.created", "account.locked", "account.unlocked", "consent.contact_disclosed",
     "api_token.created", "api_token.revoked", "camera.opted_in", "camera.opted_out",
     "camera.registered", "camera.retention_changed", "clip.access_denied",
     "clip.key_shredded", "clip.purged", "clip.uploaded", "clip.viewed", "consent.granted",
@@ -21,10 +21,10 @@ RESIDENT_KINDS = {
     "mfa.enrolled", "mfa.recovery_codes_issued", "password.changed", "session.ended",
     "signin.failed", "signin.succeeded", "token.issued",
 }
-# Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, and the
-# consent an agency read contact details under (no public leaf names its resident) —
-# never a person, a camera or a delivery.  Account ids are committed (PUBLIC_KINDS).
-PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "consent_id"}
+# Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds — never a
+# person, a camera, a clip, a consent or a delivery.  Account ids are committed
+# (PUBLIC_KINDS lists them).
+PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id"}
 
 
 def all_events() -> list[type[DomainEvent]]:
@@ -57,3 +57,5 @@ def test_public_events_name_no_person_camera_clip_or_delivery_in_the_clear() -> 
                 continue
             if field.type in ("UUID", "UUID | None", UUID) and field.name not in committed:
                 assert field.name in PUBLIC_IDS, (event.kind, field.name)
+            if "sha256" in field.name and "commitment" not in field.name:  # a digest links
+                assert field.name in committed, (event.kind, field.name)

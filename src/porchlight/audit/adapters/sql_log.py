@@ -152,6 +152,14 @@ class SqlLogView:
         )
         return [tuple(row) for row in self.connection.execute(query)]  # type: ignore[misc]
 
+    def leaf_data_at(self, indexes: Collection[int]) -> dict[int, bytes]:
+        c, wanted, found = audit_leaves.c, sorted(set(indexes)), {}
+        for start in range(0, len(wanted), 500):
+            query = select(c.leaf_index, c.data).where(
+                c.leaf_index.in_(wanted[start:start + 500]))
+            found.update((index, data) for index, data in self.connection.execute(query))
+        return found
+
     def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
         # One IN list per level, OR-ed: both databases then search the primary key for
         # each node (SQLite scans the whole table for a row-value IN list).

@@ -51,7 +51,8 @@ SECRET_SIZE = 32
 COMMITMENT_TAG = b"porchlight.commitment.v1\x00"
 IDENTITY_TAG = b"porchlight.identity.v1\x00"
 
-# kind -> payload fields that name an account (committed like the actor).
+# kind -> payload fields committed like the actor: account ids, and values that would
+# link a public leaf to a resident's other entries.
 PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "request.created": (),
     "request.refused": (),
@@ -63,22 +64,24 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "request.delivered": (),
     "request.reach_previewed": (),
     "request.reach_refused": (),
-    "evidence.received": (),
+    # the clip's and the copy's SHA-256 would link two consents to one clip: committed,
+    # openable by the agency that holds the copy
+    "evidence.received": ("source_sha256", "sha256"),
     "evidence.viewed": (),
     "evidence.purged": (),
     "evidence.hold_set": (),
     "evidence.hold_released": (),
-    "consent.contact_disclosed": (),
     "agency.created": (),
     "agency.verified": (),
     "staff.role_changed": ("account_id",),
+    "account.disabled": ("account_id",),  # an admin's act, on a committed account
     "job.died": (),
     "job.retried": (),
 }
 
 # A resident event's subject (who may open it) is the account its payload names (a
-# failed sign-in, an account an admin disabled, a delivery's resident), else its actor.
-SUBJECT_FIELDS = ("account_id", "resident_id")
+# failed sign-in, a delivery's resident, a clip's owner), else its actor.
+SUBJECT_FIELDS = ("account_id", "resident_id", "owner_id")
 
 _CANONICAL = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
@@ -99,9 +102,9 @@ def commit_event(secret: bytes, event: bytes) -> str:
     return hashlib.sha256(COMMITMENT_TAG + secret + event).hexdigest()
 
 
-def commit_identity(secret: bytes, account_id: str) -> str:
-    """The hex commitment to an account id inside a public leaf."""
-    return hashlib.sha256(IDENTITY_TAG + secret + account_id.encode("ascii")).hexdigest()
+def commit_identity(secret: bytes, value: str) -> str:
+    """The hex commitment to an account id (or another linking value) in a public leaf."""
+    return hashlib.sha256(IDENTITY_TAG + secret + value.encode("ascii")).hexdigest()
 
 
 def opens(commitment: str, secret: bytes, event: bytes) -> bool:

@@ -121,7 +121,13 @@ def leaf_bytes(event: QueuedEvent) -> bytes:
     return _CANONICAL.encode(leaf_entry(event)).encode("ascii")
 
 
-event_bytes = leaf_bytes
+def committed_bytes(event: QueuedEvent) -> bytes:
+    """What a resident commitment commits to, and what its opening shows: the event as a
+    version 1 leaf without its id (a global counter: two openings would tell how many
+    events happened between them)."""
+    entry = leaf_entry(event)
+    del entry["event_id"]
+    return _CANONICAL.encode(entry).encode("ascii")
 
 
 def _role(facts: AccountFacts | None) -> str:
@@ -198,7 +204,7 @@ def leaf_matches(data: bytes, event: QueuedEvent, secrets_by_slot: Secrets) -> b
             return False
         if secret is None:
             return None
-        return disclosure.opens(str(leaf["commitment"]), secret, leaf_bytes(event))
+        return disclosure.opens(str(leaf["commitment"]), secret, committed_bytes(event))
     if not disclosure.is_public(event.kind):
         return False
     actor = leaf.get("actor")
@@ -420,20 +426,24 @@ def _public_leaf(event: QueuedEvent, time: str, accounts: Mapping[UUID, AccountF
         by_slot["actor"] = secrets.token_bytes(disclosure.SECRET_SIZE)
         held.append(("actor", event.actor_id, agency, by_slot["actor"]))
     for field in disclosure.PUBLIC_KINDS[event.kind]:
-        account = _uuid(event.payload.get(field))
-        if account is None:
+        value = event.payload.get(field)
+        if not isinstance(value, str):
             continue
         slot = f"payload.{field}"
         by_slot[slot] = secrets.token_bytes(disclosure.SECRET_SIZE)
-        facts = accounts.get(account)
-        held.append((slot, account, facts.agency_id if facts else None, by_slot[slot]))
+        account = _uuid(value)
+        facts = accounts.get(account) if account is not None else None
+        if facts is not None:  # an account: it may open it, and so may its agency
+            held.append((slot, account, facts.agency_id, by_slot[slot]))
+        else:  # a value (a digest): the agency the event is about may open it
+            held.append((slot, None, _uuid(event.payload.get("agency_id")), by_slot[slot]))
     return encode(public_entry(event, time, by_slot, actor)), event.id, held
 
 
 def _resident_leaf(event: QueuedEvent, time: str, accounts: Mapping[UUID, AccountFacts]
                    ) -> tuple[bytes, int | None, list[_Held]]:
     secret = secrets.token_bytes(disclosure.SECRET_SIZE)
-    commitment = disclosure.commit_event(secret, leaf_bytes(event))
+    commitment = disclosure.commit_event(secret, committed_bytes(event))
     field = disclosure.subject_field(event.payload)
     subject = _uuid(event.payload.get(field)) if field else event.actor_id
     facts = accounts.get(subject) if subject is not None else None

@@ -28,7 +28,7 @@ from porchlight.audit.domain import (
     range_nodes,
     verify_inclusion,
 )
-from porchlight.audit.services.log import leaf_bytes
+from porchlight.audit.services.log import committed_bytes
 from porchlight.audit.services.ports import AuditLogReader, AuditLogStore, Opening
 from porchlight.audit.services.queries import with_cosignatures
 
@@ -73,10 +73,8 @@ def _pages(log: AuditLogReader, account_id: UUID | None, agency_id: UUID | None
 
 
 def _leaves(log: AuditLogReader, indexes: list[int]) -> dict[int, bytes]:
-    if not indexes:
-        return {}
-    return {row[0]: row[2] for row in log.leaves(min(indexes), max(indexes) + 1)
-            if row[0] in set(indexes)}
+    """The leaf bytes at these indexes, fetched by index (never the span between them)."""
+    return log.leaf_data_at(indexes)
 
 
 def _proofs(log: AuditLogReader, indexes: list[int], size: int) -> dict[int, list[bytes]]:
@@ -88,9 +86,16 @@ def _proofs(log: AuditLogReader, indexes: list[int], size: int) -> dict[int, lis
             for index, plan in plans.items()}
 
 
+def _committed_value(opening: Opening) -> str:
+    """What an identity slot commits to: the actor's id, or the payload field's value."""
+    if opening.slot == "actor":
+        return str(opening.event.actor_id)
+    return str(opening.event.payload.get(opening.slot.removeprefix("payload.")))
+
+
 def _entry(opening: Opening, leaf: bytes, proof: list[bytes] | None) -> dict[str, Any]:
-    event = leaf_bytes(opening.event)
-    opens = _b64(event) if opening.slot == "event" else str(opening.account_id)
+    event = committed_bytes(opening.event)
+    opens = _b64(event) if opening.slot == "event" else _committed_value(opening)
     return {"index": opening.index, "slot": opening.slot, "kind": opening.event.kind,
             "leaf": _b64(leaf), "secret": opening.secret.hex(), "opens": opens,
             "event": json.loads(event), "proof": None if proof is None else
@@ -108,7 +113,13 @@ class OpeningCheck:
 
     @property
     def ok(self) -> bool:
+        """Nothing wrong with it (it may still await a checkpoint)."""
         return self.opens and self.included is not False
+
+    @property
+    def proven(self) -> bool:
+        """It opens, and its proof leads to the signed checkpoint."""
+        return self.opens and self.included is True
 
 
 class ExportError(ValueError):
@@ -142,6 +153,10 @@ def _check_entry(entry: Any, checkpoint: Any) -> OpeningCheck:
     except (KeyError, TypeError, ValueError, binascii.Error):
         return OpeningCheck(-1, "?", "?", False, False, "the entry is malformed")
     opens, problem = _opens(leaf, slot, secret, entry.get("opens"))
+    if opens and slot == "event":
+        kind = _opened_kind(entry.get("opens")) or "?"  # what was opened, not what is said
+    elif opens:
+        kind = _public_kind(leaf) or "?"
     included: bool | None = None
     if proof is not None:
         included = False
@@ -156,6 +171,24 @@ def _check_entry(entry: Any, checkpoint: Any) -> OpeningCheck:
         else:
             problem = problem or "the entry is beyond the signed checkpoint"
     return OpeningCheck(index, slot, kind, opens, included, problem)
+
+
+def _opened_kind(opens: Any) -> str | None:
+    try:
+        event = json.loads(base64.b64decode(opens, validate=True))
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    kind = event.get("kind") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _public_kind(leaf: bytes) -> str | None:
+    try:
+        content = json.loads(leaf)
+    except ValueError:
+        return None
+    kind = content.get("kind") if isinstance(content, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def _opens(leaf: bytes, slot: str, secret: bytes, opens: Any) -> tuple[bool, str | None]:

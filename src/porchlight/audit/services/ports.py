@@ -103,6 +103,10 @@ class AuditLogReader(Protocol):
         """Stored leaves with ``start <= index < end``, in index order."""
         ...
 
+    def leaf_data_at(self, indexes: Collection[int]) -> dict[int, bytes]:
+        """The bytes of the leaves at these indexes (those that exist)."""
+        ...
+
     def cosignatures(self, sizes: Collection[int]) -> dict[int, list[str]]:
         """Witness cosignature lines stored for the checkpoints of these sizes."""
         ...

@@ -178,6 +178,7 @@ def shared_contacts(
             resident = uow.accounts.get(consent.resident_id)
             found.append(SharedContact(resident.display_name, resident.email,
                                        registration.postal_address(sec, resident)))
-            uow.record(ContactDisclosed(actor_id=staff.id, consent_id=consent.id))
+            uow.record(ContactDisclosed(actor_id=staff.id, consent_id=consent.id,
+                                        resident_id=consent.resident_id))
         uow.commit()
         return found

@@ -80,16 +80,17 @@ class CheckpointsOut(BaseModel):
 
 
 class EntryOut(BaseModel):
+    """One leaf. No event id: in a shuffled, padded batch it would count and order it."""
+
     index: int
-    event_id: int | None
     data: str
     leaf_hash: str
     entry: dict[str, Any] | None
 
     @classmethod
     def of(cls, row: LeafRow) -> EntryOut:
-        index, event_id, data, leaf_hash = row
-        return cls(index=index, event_id=event_id, data=b64(data), leaf_hash=b64(leaf_hash),
+        index, _, data, leaf_hash = row
+        return cls(index=index, data=b64(data), leaf_hash=b64(leaf_hash),
                    entry=audit_queries.parse_leaf(data))
 
 

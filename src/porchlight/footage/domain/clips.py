@@ -38,6 +38,7 @@ class ClipUploaded(DomainEvent):
     camera_id: UUID
     sha256_commitment: str
     size_bytes: int
+    owner_id: UUID | None = None  # who may open the entry (a resident event: a commitment)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,7 @@ class ClipKeyShredded(DomainEvent):
     kind: ClassVar[str] = "clip.key_shredded"
     clip_id: UUID
     reason: str
+    owner_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +68,7 @@ class ClipPurged(DomainEvent):
     clip_id: UUID
     camera_id: UUID
     reason: str
+    owner_id: UUID | None = None
 
 
 @dataclass(eq=False)
@@ -108,7 +111,8 @@ class Clip(Entity):
         if self.wrapped_key is None:
             return False
         self.wrapped_key = None
-        self.record(ClipKeyShredded(actor_id=actor_id, clip_id=self.id, reason=reason))
+        self.record(ClipKeyShredded(actor_id=actor_id, clip_id=self.id, reason=reason,
+                                    owner_id=self.owner_id))
         return True
 
     def mark_purged(self, *, now: datetime, reason: str, actor_id: UUID | None) -> None:
@@ -117,7 +121,7 @@ class Clip(Entity):
         self.deleted_at = now
         self.deletion_reason = reason
         self.record(ClipPurged(actor_id=actor_id, clip_id=self.id, camera_id=self.camera_id,
-                               reason=reason))
+                               reason=reason, owner_id=self.owner_id))
 
 
 def clip_expiry(camera: Camera, recorded_at: datetime) -> datetime:

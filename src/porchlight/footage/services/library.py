@@ -213,7 +213,7 @@ def _commit_clip(
         clip.record(ClipUploaded(
             actor_id=None, clip_id=clip_id, camera_id=camera_id,
             sha256_commitment=audit_commitment(data_key, stored.sha256),
-            size_bytes=stored.size))
+            size_bytes=stored.size, owner_id=camera.owner_id))
         uow.clips.add(clip)
         uow.commit()
 

@@ -123,6 +123,7 @@ class ContactDisclosed(DomainEvent):
 
     kind: ClassVar[str] = "consent.contact_disclosed"
     consent_id: UUID
+    resident_id: UUID | None = None  # whose details: they, and only they, open the entry
 
 
 @dataclass(eq=False)
