@@ -17,14 +17,17 @@ RESIDENT_KINDS = {
     "camera.registered", "camera.retention_changed", "clip.access_denied",
     "clip.key_shredded", "clip.purged", "clip.uploaded", "clip.viewed", "consent.granted",
     "consent.revoked", "consent.deletion_requested", "delivery.created", "delivery.declined",
-    "device_token.created", "device_token.revoked", "email.verified", "mfa.disabled",
+    "device_token.created", "device_token.revoked", "email.verified",
+    "evidence.access_denied", "mfa.disabled",
     "mfa.enrolled", "mfa.recovery_codes_issued", "password.changed", "session.ended",
     "signin.failed", "signin.succeeded", "token.issued",
 }
 # Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, and the
 # consent an agency read contact details under (no public leaf names its resident) —
 # never a person, a camera or a delivery.  Account ids are committed (PUBLIC_KINDS).
-PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "consent_id"}
+# An export's id names one export of an item (``evidence.exported``), no person.
+PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "consent_id",
+              "export_id"}
 
 
 def all_events() -> list[type[DomainEvent]]:
