@@ -39,6 +39,7 @@ from porchlight.audit.services.witness import (
     collect_cosignatures,
 )
 from porchlight.config import Settings
+from porchlight.custody.services.export import ExportKit
 from porchlight.footage.adapters.store import EncryptedFootageStore, LocalObjectStore
 from porchlight.footage.adapters.vault import LocalKeyVault
 from porchlight.footage.adapters.video.tools import PyAvVideoTools
@@ -204,6 +205,17 @@ class Container:
             key = None  # no checkpoint signed yet: the export carries none either
         return audit_openings.export(self.audit_store(), self.settings.origin, key or "",
                                      account_id=account_id, agency_id=agency_id)
+
+    def evidence_exports(self) -> ExportKit:
+        """What an evidence export needs: the footage, the log for its custody proofs, and
+        the log's key, which signs the manifest (read only when an export is made)."""
+        settings = self.settings
+        return ExportKit(footage=self.footage, log=self.audit_store(),
+                         signer=lambda: load_or_create_signer(settings.audit_key_file,
+                                                              settings.origin),
+                         origin=settings.origin,
+                         # the upload temp folder: its crash leftovers are swept
+                         tempdir=private_dirs(settings.data_dir / "tmp" / "uploads"))
 
     def audit_source(self) -> AbstractContextManager[SqlAuditLogSource]:
         """The local log, on one snapshot, for `audit verify`."""

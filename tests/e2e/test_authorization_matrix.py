@@ -159,6 +159,9 @@ ROWS = [
         form={"reason": "Too wide for a stolen bicycle; ask for one street."}),
     Row("POST", "/requests/{request_id}/withdraw", X_STAFF),
     Row("GET", "/evidence/{evidence_id}/video", X_STAFF),
+    # the evidence locker export: staff of the holding agency (refusals are audited)
+    Row("POST", "/evidence/{evidence_id}/export", X_STAFF),
+    Row("POST", "/api/v1/evidence/{evidence_id}/export", X_STAFF),
     # legal holds on a case's evidence and the case's closing: its supervisors (a closing
     # is refused with 409 while residents can still answer: past authorisation)
     Row("POST", "/requests/{request_id}/holds", X_SUPERVISORS,

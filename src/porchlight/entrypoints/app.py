@@ -21,7 +21,7 @@ import porchlight
 from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.entrypoints import audit_worker, errors
+from porchlight.entrypoints import audit_worker, errors, exports
 from porchlight.entrypoints.api import account_api, clips_api, hold_api, request_api
 from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import openapi as api_openapi
@@ -68,6 +68,8 @@ ROUTERS = (
     inbox_pages.router,
     request_api.router,
     hold_api.router,
+    exports.pages_router,
+    exports.api_router,
 )
 
 

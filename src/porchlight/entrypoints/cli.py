@@ -15,7 +15,7 @@ from rich.table import Table
 from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.entrypoints import cli_audit, cli_jobs, cli_retention, witness
+from porchlight.entrypoints import cli_audit, cli_evidence, cli_jobs, cli_retention, witness
 from porchlight.neighbourhood.services import demo
 from porchlight.neighbourhood.services import summary as neighbourhood
 
@@ -28,6 +28,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(cli_retention.app, name="retention")
 app.add_typer(cli_audit.audit_app, name="audit")
 app.add_typer(cli_jobs.app, name="jobs")
+app.add_typer(cli_evidence.app, name="evidence")
 app.command("worker")(cli_audit.worker)
 app.command("witness")(witness.witness)
 console = Console()

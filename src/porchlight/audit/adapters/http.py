@@ -89,6 +89,15 @@ class HttpAuditLogSource:
         body = self._get("proofs/consistency", first=size1, second=size2)
         return [_b64(value, "proof hash") for value in body["proof"]]
 
+    def latest_note(self) -> str | None:
+        """The newest signed checkpoint's note, cosignatures appended (None: none yet)."""
+        checkpoint = self._get("checkpoint").get("checkpoint")
+        return str(checkpoint["note"]) if isinstance(checkpoint, dict) else None
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        body = self._get("proofs/inclusion", index=index, size=size)
+        return [_b64(value, "proof hash") for value in body["proof"]]
+
     def close(self) -> None:
         self.client.close()
 

@@ -15,13 +15,25 @@ writers, so ids are always final there.)
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    and_,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.exc import OperationalError
 
 from porchlight.audit.adapters.tables import (
@@ -41,6 +53,7 @@ from porchlight.audit.services.ports import (
     OpeningRow,
     QueuedEvent,
     StoredCheckpoint,
+    SubjectEvent,
 )
 from porchlight.kernel.adapters.db.engine import read_snapshot
 from porchlight.kernel.adapters.db.tables import accounts, audit_events
@@ -160,6 +173,15 @@ class SqlLogView:
             found.update((index, data) for index, data in self.connection.execute(query))
         return found
 
+    def secrets_at(self, indexes: Collection[int]) -> dict[int, dict[str, bytes]]:
+        o, wanted, found = audit_openings.c, sorted(set(indexes)), {}
+        for start in range(0, len(wanted), 500):
+            query = select(o.leaf_index, o.slot, o.secret).where(
+                o.leaf_index.in_(wanted[start:start + 500]))
+            for index, slot, secret in self.connection.execute(query):
+                found.setdefault(index, {})[slot] = secret
+        return found
+
     def nodes(self, ids: Collection[NodeId]) -> dict[NodeId, bytes]:
         # One IN list per level, OR-ed: both databases then search the primary key for
         # each node (SQLite scans the whole table for a row-value IN list).
@@ -190,6 +212,32 @@ class SqlLogView:
             query = query.where(o.agency_id == agency_id, o.slot != "event")
         return [Opening(row[0], row[1], QueuedEvent(*row[5:]), row[2], row[3], row[4])
                 for row in self.connection.execute(query)]
+
+    def subject_events(self, field: str, value: str, kinds: Collection[str]
+                       ) -> list[SubjectEvent]:
+        e, leaf = audit_events.c, audit_leaves.c
+        query = (select(e.id, e.kind, e.version, e.occurred_at, e.actor_id, e.payload,
+                        leaf.leaf_index, leaf.data)
+                 .outerjoin(audit_leaves, leaf.event_id == e.id)
+                 .where(payload_text(self.connection, field) == value,
+                        e.kind.in_(sorted(kinds)))
+                 .order_by(e.id))
+        return [SubjectEvent(QueuedEvent(*row[:6]), row[6], row[7])
+                for row in self.connection.execute(query)]
+
+
+_FIELD = re.compile(r"[a-z_]{1,40}")
+
+
+def payload_text(connection: Connection, field: str) -> ColumnElement[Any]:
+    """``payload.<field>`` as text, spelled as the expression indexes of migration 0016
+    are (a literal path, not a bound parameter, so both databases can use them)."""
+    if not _FIELD.fullmatch(field):
+        raise ValueError(f"not a payload field name: {field!r}")
+    payload = audit_events.c.payload
+    if connection.dialect.name == "sqlite":
+        return func.json_extract(payload, literal_column(f"'$.{field}'"))
+    return payload.op("->>")(literal_column(f"'{field}'"))
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:

@@ -54,6 +54,14 @@ class QueuedEvent(NamedTuple):
     payload: Mapping[str, object]
 
 
+class SubjectEvent(NamedTuple):
+    """An event naming one subject (an evidence item, say) with its leaf once sequenced."""
+
+    event: QueuedEvent
+    index: int | None
+    leaf: bytes | None
+
+
 @dataclass(frozen=True, slots=True)
 class AccountFacts:
     """What the sequencer needs of an account: its kind, staff role and agency."""
@@ -107,6 +115,10 @@ class AuditLogReader(Protocol):
         """The bytes of the leaves at these indexes (those that exist)."""
         ...
 
+    def secrets_at(self, indexes: Collection[int]) -> dict[int, dict[str, bytes]]:
+        """The kept secrets of the leaves at these indexes, by slot."""
+        ...
+
     def cosignatures(self, sizes: Collection[int]) -> dict[int, list[str]]:
         """Witness cosignature lines stored for the checkpoints of these sizes."""
         ...
@@ -124,6 +136,12 @@ class AuditLogReader(Protocol):
         """Commitments the account may open (or, for an agency, the identities of its
         staff in public leaves: not their own events), leaf index above ``after``,
         smallest first; with neither, every one (oversight)."""
+        ...
+
+    def subject_events(self, field: str, value: str, kinds: Collection[str]
+                       ) -> list[SubjectEvent]:
+        """The events of these kinds whose payload ``field`` is ``value``, by id, each with
+        its leaf index and bytes once sequenced (an evidence item's custody chain)."""
         ...
 
 
