@@ -14,7 +14,7 @@ config = context.config
 
 # Expression indexes made by migrations alone (SQLAlchemy cannot declare them portably,
 # nor reflect them on SQLite): left out of the models' comparison.
-MIGRATION_ONLY_INDEXES = frozenset({"ix_audit_events_evidence_id"})  # 0016
+MIGRATION_ONLY_INDEXES = frozenset({"ix_audit_events_evidence_id"})  # 0015
 
 
 def _include_name(name, type_, parent_names) -> bool:
