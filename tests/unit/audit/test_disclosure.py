@@ -21,10 +21,12 @@ RESIDENT_KINDS = {
     "mfa.enrolled", "mfa.recovery_codes_issued", "password.changed", "session.ended",
     "signin.failed", "signin.succeeded", "token.issued",
 }
-# Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, and the
-# consent an agency read contact details under (no public leaf names its resident) —
+# Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, the
+# consent an agency read contact details under (no public leaf names its resident), and a
+# re-share (which is also its copy's evidence id) with the agencies on either end —
 # never a person, a camera or a delivery.  Account ids are committed (PUBLIC_KINDS).
-PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "consent_id"}
+PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "consent_id",
+              "share_id", "from_agency_id", "to_agency_id"}
 
 
 def all_events() -> list[type[DomainEvent]]:
