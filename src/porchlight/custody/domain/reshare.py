@@ -43,7 +43,7 @@ from typing import ClassVar
 from uuid import UUID
 
 from porchlight.accounts.domain.agencies import AgencyKind
-from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.evidence import EvidenceItem, EvidenceReceived
 from porchlight.kernel.domain.entity import Entity
 from porchlight.kernel.domain.errors import PolicyRefused, ValidationFailed
 from porchlight.kernel.domain.events import DomainEvent
@@ -136,7 +136,8 @@ def refuse(refusal: Refusal) -> PolicyRefused:
     return PolicyRefused(refusal.value, refusal.message, field=field)
 
 
-def _reason(text: str | None) -> str:
+def clean_reason(text: str | None) -> str:
+    """The reason, its whitespace folded; refused outside its bounds."""
     text = " ".join((text or "").split())
     if not RESHARE_REASON_MIN <= len(text) <= RESHARE_REASON_MAX:
         raise ValidationFailed(f"the reason for sharing must be {RESHARE_REASON_MIN} to "
@@ -192,7 +193,7 @@ class EvidenceShare(Entity):
     def make(cls, *, share_id: UUID, item: EvidenceItem, to_agency_id: UUID, staff_id: UUID,
              role: str, reason: str, nonce: str, expires_at: datetime, now: datetime
              ) -> EvidenceShare:
-        reason = _reason(reason)
+        reason = clean_reason(reason)
         share = cls(id=share_id, evidence_id=item.id, consent_id=item.consent_id,
                     request_id=item.request_id, source_clip_id=item.source_clip_id,
                     from_agency_id=item.agency_id, to_agency_id=to_agency_id,
@@ -206,8 +207,9 @@ class EvidenceShare(Entity):
 
     def copy(self, parent: EvidenceItem, *, object_key: str, wrapped_key: bytes, sha256: str,
              size_bytes: int, now: datetime) -> EvidenceItem:
-        """The destination's item: the parent's footage under a key and object of its own."""
-        return EvidenceItem(
+        """The destination's item: the parent's footage under a key and object of its own;
+        its custody starts with ``evidence.received`` for the destination."""
+        copy = EvidenceItem(
             id=self.id, consent_id=parent.consent_id, request_id=parent.request_id,
             agency_id=self.to_agency_id, source_clip_id=parent.source_clip_id,
             source_sha256=parent.source_sha256, sha256=sha256, size_bytes=size_bytes,
@@ -215,3 +217,7 @@ class EvidenceShare(Entity):
             end_offset_seconds=parent.end_offset_seconds, covers_from=parent.covers_from,
             covers_to=parent.covers_to, object_key=object_key, wrapped_key=wrapped_key,
             received_at=now, expires_at=self.expires_at, parent_id=parent.id)
+        copy.record(EvidenceReceived(actor_id=None, evidence_id=self.id,
+                                     request_id=parent.request_id, agency_id=self.to_agency_id,
+                                     source_sha256=parent.source_sha256, sha256=sha256))
+        return copy

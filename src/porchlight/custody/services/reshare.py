@@ -30,6 +30,7 @@ from porchlight.custody.domain.reshare import (
     EvidenceReshareRefused,
     EvidenceShare,
     Refusal,
+    clean_reason,
     copy_deletion_date,
     promised_date,
     refuse,
@@ -56,6 +57,7 @@ def reshare(uow: UnitOfWork, actor: Actor, cmd: ReshareEvidence) -> UUID:
         staff = require_agency_staff(actor, item.agency_id)
         uow.lock(item)  # two shares at once: one copy per destination
         now = uow.clock.now()
+        clean_reason(cmd.reason)  # bad input first: it is no refusal to audit
         if cmd.until is not None and cmd.until <= now:
             raise ValidationFailed("the copy must be kept until a day after today",
                                    field="until")
