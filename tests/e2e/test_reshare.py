@@ -21,7 +21,14 @@ from porchlight.kernel.adapters.db import tables
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers, video_requests
 from porchlight.requests.services.commands import CreateVideoRequest, GrantConsent
-from tests.e2e.support import HOME_A, Deployment, actor, add_camera_with_clips, build_deployment, draft
+from tests.e2e.support import (
+    HOME_A,
+    Deployment,
+    actor,
+    add_camera_with_clips,
+    build_deployment,
+    draft,
+)
 from tests.e2e.test_video_requests import Shared
 
 REASON = "Agency Y is investigating the same series of garage burglaries."
