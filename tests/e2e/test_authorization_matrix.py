@@ -176,6 +176,19 @@ ROWS = [
         json={}),
     Row("POST", "/api/v1/requests/{request_id}/close-case", X_SUPERVISORS, json={}),
     Row("GET", "/api/v1/requests", STAFF),
+    # re-sharing evidence: any staff of the agency holding it (the owner's consent decides
+    # where it may go: an unknown agency is refused with 422, past authorisation); the
+    # copies shared with an agency: its staff
+    Row("GET", "/evidence", STAFF),
+    Row("GET", "/evidence/{evidence_id}/share", X_STAFF),
+    Row("POST", "/evidence/{evidence_id}/share", X_STAFF, form={
+        "to_agency_id": "00000000-0000-4000-8000-000000000000",
+        "reason": "The county is investigating the same bicycle thefts."}),
+    Row("POST", "/api/v1/evidence/{evidence_id}/reshare", X_STAFF, json={
+        "to_agency_id": "00000000-0000-4000-8000-000000000000",
+        "reason": "The county is investigating the same bicycle thefts."}),
+    Row("GET", "/api/v1/evidence/{evidence_id}/shares", X_STAFF),
+    Row("GET", "/api/v1/evidence/received", STAFF),
     # the reach preview: staff (agency Y is unverified here: past authorisation, then refused)
     Row("GET", "/api/v1/requests/reach?lat=45.5122&lon=-122.6587&radius_m=200", STAFF),
     Row("POST", "/api/v1/requests", STAFF, json={

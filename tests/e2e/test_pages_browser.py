@@ -25,7 +25,7 @@ PAGES = {
     "resident_a": ["/account", "/account/mfa", "/cameras", "/clips", "/clips/{clip_id}",
                    "/inbox", "/inbox/{delivery_id}"],
     "officer_x": ["/requests", "/requests/{request_id}", "/requests/{pending_id}",
-                  "/account"],
+                  "/account", "/evidence/{evidence_id}/share", "/evidence"],
     "supervisor_x": ["/requests/{pending_id}", "/requests/{request_id}"],
     "admin_x": ["/agency", "/agencies/{agency_id}/staff"],
     "platform_admin": ["/admin/agencies", "/agencies/{agency_id}/staff"],
@@ -34,7 +34,7 @@ PAGES = {
 AXE = {"anonymous": ["/", "/signin", "/register", "/audit"],
        "resident_a": ["/cameras", "/clips", "/clips/{clip_id}", "/inbox/{delivery_id}",
                       "/account"],
-       "officer_x": ["/requests", "/requests/{request_id}"],
+       "officer_x": ["/requests", "/requests/{request_id}", "/evidence/{evidence_id}/share"],
        "platform_admin": ["/admin/agencies"]}
 
 OVERFLOW = """() => {

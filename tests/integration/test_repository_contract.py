@@ -19,6 +19,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.jobs.domain.jobs import Job, JobState
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.adapters.db.orm import start_mappers
@@ -57,7 +58,7 @@ _REPOSITORY_OF = {
     "ApiToken": "api_tokens", "DeviceToken": "device_tokens",
     "OneTimeToken": "one_time_tokens", "RecoveryCode": "recovery_codes", "Clip": "clips",
     "VideoRequest": "requests", "Delivery": "deliveries", "Consent": "consents",
-    "EvidenceItem": "evidence", "LegalHold": "holds",
+    "EvidenceItem": "evidence", "LegalHold": "holds", "EvidenceShare": "shares",
 }
 
 
@@ -554,3 +555,30 @@ def test_jobs(h: Harness) -> None:
     with h.uow.reading():
         assert h.uow.jobs.get(done.id) is None and h.uow.jobs.by_key("done") is None
         assert h.uow.jobs.get(dead.id) is not None and h.uow.jobs.get(due.id) is not None
+
+
+def test_re_shares_and_their_copies(h: Harness) -> None:
+    w = _World.build(h)
+    sheriff = rows.agency(NOW, "County Sheriff")
+    consent = rows.consent(NOW, w.delivery, w.agency.id, [w.clip.id])
+    item = rows.evidence(NOW, consent, w.clip, NOW - timedelta(hours=2))
+    h.save(sheriff, consent, item)
+    shares = [EvidenceShare.make(share_id=uuid4(), item=item, to_agency_id=sheriff.id,
+                                 staff_id=w.officer.id, role="officer",
+                                 reason="The county investigates the same series.",
+                                 nonce="00" * 16, expires_at=NOW + timedelta(days=days),
+                                 now=NOW + timedelta(minutes=days))
+              for days in (30, 10)]
+    h.save(*shares)
+    copy = shares[0].copy(item, object_key=f"evidence/{shares[0].id}.video",
+                          wrapped_key=b"wrapped", sha256=item.sha256, size_bytes=500, now=NOW)
+    h.save(copy)  # the same consent and clip as its parent: one_per_clip is for originals
+    with h.uow.reading():
+        assert ids(h.uow.shares.for_evidence(item.id)) == [shares[1].id, shares[0].id]
+        assert ids(h.uow.shares.for_consent(consent.id)) == [shares[1].id, shares[0].id]
+        assert h.uow.shares.for_evidence(copy.id) == []
+        assert h.uow.shares.get(shares[0].id).reason_nonce == "00" * 16
+        assert ids(h.uow.evidence.received_by(sheriff.id)) == [copy.id]
+        assert h.uow.evidence.received_by(w.agency.id) == []
+        assert h.uow.evidence.get(copy.id).parent_id == item.id
+        assert set(ids(h.uow.evidence.for_consent(consent.id))) == {item.id, copy.id}

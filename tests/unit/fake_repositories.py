@@ -25,6 +25,7 @@ from porchlight.accounts.domain.auth import (
 )
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
+from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -247,7 +248,8 @@ class FakeConsentRepository(FakeRepository[Consent]):
 class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
     table = "evidence"
     unique = (
-        Unique("one_per_clip", lambda e: (e.consent_id, e.source_clip_id), raced=True),
+        Unique("one_per_clip", lambda e: (e.consent_id, e.source_clip_id), raced=True,
+               applies=lambda e: e.parent_id is None),
         Unique("evidence_items.object_key", lambda e: e.object_key, raced=False),
     )
 
@@ -264,6 +266,21 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
     def known_object_keys(self, keys: Sequence[str]) -> set[str]:
         wanted = set(keys)
         return {e.object_key for e in self._where(lambda e: e.object_key in wanted)}
+
+    def received_by(self, agency_id: UUID) -> Sequence[EvidenceItem]:
+        return self._where(lambda e: e.agency_id == agency_id and e.parent_id is not None,
+                           lambda e: (-e.received_at.timestamp(), e.id))
+
+
+class FakeEvidenceShareRepository(FakeRepository[EvidenceShare]):
+    table = "shares"
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceShare]:
+        return self._where(lambda s: s.consent_id == consent_id, lambda s: (s.shared_at, s.id))
+
+    def for_evidence(self, evidence_id: UUID) -> Sequence[EvidenceShare]:
+        return self._where(lambda s: s.evidence_id == evidence_id,
+                           lambda s: (s.shared_at, s.id))
 
 
 class FakeLegalHoldRepository(FakeRepository[LegalHold]):
@@ -333,6 +350,7 @@ REPOSITORIES: dict[str, type[FakeRepository[Any]]] = {
     "consents": FakeConsentRepository,
     "evidence": FakeEvidenceRepository,
     "holds": FakeLegalHoldRepository,
+    "shares": FakeEvidenceShareRepository,
     "jobs": FakeJobRepository,
 }
 

@@ -22,7 +22,13 @@ from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
 from porchlight.entrypoints import audit_worker, errors, exports
-from porchlight.entrypoints.api import account_api, clips_api, hold_api, request_api
+from porchlight.entrypoints.api import (
+    account_api,
+    clips_api,
+    evidence_api,
+    hold_api,
+    request_api,
+)
 from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
@@ -39,6 +45,7 @@ from porchlight.entrypoints.web import (
     audit_pages,
     camera_pages,
     clip_pages,
+    evidence_pages,
     inbox_pages,
     job_pages,
     map_centre,
@@ -70,6 +77,8 @@ ROUTERS = (
     hold_api.router,
     exports.pages_router,
     exports.api_router,
+    evidence_pages.router,
+    evidence_api.router,
 )
 
 

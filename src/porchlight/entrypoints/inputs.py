@@ -37,7 +37,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from porchlight.custody.domain.holds import HOLD_REASON_MAX, HOLD_REASON_MIN
-from porchlight.custody.services.commands import SetLegalHold
+from porchlight.custody.domain.reshare import RESHARE_REASON_MAX, RESHARE_REASON_MIN
+from porchlight.custody.services.commands import ReshareEvidence, SetLegalHold
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.domain.requests import (
@@ -237,3 +238,20 @@ class HoldIn(Input):
 
     def command(self, request_id: UUID) -> SetLegalHold:
         return SetLegalHold(request_id, self.reason, self.until)
+
+
+class ReshareIn(Input):
+    """Share an evidence item with another agency; the owner's consent decides whether it
+    may go there (checked by the service, which audits a refusal)."""
+
+    to_agency_id: UUID = Field(description="the verified agency to receive a copy")
+    reason: str = Field(description="why it is shared; the owner of the footage reads it, "
+                        "the audit log gets only a commitment to it "
+                        f"({RESHARE_REASON_MIN} to {RESHARE_REASON_MAX} characters)")
+    until: EndDate | None = Field(default=None, description="when the copy is to be deleted, "
+                                  "a time with its offset (the page's form sends a day, "
+                                  "kept through); never later than the item's own promised "
+                                  "date, which is used when it is not given")
+
+    def command(self, evidence_id: UUID) -> ReshareEvidence:
+        return ReshareEvidence(evidence_id, self.to_agency_id, self.reason, self.until)

@@ -23,9 +23,11 @@ RESIDENT_KINDS = {
     "signin.failed", "signin.succeeded", "token.issued",
 }
 # Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, one
-# export of an item — never a person, a camera, a clip, a consent or a delivery.  Account
-# ids are committed (PUBLIC_KINDS lists them).
-PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "export_id"}
+# export of an item, a re-share (which is also its copy's evidence id) with the agencies
+# on either end — never a person, a camera, a clip, a consent or a delivery.  Account ids
+# are committed (PUBLIC_KINDS lists them).
+PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "export_id",
+              "share_id", "from_agency_id", "to_agency_id"}
 # Digests of something made once for that event (an export's manifest, a reason with its
 # nonce): they link to nothing else. Footage digests do, and must be committed.
 FRESH_DIGESTS = {"manifest_sha256", "reason_commitment"}

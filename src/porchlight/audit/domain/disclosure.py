@@ -3,11 +3,11 @@ for everything about a resident, and commitments to the people behind staff acti
 
 A public-interest event is something an agency, its staff (as a role) or a platform admin
 did: requests and their review, deliveries in aggregate, evidence received, viewed,
-exported (and exports refused) and purged, agencies, roles, the job queue's failures.  Its
-leaf stays readable, except that every account id in it (the actor, and the account
-fields listed below) is replaced by a commitment, so a staff member's actions cannot be
-linked to each other or to a name from the log, while their agency and oversight can
-open them.
+exported (and exports refused), re-shared (or refused) and purged, agencies, roles, the
+job queue's failures.  Its leaf stays readable, except that every account id in it (the
+actor, and the account fields listed below) is replaced by a commitment, so a staff
+member's actions cannot be linked to each other or to a name from the log, while their
+agency and oversight can open them.
 
 Every other event is about a resident (sign-ins, cameras, clips, answers, consents) and
 its leaf is only a commitment: ``SHA-256(tag || secret || event)``, where the secret is
@@ -74,6 +74,8 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "evidence.export_refused": (),
     "evidence.hold_set": (),
     "evidence.hold_released": (),
+    "evidence.reshared": (),
+    "evidence.reshare_refused": (),
     "agency.created": (),
     "agency.verified": (),
     "staff.role_changed": ("account_id",),

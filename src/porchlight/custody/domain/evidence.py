@@ -1,4 +1,9 @@
-"""Evidence items: the agency's own encrypted copy of a consented clip, trimmed to the window."""
+"""Evidence items: the agency's own encrypted copy of a consented clip, trimmed to the window.
+
+An item re-shared to another agency (custody.domain.reshare) gives that agency an item of
+its own: the same clip, consent and request, with ``parent_id`` naming the item it was
+copied from, its own key and object, and a deletion date no later than its parent's.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +62,13 @@ class EvidenceItem(Entity):
     expires_at: datetime
     first_opened_at: datetime | None = None
     purged_at: datetime | None = None
+    parent_id: UUID | None = None  # a re-shared copy: the item it was copied from
+
+    @property
+    def is_copy(self) -> bool:
+        """Whether this item was re-shared to its agency by another (not derived from the
+        clip for the request's own agency)."""
+        return self.parent_id is not None
 
     @property
     def is_readable(self) -> bool:

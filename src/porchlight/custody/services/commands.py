@@ -28,3 +28,14 @@ class CloseCase:
     """The case is over: its holds end, and its evidence's retention restarts."""
 
     request_id: UUID
+
+
+@dataclass(frozen=True)
+class ReshareEvidence:
+    """Give ``to_agency_id`` a copy of the evidence item, for ``reason``; it is kept until
+    ``until`` if given, never past the item's own promised date."""
+
+    evidence_id: UUID
+    to_agency_id: UUID
+    reason: str
+    until: datetime | None = None

@@ -121,13 +121,15 @@ def _store_item(
 
 
 def agency_evidence(uow: UnitOfWork, actor: Actor, request_id: UUID) -> list[EvidenceItem]:
-    """What the agency received for a request: items only, never who gave them."""
+    """What the agency received for a request: items only, never who gave them (nor the
+    copies it re-shared to other agencies: those are theirs)."""
     with uow.reading():
         request = uow.requests.get(request_id)
         if request is None:
             raise NotFound("no such request")
         require_agency_staff(actor, request.agency_id)
-        return [item for item in uow.evidence.for_request(request_id) if item.is_readable]
+        return [item for item in uow.evidence.for_request(request_id)
+                if item.is_readable and item.agency_id == request.agency_id]
 
 
 def open_evidence(

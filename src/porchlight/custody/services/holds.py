@@ -49,9 +49,11 @@ def supervised_request(uow: UnitOfWork, actor: Actor, request_id: UUID, doing: s
 
 
 def reschedule(uow: UnitOfWork, request: VideoRequest, holds: Sequence[LegalHold]) -> None:
-    """Each live item of the case is deleted on the date its holds now give."""
+    """Each live item of the case is deleted on the date its holds now give. Not the
+    copies re-shared to other agencies: a hold on this case does not cover them, and
+    their date never passes the promise (custody.domain.reshare)."""
     for item in uow.evidence.for_request(request.id):
-        if item.purged_at is None:
+        if item.purged_at is None and not item.is_copy:
             item.expires_at = deletion_date(item.received_at, request.retention_days, holds)
 
 
@@ -182,7 +184,7 @@ def copy_for_owner(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> AgencyCo
             raise NotFound("no such request")
         consent = uow.consents.for_delivery(delivery.id)
         items = [item for item in (uow.evidence.for_consent(consent.id) if consent else [])
-                 if item.purged_at is None]
+                 if item.purged_at is None and not item.is_copy]  # re-shares: shares_for_owner
         if not items:
             return None
         now, first = uow.clock.now(), min(item.received_at for item in items)

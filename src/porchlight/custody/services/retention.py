@@ -8,6 +8,9 @@ is unreadable from that commit. The event calls for two jobs (kernel.services.me
 ``evidence.delete`` deletes the encrypted object, ``mail.evidence_purged`` tells the
 resident whose clip it was. Each is idempotent; a crash anywhere is finished by a retry.
 
+Re-shared copies (custody.domain.reshare) are purged at their own date, which never
+passes their parent's promised one; no hold covers them.
+
 A legal hold on the item's case keeps it (custody.domain.holds): setting, releasing or
 ending a hold moves the item's deletion date, and the sweep reads the holds again before
 it purges, so an item whose date a hold pushed later (one copied while the hold was being
@@ -51,7 +54,10 @@ def expire_due(uow: UnitOfWork) -> int:
 
 
 def _postponed(uow: UnitOfWork, item: EvidenceItem) -> bool:
-    """Whether the item's case holds keep it past now; if so, it gets their date."""
+    """Whether the item's case holds keep it past now; if so, it gets their date. Never a
+    re-shared copy: a hold on the case does not cover the copies its agency gave away."""
+    if item.is_copy:
+        return False
     request = uow.requests.get(item.request_id)
     due = deletion_date(item.received_at, request.retention_days,
                         uow.holds.for_request(item.request_id))
@@ -83,6 +89,16 @@ def tell_owner(uow: UnitOfWork, mailer: Mailer, evidence_id: UUID) -> bool:
         request = uow.requests.get(item.request_id) if item is not None else None
     if owner is None or owner.is_disabled or agency is None or request is None:
         return False
+    if item.is_copy:
+        mailer.send(OutgoingMail(
+            to=owner.email, subject=f"{agency.name} deleted its copy of your footage",
+            key=f"evidence-purged.{digest(str(evidence_id))[:32]}",
+            body=f"The copy of your camera footage that {agency.name} was given by another "
+                 f"agency (request {request.case_number}) reached its deletion date, and "
+                 "Porchlight deleted it: its key is destroyed and the file removed. Your own "
+                 "clip is not affected.\n\nYou can see every request you answered, and who "
+                 "shared your footage on, in your inbox."))
+        return True
     mailer.send(OutgoingMail(
         to=owner.email, subject=f"{agency.name} deleted its copy of your footage",
         key=f"evidence-purged.{digest(str(evidence_id))[:32]}",

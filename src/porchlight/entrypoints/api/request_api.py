@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from porchlight.custody.services import evidence, holds
+from porchlight.custody.services import evidence, holds, reshare
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
@@ -151,10 +151,17 @@ def my_inbox(uow: UowDep, actor: ActorDep) -> list[dict]:
 def disclosure(delivery_id: UUID, uow: UowDep, actor: ActorDep) -> dict:
     """The full disclosure, and its SHA-256 that a consent must quote; once the agency
     keeps copies of the resident's clips, ``agency_copy`` says until when and which legal
-    holds keep them (who set each, by role, its dates; not the agency's reason)."""
+    holds keep them (who set each, by role, its dates; not the agency's reason);
+    ``reshares`` lists each agency a copy was shared on to, when, why, until when at most,
+    and whether the copy is kept."""
     _, shown = answers.disclosure(uow, actor, delivery_id)
     return {"disclosure": asdict(shown), "disclosure_sha256": shown.sha256,
-            "agency_copy": _agency_copy(holds.copy_for_owner(uow, actor, delivery_id))}
+            "agency_copy": _agency_copy(holds.copy_for_owner(uow, actor, delivery_id)),
+            "reshares": [{"from_agency": n.from_agency, "to_agency": n.to_agency,
+                          "to_agency_kind": n.to_kind, "shared_at": n.shared_at.isoformat(),
+                          "reason": n.reason, "delete_by": n.delete_by.isoformat(),
+                          "copy_state": n.copy_state}
+                         for n in reshare.shares_for_owner(uow, actor, delivery_id)]}
 
 
 def _agency_copy(copy: holds.AgencyCopy | None) -> dict | None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from porchlight.custody.services import evidence, holds
+from porchlight.custody.services import evidence, holds, reshare
 from porchlight.custody.services.commands import CloseCase, ReleaseLegalHold
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.inputs import ApprovalIn, HoldIn, RejectionIn, RequestIn
@@ -65,6 +65,7 @@ def _detail_page(request: Request, uow: UowDep, container: ContainerDep, me: Act
                   review=request_review.review(uow, kit.policy, me, request_id),
                   counts=video_requests.counts(uow, kit, me, request_id),
                   items=evidence.agency_evidence(uow, me, request_id),
+                  shares=reshare.request_shares(uow, me, request_id),
                   contacts=evidence.shared_contacts(uow, container.security, me, request_id),
                   holds=holds.case_holds(uow, kit.policy, me, request_id),
                   today=today, last_day=today + timedelta(days=kit.policy.max_retention_days - 1),

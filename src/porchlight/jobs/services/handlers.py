@@ -19,7 +19,7 @@ from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
 from porchlight.audit.services.log import SequenceResult
 from porchlight.audit.services.witness import Collected
-from porchlight.custody.services import evidence
+from porchlight.custody.services import evidence, reshare
 from porchlight.custody.services import retention as custody_retention
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
@@ -96,6 +96,14 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
     def evidence_purged(args: dict[str, Any], progress: Progress) -> None:
         custody_retention.tell_owner(kit.uow(), kit.security.mailer, UUID(args["evidence_id"]))
 
+    def reshare_evidence(args: dict[str, Any], progress: Progress) -> None:
+        reshare.make_copy(kit.uow(), kit.footage(), UUID(args["share_id"]),
+                          kit.workdir / "evidence")
+
+    def evidence_reshared(args: dict[str, Any], progress: Progress) -> None:
+        reshare.tell_owner(kit.uow(), kit.security.mailer, kit.security.base_url,
+                           UUID(args["share_id"]))
+
     def witness(args: dict[str, Any], progress: Progress) -> None:
         assert kit.collect_cosignatures is not None
         refused = [c for c in kit.collect_cosignatures() if not c.ok]
@@ -105,6 +113,7 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
     return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
             "audit.witness": witness,
             "evidence.delete": delete_evidence, "mail.evidence_purged": evidence_purged,
+            "evidence.reshare": reshare_evidence, "mail.evidence_reshared": evidence_reshared,
             "audit.sequence": sequence,
             "request.deliver": deliver_request, "mail.request_notice": request_notice,
             "mail.link": link, "mail.signup_taken": signup_taken}

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from porchlight.accounts.domain.auth import TokenIssued
 from porchlight.custody.domain.evidence import EvidencePurged
+from porchlight.custody.domain.reshare import EvidenceReshared
 from porchlight.footage.domain.clips import ClipKeyShredded
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.events import DomainEvent
@@ -88,6 +89,24 @@ def tell_owner_evidence_purged(event: DomainEvent) -> JobSpec | None:
                    key=f"mail.evidence_purged:{event.evidence_id}")
 
 
+def reshare_job_key(share_id: UUID) -> str:
+    """The key of the job that makes a re-shared copy (pages show its state)."""
+    return f"evidence.reshare:{share_id}"
+
+
+def copy_reshared_evidence(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, EvidenceReshared)
+    return JobSpec("evidence.reshare", {"share_id": str(event.share_id)},
+                   key=reshare_job_key(event.share_id))
+
+
+def tell_owner_evidence_reshared(event: DomainEvent) -> JobSpec:
+    """The owner hears of every re-share at once (not when the copy is made)."""
+    assert isinstance(event, EvidenceReshared)
+    return JobSpec("mail.evidence_reshared", {"share_id": str(event.share_id)},
+                   key=f"mail.evidence_reshared:{event.share_id}")
+
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
@@ -95,6 +114,7 @@ HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     TokenIssued: (mail_link,),
     ClipKeyShredded: (purge_clip,),
     EvidencePurged: (delete_evidence, tell_owner_evidence_purged),
+    EvidenceReshared: (copy_reshared_evidence, tell_owner_evidence_reshared),
 }
 
 

@@ -21,6 +21,7 @@ from porchlight.accounts.domain.auth import (
 )
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
+from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -368,6 +369,24 @@ class EvidenceRepository(Protocol):
         """Which of these object keys an evidence row names (purged or not)."""
         ...
 
+    def received_by(self, agency_id: UUID) -> Sequence[EvidenceItem]:
+        """The copies other agencies re-shared to this one (purged or not), newest first."""
+        ...
+
+
+class EvidenceShareRepository(Protocol):
+    def add(self, share: EvidenceShare) -> None: ...
+
+    def get(self, share_id: UUID) -> EvidenceShare | None: ...
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceShare]:
+        """Every re-share of the consent's footage, by any holder, oldest first."""
+        ...
+
+    def for_evidence(self, evidence_id: UUID) -> Sequence[EvidenceShare]:
+        """Every re-share of this item, oldest first."""
+        ...
+
 
 class LegalHoldRepository(Protocol):
     def add(self, hold: LegalHold) -> None: ...
@@ -426,6 +445,7 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     evidence: EvidenceRepository
     holds: LegalHoldRepository
+    shares: EvidenceShareRepository
     audit_events: AuditEventRepository
     jobs: JobRepository
 

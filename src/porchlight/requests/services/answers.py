@@ -198,14 +198,17 @@ def my_consent(uow: UnitOfWork, actor: Actor, delivery_id: UUID) -> MyConsent | 
         consent = uow.consents.for_delivery(delivery.id)
         if consent is None:
             return None
-        items = uow.evidence.for_consent(consent.id)
+        items = uow.evidence.for_consent(consent.id)  # re-shared copies too
         opened = any(i.first_opened_at for i in items)
-        return MyConsent(consent, opened, copied=len(items))
+        return MyConsent(consent, opened, copied=len([i for i in items if not i.is_copy]))
 
 
 def revoke_consent(uow: UnitOfWork, store: FootageStore, actor: Actor, cmd: RevokeConsent
                    ) -> None:
-    """Withdraw a consent the agency has not acted on: its evidence is destroyed now."""
+    """Withdraw a consent no agency has acted on: its evidence is destroyed now, everywhere.
+    The consent's items include the copies re-shared to other agencies (the same consent):
+    they are purged with the rest, and an opening of any of them (by the agency or by one
+    it shared with) ends the right to revoke, as the agency's own would."""
     with uow:
         delivery = _mine(uow, actor, cmd.delivery_id)
         consent = uow.consents.for_delivery(delivery.id)

@@ -15,6 +15,7 @@ from porchlight.accounts.domain.auth import (
 )
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
+from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job
@@ -45,5 +46,6 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Consent, tables.consents)
     mapper_registry.map_imperatively(EvidenceItem, tables.evidence_items)
     mapper_registry.map_imperatively(LegalHold, tables.legal_holds)
+    mapper_registry.map_imperatively(EvidenceShare, tables.evidence_shares)
     mapper_registry.map_imperatively(Job, tables.jobs)
     _started = True

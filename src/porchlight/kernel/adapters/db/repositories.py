@@ -23,6 +23,7 @@ from porchlight.accounts.domain.auth import (
 )
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
+from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -286,6 +287,23 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
             return set()
         return set(self.session.scalars(select(EvidenceItem.object_key).where(
             EvidenceItem.object_key.in_(keys))))
+
+    def received_by(self, agency_id: UUID) -> Sequence[EvidenceItem]:
+        return self._all(select(EvidenceItem).where(
+            EvidenceItem.agency_id == agency_id, EvidenceItem.parent_id.is_not(None))
+            .order_by(EvidenceItem.received_at.desc(), EvidenceItem.id))
+
+
+class SqlEvidenceShareRepository(_Repository[EvidenceShare]):
+    model = EvidenceShare
+
+    def for_consent(self, consent_id: UUID) -> Sequence[EvidenceShare]:
+        return self._all(select(EvidenceShare).where(EvidenceShare.consent_id == consent_id)
+                         .order_by(EvidenceShare.shared_at, EvidenceShare.id))
+
+    def for_evidence(self, evidence_id: UUID) -> Sequence[EvidenceShare]:
+        return self._all(select(EvidenceShare).where(EvidenceShare.evidence_id == evidence_id)
+                         .order_by(EvidenceShare.shared_at, EvidenceShare.id))
 
 
 class SqlLegalHoldRepository(_Repository[LegalHold]):

@@ -292,7 +292,32 @@ evidence_items = Table(
     Column("expires_at", UTCDateTime, nullable=False, index=True),
     Column("first_opened_at", UTCDateTime, nullable=True),
     Column("purged_at", UTCDateTime, nullable=True),
-    UniqueConstraint("consent_id", "source_clip_id", name="one_per_clip"),
+    # a re-shared copy (custody/domain/reshare.py): the item it was copied from
+    Column("parent_id", Uuid, ForeignKey("evidence_items.id"), nullable=True, index=True),
+    # one item derived per consented clip; re-shared copies of it are other agencies' items
+    Index("one_per_clip", "consent_id", "source_clip_id", unique=True,
+          sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL")),
+)
+
+# One row per re-share of an evidence item (custody/domain/reshare.py); the copy it makes
+# is the evidence item with the same id. Its terms never change and rows are never deleted
+# (migration 0016's triggers).
+evidence_shares = Table(
+    "evidence_shares",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("evidence_id", Uuid, ForeignKey("evidence_items.id"), nullable=False, index=True),
+    Column("consent_id", Uuid, ForeignKey("consents.id"), nullable=False, index=True),
+    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=False),
+    Column("source_clip_id", Uuid, ForeignKey("clips.id"), nullable=False),
+    Column("from_agency_id", Uuid, ForeignKey("agencies.id"), nullable=False),
+    Column("to_agency_id", Uuid, ForeignKey("agencies.id"), nullable=False),
+    Column("shared_by", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("shared_by_role", String(32), nullable=False),
+    Column("shared_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reason_nonce", String(32), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
 
 # A supervisor keeps a case's evidence past its retention (custody/domain/holds.py). The

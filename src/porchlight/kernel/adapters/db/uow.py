@@ -23,6 +23,7 @@ from porchlight.kernel.adapters.db.repositories import (
     SqlDeliveryRepository,
     SqlDeviceTokenRepository,
     SqlEvidenceRepository,
+    SqlEvidenceShareRepository,
     SqlJobRepository,
     SqlLegalHoldRepository,
     SqlOneTimeTokenRepository,
@@ -73,6 +74,7 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.consents = SqlConsentRepository(self.session, self.track)
         self.evidence = SqlEvidenceRepository(self.session, self.track)
         self.holds = SqlLegalHoldRepository(self.session, self.track)
+        self.shares = SqlEvidenceShareRepository(self.session, self.track)
         self.audit_events = SqlAuditEventRepository(self.session)
         self.jobs = SqlJobRepository(self.session, self.track)
 
