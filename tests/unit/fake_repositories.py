@@ -23,6 +23,7 @@ from porchlight.accounts.domain.auth import (
     RecoveryCode,
     Session,
 )
+from porchlight.custody.domain.demands import DemandStatus, LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
@@ -251,6 +252,8 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
         Unique("one_per_clip", lambda e: (e.consent_id, e.source_clip_id), raced=True,
                applies=lambda e: e.parent_id is None),
         Unique("evidence_items.object_key", lambda e: e.object_key, raced=False),
+        Unique("one_per_demanded_clip", lambda e: (e.legal_demand_id, e.source_clip_id),
+               raced=True, applies=lambda e: e.legal_demand_id is not None),
     )
 
     def for_request(self, request_id: UUID) -> Sequence[EvidenceItem]:
@@ -270,6 +273,26 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
     def received_by(self, agency_id: UUID) -> Sequence[EvidenceItem]:
         return self._where(lambda e: e.agency_id == agency_id and e.parent_id is not None,
                            lambda e: (-e.received_at.timestamp(), e.id))
+
+    def for_demand(self, demand_id: UUID) -> Sequence[EvidenceItem]:
+        return self._where(lambda e: e.legal_demand_id == demand_id,
+                           lambda e: (e.covers_from, e.id))
+
+
+class FakeLegalDemandRepository(FakeRepository[LegalDemand]):
+    table = "demands"
+
+    def listed(self, agency_id: UUID | None = None) -> Sequence[LegalDemand]:
+        return self._where(lambda d: agency_id is None or d.agency_id == agency_id,
+                           lambda d: (-d.recorded_at.timestamp(), d.id))
+
+    def awaiting_notice(self) -> Sequence[LegalDemand]:
+        return self._where(lambda d: d.status is DemandStatus.FULFILLED
+                           and d.notice_sent_at is None, lambda d: (d.fulfilled_at, d.id))
+
+    def noticed(self) -> Sequence[LegalDemand]:
+        return self._where(lambda d: d.notice_sent_at is not None,
+                           lambda d: (-d.notice_sent_at.timestamp(), d.id))
 
 
 class FakeEvidenceShareRepository(FakeRepository[EvidenceShare]):
@@ -351,6 +374,7 @@ REPOSITORIES: dict[str, type[FakeRepository[Any]]] = {
     "evidence": FakeEvidenceRepository,
     "holds": FakeLegalHoldRepository,
     "shares": FakeEvidenceShareRepository,
+    "demands": FakeLegalDemandRepository,
     "jobs": FakeJobRepository,
 }
 

@@ -3,6 +3,11 @@
 An item re-shared to another agency (custody.domain.reshare) gives that agency an item of
 its own: the same clip, consent and request, with ``parent_id`` naming the item it was
 copied from, its own key and object, and a deletion date no later than its parent's.
+
+An item delivered under a legal demand (custody.domain.demands) has no consent and no
+request: ``legal_demand_id`` names the demand, its ``basis`` is ``legal_demand``, and its
+deletion date is the retention the demand set. It cannot be re-shared (no consent scope
+decides where it may go) and no legal hold covers it (holds belong to a request's case).
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ class EvidenceReceived(DomainEvent):
 
     kind: ClassVar[str] = "evidence.received"
     evidence_id: UUID
-    request_id: UUID
+    request_id: UUID | None  # None: delivered under a legal demand
     agency_id: UUID
     source_sha256: str
     sha256: str
+    legal_demand_id: UUID | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,8 +50,8 @@ class EvidencePurged(DomainEvent):
 @dataclass(eq=False)
 class EvidenceItem(Entity):
     id: UUID
-    consent_id: UUID
-    request_id: UUID
+    consent_id: UUID | None  # None: delivered under a legal demand
+    request_id: UUID | None
     agency_id: UUID
     source_clip_id: UUID
     source_sha256: str
@@ -63,6 +69,12 @@ class EvidenceItem(Entity):
     first_opened_at: datetime | None = None
     purged_at: datetime | None = None
     parent_id: UUID | None = None  # a re-shared copy: the item it was copied from
+    legal_demand_id: UUID | None = None  # delivered under this demand (no consent)
+
+    @property
+    def basis(self) -> str:
+        """Why the agency holds it: ``consent`` or ``legal_demand``."""
+        return "legal_demand" if self.legal_demand_id is not None else "consent"
 
     @property
     def is_copy(self) -> bool:

@@ -19,6 +19,7 @@ from porchlight.accounts.domain.auth import (
     RecoveryCode,
     Session,
 )
+from porchlight.custody.domain.demands import LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
@@ -373,6 +374,28 @@ class EvidenceRepository(Protocol):
         """The copies other agencies re-shared to this one (purged or not), newest first."""
         ...
 
+    def for_demand(self, demand_id: UUID) -> Sequence[EvidenceItem]:
+        """The items delivered under a legal demand (purged or not), earliest footage first."""
+        ...
+
+
+class LegalDemandRepository(Protocol):
+    def add(self, demand: LegalDemand) -> None: ...
+
+    def get(self, demand_id: UUID) -> LegalDemand | None: ...
+
+    def listed(self, agency_id: UUID | None = None) -> Sequence[LegalDemand]:
+        """Every demand (or every one for the agency), newest first."""
+        ...
+
+    def awaiting_notice(self) -> Sequence[LegalDemand]:
+        """Fulfilled demands whose owners have not been told yet, oldest first."""
+        ...
+
+    def noticed(self) -> Sequence[LegalDemand]:
+        """Demands whose owners have been told, most recently told first."""
+        ...
+
 
 class EvidenceShareRepository(Protocol):
     def add(self, share: EvidenceShare) -> None: ...
@@ -446,6 +469,7 @@ class UnitOfWork(Protocol):
     evidence: EvidenceRepository
     holds: LegalHoldRepository
     shares: EvidenceShareRepository
+    demands: LegalDemandRepository
     audit_events: AuditEventRepository
     jobs: JobRepository
 

@@ -14,6 +14,7 @@ from porchlight.accounts.domain.auth import (
     Session,
 )
 from porchlight.custody.domain.evidence import EvidenceItem
+from porchlight.custody.domain.demands import LegalDemand
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.footage.domain.cameras import Camera
@@ -47,5 +48,6 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(EvidenceItem, tables.evidence_items)
     mapper_registry.map_imperatively(LegalHold, tables.legal_holds)
     mapper_registry.map_imperatively(EvidenceShare, tables.evidence_shares)
+    mapper_registry.map_imperatively(LegalDemand, tables.legal_demands)
     mapper_registry.map_imperatively(Job, tables.jobs)
     _started = True

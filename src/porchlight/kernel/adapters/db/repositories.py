@@ -21,6 +21,7 @@ from porchlight.accounts.domain.auth import (
     RecoveryCode,
     Session,
 )
+from porchlight.custody.domain.demands import DemandStatus, LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
@@ -292,6 +293,29 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
         return self._all(select(EvidenceItem).where(
             EvidenceItem.agency_id == agency_id, EvidenceItem.parent_id.is_not(None))
             .order_by(EvidenceItem.received_at.desc(), EvidenceItem.id))
+
+    def for_demand(self, demand_id: UUID) -> Sequence[EvidenceItem]:
+        return self._all(select(EvidenceItem).where(EvidenceItem.legal_demand_id == demand_id)
+                         .order_by(EvidenceItem.covers_from, EvidenceItem.id))
+
+
+class SqlLegalDemandRepository(_Repository[LegalDemand]):
+    model = LegalDemand
+
+    def listed(self, agency_id: UUID | None = None) -> Sequence[LegalDemand]:
+        statement = select(LegalDemand)
+        if agency_id is not None:
+            statement = statement.where(LegalDemand.agency_id == agency_id)
+        return self._all(statement.order_by(LegalDemand.recorded_at.desc(), LegalDemand.id))
+
+    def awaiting_notice(self) -> Sequence[LegalDemand]:
+        return self._all(select(LegalDemand).where(
+            LegalDemand.status == DemandStatus.FULFILLED, LegalDemand.notice_sent_at.is_(None))
+            .order_by(LegalDemand.fulfilled_at, LegalDemand.id))
+
+    def noticed(self) -> Sequence[LegalDemand]:
+        return self._all(select(LegalDemand).where(LegalDemand.notice_sent_at.is_not(None))
+                         .order_by(LegalDemand.notice_sent_at.desc(), LegalDemand.id))
 
 
 class SqlEvidenceShareRepository(_Repository[EvidenceShare]):

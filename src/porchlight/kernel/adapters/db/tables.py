@@ -25,6 +25,7 @@ from sqlalchemy import (
 from porchlight.accounts.domain.accounts import AccountKind, StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.domain.auth import TokenPurpose
+from porchlight.custody.domain.demands import Coverage, DemandStatus, DemandType
 from porchlight.jobs.domain.jobs import JobState
 from porchlight.kernel.adapters.db.types import StrEnumType, UTCDateTime
 from porchlight.requests.domain.consent import DeliveryStatus
@@ -270,12 +271,49 @@ consents = Table(
     Column("deletion_requested_at", UTCDateTime, nullable=True),
 )
 
+# A warrant, subpoena, court order or emergency request a platform admin recorded for an
+# agency (custody/domain/demands.py); its terms never change (migration 0017's triggers).
+legal_demands = Table(
+    "legal_demands",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("demand_type", StrEnumType(DemandType), nullable=False),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("court", String(200), nullable=True),
+    Column("docket", String(80), nullable=True),
+    Column("coverage", StrEnumType(Coverage), nullable=False),
+    Column("account_ids", JSON, nullable=False),
+    Column("camera_ids", JSON, nullable=False),
+    Column("covers_from", UTCDateTime, nullable=True),
+    Column("covers_to", UTCDateTime, nullable=True),
+    Column("notice_delayed_until", UTCDateTime, nullable=True),
+    Column("retention_days", Integer, nullable=False),
+    Column("terms_nonce", String(32), nullable=False),
+    Column("recorded_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("status", StrEnumType(DemandStatus), nullable=False),
+    Column("fulfilled_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("fulfilled_at", UTCDateTime, nullable=True),
+    Column("withdrawn_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("withdrawn_at", UTCDateTime, nullable=True),
+    Column("owner_ids", JSON, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    Column("clips_disclosed", Integer, nullable=False),
+    Column("account_records", JSON, nullable=True),
+    Column("documentation", Text, nullable=True),
+    Column("documentation_nonce", String(32), nullable=True),
+    Column("documented_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("documented_at", UTCDateTime, nullable=True),
+    Column("notice_sent_at", UTCDateTime, nullable=True),
+)
+
 evidence_items = Table(
     "evidence_items",
     metadata,
     Column("id", Uuid, primary_key=True),
-    Column("consent_id", Uuid, ForeignKey("consents.id"), nullable=False, index=True),
-    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=False, index=True),
+    # an item has a consent and a request, or else a legal demand (migration 0017)
+    Column("consent_id", Uuid, ForeignKey("consents.id"), nullable=True, index=True),
+    Column("request_id", Uuid, ForeignKey("video_requests.id"), nullable=True, index=True),
     Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=False),
     Column("source_clip_id", Uuid, ForeignKey("clips.id"), nullable=False),
     Column("source_sha256", String(64), nullable=False),
@@ -297,6 +335,11 @@ evidence_items = Table(
     # one item derived per consented clip; re-shared copies of it are other agencies' items
     Index("one_per_clip", "consent_id", "source_clip_id", unique=True,
           sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL")),
+    # delivered under a legal demand (custody/domain/demands.py): one item per covered clip
+    Column("legal_demand_id", Uuid, ForeignKey("legal_demands.id"), nullable=True),
+    Index("one_per_demanded_clip", "legal_demand_id", "source_clip_id", unique=True,
+          sqlite_where=text("legal_demand_id IS NOT NULL"),
+          postgresql_where=text("legal_demand_id IS NOT NULL")),
 )
 
 # One row per re-share of an evidence item (custody/domain/reshare.py); the copy it makes

@@ -25,6 +25,7 @@ from porchlight.kernel.adapters.db.repositories import (
     SqlEvidenceRepository,
     SqlEvidenceShareRepository,
     SqlJobRepository,
+    SqlLegalDemandRepository,
     SqlLegalHoldRepository,
     SqlOneTimeTokenRepository,
     SqlRecoveryCodeRepository,
@@ -75,6 +76,7 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.evidence = SqlEvidenceRepository(self.session, self.track)
         self.holds = SqlLegalHoldRepository(self.session, self.track)
         self.shares = SqlEvidenceShareRepository(self.session, self.track)
+        self.demands = SqlLegalDemandRepository(self.session, self.track)
         self.audit_events = SqlAuditEventRepository(self.session)
         self.jobs = SqlJobRepository(self.session, self.track)
 
@@ -162,7 +164,7 @@ def _refuse_flush(session: Session, *_: object) -> None:
 # signing up twice, the same clip uploaded twice, a consent submitted from two tabs, a
 # delivery or evidence job run by two workers at once.
 RACED = frozenset({"uq_accounts_email", "ux_clips_live_camera_sha256", "uq_consents_delivery_id",
-                   "one_per_resident", "one_per_clip"})
+                   "one_per_resident", "one_per_clip", "one_per_demanded_clip"})
 _UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 
 
