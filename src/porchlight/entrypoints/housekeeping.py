@@ -7,7 +7,8 @@ between a commit and its wake-up, a worker killed under a claim), an audit seque
 pass nobody asked for (every ``PORCHLIGHT_AUDIT__SWEEP_INTERVAL_SECONDS``, default 30 s:
 what a dead sequencing job left, a checkpoint not yet signed), closing requests past
 their deadline (every 30 s), the retention sweeps of clips and of agencies' evidence
-(every 10 minutes), and deleting
+(every 10 minutes), the owners' notices of legal demands whose court-ordered delay
+ended or whose emergency documentation ran out of time (every 5 minutes), and deleting
 finished jobs older than ``PORCHLIGHT_JOBS__KEEP_DONE_DAYS`` (every hour).
 """
 
@@ -20,6 +21,7 @@ from datetime import timedelta
 import structlog
 
 from porchlight.bootstrap import Container
+from porchlight.custody.services import demands
 from porchlight.custody.services import retention as custody_retention
 from porchlight.entrypoints.uploads import upload_dir
 from porchlight.footage.services import retention
@@ -41,6 +43,7 @@ class Housekeeping:
             ("requests", 30.0, self._requests),
             ("retention", 600.0, self._retention),
             ("evidence retention", 600.0, self._evidence_retention),
+            ("legal demand notices", 300.0, self._legal_demands),
             ("prune jobs", 3600.0, self._prune_jobs),
         ]
         self.last_run: dict[str, float] = {}
@@ -65,6 +68,10 @@ class Housekeeping:
 
     def _evidence_retention(self) -> int:
         return custody_retention.expire_due(self.container.uow())
+
+    def _legal_demands(self) -> tuple[int, int]:
+        uow = self.container.uow
+        return demands.send_due_notices(uow()), demands.expire_account_records(uow())
 
     def _prune_jobs(self) -> int:
         keep = timedelta(days=self.container.settings.jobs.keep_done_days)

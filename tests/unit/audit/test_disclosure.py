@@ -18,7 +18,7 @@ RESIDENT_KINDS = {
     "clip.key_shredded", "clip.purged", "clip.uploaded", "clip.viewed", "consent.granted",
     "consent.revoked", "consent.deletion_requested", "delivery.created", "delivery.declined",
     "device_token.created", "device_token.revoked", "email.verified",
-    "evidence.access_denied", "mfa.disabled",
+    "evidence.access_denied", "legal_demand.owner_notified", "mfa.disabled",
     "mfa.enrolled", "mfa.recovery_codes_issued", "password.changed", "session.ended",
     "signin.failed", "signin.succeeded", "token.issued",
 }
@@ -27,10 +27,11 @@ RESIDENT_KINDS = {
 # on either end — never a person, a camera, a clip, a consent or a delivery.  Account ids
 # are committed (PUBLIC_KINDS lists them).
 PUBLIC_IDS = {"request_id", "agency_id", "evidence_id", "job_id", "hold_id", "export_id",
-              "share_id", "from_agency_id", "to_agency_id"}
+              "share_id", "from_agency_id", "to_agency_id", "demand_id", "legal_demand_id"}
 # Digests of something made once for that event (an export's manifest, a reason with its
 # nonce): they link to nothing else. Footage digests do, and must be committed.
-FRESH_DIGESTS = {"manifest_sha256", "reason_commitment"}
+FRESH_DIGESTS = {"manifest_sha256", "reason_commitment", "terms_commitment",
+                 "documentation_commitment"}
 
 
 def all_events() -> list[type[DomainEvent]]:

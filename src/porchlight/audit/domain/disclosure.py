@@ -76,6 +76,13 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "evidence.hold_released": (),
     "evidence.reshared": (),
     "evidence.reshare_refused": (),
+    # legal demands: what platform admins and agencies did; counts, never a resident
+    # (each owner's notice is a resident event: legal_demand.owner_notified)
+    "legal_demand.recorded": (),
+    "legal_demand.fulfilled": (),
+    "legal_demand.withdrawn": (),
+    "legal_demand.documented": (),
+    "legal_demand.notice_sent": (),
     "agency.created": (),
     "agency.verified": (),
     "staff.role_changed": ("account_id",),

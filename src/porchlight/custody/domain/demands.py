@@ -365,7 +365,7 @@ class LegalDemand(Entity):
     @property
     def documented_late(self) -> bool:
         due = self.documentation_due_at
-        return due is not None and self.documented_at is not None and self.documented_at > due
+        return due is not None and self.documented_at is not None and self.documented_at >= due
 
     def delivered(self, *, clips: int, account_records: list[dict] | None, now: datetime
                   ) -> None:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from porchlight.custody.domain.demands import DemandTerms
+
 
 @dataclass(frozen=True)
 class SetLegalHold:
@@ -39,3 +41,30 @@ class ReshareEvidence:
     to_agency_id: UUID
     reason: str
     until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordLegalDemand:
+    """A platform admin records a warrant, subpoena, court order or emergency request."""
+
+    terms: DemandTerms
+
+
+@dataclass(frozen=True)
+class FulfilLegalDemand:
+    """Deliver what the demand covers to its agency (a job copies the clips)."""
+
+    demand_id: UUID
+
+
+@dataclass(frozen=True)
+class WithdrawLegalDemand:
+    demand_id: UUID
+
+
+@dataclass(frozen=True)
+class DocumentEmergency:
+    """The agency documents an emergency disclosure it received."""
+
+    demand_id: UUID
+    documentation: str

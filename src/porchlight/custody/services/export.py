@@ -122,7 +122,8 @@ def export_evidence(uow: UnitOfWork, kit: ExportKit, actor: Actor,
 def _read(uow: UnitOfWork, kit: ExportKit, actor: Actor, evidence_id: UUID) -> _Source:
     with uow.reading():
         item = uow.evidence.get(evidence_id)
-        consent = uow.consents.get(item.consent_id) if item is not None else None
+        consent = (uow.consents.get(item.consent_id)
+                   if item is not None and item.consent_id is not None else None)
         refusal = refusal_reason(actor, item, consent)
         if refusal is None:
             assert item is not None and consent is not None
@@ -169,6 +170,8 @@ def refusal_reason(actor: Actor, item: EvidenceItem | None, consent: Consent | N
         return "other_agency"
     if not item.is_readable:
         return "purged"
+    if item.consent_id is None:
+        return "legal_basis"  # the manifest speaks of consents only, for now
     if consent is None or consent.revoked_at is not None:
         return "consent_revoked"
     return None
@@ -195,7 +198,8 @@ def _record(uow: UnitOfWork, actor: Actor, evidence_id: UUID, export_id: UUID,
             digest: str) -> None:
     with uow:
         item = uow.evidence.get(evidence_id)
-        consent = uow.consents.get(item.consent_id) if item is not None else None
+        consent = (uow.consents.get(item.consent_id)
+                   if item is not None and item.consent_id is not None else None)
         refusal = refusal_reason(actor, item, consent)  # purged or revoked meanwhile
         if refusal is None:
             assert item is not None

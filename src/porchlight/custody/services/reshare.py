@@ -40,7 +40,7 @@ from porchlight.custody.services.commands import ReshareEvidence
 from porchlight.custody.services.evidence import _key_context
 from porchlight.footage.services.library import Footage
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
-from porchlight.kernel.domain.errors import NotFound, ValidationFailed
+from porchlight.kernel.domain.errors import NotFound, PolicyRefused, ValidationFailed
 from porchlight.kernel.domain.policies import Actor, require_agency_staff, require_resident
 from porchlight.kernel.services.ports import Mailer, OutgoingMail, UnitOfWork
 from porchlight.requests.domain.consent import Consent
@@ -55,6 +55,9 @@ def reshare(uow: UnitOfWork, actor: Actor, cmd: ReshareEvidence) -> UUID:
         if item is None:
             raise NotFound("no such evidence")
         staff = require_agency_staff(actor, item.agency_id)
+        if item.consent_id is None:  # no consent scope says where it may go: nowhere
+            raise PolicyRefused("legal_basis", "evidence delivered under a legal demand "
+                                "cannot be shared on", field="to_agency_id")
         uow.lock(item)  # two shares at once: one copy per destination
         now = uow.clock.now()
         clean_reason(cmd.reason)  # bad input first: it is no refusal to audit
@@ -225,7 +228,7 @@ class ShareForm:
 def share_form(uow: UnitOfWork, actor: Actor, evidence_id: UUID) -> ShareForm:
     with uow.reading():
         item = uow.evidence.get(evidence_id)
-        if item is None or not item.is_readable:
+        if item is None or not item.is_readable or item.consent_id is None:
             raise NotFound("no such evidence")
         staff = require_agency_staff(actor, item.agency_id)
         consent, request = uow.consents.get(item.consent_id), uow.requests.get(item.request_id)

@@ -56,7 +56,7 @@ def expire_due(uow: UnitOfWork) -> int:
 def _postponed(uow: UnitOfWork, item: EvidenceItem) -> bool:
     """Whether the item's case holds keep it past now; if so, it gets their date. Never a
     re-shared copy: a hold on the case does not cover the copies its agency gave away."""
-    if item.is_copy:
+    if item.is_copy or item.request_id is None:  # a legal demand's item: no case, no hold
         return False
     request = uow.requests.get(item.request_id)
     due = deletion_date(item.received_at, request.retention_days,
@@ -82,7 +82,9 @@ def tell_owner(uow: UnitOfWork, mailer: Mailer, evidence_id: UUID) -> bool:
     agency's copy is gone; whether a mail went."""
     with uow.reading():
         item = uow.evidence.get(evidence_id)
-        consent = uow.consents.get(item.consent_id) if item is not None else None
+        if item is None or item.consent_id is None:
+            return False  # a legal demand's item: its owner was told of the demand itself
+        consent = uow.consents.get(item.consent_id)
         delivery = uow.deliveries.get(consent.delivery_id) if consent is not None else None
         owner = uow.accounts.get(delivery.resident_id) if delivery is not None else None
         agency = uow.agencies.get(item.agency_id) if item is not None else None

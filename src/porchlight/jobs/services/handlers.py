@@ -19,7 +19,7 @@ from porchlight.accounts.services import registration
 from porchlight.accounts.services.credentials import Security
 from porchlight.audit.services.log import SequenceResult
 from porchlight.audit.services.witness import Collected
-from porchlight.custody.services import evidence, reshare
+from porchlight.custody.services import demands, evidence, reshare
 from porchlight.custody.services import retention as custody_retention
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
@@ -104,6 +104,14 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
         reshare.tell_owner(kit.uow(), kit.security.mailer, kit.security.base_url,
                            UUID(args["share_id"]))
 
+    def deliver_demand(args: dict[str, Any], progress: Progress) -> None:
+        demands.deliver(kit.uow(), kit.footage(), UUID(args["demand_id"]),
+                        kit.workdir / "evidence")
+
+    def demand_notice(args: dict[str, Any], progress: Progress) -> None:
+        demands.tell_owner(kit.uow(), kit.security.mailer, kit.security.base_url,
+                           UUID(args["demand_id"]), UUID(args["owner_id"]))
+
     def witness(args: dict[str, Any], progress: Progress) -> None:
         assert kit.collect_cosignatures is not None
         refused = [c for c in kit.collect_cosignatures() if not c.ok]
@@ -114,6 +122,7 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
             "audit.witness": witness,
             "evidence.delete": delete_evidence, "mail.evidence_purged": evidence_purged,
             "evidence.reshare": reshare_evidence, "mail.evidence_reshared": evidence_reshared,
+            "evidence.legal_demand": deliver_demand, "mail.legal_demand_notice": demand_notice,
             "audit.sequence": sequence,
             "request.deliver": deliver_request, "mail.request_notice": request_notice,
             "mail.link": link, "mail.signup_taken": signup_taken}

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from porchlight.accounts.domain.auth import TokenIssued
+from porchlight.custody.domain.demands import LegalDemandFulfilled, LegalDemandOwnerNotified
 from porchlight.custody.domain.evidence import EvidencePurged
 from porchlight.custody.domain.reshare import EvidenceReshared
 from porchlight.footage.domain.clips import ClipKeyShredded
@@ -107,6 +108,24 @@ def tell_owner_evidence_reshared(event: DomainEvent) -> JobSpec:
                    key=f"mail.evidence_reshared:{event.share_id}")
 
 
+def demand_job_key(demand_id: UUID) -> str:
+    """The key of the job that delivers a legal demand (pages show its state)."""
+    return f"evidence.legal_demand:{demand_id}"
+
+
+def deliver_legal_demand(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, LegalDemandFulfilled)
+    return JobSpec("evidence.legal_demand", {"demand_id": str(event.demand_id)},
+                   key=demand_job_key(event.demand_id))
+
+
+def tell_owner_of_legal_demand(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, LegalDemandOwnerNotified)
+    return JobSpec("mail.legal_demand_notice", {"demand_id": str(event.demand_id),
+                                                "owner_id": str(event.owner_id)},
+                   key=f"mail.legal_demand_notice:{event.demand_id}:{event.owner_id}")
+
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
@@ -115,6 +134,8 @@ HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ClipKeyShredded: (purge_clip,),
     EvidencePurged: (delete_evidence, tell_owner_evidence_purged),
     EvidenceReshared: (copy_reshared_evidence, tell_owner_evidence_reshared),
+    LegalDemandFulfilled: (deliver_legal_demand,),
+    LegalDemandOwnerNotified: (tell_owner_of_legal_demand,),
 }
 
 

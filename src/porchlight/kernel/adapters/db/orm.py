@@ -13,8 +13,8 @@ from porchlight.accounts.domain.auth import (
     RecoveryCode,
     Session,
 )
-from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.demands import LegalDemand
+from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
 from porchlight.footage.domain.cameras import Camera
