@@ -226,6 +226,29 @@ ROWS = [
     Row("POST", "/admin/agencies/{agency_id}/verify", PLATFORM),
     Row("GET", "/admin/jobs", PLATFORM),
     Row("POST", "/admin/jobs/{job_id}/retry", PLATFORM),  # 409 for a job that is not dead
+    # legal demands: platform admins record, fulfil (409 once fulfilled: past
+    # authorisation) and withdraw; the agency's staff read theirs, its supervisors document
+    # an emergency; the admin dashboard flags the undocumented ones
+    Row("GET", "/admin", PLATFORM),
+    Row("GET", "/admin/legal-demands", PLATFORM),
+    Row("POST", "/admin/legal-demands", PLATFORM, form={"demand_type": "warrant"}),
+    Row("GET", "/admin/legal-demands/{demand_id}", PLATFORM),
+    Row("GET", "/admin/legal-demands/{demand_id}/fulfil", PLATFORM),
+    Row("POST", "/admin/legal-demands/{demand_id}/fulfil", PLATFORM),
+    Row("POST", "/admin/legal-demands/{demand_id}/withdraw", PLATFORM),
+    Row("GET", "/legal-demands", STAFF),
+    Row("GET", "/legal-demands/{demand_id}", X_STAFF),
+    Row("POST", "/legal-demands/{demand_id}/documentation", X_SUPERVISORS, form={
+        "documentation": "A child was missing; the footage could not wait for a court."}),
+    Row("GET", "/api/v1/admin/legal-demands", PLATFORM),
+    Row("POST", "/api/v1/admin/legal-demands", PLATFORM, json={
+        "demand_type": "emergency", "agency_id": "00000000-0000-4000-8000-000000000000",
+        "coverage": "cameras", "camera_ids": ["00000000-0000-4000-8000-000000000000"],
+        "covers_from": "2026-11-02T07:00:00Z", "covers_to": "2026-11-02T08:00:00Z",
+        "retention_days": 30}),
+    Row("GET", "/api/v1/admin/legal-demands/{demand_id}", PLATFORM),
+    Row("POST", "/api/v1/admin/legal-demands/{demand_id}/fulfil", PLATFORM, json={}),
+    Row("POST", "/api/v1/admin/legal-demands/{demand_id}/withdraw", PLATFORM, json={}),
     Row("POST", "/api/v1/agencies", PLATFORM, json={
         "name": "Matrix State", "kind": "state", "center_lat": 45.5, "center_lon": -122.6,
         "radius_m": 90000}),
@@ -323,9 +346,27 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
         supervisor = uow.accounts.get(d.people["supervisor_x"].id)
     hold_id = holds.set_hold(d.container.uow(), kit.policy, supervisor, SetLegalHold(
         request_id, "Kept for the trial of the bicycle theft.", now + timedelta(days=60)))
+    demand_id = _legal_demand(d, now)
     return {"request_id": str(request_id), "pending_id": str(pending_id),
             "delivery_id": str(item.delivery.id), "evidence_id": str(item_id),
-            "hold_id": str(hold_id)}
+            "hold_id": str(hold_id), "demand_id": str(demand_id)}
+
+
+def _legal_demand(d: support.Deployment, now):
+    """An emergency request from agency X covering resident A's camera, fulfilled and not
+    yet documented."""
+    from porchlight.custody.domain.demands import Coverage, DemandTerms, DemandType
+    from porchlight.custody.services import demands
+    from porchlight.custody.services.commands import FulfilLegalDemand, RecordLegalDemand
+    from porchlight.kernel.domain.policies import SYSTEM
+
+    demand_id = demands.record_demand(
+        d.container.uow(), d.container.requests_kit.policy, SYSTEM, RecordLegalDemand(
+            DemandTerms(DemandType.EMERGENCY, d.agency_x, None, None, Coverage.CAMERAS,
+                        camera_ids=(d.camera_a,), covers_from=now - timedelta(hours=2),
+                        covers_to=now - timedelta(minutes=30), retention_days=30)))
+    demands.fulfil_demand(d.container.uow(), SYSTEM, FulfilLegalDemand(demand_id))
+    return demand_id
 
 
 class Site:

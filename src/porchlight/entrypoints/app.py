@@ -25,6 +25,7 @@ from porchlight.entrypoints import audit_worker, errors, exports
 from porchlight.entrypoints.api import (
     account_api,
     clips_api,
+    demand_api,
     evidence_api,
     hold_api,
     request_api,
@@ -45,6 +46,7 @@ from porchlight.entrypoints.web import (
     audit_pages,
     camera_pages,
     clip_pages,
+    demand_pages,
     evidence_pages,
     inbox_pages,
     job_pages,
@@ -78,6 +80,8 @@ ROUTERS = (
     exports.pages_router,
     exports.api_router,
     evidence_pages.router,
+    demand_pages.router,
+    demand_api.router,
     evidence_api.router,
 )
 

@@ -36,9 +36,23 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from porchlight.custody.domain.demands import (
+    COURT_MAX,
+    DOCKET_MAX,
+    DOCUMENTATION_MAX,
+    DOCUMENTATION_MIN,
+    Coverage,
+    DemandTerms,
+    DemandType,
+)
 from porchlight.custody.domain.holds import HOLD_REASON_MAX, HOLD_REASON_MIN
 from porchlight.custody.domain.reshare import RESHARE_REASON_MAX, RESHARE_REASON_MIN
-from porchlight.custody.services.commands import ReshareEvidence, SetLegalHold
+from porchlight.custody.services.commands import (
+    DocumentEmergency,
+    RecordLegalDemand,
+    ReshareEvidence,
+    SetLegalHold,
+)
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.domain.requests import (
@@ -255,3 +269,52 @@ class ReshareIn(Input):
 
     def command(self, evidence_id: UUID) -> ReshareEvidence:
         return ReshareEvidence(evidence_id, self.to_agency_id, self.reason, self.until)
+
+
+def _id_list(value: Any) -> Any:
+    """A form's textarea of ids (one per line, or separated by commas or spaces) as a list;
+    JSON sends a list already."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [part for item in value for part in
+                (re.split(r"[\s,;]+", item) if isinstance(item, str) else [item]) if part != ""]
+    return value
+
+
+IdList = Annotated[list[UUID], BeforeValidator(_id_list)]
+
+
+class LegalDemandIn(Input):
+    """A legal demand as a platform admin records it; the rules (court and docket unless an
+    emergency, the coverage's bounds, a notice delay for a warrant or court order only, the
+    retention cap) are checked by the domain and refused beside their field."""
+
+    demand_type: DemandType
+    agency_id: UUID = Field(description="the verified agency that issued it")
+    court: str | None = text(1, COURT_MAX, default=None)
+    docket: str | None = text(1, DOCKET_MAX, default=None)
+    coverage: Coverage
+    account_ids: IdList = Field(default=[], description="with account_data: the accounts")
+    camera_ids: IdList = Field(default=[], description="with cameras: the cameras")
+    covers_from: When | None = None
+    covers_to: When | None = None
+    notice_delayed_until: EndDate | None = Field(
+        default=None, description="a court-ordered delay of the owners' notice (warrant or "
+        "court order); the page's form sends a day, which the delay lasts through")
+    retention_days: Whole = whole(1)
+
+    def command(self) -> RecordLegalDemand:
+        return RecordLegalDemand(DemandTerms(
+            self.demand_type, self.agency_id, self.court, self.docket, self.coverage,
+            tuple(self.account_ids), tuple(self.camera_ids), self.covers_from, self.covers_to,
+            self.notice_delayed_until, self.retention_days))
+
+
+class DocumentationIn(Input):
+    documentation: str = Field(description="the agency's account of the emergency: the "
+                               "audit log gets only its length and a commitment "
+                               f"({DOCUMENTATION_MIN} to {DOCUMENTATION_MAX} characters)")
+
+    def command(self, demand_id: UUID) -> DocumentEmergency:
+        return DocumentEmergency(demand_id, self.documentation)

@@ -57,12 +57,20 @@ def list_demands(uow: UnitOfWork, actor: Actor) -> list[tuple[LegalDemand, str, 
         return [(d, names.get(d.agency_id, "?"), d.documentation_overdue(now)) for d in demands]
 
 
-def get_demand(uow: UnitOfWork, actor: Actor, demand_id: UUID) -> DemandView:
+def agency_demands(uow: UnitOfWork, actor: Actor) -> list[tuple[LegalDemand, str, bool]]:
+    """The caller's agency's demands (its staff only: the agency's pages)."""
+    require_agency_staff(actor)
+    return list_demands(uow, actor)
+
+
+def get_demand(uow: UnitOfWork, actor: Actor, demand_id: UUID, *, as_agency: bool = False
+               ) -> DemandView:
+    """A demand, for platform admins or (``as_agency``: only) its agency's staff."""
     with uow.reading():
         demand = uow.demands.get(demand_id)
         if demand is None:
             raise NotFound("no such legal demand")
-        admin = _is_admin(actor)
+        admin = not as_agency and _is_admin(actor)
         if admin:
             require_platform_admin(actor)
         else:  # the agency sees its own demands, in every state; others' do not exist

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from porchlight.custody.services import holds, reshare
+from porchlight.custody.services import demand_views, holds, reshare
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.inputs import ConsentIn
 from porchlight.entrypoints.web.forms import Posted, submit
@@ -28,7 +28,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
-    return render(request, "inbox.html", items=answers.inbox(uow, me))
+    return render(request, "inbox.html", items=answers.inbox(uow, me),
+                  legal_notices=demand_views.owner_notices(uow, me))
 
 
 def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
