@@ -53,6 +53,9 @@ BEYOND_THE_SCHEMA = frozenset({
     "POST /api/v1/cameras/{camera_id}/clips",
     # the radius cap is the deployment's policy (650 m by default), not a schema constant
     "GET /api/v1/requests/reach",
+    # a legal demand names a verified agency, existing cameras or accounts, a range in the
+    # past and a delay only for a warrant or court order: facts of the database and the day
+    "POST /api/v1/admin/legal-demands",
 })
 CHECKS = [
     checks.not_a_server_error,
