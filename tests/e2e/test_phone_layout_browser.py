@@ -1,5 +1,6 @@
 """Details a newcomer met on a 390 px phone in Chromium: the development mail log, the
-supervisor's two decisions, the consent page's clip rows and the evidence video's poster."""
+supervisor's two decisions, the consent page's clip rows, the evidence video's poster and the
+legal demand pages."""
 
 from __future__ import annotations
 
@@ -146,3 +147,14 @@ def test_evidence_video_has_a_poster_and_reads_no_footage(phone, site: Site) -> 
     text = image.text()
     assert "Press play to view" in text and "viewing is recorded" in text
     fits(page)
+
+
+@pytest.mark.parametrize(("who", "path"), [
+    ("platform_admin", "/admin"),
+    ("platform_admin", "/admin/legal-demands"),
+    ("platform_admin", "/admin/legal-demands/{demand_id}"),
+    ("supervisor_x", "/legal-demands"),
+    ("supervisor_x", "/legal-demands/{demand_id}"),
+])
+def test_the_legal_demand_pages_fit_a_phone(phone, who: str, path: str) -> None:
+    fits(phone(who, path))
