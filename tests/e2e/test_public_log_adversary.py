@@ -233,8 +233,10 @@ def test_a_decline_cannot_be_told_from_a_share_or_from_silence(week: dict) -> No
     # evidence is public (what agencies hold is the public's business), not who sent it.
     [received] = [leaf for leaf in batches(leaves)[shared_at]
                   if leaf.get("kind") == "evidence.received"]
+    # (legal_demand_id: null here; an item delivered under a legal demand names the demand)
     assert set(received["payload"]) == {"agency_id", "evidence_id", "request_id",
-                                        "sha256", "source_sha256"}
+                                        "sha256", "source_sha256", "legal_demand_id"}
+    assert received["payload"]["legal_demand_id"] is None
     assert received["actor"] is None
     assert not any(leaf.get("kind", "").startswith(("consent.", "delivery."))
                    for leaf in leaves)
