@@ -26,6 +26,7 @@ from porchlight.entrypoints.api import (
     account_api,
     clips_api,
     evidence_api,
+    footage_api,
     hold_api,
     request_api,
 )
@@ -46,6 +47,7 @@ from porchlight.entrypoints.web import (
     camera_pages,
     clip_pages,
     evidence_pages,
+    footage_pages,
     inbox_pages,
     job_pages,
     map_centre,
@@ -79,6 +81,8 @@ ROUTERS = (
     exports.api_router,
     evidence_pages.router,
     evidence_api.router,
+    footage_pages.router,
+    footage_api.router,
 )
 
 

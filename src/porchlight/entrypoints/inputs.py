@@ -38,7 +38,11 @@ from pydantic_core import PydanticCustomError
 
 from porchlight.custody.domain.holds import HOLD_REASON_MAX, HOLD_REASON_MIN
 from porchlight.custody.domain.reshare import RESHARE_REASON_MAX, RESHARE_REASON_MIN
-from porchlight.custody.services.commands import ReshareEvidence, SetLegalHold
+from porchlight.custody.services.commands import (
+    AnswerDeletionRequest,
+    ReshareEvidence,
+    SetLegalHold,
+)
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.domain.requests import (
@@ -255,3 +259,16 @@ class ReshareIn(Input):
 
     def command(self, evidence_id: UUID) -> ReshareEvidence:
         return ReshareEvidence(evidence_id, self.to_agency_id, self.reason, self.until)
+
+
+class DeletionAnswerIn(Input):
+    """The holding agency's answer to the owner's deletion request."""
+
+    answer: typing.Literal["deleted", "kept"] = Field(
+        description="deleted: the agency's copies of that footage are deleted now; kept: "
+                    "they are kept under the legal hold named in hold_id")
+    hold_id: UUID | None = Field(default=None, description="with kept: an active legal "
+                                 "hold your agency set on the case")
+
+    def command(self, consent_id: UUID) -> AnswerDeletionRequest:
+        return AnswerDeletionRequest(consent_id, self.answer, self.hold_id)

@@ -76,6 +76,7 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "evidence.hold_released": (),
     "evidence.reshared": (),
     "evidence.reshare_refused": (),
+    "evidence.deletion_answered": (),  # ids and the answer's code; never the consent
     "agency.created": (),
     "agency.verified": (),
     "staff.role_changed": ("account_id",),
