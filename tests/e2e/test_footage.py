@@ -228,7 +228,7 @@ def test_a_deletion_request_is_a_task_overdue_then_answered_deleted(
 def test_a_deletion_request_answered_kept_names_an_active_hold(
     d: Deployment, clip_files: list[Path]
 ) -> None:
-    shared, item, owner = _ask_for_deletion(d, clip_files)
+    shared, _, owner = _ask_for_deletion(d, clip_files)
     supervisor = d.signed_in("supervisor_x")
     headers = {"x-csrf-token": supervisor.csrf()}
     url = f"/api/v1/deletion-requests/{shared.consent_id}/answer"
