@@ -107,9 +107,11 @@ def answer_deletion(uow: UnitOfWork, actor: Actor, cmd: AnswerDeletionRequest) -
         supervisor = require_supervisor(actor, staff.agency_id, "answer a deletion request")
         if consent.deletion_requested_at is None:
             raise Conflict("the owner has not asked for this footage to be deleted")
-        todo = [i for i in items if i.purged_at is None and i.deletion_answer is None]
-        if not todo or any(i.deletion_answer is not None for i in items):
+        if any(i.deletion_answer is not None for i in items):
             raise Conflict("this deletion request has already been answered")
+        todo = [i for i in items if i.purged_at is None]
+        if not todo:
+            raise Conflict("your agency's copies of this footage are already deleted")
         hold = uow.holds.get(cmd.hold_id) if cmd.hold_id is not None else None
         now = uow.clock.now()
         for item in todo:
