@@ -195,6 +195,13 @@ class Container:
         """This deployment's public checkpoint key (AuditKeyError when there is none yet)."""
         return load_signer(self.settings.audit_key_file).verifier_key
 
+    def audit_key_if_any(self) -> str:
+        """The public checkpoint key, or "" while none was made (nothing is signed yet)."""
+        try:
+            return self.audit_verifier_key()
+        except AuditKeyError:
+            return ""
+
     def audit_openings(self, *, account_id: UUID | None = None,
                        agency_id: UUID | None = None) -> dict[str, Any]:
         """An openings export (audit.services.openings) for an account, an agency's
@@ -299,6 +306,7 @@ def scope_policy(settings: Settings) -> ScopePolicy:
         longest_camera_retention=timedelta(days=max(RETENTION_CHOICES_DAYS)),
         allow_federal=policy.allow_federal_requests,
         response_deadline=timedelta(days=policy.response_deadline_days),
+        deletion_answer_days=policy.deletion_answer_days,
         min_group_size=policy.min_group_size,
         reach_previews=policy.reach_previews,
         reach_preview_window=timedelta(minutes=policy.reach_preview_minutes),

@@ -119,6 +119,9 @@ class PolicySettings(BaseModel):
     supervisor_max_radius_m: int = Field(default=650, ge=MIN_RADIUS_M, le=MAX_SEARCH_RADIUS_M)
     max_evidence_retention_days: int = Field(default=365, gt=0)
     response_deadline_days: int = Field(default=7, gt=0)
+    # days an agency has to answer a resident's deletion request (deleted, or kept under
+    # a named legal hold); past them the request is flagged overdue on both sides
+    deletion_answer_days: int = Field(default=14, gt=0)
     allow_federal_requests: bool = False
     min_group_size: int = Field(default=5, ge=1)
     # The officer's reach preview, per staff account: at most this many in this many minutes.

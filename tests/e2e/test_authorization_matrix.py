@@ -218,6 +218,17 @@ ROWS = [
     Row("POST", "/inbox/{delivery_id}/decline", OWNER),
     Row("POST", "/inbox/{delivery_id}/revoke", OWNER),
     Row("POST", "/inbox/{delivery_id}/deletion", OWNER),
+    # where is my footage: the resident's own copies only; deletion requests: the holder's
+    # staff see them, its supervisors and admins answer (409 here: none was asked for)
+    Row("GET", "/footage", RESIDENTS),
+    Row("GET", "/footage.json", RESIDENTS),
+    Row("GET", "/api/v1/me/footage", RESIDENTS),
+    Row("GET", "/deletion-requests", STAFF),
+    Row("GET", "/api/v1/agency/deletion-requests", STAFF),
+    Row("POST", "/deletion-requests/{consent_id}/answer", X_SUPERVISORS,
+        form={"answer": "deleted"}),
+    Row("POST", "/api/v1/deletion-requests/{consent_id}/answer", X_SUPERVISORS,
+        json={"answer": "deleted"}),
     # platform administration
     Row("GET", "/admin/agencies", PLATFORM),
     Row("POST", "/admin/agencies", PLATFORM, form={
@@ -349,6 +360,7 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
     demand_id = _legal_demand(d, now)
     return {"request_id": str(request_id), "pending_id": str(pending_id),
             "delivery_id": str(item.delivery.id), "evidence_id": str(item_id),
+            "consent_id": str(consent_id),
             "hold_id": str(hold_id), "demand_id": str(demand_id)}
 
 

@@ -100,6 +100,10 @@ def test_record_fulfil_deliver_and_tell_after_the_delay(d: Deployment, clip_file
     inbox = resident.get("/inbox").text
     assert 'data-testid="legal-notice"' in inbox and "1 clips were disclosed" in inbox
     assert demands.send_due_notices(d.container.uow()) == 0
+    # "Where is my footage" lists what left under the demand too
+    footage = resident.get("/api/v1/me/footage")
+    assert footage.status_code == 200 and str(item.id) in footage.text
+    assert "Held under a <strong>legal demand</strong>" in resident.get("/footage").text
 
 
 def test_an_undocumented_emergency_is_flagged_on_the_dashboard(d: Deployment,

@@ -23,9 +23,10 @@ PAGES = {
                   "/password/reset/bogus-link", "/invite/bogus-link", "/no/such/page",
                   "/api/v1/docs"],
     "resident_a": ["/account", "/account/mfa", "/cameras", "/clips", "/clips/{clip_id}",
-                   "/inbox", "/inbox/{delivery_id}"],
+                   "/inbox", "/inbox/{delivery_id}", "/footage"],
     "officer_x": ["/requests", "/requests/{request_id}", "/requests/{pending_id}",
-                  "/account", "/evidence/{evidence_id}/share", "/evidence"],
+                  "/account", "/evidence/{evidence_id}/share", "/evidence",
+                  "/deletion-requests"],
     "supervisor_x": ["/requests/{pending_id}", "/requests/{request_id}"],
     "admin_x": ["/agency", "/agencies/{agency_id}/staff"],
     "platform_admin": ["/admin/agencies", "/agencies/{agency_id}/staff"],
@@ -33,7 +34,7 @@ PAGES = {
 # The pages axe checks (the rest share their layout and parts).
 AXE = {"anonymous": ["/", "/signin", "/register", "/audit"],
        "resident_a": ["/cameras", "/clips", "/clips/{clip_id}", "/inbox/{delivery_id}",
-                      "/account"],
+                      "/account", "/footage"],
        "officer_x": ["/requests", "/requests/{request_id}", "/evidence/{evidence_id}/share"],
        "platform_admin": ["/admin/agencies"]}
 

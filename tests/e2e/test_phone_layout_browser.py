@@ -158,3 +158,32 @@ def test_evidence_video_has_a_poster_and_reads_no_footage(phone, site: Site) -> 
 ])
 def test_the_legal_demand_pages_fit_a_phone(phone, who: str, path: str) -> None:
     fits(phone(who, path))
+
+
+def test_where_is_my_footage_and_the_deletion_task_fit_a_phone(phone, site: Site) -> None:
+    """The owner's footage page with a played copy, a legal hold and an unanswered deletion
+    request; the supervisor's task with its answer form."""
+    from uuid import UUID
+
+    from porchlight.custody.services import evidence
+    from porchlight.requests.services.commands import AskForDeletion
+
+    d = site.d
+    with d.container.uow() as uow:
+        officer = uow.accounts.get(d.people["officer_x"].id)
+        resident = uow.accounts.get(d.people["resident_a"].id)
+    evidence.open_evidence(d.container.uow(), d.container.footage, officer,
+                           UUID(site.params["evidence_id"]), record=True)
+    answers.ask_for_deletion(d.container.uow(), resident,
+                             AskForDeletion(UUID(site.params["delivery_id"])))
+    page = phone("resident_a", "/footage")
+    fits(page)
+    card = page.locator("[data-testid=copy]").first
+    assert "Played 1 time" in card.inner_text()
+    assert card.locator("[data-testid=legal-hold]").count() == 1
+    assert "must answer by" in card.locator("[data-testid=deletion-answer]").inner_text()
+    assert box(page, "[data-testid=copy]")["width"] <= 390
+    task = phone("supervisor_x", "/deletion-requests")
+    fits(task)
+    assert task.locator("[data-testid=deletion-task] button", has_text="Send the answer"
+                        ).count() == 1

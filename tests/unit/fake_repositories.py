@@ -63,6 +63,10 @@ class FakeRepository(Generic[T]):
     def get(self, entity_id: UUID) -> T | None:
         return self._uow.load(self.table, entity_id)
 
+    def get_many(self, ids: Sequence[UUID]) -> dict[UUID, T]:
+        found = (self.get(entity_id) for entity_id in set(ids))
+        return {entity.id: entity for entity in found if entity is not None}
+
     def _rows(self) -> list[T]:
         """Every row as this transaction sees it (committed, changed, added)."""
         return self._uow.visible(self.table)
@@ -279,6 +283,22 @@ class FakeEvidenceRepository(FakeRepository[EvidenceItem]):
                            lambda e: (e.covers_from, e.id))
 
 
+    def _consents(self) -> dict[UUID, Consent]:
+        return {c.id: c for c in self._uow.visible("consents")}
+
+    def for_resident(self, resident_id: UUID) -> Sequence[EvidenceItem]:
+        owners = {c.id: c.owner_id for c in self._uow.visible("clips")}
+        return self._where(lambda e: owners.get(e.source_clip_id) == resident_id,
+                           lambda e: (e.received_at, e.id))
+
+    def deletion_requested(self, agency_id: UUID) -> Sequence[EvidenceItem]:
+        consents = self._consents()
+        return self._where(
+            lambda e: (e.agency_id == agency_id and e.consent_id in consents
+                       and consents[e.consent_id].deletion_requested_at is not None),
+            lambda e: (consents[e.consent_id].deletion_requested_at, e.id))
+
+
 class FakeLegalDemandRepository(FakeRepository[LegalDemand]):
     table = "demands"
 
@@ -305,6 +325,10 @@ class FakeEvidenceShareRepository(FakeRepository[EvidenceShare]):
         return self._where(lambda s: s.evidence_id == evidence_id,
                            lambda s: (s.shared_at, s.id))
 
+    def for_consents(self, consent_ids: Sequence[UUID]) -> Sequence[EvidenceShare]:
+        wanted = set(consent_ids)
+        return self._where(lambda s: s.consent_id in wanted, lambda s: (s.shared_at, s.id))
+
 
 class FakeLegalHoldRepository(FakeRepository[LegalHold]):
     table = "holds"
@@ -312,6 +336,10 @@ class FakeLegalHoldRepository(FakeRepository[LegalHold]):
     def for_request(self, request_id: UUID) -> Sequence[LegalHold]:
         return self._where(lambda h: h.request_id == request_id,
                            lambda h: (h.set_at, h.id))
+
+    def for_requests(self, request_ids: Sequence[UUID]) -> Sequence[LegalHold]:
+        wanted = set(request_ids)
+        return self._where(lambda h: h.request_id in wanted, lambda h: (h.set_at, h.id))
 
 
 class FakeJobRepository(FakeRepository[Job]):

@@ -27,6 +27,7 @@ from porchlight.entrypoints.api import (
     clips_api,
     demand_api,
     evidence_api,
+    footage_api,
     hold_api,
     request_api,
 )
@@ -48,6 +49,7 @@ from porchlight.entrypoints.web import (
     clip_pages,
     demand_pages,
     evidence_pages,
+    footage_pages,
     inbox_pages,
     job_pages,
     map_centre,
@@ -83,6 +85,8 @@ ROUTERS = (
     demand_pages.router,
     demand_api.router,
     evidence_api.router,
+    footage_pages.router,
+    footage_api.router,
 )
 
 

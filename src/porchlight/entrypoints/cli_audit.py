@@ -35,6 +35,7 @@ from porchlight.audit.services.verify import Progress as ProgressFn
 from porchlight.audit.services.verify import VerifyReport, WitnessPolicy, verify_log
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
+from porchlight.custody.domain.footage_check import check_footage
 from porchlight.entrypoints.audit_worker import worker_for
 from porchlight.kernel.domain.errors import DomainError
 
@@ -328,6 +329,31 @@ def open_export(
     console.print(f"{len(proven)} of {len(checks)} entries open and are in the signed log; "
                   f"{len(pending)} not proven yet; {len(bad)} failed")
     if bad or (checks and not proven):
+        raise typer.Exit(1)
+
+
+@audit_app.command("check-footage")
+def check_footage_export(
+    export: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                  help="Your \"Where is my footage\" download (JSON)."),
+    key: str = typer.Option(..., help="The log's public key (vkey), from somewhere you trust."),
+) -> None:
+    """Check a footage download offline: the checkpoint's signature, and that each
+    custody event's leaf names its copy and is included in the signed log."""
+    try:
+        checks = check_footage(json.loads(export.read_text(encoding="utf-8")), key)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _fail(str(exc)) from exc
+    for c in checks:
+        colour = {"proven": "", "pending": "[yellow]", "failed": "[red]"}[c.status]
+        console.print(f"{colour}{escape(c.evidence_id[:8])} {escape(c.kind)} at {escape(c.at)}: "
+                      f"{c.status}{' (entry ' + str(c.index) + ')' if c.index is not None else ''}"
+                      f"{' - ' + escape(c.detail) if c.detail else ''}{'[/]' if colour else ''}")
+    counts = {state: sum(c.status == state for c in checks)
+              for state in ("proven", "pending", "failed")}
+    console.print(f"{counts['proven']} of {len(checks)} custody events proven; "
+                  f"{counts['pending']} pending; {counts['failed']} failed")
+    if counts["failed"]:
         raise typer.Exit(1)
 
 

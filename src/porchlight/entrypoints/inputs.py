@@ -48,6 +48,7 @@ from porchlight.custody.domain.demands import (
 from porchlight.custody.domain.holds import HOLD_REASON_MAX, HOLD_REASON_MIN
 from porchlight.custody.domain.reshare import RESHARE_REASON_MAX, RESHARE_REASON_MIN
 from porchlight.custody.services.commands import (
+    AnswerDeletionRequest,
     DocumentEmergency,
     RecordLegalDemand,
     ReshareEvidence,
@@ -318,3 +319,16 @@ class DocumentationIn(Input):
 
     def command(self, demand_id: UUID) -> DocumentEmergency:
         return DocumentEmergency(demand_id, self.documentation)
+
+
+class DeletionAnswerIn(Input):
+    """The holding agency's answer to the owner's deletion request."""
+
+    answer: typing.Literal["deleted", "kept"] = Field(
+        description="deleted: the agency's copies of that footage are deleted now; kept: "
+                    "they are kept under the legal hold named in hold_id")
+    hold_id: UUID | None = Field(default=None, description="with kept: an active legal "
+                                 "hold your agency set on the case")
+
+    def command(self, consent_id: UUID) -> AnswerDeletionRequest:
+        return AnswerDeletionRequest(consent_id, self.answer, self.hold_id)

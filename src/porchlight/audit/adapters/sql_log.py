@@ -225,8 +225,24 @@ class SqlLogView:
         return [SubjectEvent(QueuedEvent(*row[:6]), row[6], row[7])
                 for row in self.connection.execute(query)]
 
+    def subjects_events(self, field: str, values: Collection[str], kinds: Collection[str]
+                        ) -> list[SubjectEvent]:
+        e, leaf = audit_events.c, audit_leaves.c
+        wanted, found = sorted(set(values)), []
+        for first in range(0, len(wanted), _SUBJECTS_PER_QUERY):
+            query = (select(e.id, e.kind, e.version, e.occurred_at, e.actor_id, e.payload,
+                            leaf.leaf_index, leaf.data)
+                     .outerjoin(audit_leaves, leaf.event_id == e.id)
+                     .where(payload_text(self.connection, field).in_(
+                         wanted[first:first + _SUBJECTS_PER_QUERY]),
+                            e.kind.in_(sorted(kinds))))
+            found.extend(SubjectEvent(QueuedEvent(*row[:6]), row[6], row[7])
+                         for row in self.connection.execute(query))
+        return sorted(found, key=lambda f: f.event.id)
+
 
 _FIELD = re.compile(r"[a-z_]{1,40}")
+_SUBJECTS_PER_QUERY = 500  # values per IN (...), well under SQLite's bound-value limit
 
 
 def payload_text(connection: Connection, field: str) -> ColumnElement[Any]:

@@ -83,6 +83,7 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "legal_demand.withdrawn": (),
     "legal_demand.documented": (),
     "legal_demand.notice_sent": (),
+    "evidence.deletion_answered": (),  # ids and the answer's code; never the consent
     "agency.created": (),
     "agency.verified": (),
     "staff.role_changed": ("account_id",),

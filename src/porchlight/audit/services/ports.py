@@ -144,6 +144,11 @@ class AuditLogReader(Protocol):
         its leaf index and bytes once sequenced (an evidence item's custody chain)."""
         ...
 
+    def subjects_events(self, field: str, values: Collection[str], kinds: Collection[str]
+                        ) -> list[SubjectEvent]:
+        """``subject_events`` for many values at once (a resident's evidence items), by id."""
+        ...
+
 
 class AuditLogWriter(AuditLogReader, Protocol):
     """The single writer's view: one transaction holding the sequencer lock."""

@@ -50,6 +50,23 @@ def subject_history(store: AuditLogStore, field: str, value: str,
         if f.index is not None else {}) for f in found])
 
 
+def subjects_history(store: AuditLogStore, field: str, values: Collection[str],
+                     kinds: Collection[str]) -> SubjectHistory:
+    """The events of many subjects at once (a resident's evidence items), with proofs into
+    the latest signed checkpoint: one snapshot, one query for the events, one fetch of the
+    tree nodes every proof needs. No openings: the caller is not the items' holder."""
+    with store.reading() as log:
+        latest = log.latest_checkpoint()
+        checkpoint = with_cosignatures(log, [latest])[0] if latest else None
+        size = checkpoint.size if checkpoint else 0
+        found = log.subjects_events(field, values, kinds) if values else []
+        proofs = _proofs(log, [f.index for f in found if f.index is not None
+                               and f.index < size], size)
+        tree_size = log.size()
+    return SubjectHistory(checkpoint, tree_size, [ProvenEvent(
+        f, proofs.get(f.index) if f.index is not None else None) for f in found])
+
+
 def _proofs(log: AuditLogReader, indexes: list[int], size: int) -> dict[int, list[bytes]]:
     """Inclusion proofs of many leaves with one fetch of the nodes they need."""
     plans = {index: inclusion_plan(index, size) for index in set(indexes)}

@@ -69,6 +69,11 @@ class EvidenceItem(Entity):
     first_opened_at: datetime | None = None
     purged_at: datetime | None = None
     parent_id: UUID | None = None  # a re-shared copy: the item it was copied from
+    # the holding agency's answer to the owner's deletion request (custody.domain.deletion)
+    deletion_answer: str | None = None
+    deletion_answered_at: datetime | None = None
+    deletion_answered_role: str | None = None
+    deletion_hold_id: UUID | None = None
     legal_demand_id: UUID | None = None  # delivered under this demand (no consent)
 
     @property

@@ -68,3 +68,13 @@ class DocumentEmergency:
 
     demand_id: UUID
     documentation: str
+
+
+@dataclass(frozen=True)
+class AnswerDeletionRequest:
+    """The holding agency's answer to the owner's deletion request for ``consent_id``:
+    ``answer`` is "deleted", or "kept" under the active legal hold ``hold_id``."""
+
+    consent_id: UUID
+    answer: str
+    hold_id: UUID | None = None

@@ -91,6 +91,16 @@ def tell_owner(uow: UnitOfWork, mailer: Mailer, evidence_id: UUID) -> bool:
         request = uow.requests.get(item.request_id) if item is not None else None
     if owner is None or owner.is_disabled or agency is None or request is None:
         return False
+    if item.deletion_answer == "deleted":
+        mailer.send(OutgoingMail(
+            to=owner.email, subject=f"{agency.name} deleted your footage, as you asked",
+            key=f"evidence-purged.{digest(str(evidence_id))[:32]}",
+            body=f"You asked for the footage you gave for request {request.case_number} to "
+                 f"be deleted. {agency.name} answered: it deleted its copy, and Porchlight "
+                 "destroyed its key and removes the file. Your own clip is not affected."
+                 "\n\nYou can see where all your footage is on the \"Where is my footage\" "
+                 "page."))
+        return True
     if item.is_copy:
         mailer.send(OutgoingMail(
             to=owner.email, subject=f"{agency.name} deleted its copy of your footage",

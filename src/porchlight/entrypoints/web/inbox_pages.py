@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from porchlight.custody.services import demand_views, holds, reshare
+from porchlight.custody.services import deletions, demand_views, holds, reshare
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.inputs import ConsentIn
 from porchlight.entrypoints.web.forms import Posted, submit
@@ -39,9 +39,13 @@ def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
     evidence_job = jobs.job_state(uow, evidence_job_key(mine.consent.id)) if mine else None
     copy = holds.copy_for_owner(uow, me, delivery_id) if mine else None
     shares = reshare.shares_for_owner(uow, me, delivery_id) if mine else []
+    answered = deletions.answers_for_owner(
+        uow, me, delivery_id,
+        answer_days=request.app.state.container.requests_kit.policy.deletion_answer_days,
+    ) if mine else []
     return render(request, "inbox_item.html", status, item=item, shown=shown,
                   scopes=list(SharingScope), mine=mine, evidence_job=evidence_job,
-                  copy=copy, shares=shares, **extra)
+                  copy=copy, shares=shares, answered=answered, **extra)
 
 
 @router.get("/inbox/{delivery_id}", response_class=HTMLResponse)

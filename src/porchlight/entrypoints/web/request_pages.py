@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
-from porchlight.custody.services import evidence, holds, reshare
+from porchlight.custody.services import deletions, evidence, holds, reshare
 from porchlight.custody.services.commands import CloseCase, ReleaseLegalHold
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.inputs import ApprovalIn, HoldIn, RejectionIn, RequestIn
@@ -30,17 +30,21 @@ from porchlight.requests.services.commands import WithdrawVideoRequest
 router = APIRouter(include_in_schema=False)
 
 
-def _requests_page(request: Request, uow: UowDep, me: ActorDep, status: int = 200,
-                   **extra) -> Response:
+def _requests_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+                   status: int = 200, **extra) -> Response:
     return render(request, "requests.html", status,
                   requests=video_requests.agency_requests(uow, me),
                   incident_types=[(t.value, t.label) for t in IncidentType],
-                  choices=request_review.form_choices(uow, me), **extra)
+                  choices=request_review.form_choices(uow, me),
+                  deletion_tasks=deletions.agency_tasks(
+                      uow, me, answer_days=container.requests_kit.policy.deletion_answer_days),
+                  **extra)
 
 
 @router.get("/requests", response_class=HTMLResponse)
-def requests_page(request: Request, uow: UowDep, me: ActorDep) -> Response:
-    return _requests_page(request, uow, me)
+def requests_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep
+                  ) -> Response:
+    return _requests_page(request, uow, container, me)
 
 
 @router.post("/requests", response_class=HTMLResponse)
@@ -53,7 +57,7 @@ def create(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
 
     zone = zone_named(str(values.get("tz", ""))) or viewer_zone(request)
     return submit(RequestIn, values, send, lambda errors: _requests_page(
-        request, uow, me, 422, form=values, errors=errors),
+        request, uow, container, me, 422, form=values, errors=errors),
         aliases={"location": "lat"}, zone=zone)
 
 

@@ -82,9 +82,10 @@ def delete_evidence(event: DomainEvent) -> JobSpec:
 
 
 def tell_owner_evidence_purged(event: DomainEvent) -> JobSpec | None:
-    """The agency's retention ran out: the resident hears of it (a revocation was theirs)."""
+    """The agency's retention ran out, or it deleted the footage in answer to the owner's
+    deletion request: the resident hears of it (a revocation was theirs)."""
     assert isinstance(event, EvidencePurged)
-    if event.reason != "retention":
+    if event.reason not in ("retention", "deletion_requested"):
         return None
     return JobSpec("mail.evidence_purged", {"evidence_id": str(event.evidence_id)},
                    key=f"mail.evidence_purged:{event.evidence_id}")

@@ -58,6 +58,7 @@ class ScopePolicy:
     longest_camera_retention: timedelta = timedelta(days=180)
     allow_federal: bool = False
     response_deadline: timedelta = timedelta(days=7)
+    deletion_answer_days: int = 14  # an agency answers a deletion request within these
     min_group_size: int = 5
     reach_previews: int = 30  # per staff account, within reach_preview_window
     reach_preview_window: timedelta = timedelta(minutes=10)

@@ -57,6 +57,15 @@ class _Repository(Generic[T]):
             self._track(entity)
         return entity
 
+    def get_many(self, ids: Sequence[UUID]) -> dict[UUID, T]:
+        """The entities with these ids, by id, in one query per chunk of ids."""
+        wanted, found = sorted(set(ids)), {}
+        for first in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[first:first + _IN_CHUNK]
+            found.update((e.id, e) for e in self._all(
+                select(self.model).where(self.model.id.in_(chunk))))
+        return found
+
     def get_by_token_hash(self, token_hash: str) -> T | None:
         found = self._all(select(self.model).where(self.model.token_hash == token_hash))
         return found[0] if found else None
@@ -289,6 +298,20 @@ class SqlEvidenceRepository(_Repository[EvidenceItem]):
         return set(self.session.scalars(select(EvidenceItem.object_key).where(
             EvidenceItem.object_key.in_(keys))))
 
+    def for_resident(self, resident_id: UUID) -> Sequence[EvidenceItem]:
+        """Every item made from the resident's clips — under a consent or a legal demand,
+        re-shared copies included (a copy keeps its parent's clip) — oldest first."""
+        return self._all(select(EvidenceItem).join(Clip, Clip.id == EvidenceItem.source_clip_id)
+                         .where(Clip.owner_id == resident_id)
+                         .order_by(EvidenceItem.received_at, EvidenceItem.id))
+
+    def deletion_requested(self, agency_id: UUID) -> Sequence[EvidenceItem]:
+        """The agency's items whose owner asked for deletion, answered or not."""
+        return self._all(select(EvidenceItem).join(Consent, Consent.id == EvidenceItem.consent_id)
+                         .where(EvidenceItem.agency_id == agency_id,
+                                Consent.deletion_requested_at.is_not(None))
+                         .order_by(Consent.deletion_requested_at, EvidenceItem.id))
+
     def received_by(self, agency_id: UUID) -> Sequence[EvidenceItem]:
         return self._all(select(EvidenceItem).where(
             EvidenceItem.agency_id == agency_id, EvidenceItem.parent_id.is_not(None))
@@ -329,6 +352,11 @@ class SqlEvidenceShareRepository(_Repository[EvidenceShare]):
         return self._all(select(EvidenceShare).where(EvidenceShare.evidence_id == evidence_id)
                          .order_by(EvidenceShare.shared_at, EvidenceShare.id))
 
+    def for_consents(self, consent_ids: Sequence[UUID]) -> Sequence[EvidenceShare]:
+        return self._all(select(EvidenceShare).where(
+            EvidenceShare.consent_id.in_(sorted(set(consent_ids))))
+            .order_by(EvidenceShare.shared_at, EvidenceShare.id))
+
 
 class SqlLegalHoldRepository(_Repository[LegalHold]):
     model = LegalHold
@@ -336,6 +364,11 @@ class SqlLegalHoldRepository(_Repository[LegalHold]):
     def for_request(self, request_id: UUID) -> Sequence[LegalHold]:
         return self._all(select(LegalHold).where(LegalHold.request_id == request_id)
                          .order_by(LegalHold.set_at, LegalHold.id))
+
+    def for_requests(self, request_ids: Sequence[UUID]) -> Sequence[LegalHold]:
+        return self._all(select(LegalHold).where(
+            LegalHold.request_id.in_(sorted(set(request_ids))))
+            .order_by(LegalHold.set_at, LegalHold.id))
 
 
 class SqlAuditEventRepository:

@@ -332,6 +332,11 @@ evidence_items = Table(
     Column("purged_at", UTCDateTime, nullable=True),
     # a re-shared copy (custody/domain/reshare.py): the item it was copied from
     Column("parent_id", Uuid, ForeignKey("evidence_items.id"), nullable=True, index=True),
+    # the holder's answer to the owner's deletion request (custody/domain/deletion.py)
+    Column("deletion_answer", String(16), nullable=True),
+    Column("deletion_answered_at", UTCDateTime, nullable=True),
+    Column("deletion_answered_role", String(32), nullable=True),
+    Column("deletion_hold_id", Uuid, nullable=True),  # a legal_holds id (no FK: see 0018)
     # one item derived per consented clip; re-shared copies of it are other agencies' items
     Index("one_per_clip", "consent_id", "source_clip_id", unique=True,
           sqlite_where=text("parent_id IS NULL"), postgresql_where=text("parent_id IS NULL")),
