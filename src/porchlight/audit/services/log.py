@@ -286,9 +286,15 @@ class Sequencer:
         else:
             before = disclosure.window_start(now, width)
             time = disclosure.batch_time(before - width, width)
+        if before is not None:  # once per pass: the closed windows' last event bounds it
+            with self.store.sequencing() as writer:
+                top = writer.last_event_before(writer.last_event_id(), before)
+            if top is None:
+                return self.run_batch(horizon, time=time, before=before, force=force)
+            horizon = top if horizon is None else min(horizon, top)
         total, signed = 0, None
         while True:
-            result = self.run_batch(horizon, time=time, before=before, force=force or total > 0)
+            result = self.run_batch(horizon, time=time, force=force or total > 0)
             total += result.sequenced
             signed = result.checkpoint or signed
             if result.sequenced < self.config.batch_size:
