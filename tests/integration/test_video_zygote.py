@@ -112,6 +112,20 @@ def children_of(pid: int) -> list[int]:
             Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+def hanging_worker(zygote: int) -> tuple[int, int]:
+    """The monitor the zygote forked and its worker, once the worker holds the video (the
+    probe before may still be ending: its monitor is not the one we want)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for monitor in children_of(zygote):
+            with contextlib.suppress(FileNotFoundError):
+                for worker in children_of(monitor):
+                    if any(target.endswith(CLIP) for target in descriptors(worker).values()):
+                        return monitor, worker
+        time.sleep(0.02)
+    raise AssertionError("no forked worker holds the video")
+
+
 def ends_soon(*pids: int) -> bool:
     """Whether the processes are gone within a second: a killed process closes its
     descriptors (which ends the call) a moment before it is reaped."""
@@ -218,13 +232,7 @@ def test_a_hanging_child_is_killed_and_the_zygote_holds_no_file(
 
         caller = threading.Thread(target=poster)
         caller.start()
-        deadline = time.monotonic() + 2
-        while not children_of(pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        [monitor] = children_of(pid)
-        time.sleep(0.2)  # the worker forked and holding the video
-        [worker] = children_of(monitor)
-        assert any(target.endswith(CLIP) for target in descriptors(worker).values())
+        monitor, worker = hanging_worker(pid)
         held = descriptors(pid)
         assert set(held) == {0, 1, 2}
         assert held[0].startswith("socket:") and held[1] == held[2] == "/dev/null"
