@@ -291,7 +291,8 @@ def build_footage(settings: Settings, vault: KeyVault) -> Footage:
     else:
         objects = LocalObjectStore(settings.storage_path)
     return Footage(store=EncryptedFootageStore(objects),
-                   video=PyAvVideoTools(keep_spare=storage.video_spare_worker), vault=vault,
+                   video=PyAvVideoTools(keep_spare=storage.video_spare_worker,
+                                       zygote=storage.video_zygote), vault=vault,
                    max_upload_bytes=storage.max_upload_bytes)
 
 

@@ -48,7 +48,13 @@ class StorageSettings(BaseModel):
     video_spare_worker: bool = Field(
         default=True,
         description="keep the next video worker started and waiting (one idle process of "
-        "~40 MB) so an upload does not wait ~0.13 s for it to load FFmpeg")
+        "~40 MB) so an upload does not wait ~0.13 s for it to load FFmpeg; only used "
+        "when the zygote is off or has failed")
+    video_zygote: bool = Field(
+        default=True,
+        description="fork each video worker from one long-lived process that has loaded "
+        "FFmpeg once (a zygote), instead of starting a new interpreter per file: about a "
+        "sixth of the CPU per upload (bench/RESULTS.md), the same limits in the child")
 
 
 class MailSettings(BaseModel):

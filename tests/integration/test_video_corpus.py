@@ -38,9 +38,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     return video_corpus.build(tmp_path_factory.mktemp("video_corpus"))
 
 
-@pytest.fixture(scope="session")
-def tools() -> PyAvVideoTools:
-    return PyAvVideoTools()
+@pytest.fixture(scope="session", params=["started", "zygote"])
+def tools(request: pytest.FixtureRequest) -> Iterator[PyAvVideoTools]:
+    """Each call in a worker started for it, and in one forked for it by the zygote."""
+    adapter = PyAvVideoTools(zygote=request.param == "zygote")
+    yield adapter
+    adapter.close()
 
 
 @pytest.fixture

@@ -9,10 +9,15 @@ answer into a ``VideoInfo``, poster bytes, a ``Trim`` or a ``VideoRejected``; it
 imports av or reads the video itself.
 
 Each child serves exactly one request, so no file ever meets a decoder another file has
-touched. Starting one costs about 0.13 s (the interpreter and the FFmpeg libraries), so
-with ``keep_spare`` the next call's child is started shortly after a call ends and waits,
-libraries loaded and holding no file, on its socket; the server and the worker use that
-(one idle process of ~40 MB), the tests mostly not.
+touched. Starting one costs about 0.13 s of CPU (the interpreter and the FFmpeg
+libraries), so with ``zygote`` (what the server and the job worker use) one long-lived
+process started the same way loads them once and forks a child per request instead;
+the child sets the same limits after the fork, and this side gets its process id (and
+group) to kill it at the timeout. A request costs about a sixth of the CPU that way
+(``bench/RESULTS.md``). The zygote never reads a video and keeps no request's
+descriptor; if it has died it is replaced on the next call, which is retried once and
+otherwise served by a started child. Without it, ``keep_spare`` starts the next call's
+child shortly after a call ends, to wait with its libraries loaded and holding no file.
 
 A trim's output leaves the child through a file this side creates (a hidden temporary
 beside the target, renamed over it only once the child has answered) and passes in as an
@@ -26,16 +31,19 @@ poster, is raised to ``_output_limit`` while it writes (see ``video_worker``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import math
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -50,6 +58,16 @@ REASONS = frozenset({
     "too_many_pixels", "frame_rate_too_high", "too_long", "corrupt", "timeout", "out_of_memory",
     "outside_clip",
 })
+PACKAGE_ROOT = Path(__file__).resolve().parents[4]  # the folder holding porchlight/
+WORKER_BOOT = (
+    "import runpy, sys\n"
+    "root = sys.argv.pop(1)\n"
+    "if root not in sys.path:\n"
+    "    sys.path.insert(0, root)\n"
+    f"runpy.run_module({WORKER_MODULE!r}, run_name='__main__', alter_sys=True)\n"
+)
+MAX_REPLY_BYTES = 4096
+ZYGOTE_REPLY_SECONDS = 30.0
 CRASHED = ("The video decoder stopped on this file, so Porchlight cannot use it. It may be "
            "damaged.")
 
@@ -75,6 +93,7 @@ class PyAvVideoTools:
         max_duration_seconds: float = 3600.0,
         keep_spare: bool = False,
         refill_delay_seconds: float = 0.25,
+        zygote: bool = False,
     ) -> None:
         numbers = (timeout_seconds, memory_limit_bytes, max_width, max_height, max_fps,
                    max_duration_seconds)
@@ -84,9 +103,12 @@ class PyAvVideoTools:
         self.memory_limit_bytes = memory_limit_bytes
         self.keep_spare = keep_spare
         self.refill_delay_seconds = refill_delay_seconds
+        self.zygote = zygote
         self._closed = False
         self._lock = threading.Lock()
         self._spare: tuple[subprocess.Popen[bytes], socket.socket] | None = None
+        self._zygote_lock = threading.Lock()
+        self._zygote: tuple[subprocess.Popen[bytes], socket.socket] | None = None
         self.limits = {"max_width": max_width, "max_height": max_height, "max_fps": max_fps,
                        "max_duration_seconds": max_duration_seconds}
 
@@ -135,17 +157,28 @@ class PyAvVideoTools:
                         info=_video_info(answer["info"]))
 
     def close(self) -> None:
-        """End the waiting spare child, if any (it would also end when this process does);
-        later calls still work, each with a child of its own and no spare after it."""
+        """End the waiting spare child and the zygote, if any (they would also end when
+        this process does); later calls still work, each with a child of its own started
+        for it, and no spare or zygote after it."""
         with self._lock:
             self._closed = True
             spare, self._spare = self._spare, None
         if spare is not None:
             _discard(spare)
+        with self._zygote_lock:
+            zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            _end_zygote(zygote)
 
     def _command(self) -> list[str]:
-        """``-I``: the child ignores PYTHON* variables and never imports from the cwd."""
-        return [sys.executable, "-I", "-m", WORKER_MODULE]
+        """``-I``: the child ignores PYTHON* variables and never imports from the cwd. It
+        runs the worker module from the same copy of Porchlight as this process: that
+        copy's folder goes first on its path unless already on it (as it is when
+        installed; a checkout run with PYTHONPATH, which ``-I`` ignores, needs it)."""
+        return [sys.executable, "-I", "-c", WORKER_BOOT, str(PACKAGE_ROOT)]
+
+    def _zygote_command(self) -> list[str]:
+        return [*self._command(), "--zygote"]
 
     def _cpu_seconds(self) -> int:
         """A CPU-time backstop in the child, for when this process dies and cannot kill it:
@@ -160,7 +193,18 @@ class PyAvVideoTools:
                    "cpu_seconds": self._cpu_seconds()}
         message = json.dumps(request).encode()
         with Path(path).open("rb") as video:
-            process = self._hand_over(message, (video.fileno(), *pass_fds))
+            fds = (video.fileno(), *pass_fds)
+            if self.zygote and not self._closed:
+                for _ in range(2):
+                    answer = self._run_forked(message, fds)
+                    if answer is not None:
+                        return answer
+                log.warning("the video zygote failed twice; starting a worker for this call")
+            return self._run_started(message, fds)
+
+    def _run_started(self, message: bytes, fds: tuple[int, ...]) -> dict[str, Any]:
+        """The request in a worker process started for it (or the spare started for it)."""
+        process = self._hand_over(message, fds)
         try:
             out, _ = process.communicate(timeout=self.timeout_seconds)
         except subprocess.TimeoutExpired:
@@ -177,6 +221,105 @@ class PyAvVideoTools:
             if self.keep_spare:
                 self._refill_soon()
         return _read_answer(process.returncode, out)
+
+    def _run_forked(self, message: bytes, fds: tuple[int, ...]) -> dict[str, Any] | None:
+        """The request in a worker forked for it by the zygote; None when the zygote forked
+        nothing (it had died, say), so the call can be tried again."""
+        read_end, write_end = os.pipe()
+        try:
+            try:
+                pid = self._fork(message, (write_end, *fds))
+            finally:
+                os.close(write_end)
+            out = self._read_forked(read_end, pid)
+        except _NotForked:
+            return None
+        finally:
+            os.close(read_end)
+        if pid is None and not out:
+            return None  # the zygote ended without forking: no child holds the pipe
+        answer, newline, status = out.rpartition(b"\n")
+        if not newline:  # the monitor never wrote the worker's status: it was killed
+            return _read_answer(None, out)
+        try:
+            returncode: int | None = int(status)
+        except ValueError:
+            returncode = None
+        return _read_answer(returncode, answer)
+
+    def _fork(self, message: bytes, fds: tuple[int, ...]) -> int | None:
+        """Have the zygote fork a child for the request: its process id (and group), or
+        None if the zygote took the request but ended without saying (it may have forked).
+        Starts a zygote if there is none or it has ended; ``_NotForked`` if the request
+        could not be sent, and so nothing was forked."""
+        with self._zygote_lock:
+            if self._zygote is None or self._zygote[0].poll() is not None:
+                dead, self._zygote = self._zygote, self._start_zygote()
+                if dead is not None:
+                    log.warning("the video zygote had ended; starting another")
+                    _end_zygote(dead)
+            process, channel = self._zygote
+            try:
+                socket.send_fds(channel, [message], list(fds))
+            except OSError:  # the zygote has ended or is ending, and has not got it
+                reply, sent = b"", False
+            else:
+                sent = True
+                try:
+                    reply = channel.recv(MAX_REPLY_BYTES)
+                except OSError:  # including no reply in time
+                    reply = b""
+            try:
+                pid = int(json.loads(reply)["pid"]) if reply else None
+            except (ValueError, KeyError, TypeError):
+                pid = None
+            if pid is None:
+                self._zygote = None
+                _end_zygote((process, channel))
+        if not sent:
+            raise _NotForked
+        return pid
+
+    def _start_zygote(self) -> tuple[subprocess.Popen[bytes], socket.socket]:
+        """The zygote, loading its libraries while the first request waits on its socket;
+        a reply not back within ``ZYGOTE_REPLY_SECONDS`` counts as none."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            process = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+                self._zygote_command(), stdin=theirs, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True,
+                env=child_environment(os.environ),
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        ours.settimeout(max(ZYGOTE_REPLY_SECONDS, self.timeout_seconds))
+        return process, ours
+
+    def _read_forked(self, read_end: int, pid: int | None) -> bytes:
+        """Everything the forked child writes to the answer pipe until it ends (the pipe
+        closes); at the wall-clock timeout, its process group is killed instead."""
+        deadline = time.monotonic() + self.timeout_seconds
+        chunks: list[bytes] = []
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not _readable(read_end, remaining):
+                    raise VideoRejected(
+                        "timeout",
+                        f"The video took longer than {self.timeout_seconds:g} seconds to "
+                        "check, so Porchlight gave up on it.",
+                    )
+                chunk = os.read(read_end, 1 << 16)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        except BaseException:
+            if pid is not None:
+                _kill_group(pid, read_end)
+            raise
 
     def _hand_over(self, message: bytes, fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
         """Send the request to the spare child, or to a new one if there is none or the
@@ -258,6 +401,40 @@ def _send(child: tuple[subprocess.Popen[bytes], socket.socket], message: bytes,
     return process
 
 
+def _kill_group(pid: int, read_end: int) -> None:
+    """Kill the forked child's process group (the monitor and its worker) and wait, a
+    second at most, for the answer pipe to close: then no decoder outlives the call."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 1
+    while (remaining := deadline - time.monotonic()) > 0:
+        if _readable(read_end, remaining) and not os.read(read_end, 1 << 16):
+            return
+
+
+def _readable(fd: int, seconds: float) -> bool:
+    """Whether ``fd`` has data or has closed within ``seconds`` (poll, not select, which
+    fails on descriptors above 1023, as a busy server has)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(max(0, math.ceil(seconds * 1000))))
+
+
+def _end_zygote(zygote: tuple[subprocess.Popen[bytes], socket.socket]) -> None:
+    """Close the zygote's socket, which ends it, and make sure: its children, each in a
+    process group of its own, carry on and end with their requests."""
+    process, channel = zygote
+    channel.close()
+    try:
+        process.wait(timeout=1)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+
+
+class _NotForked(Exception):
+    """The zygote never received the request, so forked nothing for it."""
+
+
 def _discard(child: tuple[subprocess.Popen[bytes], socket.socket]) -> None:
     process, channel = child
     channel.close()
@@ -318,7 +495,7 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
     process.communicate()
 
 
-def _read_answer(returncode: int, out: bytes) -> dict[str, Any]:
+def _read_answer(returncode: int | None, out: bytes) -> dict[str, Any]:
     try:
         answer = json.loads(out)
     except ValueError:
@@ -336,7 +513,7 @@ def _read_answer(returncode: int, out: bytes) -> dict[str, Any]:
     raise VideoRejected(reason, message)
 
 
-def _died(returncode: int) -> VideoRejected:
+def _died(returncode: int | None) -> VideoRejected:
     """The child ended without an answer: out of CPU time, killed by the kernel, or crashed."""
     log.warning("video worker ended without an answer (exit status %s)", returncode)
     if returncode == -signal.SIGXCPU:

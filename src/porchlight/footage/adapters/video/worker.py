@@ -1,15 +1,18 @@
 """The child process that opens and decodes untrusted video for ``footage.adapters.video.tools``.
 
-Run as ``python -I -m porchlight.footage.adapters.video.worker`` with one end of a Unix socket
-pair (SOCK_SEQPACKET) as stdin. It loads its libraries, then waits for exactly one message:
-the request as JSON, carrying the open video (and, for a trim, the output) as descriptors.
-So a child can be started ahead of time and hold nothing until its file arrives; the
-request never appears on a command line. Why it looks like this:
+Run as this module under ``python -I`` with one end of a Unix socket pair (SOCK_SEQPACKET)
+as stdin. It loads its libraries, then waits for exactly one message: the request as
+JSON, carrying the open video (and, for a trim, the output) as descriptors. So a child
+can be started ahead of time and hold nothing until its file arrives; the request never
+appears on a command line. With ``--zygote`` it serves requests one after another
+instead, each in a child it forks for it (see ``zygote``): the same code and limits,
+without an interpreter start per file. Why it looks like this:
 
 * It is a separate process, so a decoder crash, a runaway allocation or an endless loop
   costs a short-lived child the parent can kill, never the server.
-* Limits go on before any untrusted byte is read: address space (memory), no core dumps
-  (they would copy footage to disk), no file writes. The one exception is a trim, which
+* Limits go on before any untrusted byte is read: address space (memory), CPU time, no
+  core dumps (they would copy footage to disk), no file writes, no new descriptors (so no
+  file opened, no socket, no network), no new privileges. The one exception is a trim, which
   writes its output to a descriptor the parent opened and passed in (never a path): the
   file-size limit is then the parent's cap on that output instead of zero while the
   muxer writes, and goes back to zero before the output is decoded to probe it.
@@ -35,13 +38,17 @@ both for "examine" (the poster only once the probe passed),
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
 import json
 import os
 import resource
+import signal
 import socket
 import sys
+import threading
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 # Run as the child: lower our CPU priority before loading anything, so neither a spare
 # loading FFmpeg nor a long decode slows the server that started us (the upload it is
@@ -50,9 +57,21 @@ NICENESS = 10
 if __name__ == "__main__":
     os.nice(NICENESS)
 
+# Everything decoding imports is imported now: once the limits apply, this process can
+# open no file (see ``_no_new_descriptors``), so a module PyAV or Pillow would import
+# lazily mid-decode could not be read and the file would be refused.
 import av  # noqa: E402
+import av.subtitles.stream  # noqa: E402
 from av.container import InputContainer  # noqa: E402
-from PIL import JpegImagePlugin  # noqa: E402, F401  (loaded before the limits apply)
+from PIL import (  # noqa: E402, F401
+    Image,
+    ImageChops,
+    ImagePalette,
+    ImageSequence,
+    JpegImagePlugin,
+)
+
+Image.preinit()  # the plugins Image.save looks through
 
 from porchlight.footage.adapters.video.decode import (  # noqa: E402
     DECODER_THREADS,
@@ -82,19 +101,30 @@ OUT_OF_MEMORY = ("The video needs more memory to decode than Porchlight allows f
 DAMAGED = "The video file is damaged or incomplete and cannot be played."
 NEAR_LIMIT_BYTES = 64 << 20
 MAX_REQUEST_BYTES = 1 << 16
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--zygote"]:
+        return zygote()
     answer_fd = os.dup(1)
     os.dup2(2, 1)
     request = _receive_request()
     if request is None:
         return 0
+    return serve(request, answer_fd)
+
+
+def serve(request: dict[str, Any], answer_fd: int) -> int:
+    """Limit this process, run the one request (the video is descriptor 0) and write the
+    answer to ``answer_fd``; the same in a started child and in a zygote's forked one."""
     reserve = bytearray(1 << 20)  # given back on MemoryError so the answer can be written
-    limit = (_address_space() or 0) + int(request["memory_limit_bytes"])
+    status = os.open("/proc/self/status", os.O_RDONLY) if Path("/proc/self").exists() else None
+    limit = (_address_space(status=status) or 0) + int(request["memory_limit_bytes"])
     _limit_resources(limit, int(request["cpu_seconds"]), int(request.get("output_limit_bytes", 0)))
     try:
-        answer = _answer(request, limit)
+        answer = _answer(request, limit, status)
     except MemoryError:
         del reserve
         answer = _refusal("out_of_memory", OUT_OF_MEMORY, "MemoryError")
@@ -141,13 +171,46 @@ def _limit_resources(address_space_bytes: int, cpu_seconds: int, file_bytes: int
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
     resource.setrlimit(resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
+    _no_new_privileges()
+    _no_new_descriptors()
+
+
+def _no_new_descriptors() -> None:
+    """Make every descriptor this process will ever need the last it can have.
+
+    The open descriptors are made contiguous from 0 (any gap filled with a copy of stderr,
+    /dev/null) and RLIMIT_NOFILE set just above the highest, so ``open``, ``socket`` and
+    ``pipe`` all fail with EMFILE from here on: a decoder taken over by a hostile file
+    can neither open another file nor reach the network, whatever FFmpeg allows.
+    """
+    open_fds = sorted(fd for fd in map(int, os.listdir("/proc/self/fd")) if _is_open(fd))
+    highest = open_fds[-1]
+    while (spare := os.dup(2)) < highest:
+        pass
+    os.close(spare)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (highest + 1, highest + 1))
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def _no_new_privileges() -> None:
+    """prctl(PR_SET_NO_NEW_PRIVS): nothing this process executes can gain privileges
+    (set-user-ID programs); best effort, as not every libc exposes prctl."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
 def _refusal(reason: str, message: str, detail: str = "") -> dict[str, Any]:
     return {"ok": False, "reason": reason, "message": message, "detail": detail}
 
 
-def _answer(request: dict[str, Any], limit: int) -> dict[str, Any]:
+def _answer(request: dict[str, Any], limit: int, status: int | None = None) -> dict[str, Any]:
     """Run the request; every failure becomes a refusal, since a refusal is always safe."""
     limits = Limits(**request["limits"])
     try:
@@ -159,29 +222,34 @@ def _answer(request: dict[str, Any], limit: int) -> dict[str, Any]:
         raise
     except Exception as exc:  # FFmpeg and PyAV raise many types on hostile input
         detail = f"{type(exc).__name__}: {exc}"
-        if _near_memory_limit(limit):
+        if _near_memory_limit(limit, status):
             return _refusal("out_of_memory", OUT_OF_MEMORY, detail)
         return _refusal("corrupt", DAMAGED, detail)
 
 
-def _near_memory_limit(limit: int) -> bool:
+def _near_memory_limit(limit: int, status: int | None = None) -> bool:
     """Whether the process came close enough to its limit that memory is the likely cause.
 
     FFmpeg seldom says ENOMEM when the limit bites: a thread that cannot get its stack
     shows as EAGAIN, a buffer that cannot grow as "invalid data". So when decoding fails
     within 64 MiB of the address-space limit, we call it memory, not a damaged file.
+    ``status`` is /proc/self/status opened before the limits (none can be opened after).
     """
-    peak = _address_space("VmPeak")
+    peak = _address_space("VmPeak", status)
     return peak is not None and peak + NEAR_LIMIT_BYTES >= limit
 
 
-def _address_space(field: str = "VmSize") -> int | None:
-    """This process's mapped address space in bytes (Linux), or None where unknown."""
+def _address_space(field: str = "VmSize", status: int | None = None) -> int | None:
+    """This process's mapped address space in bytes (Linux), or None where unknown; read
+    through ``status``, an open /proc/self/status, when given."""
     try:
-        status = Path("/proc/self/status").read_text()
+        if status is None:
+            text = Path("/proc/self/status").read_text()
+        else:
+            text = os.pread(status, 1 << 16, 0).decode()
     except OSError:
         return None
-    for line in status.splitlines():
+    for line in text.splitlines():
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
     return None
@@ -244,6 +312,120 @@ def _open(video: BinaryIO, kind: str) -> InputContainer:
         container.close()
         raise VideoRejected("container_not_allowed", f"This container is not allowed. {ACCEPTED}")
     return container
+
+
+# --- the zygote ------------------------------------------------------------------------------
+
+
+def zygote() -> int:
+    """Serve requests from the socket on stdin, each in a child forked for it.
+
+    Started like a worker but with ``--zygote``, this process has paid for Python, PyAV and
+    FFmpeg once. A request is the usual JSON with, as descriptors, the write end of the
+    pipe the answer goes to, the video and a trim's output. The reply, on the same socket,
+    is ``{"pid": n}``: the child's process id, which is also its process group, so the
+    parent can kill it at the wall-clock timeout; or ``{"error": text}`` when no child
+    could be forked. Requests are forked one after another; the children run at once.
+
+    The zygote never reads a video or decodes anything, so it has no thread that a fork
+    would lose (checked before every fork), and it closes the request's descriptors as
+    soon as it has forked: no file it has handed on stays within its reach.
+    """
+    signal.signal(signal.SIGCHLD, _reap)  # reaped by waiting, so their CPU time is ours
+    # ...and their children's: a worker whose monitor was killed first is adopted by us
+    # (and so reaped at once), not left to whatever init the machine has
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    channel = socket.socket(fileno=0)
+    while True:
+        message, fds, _, _ = socket.recv_fds(channel, MAX_REQUEST_BYTES, 3)
+        if not message:  # the parent closed the socket: it is done with us
+            _close(fds)
+            return 0
+        try:
+            reply = _fork(channel, message, fds)
+        finally:
+            _close(fds)
+        channel.send(json.dumps(reply).encode())
+        if "error" in reply:
+            return 1  # whatever went wrong, a fresh zygote is the parent's best chance
+
+
+def _reap(signum: int, frame: object) -> None:
+    """Wait for every child that has ended. Waiting, not ignoring SIGCHLD, adds their CPU
+    time to ours (cutime and cstime in /proc/<zygote>/stat), so it can be measured."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _fork(channel: socket.socket, message: bytes, fds: list[int]) -> dict[str, Any]:
+    if len(fds) < 2:
+        return {"error": "a request needs the answer pipe and the video"}
+    threads = len(os.listdir("/proc/self/task"))
+    if threading.active_count() != 1 or threads != 1:
+        return {"error": f"the zygote has {threads} threads; it must have one to fork"}
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        return {"error": f"fork: {exc}"}
+    if pid == 0:
+        _monitor(channel, message, fds)
+    with contextlib.suppress(OSError):  # an error: it has already ended
+        os.setpgid(pid, pid)  # the child does the same: whichever runs first, no race
+    return {"pid": pid}
+
+
+def _monitor(channel: socket.socket, message: bytes, fds: list[int]) -> NoReturn:
+    """The forked child: in a process group of its own, with the signal dispositions of a
+    new interpreter and no descriptor but the request's, it forks the worker that serves
+    the request and, once the worker has ended, writes its exit status after the answer
+    (``\\n`` and the status as ``Popen.returncode`` gives it), which the parent needs to
+    tell a crash from the kernel's OOM kill or the CPU-time limit."""
+    code = 70
+    try:
+        channel.close()  # descriptor 0, the zygote's socket
+        os.setpgid(0, 0)
+        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        answer_fd, video_fd, *output = fds
+        _close_all_but({1, 2, *fds})
+        worker = os.fork()
+        if worker == 0:
+            _work(message, answer_fd, video_fd, output)
+        _close([video_fd, *output])
+        _, status = os.waitpid(worker, 0)
+        os.write(answer_fd, b"\n%d" % os.waitstatus_to_exitcode(status))
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _work(message: bytes, answer_fd: int, video_fd: int, output: list[int]) -> NoReturn:
+    """The worker a request gets from the zygote: the video as descriptor 0, then the same
+    limits and the same code as a worker started for the request."""
+    code = 70
+    try:
+        request = json.loads(message)
+        os.dup2(video_fd, 0)
+        os.close(video_fd)
+        if output:
+            request["output_fd"] = output[0]
+        code = serve(request, answer_fd)
+    finally:
+        os._exit(code)
+
+
+def _close_all_but(keep: set[int]) -> None:
+    for fd in [int(name) for name in os.listdir("/proc/self/fd")]:
+        if fd not in keep:
+            with contextlib.suppress(OSError):  # the listing's own, already closed
+                os.close(fd)
+
+
+def _close(fds: list[int]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 if __name__ == "__main__":
