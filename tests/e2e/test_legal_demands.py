@@ -92,18 +92,23 @@ def test_record_fulfil_deliver_and_tell_after_the_delay(d: Deployment, clip_file
     resident = d.signed_in("resident_a")
     told = [m for m in d.mailer.sent if "covered your footage" in m.subject]
     assert told == [] and "legal-notice" not in resident.get("/inbox").text
+    # nor does "where is my footage" tell before the court's delay ends
+    assert str(item.id) not in resident.get("/api/v1/me/footage").text
+    assert str(item.id) not in resident.get("/footage.json").text
+    assert "legal demand" not in resident.get("/footage").text
     d.clock.advance(timedelta(days=11))
     assert demands.send_due_notices(d.container.uow()) == 1
     _run_jobs(d)
     [mail] = [m for m in d.mailer.sent if "covered your footage" in m.subject]
     assert "court order from" in mail.body and "docket 26-CR-0042" in mail.body
     inbox = resident.get("/inbox").text
-    assert 'data-testid="legal-notice"' in inbox and "1 clips were disclosed" in inbox
+    assert 'data-testid="legal-notice"' in inbox and "1 clip was disclosed" in inbox
     assert demands.send_due_notices(d.container.uow()) == 0
     # "Where is my footage" lists what left under the demand too
     footage = resident.get("/api/v1/me/footage")
     assert footage.status_code == 200 and str(item.id) in footage.text
-    assert "Held under a <strong>legal demand</strong>" in resident.get("/footage").text
+    assert "Held under a <strong>legal demand</strong>: a court order" in resident.get(
+        "/footage").text
 
 
 def test_an_undocumented_emergency_is_flagged_on_the_dashboard(d: Deployment,

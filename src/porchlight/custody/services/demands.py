@@ -295,9 +295,10 @@ def notice_text(uow: UnitOfWork, demand: LegalDemand, owner_id: UUID) -> str:
     else:
         cameras = [uow.cameras.get(UUID(c)) for c in demand.camera_ids]
         names = ", ".join(c.name for c in cameras if c is not None and c.owner_id == owner_id)
+        count = clips_of_owner(uow, demand, owner_id)
         body = (f"{head} covered your camera {names} from {demand.covers_from:%d %B %Y %H:%M} "
-                f"to {demand.covers_to:%d %B %Y %H:%M} UTC; "
-                f"{clips_of_owner(uow, demand, owner_id)} clips were disclosed on {disclosed}.")
+                f"to {demand.covers_to:%d %B %Y %H:%M} UTC; {count} "
+                f"{'clip was' if count == 1 else 'clips were'} disclosed on {disclosed}.")
     if demand.is_emergency:
         body += (" It was an emergency request: the agency documented it on "
                  f"{demand.documented_at:%d %B %Y}." if demand.documented_at else

@@ -141,6 +141,7 @@ class _Facts:
     shares: dict[UUID, EvidenceShare]  # by id, which is also its copy's id
     holds: dict[UUID, list[LegalHold]] = field(default_factory=dict)  # by request
     events: dict[str, list[ProvenEvent]] = field(default_factory=dict)  # by evidence id
+    demand_types: dict[UUID, str] = field(default_factory=dict)  # by demand id
 
 
 def footage_map(uow: UnitOfWork, log: AuditLogStore, actor: Actor, *, answer_days: int
@@ -148,7 +149,16 @@ def footage_map(uow: UnitOfWork, log: AuditLogStore, actor: Actor, *, answer_day
     with uow.reading():
         resident = require_resident(actor)
         items = list(uow.evidence.for_resident(resident.id))
+        # A legal demand's copies stay out of sight until its owners are told (a court
+        # may have delayed that, or an emergency awaits its documentation).
+        demands = {d: uow.demands.get(d) for d in {i.legal_demand_id for i in items
+                                                   if i.legal_demand_id is not None}}
+        items = [i for i in items if i.legal_demand_id is None or (
+            (demand := demands.get(i.legal_demand_id)) is not None
+            and demand.notice_sent_at is not None)]
         facts = _facts(uow, items)
+        facts.demand_types = {d.id: d.demand_type.value for d in demands.values()
+                              if d is not None}
         clips = uow.clips.get_many([i.source_clip_id for i in items])
         cameras = {c.id: c.name for c in uow.cameras.list_by_owner(resident.id)}
         now = uow.clock.now()
@@ -216,7 +226,7 @@ def _copy(facts: _Facts, item: EvidenceItem, depth: int, now: datetime,
     return HeldCopy(
         item=item, agency=_name(facts, item.agency_id),
         agency_kind=agency.kind.label if agency is not None else "",
-        basis=_basis(item, consent), case_number=request.case_number if request else "",
+        basis=_basis(item, consent, facts.demand_types), case_number=request.case_number if request else "",
         depth=depth, received=_received(facts, item), shared_on=_shared_on(facts, item, now),
         plays=_usage(events, VIEWED), exports=_usage(events, EXPORTED), holds=holds,
         deletion=_deletion(facts, item, consent, now, answer_days),
@@ -225,10 +235,13 @@ def _copy(facts: _Facts, item: EvidenceItem, depth: int, now: datetime,
         custody=events)
 
 
-def _basis(item: EvidenceItem, consent: Consent | None) -> Basis:
+def _basis(item: EvidenceItem, consent: Consent | None, demand_types: dict[UUID, str]
+           ) -> Basis:
     kind = item.basis  # "consent", or "legal_demand"
     if kind != "consent" or consent is None:
-        return Basis(kind, item.legal_demand_id, None, None, None)
+        demand_type = demand_types.get(item.legal_demand_id) if item.legal_demand_id else None
+        label = demand_type.replace("_", " ") if demand_type else None
+        return Basis(kind, item.legal_demand_id, demand_type, label, None)
     return Basis("consent", consent.id, consent.scope, SharingScope(consent.scope).label,
                  consent.created_at)
 
