@@ -6,15 +6,20 @@ undocumented is flagged on the admin dashboard until a supervisor documents it."
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
+from typer.testing import CliRunner
 
 from porchlight.config import Settings
 from porchlight.custody.services import demands
+from porchlight.entrypoints.cli import app as cli_app
 from porchlight.footage.adapters.video.demo import make_demo_clip
 from tests.e2e.support import HOME_A, Deployment, add_camera_with_clips, build_deployment
 
@@ -87,6 +92,20 @@ def test_record_fulfil_deliver_and_tell_after_the_delay(d: Deployment, clip_file
         assert (item.source_clip_id, item.basis) == (clip_id, "legal_demand")
     officer = d.signed_in("officer_x")
     assert officer.get(f"/evidence/{item.id}/video").status_code in (200, 206)
+    # the holding agency exports it, with the demand as its basis, and it verifies offline
+    assert 'data-testid="export"' in officer.get(f"/legal-demands/{demand_id}").text
+    exported = officer.submit(f"/evidence/{item.id}/export")
+    assert exported.status_code == 200, exported.text[:300]
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["basis"]["kind"] == "legal_demand"
+    assert manifest["basis"]["legal_demand_id"] == str(demand_id)
+    assert "26-CR-0042" not in json.dumps(manifest)  # the docket stays in the agency's records
+    bundle = d.container.settings.data_dir / "demand-export.zip"
+    bundle.write_bytes(exported.content)
+    key = d.container.audit_verifier_key()
+    checked = CliRunner().invoke(cli_app, ["evidence", "verify", str(bundle), "--key", key])
+    assert checked.exit_code == 0, checked.output
     assert "26-CR-0042" in officer.get(f"/legal-demands/{demand_id}").text
     assert d.signed_in("officer_y").get(f"/legal-demands/{demand_id}").status_code == 404
     resident = d.signed_in("resident_a")

@@ -32,6 +32,7 @@ from porchlight.accounts.domain.accounts import Account, AccountKind
 from porchlight.audit.domain import NoteSigner
 from porchlight.audit.services.ports import AuditLogStore
 from porchlight.audit.services.subjects import ProvenEvent, SubjectHistory, subject_history
+from porchlight.custody.domain.demands import LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.export import (
     CUSTODY_KINDS,
@@ -89,8 +90,9 @@ class EvidenceExport:
 @dataclass(frozen=True)
 class _Source:
     item: EvidenceItem
-    request: VideoRequest
-    consent: Consent
+    request: VideoRequest | None  # None under a legal demand
+    consent: Consent | None  # the basis: a consent, or
+    demand: LegalDemand | None  # a legal demand
     agency_name: str
     roles: dict[UUID, str]
     history: SubjectHistory
@@ -115,28 +117,41 @@ def export_evidence(uow: UnitOfWork, kit: ExportKit, actor: Actor,
     except BaseException:
         temp.discard()
         raise
-    return EvidenceExport(temp.path, export_filename(source.item, source.request.case_number),
+    case = (source.request.case_number if source.request is not None
+            else f"demand-{source.item.legal_demand_id}"[:15])
+    return EvidenceExport(temp.path, export_filename(source.item, case),
                           export_id, digest, temp.path.stat().st_size, temp)
 
 
 def _read(uow: UnitOfWork, kit: ExportKit, actor: Actor, evidence_id: UUID) -> _Source:
     with uow.reading():
         item = uow.evidence.get(evidence_id)
-        consent = (uow.consents.get(item.consent_id)
-                   if item is not None and item.consent_id is not None else None)
-        refusal = refusal_reason(actor, item, consent)
+        consent, demand = _basis_of(uow, item)
+        refusal = refusal_reason(actor, item, consent, demand)
         if refusal is None:
-            assert item is not None and consent is not None
-            request = uow.requests.get(item.request_id)
+            assert item is not None
+            request = uow.requests.get(item.request_id) if item.request_id else None
             agency = uow.agencies.get(item.agency_id)
             history = subject_history(kit.log, "evidence_id", str(evidence_id),
                                       CUSTODY_KINDS)
             actors = {e.found.event.actor_id for e in history.events} | {actor_id(actor)}
-            source = _Source(item, request, consent, agency.name if agency else "",
+            source = _Source(item, request, consent, demand, agency.name if agency else "",
                              _roles(uow, actors), history)
     if refusal is not None:
         _refuse(uow, actor, item.id if item is not None else None, refusal)
     return source
+
+
+def _basis_of(uow: UnitOfWork, item: EvidenceItem | None
+              ) -> tuple[Consent | None, LegalDemand | None]:
+    """The consent, or the legal demand, the agency holds the item under."""
+    if item is None:
+        return None, None
+    if item.consent_id is not None:
+        return uow.consents.get(item.consent_id), None
+    if item.legal_demand_id is not None:
+        return None, uow.demands.get(item.legal_demand_id)
+    return None, None
 
 
 def _roles(uow: UnitOfWork, ids: set[UUID | None]) -> dict[UUID, str]:
@@ -155,8 +170,8 @@ def role_of(account: Account) -> str:
     return account.kind.value
 
 
-def refusal_reason(actor: Actor, item: EvidenceItem | None, consent: Consent | None
-                   ) -> str | None:
+def refusal_reason(actor: Actor, item: EvidenceItem | None, consent: Consent | None,
+                   demand: LegalDemand | None = None) -> str | None:
     """Why ``actor`` may not export ``item`` (a reason code), or None."""
     if not isinstance(actor, Account):
         return "not_staff"  # the operator at the command line exports nothing
@@ -170,8 +185,8 @@ def refusal_reason(actor: Actor, item: EvidenceItem | None, consent: Consent | N
         return "other_agency"
     if not item.is_readable:
         return "purged"
-    if item.consent_id is None:
-        return "legal_basis"  # the manifest speaks of consents only, for now
+    if item.consent_id is None:  # held under a legal demand
+        return None if demand is not None else "legal_basis"
     if consent is None or consent.revoked_at is not None:
         return "consent_revoked"
     return None
@@ -198,9 +213,8 @@ def _record(uow: UnitOfWork, actor: Actor, evidence_id: UUID, export_id: UUID,
             digest: str) -> None:
     with uow:
         item = uow.evidence.get(evidence_id)
-        consent = (uow.consents.get(item.consent_id)
-                   if item is not None and item.consent_id is not None else None)
-        refusal = refusal_reason(actor, item, consent)  # purged or revoked meanwhile
+        consent, demand = _basis_of(uow, item)
+        refusal = refusal_reason(actor, item, consent, demand)  # purged or revoked meanwhile
         if refusal is None:
             assert item is not None
             mark_exported(item, actor_id=actor_id(actor), export_id=export_id,
@@ -212,7 +226,7 @@ def _record(uow: UnitOfWork, actor: Actor, evidence_id: UUID, export_id: UUID,
 
 def manifest(source: _Source, actor: Actor, export_id: UUID, exported_at: str, origin: str,
              verifier_key: str) -> dict[str, Any]:
-    item, request, consent, history = source.item, source.request, source.consent, source.history
+    item, request, history = source.item, source.request, source.history
     checkpoint = history.checkpoint
     chain = [_custody_entry(event, source.roles) for event in history.events]
     chain.append({"kind": EXPORTED, "at": exported_at, "export_id": str(export_id),
@@ -229,21 +243,34 @@ def manifest(source: _Source, actor: Actor, export_id: UUID, exported_at: str, o
             "id": str(item.id), "file": VIDEO, "sha256": item.sha256,
             "size_bytes": item.size_bytes, "container": item.container,
             "parent_sha256": item.source_sha256, "source_clip_id": str(item.source_clip_id),
-            "agency_id": str(item.agency_id), "request_id": str(item.request_id),
-            "case_number": request.case_number, "covers_from": item.covers_from.isoformat(),
+            "agency_id": str(item.agency_id),
+            "request_id": str(item.request_id) if item.request_id else None,
+            "case_number": request.case_number if request is not None else None,
+            "covers_from": item.covers_from.isoformat(),
             "covers_to": item.covers_to.isoformat(), "received_at": item.received_at.isoformat(),
             "delete_by": item.expires_at.isoformat(),
         },
-        "basis": {
-            "kind": "consent", "consent_id": str(consent.id), "scope": consent.scope,
-            "disclosure_sha256": consent.disclosure_sha256,
-            "clip_ids": sorted(consent.clip_ids), "granted_at": consent.created_at.isoformat(),
-        },
+        "basis": _manifest_basis(source),
         "checkpoint": None if checkpoint is None else {"size": checkpoint.size,
                                                        "note": checkpoint.note},
         "log_size": history.tree_size,
         "custody": chain,
     }
+
+
+def _manifest_basis(source: _Source) -> dict[str, Any]:
+    consent, demand = source.consent, source.demand
+    if consent is not None:
+        return {"kind": "consent", "consent_id": str(consent.id), "scope": consent.scope,
+                "disclosure_sha256": consent.disclosure_sha256,
+                "clip_ids": sorted(consent.clip_ids),
+                "granted_at": consent.created_at.isoformat()}
+    assert demand is not None
+    # the court and docket stay with the agency's own records, as in the public log
+    return {"kind": "legal_demand", "legal_demand_id": str(demand.id),
+            "demand_type": demand.demand_type.value,
+            "issuing_agency_id": str(demand.agency_id),
+            "fulfilled_at": demand.fulfilled_at.isoformat() if demand.fulfilled_at else None}
 
 
 def _custody_entry(proven: ProvenEvent, roles: dict[UUID, str]) -> dict[str, Any]:
