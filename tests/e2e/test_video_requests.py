@@ -706,6 +706,48 @@ def test_evidence_is_deleted_when_the_agencys_retention_runs_out_and_the_owner_i
     assert purged.payload["reason"] == "retention" and purged.actor_id is None
 
 
+def test_an_evidence_purge_killed_half_way_finishes_once_on_its_rerun(
+    d: Deployment, clip_files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep commits the purge (key gone, event recorded) and the object's deletion
+    dies mid-way: the sweep run again purges nothing twice, the job's retry deletes the
+    object, and the owner hears of it once."""
+    from porchlight.custody.services import evidence
+    from porchlight.custody.services import retention as custody_retention
+
+    request_id = share_one_clip(d, clip_files).request_id
+    [copy] = evidence.agency_evidence(d.container.uow(), actor(d, "officer_x"), request_id)
+    stored = d.container.settings.data_dir / "footage" / copy.object_key
+    store = d.container.footage.store
+    real_delete, calls = store.delete, []
+
+    def dies_once(key: str) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            raise RuntimeError("killed")
+        real_delete(key)
+
+    monkeypatch.setattr(store, "delete", dies_once)
+    d.mailer.sent.clear()
+    d.clock.advance(timedelta(days=90, minutes=1))
+    assert custody_retention.expire_due(d.container.uow()) == 1
+    assert stored.exists()  # the job died before the object went
+    assert custody_retention.expire_due(d.container.uow()) == 0  # the rerun: nothing twice
+    with d.container.engine.connect() as connection:
+        [job] = connection.execute(select(tables.jobs).where(
+            tables.jobs.c.kind == "evidence.delete")).all()
+    assert job.state != "done"
+    d.clock.advance(timedelta(minutes=1))  # past its back-off
+    d.container.jobs.run(job.id)  # its retry
+    d.container.jobs.run(job.id)  # and once more: nothing left to do
+    assert not stored.exists() and calls.count(copy.object_key) >= 2
+    with d.container.engine.connect() as connection:
+        purged = connection.execute(select(tables.audit_events).where(
+            tables.audit_events.c.kind == "evidence.purged")).all()
+    assert len(purged) == 1
+    assert [m.to for m in d.mailer.sent] == ["resident_a@example.org"]
+
+
 def test_an_evidence_copy_left_by_a_derivation_killed_before_its_commit_is_swept(
     d: Deployment, clip_files, tmp_path: Path
 ) -> None:
