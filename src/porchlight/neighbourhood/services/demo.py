@@ -168,7 +168,10 @@ def _agencies(uow: UnitOfWork, sec: Security, logins: list[DemoLogin]) -> None:
         )
         accounts.verify_agency(uow, SYSTEM, VerifyAgency(agency_id))
         roles = (StaffRole.AGENCY_ADMIN, StaffRole.SUPERVISOR, StaffRole.OFFICER)
-        for role in roles if kind is not AgencyKind.FEDERAL else (StaffRole.OFFICER,):
+        # the federal office: an officer, and a supervisor to answer what it receives
+        # (deletion requests, an emergency's documentation)
+        for role in roles if kind is not AgencyKind.FEDERAL else (StaffRole.SUPERVISOR,
+                                                                   StaffRole.OFFICER):
             email = f"{role.value.replace('_', '-')}@{slug}.demo.porchlight.invalid"
             password = _login(f"{name}: {role.value.replace('_', ' ')}", email, logins)
             display = f"{slug.upper()} {role.value.replace('_', ' ').title()}"
