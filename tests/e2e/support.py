@@ -222,3 +222,23 @@ def draft(d: Deployment, **changes) -> RequestDraft:
         retention_days=90, sharing_plan=(), contact="Det. Ruiz, 555-0100")
     values.update(changes)
     return RequestDraft(**values)
+
+
+def one_clip(tmp_path_factory, name: str) -> list[Path]:
+    """One short real clip (2 s, 320x180) in a folder of the session's, for a module."""
+    from porchlight.footage.adapters.video.demo import make_demo_clip  # loads FFmpeg
+
+    folder = tmp_path_factory.mktemp(name)
+    return [make_demo_clip(folder / "0.mp4", seconds=2, width=320, height=180, seed=0)]
+
+
+def verified_deployment(settings: Settings, *, only_x: bool = False) -> Deployment:
+    """The cast with agency X (and Y, unless ``only_x``) verified, so they may ask."""
+    deployment = build_deployment(settings)
+    with deployment.container.uow() as uow:
+        agencies = (deployment.agency_x,) if only_x else (deployment.agency_x,
+                                                          deployment.agency_y)
+        for agency_id in agencies:
+            uow.agencies.get(agency_id).verify(now=uow.clock.now(), actor_id=None)
+        uow.commit()
+    return deployment

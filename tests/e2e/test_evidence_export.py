@@ -20,9 +20,8 @@ from porchlight.audit.services.queries import parse_note
 from porchlight.config import Settings
 from porchlight.custody.services import evidence
 from porchlight.entrypoints.cli import app as cli
-from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.kernel.adapters.db import tables
-from tests.e2e.support import Deployment, build_deployment
+from tests.e2e.support import Deployment, one_clip, verified_deployment
 from tests.e2e.test_video_requests import share_one_clip
 
 runner = CliRunner()
@@ -30,18 +29,12 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def clip_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("export")
-    return [make_demo_clip(folder / "0.mp4", seconds=2, width=320, height=180, seed=0)]
+    return one_clip(tmp_path_factory, "export")
 
 
 @pytest.fixture
 def d(settings: Settings) -> Deployment:
-    deployment = build_deployment(settings)
-    with deployment.container.uow() as uow:
-        for agency_id in (deployment.agency_x, deployment.agency_y):
-            uow.agencies.get(agency_id).verify(now=uow.clock.now(), actor_id=None)
-        uow.commit()
-    return deployment
+    return verified_deployment(settings)
 
 
 def _evidence_id(d: Deployment, clip_files: list[Path]):

@@ -20,25 +20,25 @@ from typer.testing import CliRunner
 from porchlight.config import Settings
 from porchlight.custody.services import demands
 from porchlight.entrypoints.cli import app as cli_app
-from porchlight.footage.adapters.video.demo import make_demo_clip
-from tests.e2e.support import HOME_A, Deployment, add_camera_with_clips, build_deployment
+from tests.e2e.support import (
+    HOME_A,
+    Deployment,
+    add_camera_with_clips,
+    one_clip,
+    verified_deployment,
+)
 
 DOC = "A child was missing; the footage could not wait for a court order."
 
 
 @pytest.fixture(scope="module")
 def clip_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("demands")
-    return [make_demo_clip(folder / "0.mp4", seconds=2, width=320, height=180, seed=0)]
+    return one_clip(tmp_path_factory, "demands")
 
 
 @pytest.fixture
 def d(settings: Settings) -> Deployment:
-    deployment = build_deployment(settings)
-    with deployment.container.uow() as uow:
-        uow.agencies.get(deployment.agency_x).verify(now=uow.clock.now(), actor_id=None)
-        uow.commit()
-    return deployment
+    return verified_deployment(settings, only_x=True)
 
 
 def _run_jobs(d: Deployment) -> None:

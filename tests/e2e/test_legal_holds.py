@@ -13,10 +13,9 @@ from sqlalchemy import select
 
 from porchlight.config import Settings
 from porchlight.custody.services import retention
-from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.kernel.adapters.db import tables
 from porchlight.requests.services import video_requests
-from tests.e2e.support import Deployment, build_deployment
+from tests.e2e.support import Deployment, one_clip, verified_deployment
 from tests.e2e.test_video_requests import Shared, share_one_clip
 
 REASON = "Kept for the trial of the Alder St burglary."
@@ -24,17 +23,12 @@ REASON = "Kept for the trial of the Alder St burglary."
 
 @pytest.fixture(scope="module")
 def clip_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("holds")
-    return [make_demo_clip(folder / "0.mp4", seconds=2, width=320, height=180, seed=0)]
+    return one_clip(tmp_path_factory, "holds")
 
 
 @pytest.fixture
 def d(settings: Settings) -> Deployment:
-    deployment = build_deployment(settings)
-    with deployment.container.uow() as uow:
-        uow.agencies.get(deployment.agency_x).verify(now=uow.clock.now(), actor_id=None)
-        uow.commit()
-    return deployment
+    return verified_deployment(settings, only_x=True)
 
 
 @pytest.fixture

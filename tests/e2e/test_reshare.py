@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from porchlight.config import Settings
 from porchlight.custody.services import retention
-from porchlight.footage.adapters.video.demo import make_demo_clip
 from porchlight.kernel.adapters.db import tables
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers, video_requests
@@ -26,8 +25,9 @@ from tests.e2e.support import (
     Deployment,
     actor,
     add_camera_with_clips,
-    build_deployment,
     draft,
+    one_clip,
+    verified_deployment,
 )
 from tests.e2e.test_video_requests import Shared
 
@@ -36,18 +36,12 @@ REASON = "Agency Y is investigating the same series of garage burglaries."
 
 @pytest.fixture(scope="module")
 def clip_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("reshare")
-    return [make_demo_clip(folder / "0.mp4", seconds=2, width=320, height=180, seed=0)]
+    return one_clip(tmp_path_factory, "reshare")
 
 
 @pytest.fixture
 def d(settings: Settings) -> Deployment:
-    deployment = build_deployment(settings)
-    with deployment.container.uow() as uow:
-        for agency_id in (deployment.agency_x, deployment.agency_y):
-            uow.agencies.get(agency_id).verify(now=uow.clock.now(), actor_id=None)
-        uow.commit()
-    return deployment
+    return verified_deployment(settings)
 
 
 def share_clip(d: Deployment, clip_files: list[Path],
