@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -98,3 +99,15 @@ def session_factory(connection: Connection) -> sessionmaker:
 @pytest.fixture
 def uow(session_factory: sessionmaker, clock: FixedClock) -> SqlUnitOfWork:
     return SqlUnitOfWork(session_factory, clock)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of its own on each backend, for a migration's up-and-down test."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with fresh_postgres_database("porchlight_migrations") as engine:
+        yield engine

@@ -7,8 +7,6 @@ they are gone, enforces the rule afterwards, and downgrades cleanly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -16,22 +14,9 @@ from sqlalchemy import Connection, Engine, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from porchlight.kernel.adapters.db import migrate, tables
-from porchlight.kernel.adapters.db.engine import make_engine
-from tests.integration.conftest import T0, fresh_postgres_database
+from tests.integration.conftest import T0
 
 SHA = "ab" * 32
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of its own: this test moves the schema up and down."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_postgres_database("porchlight_migrations") as engine:
-        yield engine
 
 
 def _camera(connection: Connection) -> tuple[uuid.UUID, uuid.UUID]:

@@ -5,8 +5,6 @@ reference to the supervisor enforced, and both taken back down cleanly."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -14,21 +12,9 @@ from sqlalchemy import Connection, Engine, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 
 from porchlight.kernel.adapters.db import migrate, tables
-from porchlight.kernel.adapters.db.engine import make_engine
-from tests.integration.conftest import T0, fresh_postgres_database
+from tests.integration.conftest import T0
 
 REJECTION = ("rejected_by", "rejection_reason", "rejection_nonce")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_postgres_database("porchlight_migrations_0010") as engine:
-        yield engine
 
 
 def _request(connection: Connection) -> tuple[uuid.UUID, uuid.UUID]:

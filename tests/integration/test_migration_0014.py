@@ -5,31 +5,17 @@ holds requests; both taken back down cleanly."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import DatabaseError
 
 from porchlight.kernel.adapters.db import migrate, tables
-from porchlight.kernel.adapters.db.engine import make_engine
-from tests.integration.conftest import T0, fresh_postgres_database
+from tests.integration.conftest import T0
 from tests.integration.test_migration_0010 import _downgrade, _request
 
 BEFORE = "0013"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_postgres_database("porchlight_migrations_0014") as engine:
-        yield engine
 
 
 def _columns(engine: Engine) -> set[str]:

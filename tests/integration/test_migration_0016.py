@@ -5,29 +5,12 @@ immutable terms; both taken back down cleanly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine, inspect
 
 from porchlight.kernel.adapters.db import migrate
-from porchlight.kernel.adapters.db.engine import make_engine
-from tests.integration.conftest import fresh_postgres_database
 from tests.integration.test_migration_0010 import _downgrade
 
 BEFORE = "0015"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_postgres_database("porchlight_migrations_0016") as engine:
-        yield engine
 
 
 def _evidence(engine: Engine) -> tuple[set[str], dict[str, dict]]:

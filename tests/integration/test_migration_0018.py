@@ -4,31 +4,14 @@ index and parent key of 0016 survive SQLite's table rebuild)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine, inspect
 
 from porchlight.kernel.adapters.db import migrate
-from porchlight.kernel.adapters.db.engine import make_engine
-from tests.integration.conftest import fresh_postgres_database
 from tests.integration.test_migration_0010 import _downgrade
 
 BEFORE = "0017"
 ANSWER = {"deletion_answer", "deletion_answered_at", "deletion_answered_role",
           "deletion_hold_id"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'migrations.db'}")
-        yield engine
-        engine.dispose()
-        return
-    with fresh_postgres_database("porchlight_migrations_0018") as engine:
-        yield engine
 
 
 def _columns(engine: Engine) -> set[str]:
