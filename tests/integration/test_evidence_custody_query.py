@@ -27,7 +27,7 @@ def test_the_chain_is_the_items_custody_events_in_order(connection: Connection) 
            _event(connection, "evidence.purged", evidence_id=mine),  # not asked for
            _event(connection, "evidence.viewed", evidence_id=mine),
            _event(connection, "clip.viewed", clip_id=mine)]
-    found = SqlLogView(connection).subject_events("evidence_id", mine, KINDS)
+    found = SqlLogView(connection).subjects_events("evidence_id", [mine], KINDS)
     assert [(f.event.id, f.index, f.leaf) for f in found] == [(ids[0], None, None),
                                                              (ids[3], None, None)]
 
@@ -44,4 +44,4 @@ def test_the_lookup_uses_the_expression_index(connection: Connection) -> None:
         plan = connection.execute(text(
             "EXPLAIN SELECT id FROM audit_events WHERE (payload ->> 'evidence_id') = 'x'")).all()
         assert any("ix_audit_events_evidence_id" in str(row) for row in plan), plan
-    assert view.subject_events("evidence_id", "x", KINDS) == []
+    assert view.subjects_events("evidence_id", ["x"], KINDS) == []

@@ -213,18 +213,6 @@ class SqlLogView:
         return [Opening(row[0], row[1], QueuedEvent(*row[5:]), row[2], row[3], row[4])
                 for row in self.connection.execute(query)]
 
-    def subject_events(self, field: str, value: str, kinds: Collection[str]
-                       ) -> list[SubjectEvent]:
-        e, leaf = audit_events.c, audit_leaves.c
-        query = (select(e.id, e.kind, e.version, e.occurred_at, e.actor_id, e.payload,
-                        leaf.leaf_index, leaf.data)
-                 .outerjoin(audit_leaves, leaf.event_id == e.id)
-                 .where(payload_text(self.connection, field) == value,
-                        e.kind.in_(sorted(kinds)))
-                 .order_by(e.id))
-        return [SubjectEvent(QueuedEvent(*row[:6]), row[6], row[7])
-                for row in self.connection.execute(query)]
-
     def subjects_events(self, field: str, values: Collection[str], kinds: Collection[str]
                         ) -> list[SubjectEvent]:
         e, leaf = audit_events.c, audit_leaves.c
@@ -246,7 +234,7 @@ _SUBJECTS_PER_QUERY = 500  # values per IN (...), well under SQLite's bound-valu
 
 
 def payload_text(connection: Connection, field: str) -> ColumnElement[Any]:
-    """``payload.<field>`` as text, spelled as the expression indexes of migration 0016
+    """``payload.<field>`` as text, spelled as the expression indexes of migration 0015
     are (a literal path, not a bound parameter, so both databases can use them)."""
     if not _FIELD.fullmatch(field):
         raise ValueError(f"not a payload field name: {field!r}")

@@ -22,15 +22,12 @@ from porchlight.audit.domain import (
     CheckpointVerifier,
     ProofError,
     disclosure,
-    evaluate_plan,
-    inclusion_plan,
     leaf_hash,
-    range_nodes,
     verify_inclusion,
 )
 from porchlight.audit.services.log import committed_bytes
 from porchlight.audit.services.ports import AuditLogReader, AuditLogStore, Opening
-from porchlight.audit.services.queries import with_cosignatures
+from porchlight.audit.services.queries import inclusion_proofs, with_cosignatures
 
 PAGE = 500
 FORMAT = "porchlight-audit-openings/1"
@@ -51,7 +48,7 @@ def export(store: AuditLogStore, origin: str, verifier_key: str, *,
         entries = []
         for page in _pages(log, account_id, agency_id):
             leaves = _leaves(log, [o.index for o in page])
-            proofs = _proofs(log, [o.index for o in page if o.index < size], size)
+            proofs = inclusion_proofs(log, [o.index for o in page if o.index < size], size)
             entries.extend(_entry(o, leaves[o.index], proofs.get(o.index)) for o in page)
     return {"format": FORMAT, "origin": origin, "verifier_key": verifier_key,
             "checkpoint": checkpoint.note if checkpoint else None, "entries": entries}
@@ -75,15 +72,6 @@ def _pages(log: AuditLogReader, account_id: UUID | None, agency_id: UUID | None
 def _leaves(log: AuditLogReader, indexes: list[int]) -> dict[int, bytes]:
     """The leaf bytes at these indexes, fetched by index (never the span between them)."""
     return log.leaf_data_at(indexes)
-
-
-def _proofs(log: AuditLogReader, indexes: list[int], size: int) -> dict[int, list[bytes]]:
-    """Inclusion proofs of many leaves in one fetch of the nodes they need."""
-    plans = {index: inclusion_plan(index, size) for index in set(indexes)}
-    wanted = {node for plan in plans.values() for group in plan for node in group}
-    nodes = log.nodes(wanted | set(range_nodes(0, size))) if plans else {}
-    return {index: evaluate_plan(plan, lambda level, i: nodes[(level, i)])
-            for index, plan in plans.items()}
 
 
 def _committed_value(opening: Opening) -> str:

@@ -138,15 +138,10 @@ class AuditLogReader(Protocol):
         smallest first; with neither, every one (oversight)."""
         ...
 
-    def subject_events(self, field: str, value: str, kinds: Collection[str]
-                       ) -> list[SubjectEvent]:
-        """The events of these kinds whose payload ``field`` is ``value``, by id, each with
-        its leaf index and bytes once sequenced (an evidence item's custody chain)."""
-        ...
-
     def subjects_events(self, field: str, values: Collection[str], kinds: Collection[str]
                         ) -> list[SubjectEvent]:
-        """``subject_events`` for many values at once (a resident's evidence items), by id."""
+        """The events of these kinds whose payload ``field`` is one of ``values``, by id,
+        each with its leaf index and bytes once sequenced (evidence items' custody chains)."""
         ...
 
 

@@ -123,6 +123,18 @@ def entries(store: AuditLogStore, start: int, end: int | None) -> Entries:
     return Entries(size, [(index, None, data, digest) for index, _, data, digest in rows])
 
 
+def inclusion_proofs(log: AuditLogReader, indexes: list[int], size: int
+                     ) -> dict[int, list[bytes]]:
+    """Inclusion proofs of many leaves into the tree of ``size``, with one fetch of the
+    nodes they need (openings and custody exports carry one per entry)."""
+    plans = {index: inclusion_plan(index, size) for index in set(indexes)}
+    wanted = {node for plan in plans.values() for group in plan for node in group}
+    nodes = log.nodes(wanted) if wanted else {}
+    if wanted - nodes.keys():
+        raise AuditLogDamaged("stored tree nodes are missing")
+    return {index: evaluate_plan(plan, _getter(nodes)) for index, plan in plans.items()}
+
+
 def inclusion(store: AuditLogStore, index: int, size: int | None) -> InclusionProof:
     """Proof that leaf ``index`` is in the tree of ``size`` leaves (default: latest checkpoint)."""
     _require(index >= 0, "index must not be negative")

@@ -305,14 +305,16 @@ def _check_events(
     done, before, batch_top, batch = 0, 0, 0, None
     for rows in events.leaf_events(count):
         for index, data, event_id, event, secrets_by_slot in rows:
+            time = leaf_batch_time(data)  # None for a version 1 leaf
             if event is None:
-                if event_id is not None or not _is_padding(data):
+                padding = (event_id is None and time is not None
+                           and data.startswith(b'{"commitment":'))
+                if not padding:
                     report.add(index, "event_missing", f"the event of leaf {index} is gone")
                 continue
             if leaf_matches(data, event, secrets_by_slot) is False:
                 report.add(index, "event_mismatch", f"leaf {index} no longer encodes its "
                            f"event {event.id}: the leaf or the event was changed")
-            time = leaf_batch_time(data)
             if time is None or time != batch:
                 before, batch = max(before, batch_top), time
             if event.id <= before:
@@ -326,10 +328,6 @@ def _check_events(
         event_id, index = skipped
         report.add(index, "event_skipped", f"event {event_id} predates leaf {index}'s event "
                    "but is in no leaf: a leaf was removed or the event was added later")
-
-
-def _is_padding(data: bytes) -> bool:
-    return data.startswith(b'{"commitment":') and leaf_batch_time(data) is not None
 
 
 def _locate(
