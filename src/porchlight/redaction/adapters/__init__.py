@@ -1,0 +1,1 @@
+"""The redaction engine: a face detector on onnxruntime, tracking, PyAV decode and encode."""

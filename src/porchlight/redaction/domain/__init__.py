@@ -1,0 +1,1 @@
+"""What a redaction is asked to do and what it reports: pure values."""

@@ -1,0 +1,1 @@
+"""Redaction use cases and the port the video engine implements."""
