@@ -73,8 +73,9 @@ class LowConfidence:
     just below the threshold that were not covered."""
 
     frame: int
-    time: float
+    time: float  # seconds from the start of the output
     score: float
+    covered: bool = True  # False: a faint candidate below the threshold, left as it was
 
 
 @dataclass(frozen=True)
