@@ -190,9 +190,11 @@ def redacted_fraction(before: np.ndarray, after: np.ndarray, box: FaceBox,
     """The share of the face's detailed area whose fine detail is gone from ``after``.
 
     Both frames are luma arrays. The box is cut into cells; a cell counts when the source
-    has detail there, and is redacted when the output's fine detail no longer follows the
-    source's (correlation of their high-pass images below one half). A compressed but
-    untouched face keeps a correlation near 1; a blurred or pixelated one drops to near 0.
+    has detail there, and is redacted when the output's fine detail is mostly gone (under
+    a quarter of the source's energy) or no longer follows the source's (correlation of
+    their high-pass images below one half). A compressed but untouched face keeps most of
+    its detail with a correlation near 1; a blurred one loses the detail, a pixelated one
+    gets block edges unrelated to the face.
     """
     height, width = before.shape
     x0, y0 = max(0, box.x), max(0, box.y)
@@ -213,4 +215,5 @@ def redacted_fraction(before: np.ndarray, after: np.ndarray, box: FaceBox,
     if not detailed.any():
         return 1.0
     corr = (a * b).mean(axis=2) / np.sqrt(energy_a * energy_b + 1e-6)
-    return float((corr[detailed] < 0.5).mean())
+    gone = (corr < 0.5) | (energy_b < 0.25 * energy_a)
+    return float(gone[detailed].mean())

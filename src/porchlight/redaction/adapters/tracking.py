@@ -22,6 +22,8 @@ from porchlight.redaction.adapters.centerface import Detection
 MOTION_PAD = 0.25  # interpolated boxes grow on every side by this share of the motion
 HELD_GROWTH = 0.5  # a held box grows on every side by this share of its size per interval
 MATCH_DISTANCE = 1.0  # centres at most this many face sizes apart can be the same face
+WEAK_MATCH_DISTANCE = 0.5  # ... and this many when the detection is below the threshold
+MATCH_SPEED = 0.02  # or this share of the frame's width per frame (small, fast faces)
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,10 @@ class Faint:
 
 
 class Tracker:
-    def __init__(self, threshold: float, floor: float, linger: int = 2) -> None:
+    def __init__(self, threshold: float, floor: float, linger: int = 2,
+                 width: int = 1280) -> None:
         self.threshold, self.floor, self.linger = threshold, floor, linger
+        self.width = width
         self.alive: dict[int, TrackState] = {}
         self.key: int | None = None
         self.faint: list[Faint] = []
@@ -115,7 +119,8 @@ class Tracker:
         candidates = [d for d in detections if d.score >= self.floor]
         predicted = {i: t.box.moved(t.velocity[0] * frames, t.velocity[1] * frames)
                      for i, t in self.alive.items()}
-        pairs = _match(predicted, candidates)
+        pairs = _match(predicted, candidates, self.threshold,
+                       MATCH_SPEED * self.width * max(frames, 1))
         after: dict[int, TrackState] = {}
         for track_id, k in pairs.items():
             after[track_id] = self._continued(self.alive[track_id], candidates[k], frames)
@@ -151,8 +156,10 @@ def _inside(point: tuple[float, float], box: Box) -> bool:
     return box.x0 <= point[0] <= box.x1 and box.y0 <= point[1] <= box.y1
 
 
-def _match(predicted: dict[int, Box], candidates: Sequence[Detection]) -> dict[int, int]:
-    """Greedy matching, closest pairs first: track id -> candidate index."""
+def _match(predicted: dict[int, Box], candidates: Sequence[Detection], threshold: float,
+           travel: float) -> dict[int, int]:
+    """Greedy matching, closest pairs first: track id -> candidate index. A candidate is
+    in reach within a face size or ``travel`` pixels (halved for weak candidates)."""
     options = []
     for track_id, box in predicted.items():
         (px, py), size = box.center, box.size
@@ -162,8 +169,11 @@ def _match(predicted: dict[int, Box], candidates: Sequence[Detection]) -> dict[i
             if not 0.5 <= ratio <= 2.0:
                 continue
             (cx, cy) = other.center
-            distance = math.hypot(cx - px, cy - py) / max(size, other.size)
-            if distance <= MATCH_DISTANCE:
+            distance = math.hypot(cx - px, cy - py)
+            reach = max(MATCH_DISTANCE * max(size, other.size), travel)
+            if det.score < threshold:
+                reach *= WEAK_MATCH_DISTANCE / MATCH_DISTANCE
+            if distance <= reach:
                 options.append((distance, track_id, k))
     options.sort()
     pairs: dict[int, int] = {}
