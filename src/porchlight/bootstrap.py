@@ -74,6 +74,7 @@ from porchlight.kernel.services.ports import (
     PasswordHasher,
     UnitOfWork,
 )
+from porchlight.redaction.services.ports import Redactor
 from porchlight.requests.domain.requests import ScopePolicy
 from porchlight.requests.services.video_requests import RequestsKit
 
@@ -294,6 +295,19 @@ def build_footage(settings: Settings, vault: KeyVault) -> Footage:
                    video=PyAvVideoTools(keep_spare=storage.video_spare_worker,
                                        zygote=storage.video_zygote), vault=vault,
                    max_upload_bytes=storage.max_upload_bytes)
+
+
+def build_redactor(settings: Settings) -> Redactor:
+    """The face redaction engine (an OnnxRedactor); its model is found and checked at the
+    first use. Imported here, not at the top: numpy and the engine stay out of every other
+    command's start."""
+    from porchlight.redaction.adapters.engine import EngineSettings, OnnxRedactor
+
+    options = settings.redaction
+    return OnnxRedactor(EngineSettings(
+        model_path=options.model_path, stride=options.stride,
+        detection_width=options.detection_width, threshold=options.threshold,
+        floor=options.floor, preset=options.x264_preset, crf=options.crf))
 
 
 def scope_policy(settings: Settings) -> ScopePolicy:

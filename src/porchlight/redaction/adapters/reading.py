@@ -108,7 +108,9 @@ class Reader:
     def _audio_kept(self, packet: av.Packet) -> bool:
         origin = packet.stream.start_time or 0
         time = float((packet.pts - origin) * packet.time_base)
-        return time >= self.start - 1e-6 and (self.end is None or time < self.end)
+        if self.start > 0 and time < self.start - 1e-6:
+            return False  # (untrimmed, the encoder's priming packets before 0 stay)
+        return self.end is None or time < self.end
 
     def _prepared(self, item: VideoItem) -> VideoItem:
         frame = item.frame

@@ -23,7 +23,7 @@ MOTION_PAD = 0.25  # interpolated boxes grow on every side by this share of the 
 HELD_GROWTH = 0.5  # a held box grows on every side by this share of its size per interval
 MATCH_DISTANCE = 1.0  # centres at most this many face sizes apart can be the same face
 WEAK_MATCH_DISTANCE = 0.5  # ... and this many when the detection is below the threshold
-MATCH_SPEED = 0.02  # or this share of the frame's width per frame (small, fast faces)
+MATCH_SPEED = 0.04  # or this share of the frame's width per frame (small, fast faces)
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,6 @@ class Writer:
         packet.pts -= self.audio_shift
         if packet.dts is not None:
             packet.dts -= self.audio_shift
-        if packet.pts < 0:
-            return
         packet.stream = self.audio_out
         self.container.mux(packet)
 
