@@ -20,9 +20,9 @@ from porchlight.redaction.adapters.engine import EngineSettings, OnnxRedactor
 from porchlight.redaction.adapters.model import MODEL_SHA256
 from porchlight.redaction.domain.options import (
     ExtraBox,
+    Rect,
     RedactionOptions,
     RedactionReport,
-    Rect,
     Style,
 )
 from porchlight.redaction.services.ports import RedactionFailed
@@ -231,7 +231,7 @@ def test_a_missing_or_changed_model_says_how_to_install_it(tmp_path, clip):
     changed.write_bytes(b"not the model")
     for path in (tmp_path / "missing.onnx", changed):
         engine = OnnxRedactor(EngineSettings(model_path=path))
-        with pytest.raises(RedactionFailed, match="requirements-model.txt"):
+        with pytest.raises(RedactionFailed, match=r"requirements-model\.txt"):
             engine.redact(clip[0], tmp_path / "out.mp4", RedactionOptions())
         assert not (tmp_path / "out.mp4").exists()
 

@@ -29,9 +29,9 @@ from porchlight import bootstrap
 from porchlight.config import Settings
 from porchlight.redaction.domain.options import (
     ExtraBox,
+    Rect,
     RedactionOptions,
     RedactionReport,
-    Rect,
     Style,
 )
 from porchlight.redaction.services.ports import RedactionFailed
