@@ -67,7 +67,7 @@ def test_identifiers_follow_the_order_tracks_begin():
 
 def test_detection_size_keeps_multiples_of_32():
     assert detection_size(1280, 720, 768) == (768, 448)
-    assert detection_size(320, 240, 640) == (320, 224)
+    assert detection_size(320, 240, 640) == (320, 256)
 
 
 @pytest.mark.parametrize("style", list(Style))
