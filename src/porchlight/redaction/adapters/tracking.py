@@ -23,6 +23,7 @@ MOTION_PAD = 0.25  # interpolated boxes grow on every side by this share of the 
 HELD_GROWTH = 0.5  # a held box grows on every side by this share of its size per interval
 MATCH_DISTANCE = 1.0  # centres at most this many face sizes apart can be the same face
 WEAK_MATCH_DISTANCE = 0.5  # ... and this many when the detection is below the threshold
+MOST_GROWTH = 3.0  # a box never grows past this many times its face's last detected size
 MATCH_SPEED = 0.04  # or this share of the frame's width per frame (small, fast faces)
 
 
@@ -50,6 +51,17 @@ class Box:
         gy = share * (self.y1 - self.y0) + pixels
         return Box(self.x0 - gx, self.y0 - gy, self.x1 + gx, self.y1 + gy)
 
+    def union(self, other: Box) -> Box:
+        return Box(min(self.x0, other.x0), min(self.y0, other.y0),
+                   max(self.x1, other.x1), max(self.y1, other.y1))
+
+    def capped(self, face: Box) -> Box:
+        """At most MOST_GROWTH times ``face``'s width and height, around its own centre."""
+        (cx, cy), w, h = self.center, self.x1 - self.x0, self.y1 - self.y0
+        w = min(w, MOST_GROWTH * (face.x1 - face.x0))
+        h = min(h, MOST_GROWTH * (face.y1 - face.y0))
+        return Box(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+
     def toward(self, other: Box, u: float) -> Box:
         return Box(*(a + (b - a) * u for a, b in zip(
             (self.x0, self.y0, self.x1, self.y1), (other.x0, other.y0, other.x1, other.y1),
@@ -59,7 +71,8 @@ class Box:
 @dataclass(frozen=True)
 class TrackState:
     id: int
-    box: Box  # at the keyframe
+    box: Box  # what is covered at the keyframe
+    face: Box  # where the face is (or is predicted) at the keyframe
     score: float
     detected: bool
     velocity: tuple[float, float] = (0.0, 0.0)  # pixels per frame
@@ -117,35 +130,41 @@ class Tracker:
     def _advance(self, key: int, detections: Sequence[Detection],
                  frames: int) -> dict[int, TrackState]:
         candidates = [d for d in detections if d.score >= self.floor]
-        predicted = {i: t.box.moved(t.velocity[0] * frames, t.velocity[1] * frames)
+        predicted = {i: t.face.moved(t.velocity[0] * frames, t.velocity[1] * frames)
                      for i, t in self.alive.items()}
         pairs = _match(predicted, candidates, self.threshold,
                        MATCH_SPEED * self.width * max(frames, 1))
         after: dict[int, TrackState] = {}
         for track_id, k in pairs.items():
-            after[track_id] = self._continued(self.alive[track_id], candidates[k], frames)
+            after[track_id] = self._continued(self.alive[track_id], candidates[k], frames,
+                                              predicted[track_id])
         for track_id, track in self.alive.items():
             if track_id not in pairs and track.misses < self.linger:
-                after[track_id] = replace(
-                    track, box=predicted[track_id].grown(HELD_GROWTH / 2), detected=False,
-                    misses=track.misses + 1)
+                face = predicted[track_id]
+                box = face.grown(HELD_GROWTH / 2 * (track.misses + 1)).capped(face)
+                after[track_id] = replace(track, box=box, face=face, detected=False,
+                                          misses=track.misses + 1)
         taken = set(pairs.values())
         for k, det in enumerate(candidates):
             if k in taken:
                 continue
             if det.score >= self.threshold:
-                after[self._next_id] = TrackState(self._next_id, _box(det), det.score, True)
+                after[self._next_id] = TrackState(self._next_id, _box(det), _box(det),
+                                                  det.score, True)
                 self._next_id += 1
             elif not any(_inside(_box(det).center, t.box) for t in after.values()):
                 self.faint.append(Faint(key, det.score))
         return after
 
-    @staticmethod
-    def _continued(track: TrackState, det: Detection, frames: int) -> TrackState:
-        box = _box(det)
-        (ax, ay), (bx, by) = track.box.center, box.center
+    def _continued(self, track: TrackState, det: Detection, frames: int,
+                   predicted: Box) -> TrackState:
+        """The track on its new detection; on a weak one (below the threshold, maybe
+        another thing) the box covers both the detection and where the face was heading."""
+        face = _box(det)
+        box = face.union(predicted).capped(face) if det.score < self.threshold else face
+        (ax, ay), (bx, by) = track.face.center, face.center
         velocity = ((bx - ax) / frames, (by - ay) / frames) if frames else (0.0, 0.0)
-        return TrackState(track.id, box, det.score, True, velocity)
+        return TrackState(track.id, box, face, det.score, True, velocity)
 
 
 def _box(det: Detection) -> Box:
@@ -195,16 +214,18 @@ def _between(before: dict[int, TrackState], after: dict[int, TrackState],
         if start is not None and end is not None:
             (ax, ay), (bx, by) = start.box.center, end.box.center
             pad = MOTION_PAD * math.hypot(bx - ax, by - ay) if u > 0 else 0.0
-            box = start.box.toward(end.box, u).grown(0.0, pad)
+            box = start.box.toward(end.box, u).grown(0.0, pad).capped(
+                start.face.union(end.face))
             score = min(start.score, end.score)
             detected = u == 0 and start.detected
         elif start is not None:  # lost at the next keyframe: keep going, growing
             vx, vy = start.velocity
-            box = start.box.moved(vx * offset, vy * offset).grown(HELD_GROWTH * u)
+            box = start.box.moved(vx * offset, vy * offset).grown(HELD_GROWTH * u).capped(
+                start.face)
             score, detected = start.score, u == 0 and start.detected
         else:  # found at the next keyframe: most likely there before, missed
             found = after[track_id]
-            box = found.box.grown(HELD_GROWTH * (1 - u))
+            box = found.box.grown(HELD_GROWTH * (1 - u)).capped(found.face)
             score, detected = found.score, False
         covers.append(Cover(track_id, box, score, detected))
     return covers
