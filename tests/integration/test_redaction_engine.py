@@ -262,3 +262,36 @@ def test_the_cli_redacts_a_file_and_writes_its_report(redactor, clip, tmp_path):
     assert bad.exit_code == 2 and "no such file" in bad.output
     box = CliRunner().invoke(app, ["redact", str(clip[0]), "-o", str(target), "--box", "1:2"])
     assert box.exit_code == 2 and "START:END:X,Y,W,H" in box.output
+
+
+def test_odd_sizes_other_pixel_formats_and_pcm_audio_are_converted(redactor, tmp_path):
+    """A 321x241 4:4:4 video with PCM sound (which an MP4 cannot hold) comes out as
+    320x240 yuv420p with AAC sound."""
+    from fractions import Fraction
+
+    source = tmp_path / "odd.mov"
+    rng = np.random.default_rng(3)
+    with av.open(str(source), "w") as out:
+        video = out.add_stream("libx264", rate=15)
+        video.width, video.height, video.pix_fmt = 321, 241, "yuv444p"
+        audio = out.add_stream("pcm_s16le", rate=16000)
+        audio.layout = "mono"
+        for i in range(15):
+            frame = av.VideoFrame.from_ndarray(
+                rng.integers(0, 255, (241, 321, 3), dtype=np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 15)
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        for start in range(0, 16000, 1600):
+            samples = (np.sin(np.arange(start, start + 1600) / 10) * 8000).astype(np.int16)
+            sound = av.AudioFrame.from_ndarray(samples[None], format="s16", layout="mono")
+            sound.sample_rate, sound.pts, sound.time_base = 16000, start, Fraction(1, 16000)
+            out.mux(audio.encode(sound))
+        out.mux(audio.encode())
+    target = tmp_path / "odd.mp4"
+    report = redactor.redact(source, target, RedactionOptions())
+    assert (report.frames, report.width, report.height) == (15, 320, 240)
+    with av.open(str(target)) as out:
+        assert out.streams.video[0].codec_context.pix_fmt == "yuv420p"
+        assert out.streams.audio[0].codec_context.name == "aac"
+        assert sum(1 for _ in out.decode(audio=0)) > 0
