@@ -88,8 +88,13 @@ class OnnxRedactor:
         try:
             report = _Run(self.settings, detector, model, options, progress).run(source, partial)
             os.replace(partial, target)
+        except RedactionFailed:
+            raise
         except (av.FFmpegError, OSError, ValueError, EOFError) as exc:
             raise RedactionFailed(f"could not redact {source.name}: {exc}") from exc
+        except Exception as exc:  # the detector's or numpy's own kinds: still no output
+            raise RedactionFailed(f"could not redact {source.name}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
         finally:
             partial.unlink(missing_ok=True)
         return report
