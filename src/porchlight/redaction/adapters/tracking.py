@@ -160,8 +160,9 @@ class Tracker:
                    predicted: Box) -> TrackState:
         """The track on its new detection; on a weak one (below the threshold, maybe
         another thing) the box covers both the detection and where the face was heading."""
-        face = _box(det)
-        box = face.union(predicted).capped(face) if det.score < self.threshold else face
+        face = box = _box(det)
+        if det.score < self.threshold:
+            box = face.union(predicted).capped(_larger(face, track.face))
         (ax, ay), (bx, by) = track.face.center, face.center
         velocity = ((bx - ax) / frames, (by - ay) / frames) if frames else (0.0, 0.0)
         return TrackState(track.id, box, face, det.score, True, velocity)
@@ -169,6 +170,11 @@ class Tracker:
 
 def _box(det: Detection) -> Box:
     return Box(det.x0, det.y0, det.x1, det.y1)
+
+
+def _larger(a: Box, b: Box) -> Box:
+    """A box as wide as the wider and as tall as the taller (for its size only)."""
+    return Box(0.0, 0.0, max(a.x1 - a.x0, b.x1 - b.x0), max(a.y1 - a.y0, b.y1 - b.y0))
 
 
 def _inside(point: tuple[float, float], box: Box) -> bool:
