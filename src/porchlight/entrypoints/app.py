@@ -29,6 +29,7 @@ from porchlight.entrypoints.api import (
     evidence_api,
     footage_api,
     hold_api,
+    redaction_api,
     request_api,
 )
 from porchlight.entrypoints.api import audit as audit_api
@@ -54,6 +55,7 @@ from porchlight.entrypoints.web import (
     job_pages,
     map_centre,
     pages,
+    redaction_pages,
     request_pages,
     when,
 )
@@ -73,12 +75,14 @@ ROUTERS = (
     job_pages.router,
     clips_api.router,
     clip_pages.router,
+    redaction_pages.router,
     audit_api.router,
     audit_pages.router,
     request_pages.router,
     inbox_pages.router,
     request_api.router,
     hold_api.router,
+    redaction_api.router,
     exports.pages_router,
     exports.api_router,
     evidence_pages.router,

@@ -55,6 +55,7 @@ from porchlight.custody.services.commands import (
     SetLegalHold,
 )
 from porchlight.kernel.domain.geo import LatLon
+from porchlight.redaction.domain.options import ExtraBox, Rect, RedactionOptions, Style
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.domain.requests import (
     MIN_RADIUS_M,
@@ -234,10 +235,12 @@ class ConsentIn(Input):
     scope: SharingScope
     share_contact: Flag = False
     disclosure_sha256: str = Field(pattern="^[0-9a-f]{64}$")
+    blur: Flag = Field(False, description="share the owner's approved copy of each clip with "
+                       "bystanders' faces blurred, instead of the clip")
 
     def command(self, delivery_id: UUID) -> GrantConsent:
         return GrantConsent(delivery_id, frozenset(self.clips), self.scope, self.share_contact,
-                            self.disclosure_sha256)
+                            self.disclosure_sha256, blur=self.blur)
 
 
 class HoldIn(Input):
@@ -332,3 +335,32 @@ class DeletionAnswerIn(Input):
 
     def command(self, consent_id: UUID) -> AnswerDeletionRequest:
         return AnswerDeletionRequest(consent_id, self.answer, self.hold_id)
+
+
+Seconds = Annotated[float, Field(ge=0, le=86400), BeforeValidator(_json_float)]
+BOX = r"^\s*\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$"
+
+
+class RedactionIn(Input):
+    """A redacted copy of one of the owner's clips (redaction/domain/options.py)."""
+
+    style: Style = Field(Style.BLUR, description="blur or pixelate each face")
+    drop_audio: Flag = Field(False, description="leave the sound out of the copy")
+    start: Seconds | None = Field(None, description="keep the clip from this second on")
+    end: Seconds | None = Field(None, description="keep the clip up to this second")
+    keep: list[Annotated[int, Field(ge=0, le=1_000_000)]] = Field(
+        [], max_length=50, description="ids of faces found by an earlier copy of the same "
+        "clip with the same start and end, to leave visible (the person at the door)")
+    boxes: list[Annotated[str, Field(pattern=BOX)]] = Field(
+        [], max_length=20, description='extra areas to cover, each "start,end,x,y,w,h": '
+        "seconds of the copy, then pixels of the clip's frame")
+
+    def options(self) -> RedactionOptions:
+        boxes = []
+        for box in self.boxes:
+            start, end, x, y, w, h = (part.strip() for part in box.split(","))
+            boxes.append(ExtraBox(float(start), float(end), Rect(int(x), int(y), int(w),
+                                                                 int(h))))
+        return RedactionOptions(style=self.style, keep_visible=frozenset(self.keep),
+                                extra_boxes=tuple(boxes), keep_audio=not self.drop_audio,
+                                start=self.start, end=self.end)

@@ -21,6 +21,8 @@ RESIDENT_KINDS = {
     "evidence.access_denied", "legal_demand.owner_notified", "mfa.disabled",
     "mfa.enrolled", "mfa.recovery_codes_issued", "password.changed", "session.ended",
     "signin.failed", "signin.succeeded", "token.issued",
+    "redaction.requested", "redaction.finished", "redaction.failed", "redaction.approved",
+    "redaction.shredded",
 }
 # Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, one
 # export of an item, a re-share (which is also its copy's evidence id) with the agencies

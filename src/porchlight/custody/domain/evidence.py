@@ -75,6 +75,7 @@ class EvidenceItem(Entity):
     deletion_answered_role: str | None = None
     deletion_hold_id: UUID | None = None
     legal_demand_id: UUID | None = None  # delivered under this demand (no consent)
+    redacted_copy_id: UUID | None = None  # made from the owner's blurred copy of the clip
 
     @property
     def basis(self) -> str:

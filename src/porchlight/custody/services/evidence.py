@@ -28,8 +28,11 @@ from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound
 from porchlight.kernel.domain.policies import Actor, actor_id, require_agency_staff
 from porchlight.kernel.services.ports import UnitOfWork
+from porchlight.redaction.domain.copies import RedactedCopy
+from porchlight.redaction.services.copies import copy_key_context
 from porchlight.requests.domain.consent import Consent, ContactDisclosed
 from porchlight.requests.domain.requests import VideoRequest
+from porchlight.requests.services.answers import window_offsets
 
 
 def _key_context(evidence_id: UUID) -> bytes:
@@ -39,7 +42,9 @@ def _key_context(evidence_id: UUID) -> bytes:
 def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir: Path,
                        progress: Callable[[int, int], None] | None = None) -> int:
     """Make the evidence items a consent calls for that do not exist yet; returns how many.
-    ``progress(done, total)`` is told after each one (a job shows it on the page)."""
+    ``progress(done, total)`` is told after each one (a job shows it on the page).
+    A clip the owner chose to blur is taken from the approved redacted copy the consent
+    names, never from the clip itself."""
     with uow.reading():
         consent = uow.consents.get(consent_id)
         if consent is None or consent.revoked_at is not None:
@@ -47,10 +52,22 @@ def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir:
         request = uow.requests.get(consent.request_id)
         done = {str(item.source_clip_id) for item in uow.evidence.for_consent(consent.id)}
         todo = [uow.clips.get(UUID(c)) for c in consent.clip_ids if c not in done]
-        sources = [(clip, kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode()))
-                   for clip in todo if clip is not None and clip.is_readable]
-    for done, (clip, data_key) in enumerate(sources, start=1):
-        _derive_one(uow, kit, consent, request, OpenClip(clip, data_key), workdir)
+        sources = []
+        for clip in todo:
+            if clip is None or not clip.is_readable:
+                continue
+            copy_id = (consent.blurred_copies or {}).get(str(clip.id))
+            if copy_id is None:
+                key = kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode())
+                sources.append((OpenClip(clip, key), None))
+                continue
+            copy = uow.redactions.get(UUID(copy_id))
+            if copy is None or not copy.is_readable:
+                continue  # shredded with its clip: nothing may be sent in its place
+            key = kit.vault.open(copy.wrapped_key, context=copy_key_context(copy.id))
+            sources.append((OpenClip(clip, key), copy))
+    for done, (source, copy) in enumerate(sources, start=1):
+        _derive_one(uow, kit, consent, request, source, workdir, copy)
         if progress is not None:
             progress(done, len(sources))
     return len(sources)
@@ -58,30 +75,39 @@ def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir:
 
 def _derive_one(
     uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, source: OpenClip,
-    workdir: Path,
+    workdir: Path, copy: RedactedCopy | None = None,
 ) -> None:
     clip = source.clip
-    start = max(0.0, (request.window_start - clip.recorded_at).total_seconds())
-    end = min(clip.duration_seconds, (request.window_end - clip.recorded_at).total_seconds())
+    start, end = window_offsets(request, clip)
+    shift = copy.offset if copy is not None else 0.0  # a copy may start later than its clip
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         plain, trimmed = Path(folder) / "source", Path(folder) / "trimmed"
-        _decrypt_to(kit, source, plain)
-        cut = kit.video.trim(plain, trimmed, start, end)
-        _store_item(uow, kit, consent, request, clip, trimmed, cut.start_seconds,
-                    cut.end_seconds, cut.info.container)
+        if copy is None:
+            _decrypt_to(kit, source, plain)
+        else:
+            _decrypt_object(kit, copy.object_key, source.data_key, copy.size_bytes, plain)
+        cut = kit.video.trim(plain, trimmed, start - shift, end - shift)
+        _store_item(uow, kit, consent, request, clip, trimmed, cut.start_seconds + shift,
+                    cut.end_seconds + shift, cut.info.container,
+                    copy.id if copy is not None else None)
 
 
 def _decrypt_to(kit: Footage, source: OpenClip, target: Path) -> None:
+    _decrypt_object(kit, source.clip.object_key, source.data_key, source.clip.size_bytes,
+                    target)
+
+
+def _decrypt_object(kit: Footage, key: str, data_key: bytes, size: int, target: Path) -> None:
     with target.open("wb") as handle:
-        for block in kit.store.read(source.clip.object_key, source.data_key, 0,
-                                    source.clip.size_bytes):
+        for block in kit.store.read(key, data_key, 0, size):
             handle.write(block)
 
 
 def _store_item(
     uow: UnitOfWork, kit: Footage, consent: Consent, request: VideoRequest, clip: Clip,
     trimmed: Path, start: float, end: float, container: str,
+    redacted_copy_id: UUID | None = None,
 ) -> None:
     evidence_id, data_key = uuid4(), secrets.token_bytes(32)
     # named with the time, as clips are, so the orphan sweep spares a copy in flight
@@ -107,6 +133,7 @@ def _store_item(
                     wrapped_key=kit.vault.seal(data_key, context=_key_context(evidence_id)),
                     received_at=now, expires_at=deletion_date(
                         now, request.retention_days, uow.holds.for_request(request.id)),
+                    redacted_copy_id=redacted_copy_id,
                 )
                 item.record(EvidenceReceived(actor_id=None, evidence_id=evidence_id,
                                              request_id=request.id, agency_id=request.agency_id,

@@ -15,6 +15,7 @@ from porchlight.entrypoints.web.forms import Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.jobs.services import jobs
 from porchlight.kernel.services.messagebus import evidence_job_key
+from porchlight.redaction.services import copies as redaction
 from porchlight.requests.domain.consent import SharingScope
 from porchlight.requests.services import answers
 from porchlight.requests.services.commands import (
@@ -43,9 +44,12 @@ def _item_page(request: Request, uow: UowDep, me: ActorDep, delivery_id: UUID,
         uow, me, delivery_id,
         answer_days=request.app.state.container.requests_kit.policy.deletion_answer_days,
     ) if mine else []
+    blurred = redaction.approved_copies(uow, me, [UUID(c.id) for c in shown.clips]
+                                        ) if not mine else {}
     return render(request, "inbox_item.html", status, item=item, shown=shown,
                   scopes=list(SharingScope), mine=mine, evidence_job=evidence_job,
-                  copy=copy, shares=shares, answered=answered, **extra)
+                  copy=copy, shares=shares, answered=answered,
+                  blurred={str(k): v for k, v in blurred.items()}, **extra)
 
 
 @router.get("/inbox/{delivery_id}", response_class=HTMLResponse)

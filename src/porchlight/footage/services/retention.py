@@ -77,6 +77,10 @@ def shred_clip(uow: UnitOfWork, clip_id: UUID, *, reason: str, actor: UUID | Non
         if wait_for_copies and copy_pending(uow, clip):
             return Shred.COPY_PENDING
         clip.shred(reason=reason, actor_id=actor)
+        # its redacted copies go with it (their bytes in their own jobs)
+        redacted = uow.redactions.unpurged_for_clip(clip.id)
+        for copy in redacted:
+            copy.shred(now=uow.clock.now(), reason=reason, actor_id=actor)
         uow.commit()
         return Shred.SHREDDED
 
@@ -155,14 +159,15 @@ def purge_expired(
 
 
 def sweep_orphans(uow: UnitOfWork, store: FootageStore, now: datetime) -> int:
-    """Delete stored objects no clip or evidence row names: what an upload or a derivation
-    killed between publishing and committing left.
+    """Delete stored objects no clip, evidence or redacted-copy row names: what an upload
+    or a derivation killed between publishing and committing left.
 
     Object names carry their upload time; anything younger than an hour is spared, since
     its upload may still be on its way to the database.
     """
     removed = 0
-    for prefix, repository in (("clips/", "clips"), ("evidence/", "evidence")):
+    for prefix, repository in (("clips/", "clips"), ("evidence/", "evidence"),
+                               ("redactions/", "redactions")):
         # evidence too: a copy published by a derivation killed before its commit
         for chunk in _chunks(store.keys(prefix), 200):
             with uow.reading():

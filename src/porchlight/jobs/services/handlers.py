@@ -27,8 +27,14 @@ from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.jobs.services.jobs import Handler, Progress
 from porchlight.kernel.services.messagebus import sequence_audit_log
 from porchlight.kernel.services.ports import UnitOfWork
+from porchlight.redaction.services import copies as redaction
+from porchlight.redaction.services.copies import RedactionKit
 from porchlight.requests.services import video_requests
 from porchlight.requests.services.video_requests import RequestsKit
+
+
+class RedactionUnavailable(Exception):
+    """A redaction was asked for where no engine is configured."""
 
 
 class WitnessUnavailable(Exception):
@@ -49,6 +55,7 @@ class JobKit:
     collect_cosignatures: Callable[[], list[Collected]] | None
     sequence_every: timedelta
     checkpoint_every: timedelta
+    redaction: Callable[[], RedactionKit] | None = None  # None: this deployment has no engine
 
 
 def handlers(kit: JobKit) -> dict[str, Handler]:
@@ -112,6 +119,14 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
         demands.tell_owner(kit.uow(), kit.security.mailer, kit.security.base_url,
                            UUID(args["demand_id"]), UUID(args["owner_id"]))
 
+    def make_redacted_copy(args: dict[str, Any], progress: Progress) -> None:
+        if kit.redaction is None:
+            raise RedactionUnavailable("no redaction engine is configured")
+        redaction.make(kit.uow(), kit.redaction(), UUID(args["copy_id"]), progress=progress)
+
+    def delete_redacted_copy(args: dict[str, Any], progress: Progress) -> None:
+        redaction.delete_bytes(kit.uow(), kit.footage(), UUID(args["copy_id"]))
+
     def witness(args: dict[str, Any], progress: Progress) -> None:
         assert kit.collect_cosignatures is not None
         refused = [c for c in kit.collect_cosignatures() if not c.ok]
@@ -124,5 +139,6 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
             "evidence.reshare": reshare_evidence, "mail.evidence_reshared": evidence_reshared,
             "evidence.legal_demand": deliver_demand, "mail.legal_demand_notice": demand_notice,
             "audit.sequence": sequence,
+            "redaction.make": make_redacted_copy, "redaction.delete": delete_redacted_copy,
             "request.deliver": deliver_request, "mail.request_notice": request_notice,
             "mail.link": link, "mail.signup_taken": signup_taken}

@@ -24,6 +24,7 @@ from porchlight.custody.domain.reshare import EvidenceReshared
 from porchlight.footage.domain.clips import ClipKeyShredded
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.events import DomainEvent
+from porchlight.redaction.domain.copies import RedactedCopyShredded, RedactionRequested
 from porchlight.requests.domain.consent import ConsentGranted, DeliveryCreated
 from porchlight.requests.domain.requests import RequestApproved
 
@@ -109,6 +110,23 @@ def tell_owner_evidence_reshared(event: DomainEvent) -> JobSpec:
                    key=f"mail.evidence_reshared:{event.share_id}")
 
 
+def redaction_job_key(copy_id: UUID) -> str:
+    """The key of the job that makes a redacted copy (its page shows the job's progress)."""
+    return f"redaction.make:{copy_id}"
+
+
+def make_redacted_copy(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, RedactionRequested)
+    return JobSpec("redaction.make", {"copy_id": str(event.copy_id)},
+                   key=redaction_job_key(event.copy_id))
+
+
+def delete_redacted_copy(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, RedactedCopyShredded)
+    return JobSpec("redaction.delete", {"copy_id": str(event.copy_id)},
+                   key=f"redaction.delete:{event.copy_id}")
+
+
 def demand_job_key(demand_id: UUID) -> str:
     """The key of the job that delivers a legal demand (pages show its state)."""
     return f"evidence.legal_demand:{demand_id}"
@@ -136,6 +154,8 @@ HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     EvidencePurged: (delete_evidence, tell_owner_evidence_purged),
     EvidenceReshared: (copy_reshared_evidence, tell_owner_evidence_reshared),
     LegalDemandFulfilled: (deliver_legal_demand,),
+    RedactionRequested: (make_redacted_copy,),
+    RedactedCopyShredded: (delete_redacted_copy,),
     LegalDemandOwnerNotified: (tell_owner_of_legal_demand,),
 }
 

@@ -29,6 +29,7 @@ from porchlight.jobs.domain.jobs import Job, JobState
 from porchlight.kernel.domain.entity import Entity
 from porchlight.kernel.domain.events import DomainEvent
 from porchlight.kernel.domain.geo import LatLon
+from porchlight.redaction.domain.copies import RedactedCopy
 from porchlight.requests.domain.consent import Consent, Delivery
 from porchlight.requests.domain.requests import VideoRequest
 
@@ -472,6 +473,24 @@ class JobRepository(Protocol):
         ...
 
 
+class RedactedCopyRepository(Protocol):
+    def add(self, copy: RedactedCopy) -> None: ...
+
+    def get(self, copy_id: UUID) -> RedactedCopy | None: ...
+
+    def for_clip(self, clip_id: UUID) -> Sequence[RedactedCopy]:
+        """Every copy of the clip, purged or not, newest first."""
+        ...
+
+    def for_clips(self, clip_ids: Sequence[UUID]) -> Sequence[RedactedCopy]: ...
+
+    def unpurged_for_clip(self, clip_id: UUID) -> Sequence[RedactedCopy]: ...
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        """Which of these object keys a copy's row names."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""
 
@@ -494,6 +513,7 @@ class UnitOfWork(Protocol):
     demands: LegalDemandRepository
     audit_events: AuditEventRepository
     jobs: JobRepository
+    redactions: RedactedCopyRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

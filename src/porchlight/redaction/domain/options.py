@@ -89,3 +89,19 @@ class RedactionReport:
     engine_params: dict[str, Any]  # stride, detection size, threshold, encoder settings
     tracks: tuple[Track, ...] = ()
     low_confidence: tuple[LowConfidence, ...] = field(default=())
+
+
+def options_from_params(data: dict[str, Any]) -> RedactionOptions:
+    """The options back from their JSON form (``RedactionOptions.params``)."""
+    return RedactionOptions(
+        style=Style(data.get("style", Style.BLUR.value)),
+        margin=float(data.get("margin", 0.25)),
+        keep_visible=frozenset(int(t) for t in data.get("keep_visible", ())),
+        extra_boxes=tuple(
+            ExtraBox(start=float(b["start"]), end=float(b["end"]),
+                     rect=Rect(**{k: int(v) for k, v in b["rect"].items()}))
+            for b in data.get("extra_boxes", ())),
+        keep_audio=bool(data.get("keep_audio", True)),
+        start=None if data.get("start") is None else float(data["start"]),
+        end=None if data.get("end") is None else float(data["end"]),
+    )

@@ -165,6 +165,8 @@ class Consent(Entity):
     created_at: datetime
     revoked_at: datetime | None = None
     deletion_requested_at: datetime | None = None
+    # clip id -> id of the owner's approved redacted copy, shared instead of the clip
+    blurred_copies: dict[str, str] | None = None
 
     @property
     def sharing_scope(self) -> SharingScope:

@@ -12,6 +12,7 @@ from porchlight.footage.domain.clips import Clip
 from porchlight.kernel.domain.errors import Conflict, NotFound, ValidationFailed
 from porchlight.kernel.domain.policies import Actor, require_resident
 from porchlight.kernel.services.ports import FootageStore, UnitOfWork
+from porchlight.redaction.domain.copies import CopyStatus
 from porchlight.requests.domain.consent import (
     Consent,
     ConsentGranted,
@@ -151,9 +152,40 @@ def give_consent(uow: UnitOfWork, actor: Actor, cmd: GrantConsent) -> UUID:
         if cmd.scope is SharingScope.NAMED_AGENCIES and not request.sharing_plan:
             raise ValidationFailed("this request names no other agencies", field="scope")
         check_choice(set(cmd.clip_ids), {c.id for c in shown.clips})
+        blurred = blurred_copies(uow, request, cmd.clip_ids) if cmd.blur else None
         consent = _consent(uow, delivery, request, cmd, shown)
+        consent.blurred_copies = blurred
         uow.commit()
         return consent.id
+
+
+def window_offsets(request: VideoRequest, clip: Clip) -> tuple[float, float]:
+    """The seconds of the clip the request's window covers."""
+    start = max(0.0, (request.window_start - clip.recorded_at).total_seconds())
+    end = min(clip.duration_seconds, (request.window_end - clip.recorded_at).total_seconds())
+    return start, end
+
+
+def blurred_copies(uow: UnitOfWork, request: VideoRequest,
+                   clip_ids: frozenset[str]) -> dict[str, str]:
+    """For "blur bystanders": the owner's newest approved copy of each chosen clip that
+    covers the request's window. Every clip needs one: the owner has seen what is sent."""
+    chosen, missing = {}, []
+    copies = uow.redactions.for_clips([UUID(c) for c in clip_ids])
+    for clip_id in sorted(clip_ids):
+        clip = uow.clips.get(UUID(clip_id))
+        start, end = window_offsets(request, clip)
+        usable = [c for c in copies if str(c.clip_id) == clip_id and c.is_readable
+                  and c.state is CopyStatus.APPROVED and c.covers(start, end)]
+        if usable:
+            chosen[clip_id] = str(usable[0].id)
+        else:
+            missing.append(clip.recorded_at.strftime("%d %b %H:%M:%S UTC"))
+    if missing:
+        raise ValidationFailed(
+            "to blur bystanders, first make and approve a blurred copy of each chosen "
+            f"clip (missing for the clip recorded {', '.join(missing)})", field="blur")
+    return chosen
 
 
 def _consent(uow: UnitOfWork, delivery: Delivery, request: VideoRequest, cmd: GrantConsent,

@@ -46,6 +46,7 @@ class GrantConsent:
     scope: SharingScope
     share_contact: bool
     disclosure_sha256: str
+    blur: bool = False  # share the owner's approved blurred copy of each clip instead
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job
 from porchlight.kernel.adapters.db import tables
+from porchlight.redaction.domain.copies import RedactedCopy
 from porchlight.requests.domain.consent import Consent, Delivery
 from porchlight.requests.domain.requests import VideoRequest
 
@@ -50,4 +51,5 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(EvidenceShare, tables.evidence_shares)
     mapper_registry.map_imperatively(LegalDemand, tables.legal_demands)
     mapper_registry.map_imperatively(Job, tables.jobs)
+    mapper_registry.map_imperatively(RedactedCopy, tables.redacted_copies)
     _started = True

@@ -31,6 +31,7 @@ from porchlight.jobs.domain.jobs import Job, JobState
 from porchlight.kernel.adapters.db import tables
 from porchlight.kernel.domain.entity import Entity
 from porchlight.kernel.domain.geo import LatLon
+from porchlight.redaction.domain.copies import CopyStatus, RedactedCopy
 from porchlight.requests.adapters.camera_search import cameras_within
 from porchlight.requests.domain.consent import Consent, Delivery
 from porchlight.requests.domain.requests import RequestStatus, VideoRequest
@@ -420,3 +421,26 @@ class SqlJobRepository(_Repository[Job]):
     def listed(self, states: Sequence[JobState], limit: int) -> Sequence[Job]:
         return self._all(select(Job).where(Job.state.in_(list(states)))
                          .order_by(Job.created_at.desc()).limit(limit))
+
+
+class SqlRedactedCopyRepository(_Repository[RedactedCopy]):
+    model = RedactedCopy
+
+    def for_clip(self, clip_id: UUID) -> Sequence[RedactedCopy]:
+        return self._all(select(RedactedCopy).where(RedactedCopy.clip_id == clip_id)
+                         .order_by(RedactedCopy.created_at.desc(), RedactedCopy.id))
+
+    def for_clips(self, clip_ids: Sequence[UUID]) -> Sequence[RedactedCopy]:
+        wanted, found = sorted(set(clip_ids)), []
+        for first in range(0, len(wanted), _IN_CHUNK):
+            found += self._all(select(RedactedCopy).where(
+                RedactedCopy.clip_id.in_(wanted[first:first + _IN_CHUNK])))
+        return sorted(found, key=lambda c: (c.created_at, str(c.id)), reverse=True)
+
+    def unpurged_for_clip(self, clip_id: UUID) -> Sequence[RedactedCopy]:
+        return self._all(select(RedactedCopy).where(
+            RedactedCopy.clip_id == clip_id, RedactedCopy.status != CopyStatus.PURGED.value))
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        return set(self.session.scalars(select(RedactedCopy.object_key).where(
+            RedactedCopy.object_key.in_(list(keys)))))

@@ -269,6 +269,8 @@ consents = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("deletion_requested_at", UTCDateTime, nullable=True),
+    # clip id -> the owner's approved redacted copy shared instead of the clip (0019)
+    Column("blurred_copies", JSON, nullable=True),
 )
 
 # A warrant, subpoena, court order or emergency request a platform admin recorded for an
@@ -345,6 +347,36 @@ evidence_items = Table(
     Index("one_per_demanded_clip", "legal_demand_id", "source_clip_id", unique=True,
           sqlite_where=text("legal_demand_id IS NOT NULL"),
           postgresql_where=text("legal_demand_id IS NOT NULL")),
+    # made from the owner's redacted copy rather than the clip itself (0019)
+    Column("redacted_copy_id", Uuid, nullable=True),
+)
+
+# A clip with bystanders' faces covered (redaction/domain/copies.py): its own data key and
+# SHA-256, and what made it (options, detector, boxes) so it can be regenerated and checked.
+redacted_copies = Table(
+    "redacted_copies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("clip_id", Uuid, ForeignKey("clips.id"), nullable=False, index=True),
+    Column("owner_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("parent_sha256", String(64), nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("sha256", String(64), nullable=True),
+    Column("size_bytes", BigInteger, nullable=True),
+    Column("object_key", String(200), nullable=True, unique=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("detector", String(40), nullable=True),
+    Column("detector_version", String(200), nullable=True),
+    Column("provenance", JSON, nullable=True),
+    Column("low_confidence", JSON, nullable=True),
+    Column("snapshots", LargeBinary, nullable=True),
+    Column("failure", String(200), nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("purged_at", UTCDateTime, nullable=True),
 )
 
 # One row per re-share of an evidence item (custody/domain/reshare.py); the copy it makes

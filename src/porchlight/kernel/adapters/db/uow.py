@@ -29,6 +29,7 @@ from porchlight.kernel.adapters.db.repositories import (
     SqlLegalHoldRepository,
     SqlOneTimeTokenRepository,
     SqlRecoveryCodeRepository,
+    SqlRedactedCopyRepository,
     SqlSessionRepository,
     SqlVideoRequestRepository,
 )
@@ -79,6 +80,7 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.demands = SqlLegalDemandRepository(self.session, self.track)
         self.audit_events = SqlAuditEventRepository(self.session)
         self.jobs = SqlJobRepository(self.session, self.track)
+        self.redactions = SqlRedactedCopyRepository(self.session, self.track)
 
     def _begin_now(self, session: Session) -> None:
         """Begin the transaction at once, as the mode asks (see engine.READ_ONLY and
