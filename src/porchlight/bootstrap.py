@@ -74,6 +74,7 @@ from porchlight.kernel.services.ports import (
     PasswordHasher,
     UnitOfWork,
 )
+from porchlight.redaction.services.copies import RedactionKit
 from porchlight.redaction.services.ports import Redactor
 from porchlight.requests.domain.requests import ScopePolicy
 from porchlight.requests.services.video_requests import RequestsKit
@@ -90,11 +91,22 @@ class Container:
     security: Security = field(repr=False)
     session_factory: sessionmaker[Session] = field(repr=False)
     footage_override: Footage | None = field(default=None, repr=False)
+    redactor_override: Redactor | None = field(default=None, repr=False)
 
     @functools.cached_property
     def footage(self) -> Footage:
         """Clip storage and video tools, built on first use (the web app may never need them)."""
         return self.footage_override or build_footage(self.settings, self.security.vault)
+
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        """The face redaction engine; its model loads at the first redaction."""
+        return self.redactor_override or build_redactor(self.settings)
+
+    @functools.cached_property
+    def redaction(self) -> RedactionKit:
+        return RedactionKit(footage=self.footage, redactor=lambda: self.redactor,
+                            workdir=self.settings.data_dir / "tmp" / "redaction")
 
     def uow(self) -> UnitOfWork:
         """A unit of work that writes the jobs its events call for and, once committed,
@@ -119,7 +131,8 @@ class Container:
                      collect_cosignatures=(self.collect_cosignatures
                                            if self.settings.audit.witnesses else None),
                      sequence_every=timedelta(seconds=audit.batch_seconds),
-                     checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
+                     checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds),
+                     redaction=lambda: self.redaction)
         inline = self.settings.job_backend == "inline"
         grace = 0.0 if inline else self.settings.jobs.sweep_interval_seconds
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,

@@ -56,14 +56,21 @@ class JobRunner:
             delay = max(0.0, (job.run_after - job.created_at).total_seconds())
             self.queue.wake(job.id, delay)
 
-    def run(self, job_id: UUID) -> str:
-        """Run the job if it is due; what happened: ran, failed, dead or not_due."""
+    def run(self, job_id: UUID, watch: Progress | None = None) -> str:
+        """Run the job if it is due; what happened: ran, failed, dead or not_due.
+        ``watch`` is told the progress too, at once (a command's progress bar)."""
         claimed = self._claim(job_id)
         if claimed is None:
             return "not_due"
         job, attempt = claimed
+        recorded = self._progress(job.id, attempt)
+
+        def progress(done: int, total: int | None = None) -> None:
+            recorded(done, total)
+            if watch is not None:
+                watch(done, total)
         try:
-            self.handlers[job.kind](job.args, self._progress(job.id, attempt))
+            self.handlers[job.kind](job.args, progress)
         except Exception as error:  # any failure of the work: record it, retry later
             # only the error's class: its message may name a person (an SMTP server
             # refusing a recipient quotes the address) and the dead-letter list shows it

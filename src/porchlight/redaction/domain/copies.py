@@ -106,13 +106,14 @@ class RedactedCopy(Entity):
     @classmethod
     def request(cls, *, id: UUID, clip_id: UUID, owner_id: UUID, parent_sha256: str,
                 options: RedactionOptions, now: datetime, expires_at: datetime,
-                clip_duration: float) -> RedactedCopy:
+                clip_duration: float, by_owner: bool = True) -> RedactedCopy:
+        """``by_owner``: the owner asked (else an operator's command, with no actor)."""
         check_options(options, clip_duration)
         copy = cls(id=id, clip_id=clip_id, owner_id=owner_id, parent_sha256=parent_sha256,
                    options=options.params(), status=CopyStatus.QUEUED.value, created_at=now,
                    expires_at=expires_at)
-        copy.record(RedactionRequested(actor_id=owner_id, copy_id=id, clip_id=clip_id,
-                                       owner_id=owner_id))
+        copy.record(RedactionRequested(actor_id=owner_id if by_owner else None, copy_id=id,
+                                       clip_id=clip_id, owner_id=owner_id))
         return copy
 
     @property

@@ -100,6 +100,22 @@ def request_copy(uow: UnitOfWork, actor: Actor, clip_id: UUID,
         return copy.id
 
 
+def request_copy_for_owner(uow: UnitOfWork, clip_id: UUID, options: RedactionOptions) -> UUID:
+    """An operator's ``porchlight redact CLIP_ID``: a copy for the clip's owner to preview
+    and approve (it goes nowhere without them); the event names no actor."""
+    with uow:
+        clip = uow.clips.get(clip_id)
+        if clip is None or not clip.is_readable:
+            raise NotFound("no such clip")
+        copy = RedactedCopy.request(
+            id=uuid4(), clip_id=clip.id, owner_id=clip.owner_id, parent_sha256=clip.sha256,
+            options=options, now=uow.clock.now(), expires_at=clip.expires_at,
+            clip_duration=clip.duration_seconds, by_owner=False)
+        uow.redactions.add(copy)
+        uow.commit()
+        return copy.id
+
+
 def copies_of(uow: UnitOfWork, actor: Actor, clip_id: UUID) -> tuple[Clip, list[RedactedCopy]]:
     with uow.reading():
         clip = _owned_clip(uow, actor, clip_id)
