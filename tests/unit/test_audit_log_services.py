@@ -27,13 +27,9 @@ from porchlight.audit.domain import (
     root_from_leaf_hashes,
 )
 from porchlight.audit.services.log import (
-    committed_bytes,
-    committed_entry,
-    encode,
     leaf_bytes,
     leaf_time,
     safe_payload,
-    shuffled,
 )
 from porchlight.audit.services.ports import LeafRow, QueuedEvent, StoredCheckpoint
 from porchlight.audit.services.tree import RecomputedTree
@@ -82,48 +78,6 @@ def test_personal_data_is_redacted_but_ids_codes_digests_and_times_pass() -> Non
     }
     assert json.loads(leaf_bytes(QueuedEvent(1, "Bad Kind!", 1, T0, None, {})))["kind"] == (
         "redacted")
-
-
-_SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=False), st.text(max_size=12), st.uuids().map(str),
-    st.binary(min_size=32, max_size=32).map(bytes.hex),
-    st.sampled_from(["scope.radius", "redacted", "2026-11-01T12:00:00Z", "a\"b", "caf\u00e9",
-                     "2026-11-01T12:00:00.123+02:00", "\u0662\u0660\u0662\u0666-11-01T12:00:00Z",
-                     "x" * 65, "field_1", "A", ""]))
-_KEYS = st.one_of(st.sampled_from(["account_id", "field_0", "field_1", "n", "Bad Key", "é"]),
-                  st.text(max_size=8))
-
-
-@given(kind=st.one_of(st.sampled_from(["clip.viewed", "Bad Kind!", "a" * 65]), st.text()),
-       actor=st.one_of(st.none(), st.uuids()), version=st.integers(-5, 10**12),
-       moment=st.datetimes(timezones=st.just(UTC)),
-       payload=st.dictionaries(_KEYS, st.one_of(_SCALARS, st.lists(_SCALARS, max_size=2),
-                                                st.dictionaries(_KEYS, _SCALARS, max_size=2)),
-                               max_size=6))
-@settings(max_examples=400, deadline=None)
-def test_committed_bytes_are_the_canonical_json_of_the_committed_entry(
-    kind: str, actor: uuid.UUID | None, version: int, moment: datetime,
-    payload: dict[str, object],
-) -> None:
-    """The direct encoding is byte for byte the JSON encoder's, whatever the payload."""
-    queued = QueuedEvent(1, kind, version, moment, actor, payload)
-    assert committed_bytes(queued) == encode(committed_entry(queued))
-
-
-def test_committed_bytes_take_the_encoder_for_what_is_not_plain() -> None:
-    odd = QueuedEvent(1, "clip.viewed", True, T0, "an \"actor\"", {"at": "\u0662" * 4})  # type: ignore[arg-type]
-    assert committed_bytes(odd) == encode(committed_entry(odd))
-
-
-def test_shuffled_is_a_uniform_permutation() -> None:
-    items = list(range(50))
-    assert sorted(shuffled(items)) == items and shuffled([]) == []
-    seen: dict[tuple[int, ...], int] = {}
-    for _ in range(1200):
-        order = tuple(shuffled([1, 2, 3]))
-        seen[order] = seen.get(order, 0) + 1
-    assert len(seen) == 6 and min(seen.values()) > 120  # 200 expected each
 
 
 @given(st.integers(min_value=1, max_value=300))

@@ -20,17 +20,14 @@ new secrets, padding and order: nothing of it was ever published).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 import secrets
-from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
-from typing import TypeVar
 from uuid import UUID
 
 from porchlight.audit.domain import (
@@ -41,6 +38,7 @@ from porchlight.audit.domain import (
     consistency_plan,
     disclosure,
     evaluate_plan,
+    leaf_hash,
     range_nodes,
     root_at,
 )
@@ -56,7 +54,6 @@ from porchlight.audit.services.ports import (
 from porchlight.kernel.services.ports import Clock
 
 log = logging.getLogger(__name__)
-_sha256 = hashlib.sha256
 
 LEAF_FORMAT_VERSION = 1
 REDACTED = "redacted"
@@ -128,56 +125,10 @@ def leaf_bytes(event: QueuedEvent) -> bytes:
 def committed_bytes(event: QueuedEvent) -> bytes:
     """What a resident commitment commits to, and what its opening shows: the event as a
     version 1 leaf without its id (a global counter: two openings would tell how many
-    events happened between them).
-
-    The same bytes as ``encode`` of that entry (``committed_entry``), written out
-    directly: every name and value that passes ``safe_payload``'s gates is an ASCII code,
-    digest, timestamp, integer, boolean or null, which canonical JSON copies unescaped, so
-    the sorted fields can be joined as they are.  Anything else (a non-ASCII digit in a
-    timestamp, an actor id that is not a UUID) takes the JSON encoder.  This is a third of
-    the sequencer's time per event with the encoder (issue 19 item 2)."""
-    kind = event.kind if _CODE.fullmatch(event.kind) else REDACTED
-    actor, version = event.actor_id, event.version
-    if (actor is None or type(actor) is UUID) and type(version) is int:
-        actor_text = "null" if actor is None else f'"{actor}"'
-        text = (f'{{"actor_id":{actor_text},"kind":"{kind}","payload":'
-                f'{_payload_text(kind, event.payload)},"time":"{leaf_time(event.occurred_at)}",'
-                f'"version":{version:d}}}')
-        if text.isascii():
-            return text.encode("ascii")
-    return encode(committed_entry(event))
-
-
-def committed_entry(event: QueuedEvent) -> dict[str, object]:
-    """The entry ``committed_bytes`` encodes."""
+    events happened between them)."""
     entry = leaf_entry(event)
     del entry["event_id"]
-    return entry
-
-
-def _payload_text(kind: str, payload: Mapping[str, object]) -> str:
-    """``safe_payload`` as canonical JSON, for values the gates let through unchanged."""
-    fields: dict[str, str] = {}
-    for position, (key, value) in enumerate(payload.items()):
-        if not _CODE.fullmatch(key):
-            key, text = f"field_{position}", _REDACTED_TEXT
-        elif value is None:
-            text = "null"
-        elif value is True or value is False:
-            text = "true" if value else "false"
-        elif type(value) is int:
-            text = int.__repr__(value)
-        elif isinstance(value, str) and _SAFE_TEXT.fullmatch(value):
-            text = f'"{value}"'
-        else:
-            text = _REDACTED_TEXT
-        if text is _REDACTED_TEXT:
-            log.warning("audit leaf field redacted", extra={"kind": kind, "field": key})
-        fields[key] = text
-    return "{" + ",".join([f'"{key}":{text}' for key, text in sorted(fields.items())]) + "}"
-
-
-_REDACTED_TEXT = f'"{REDACTED}"'
+    return _CANONICAL.encode(entry).encode("ascii")
 
 
 def _role(facts: AccountFacts | None) -> str:
@@ -379,7 +330,7 @@ class Sequencer:
         border = writer.nodes(range_nodes(0, size)) if size else {}
         compact = CompactRange.from_nodes(size, lambda level, index: border[(level, index)])
         first = compact.size
-        hashes = [_sha256(b"\x00" + data).digest() for data, _, _ in items]  # leaf_hash
+        hashes = [leaf_hash(data) for data, _, _ in items]
         nodes = compact.append_all(hashes)
         leaves: list[LeafRow] = [(index, event_id, data, digest) for index, (data, event_id, _),
                                  digest in zip(count(first), items, hashes)]
@@ -396,16 +347,17 @@ class Sequencer:
         accounts = writer.accounts(_accounts_named(events))
         items: list[tuple[bytes, int | None, list[_Held]]] = []
         pool, real = _SecretPool(len(events) + self.config.pad_to), 0
-        leaf = _CommitmentLeaves(time)
         for event in events:
             if disclosure.is_public(event.kind):
                 items.append(_public_leaf(event, time, accounts, pool))
             else:
-                items.append(_resident_leaf(event, leaf, accounts, pool))
+                items.append(_resident_leaf(event, time, accounts, pool))
                 real += 1
         for _ in range(disclosure.padding_count(real, self.config.pad_to)):
-            items.append((leaf(pool.take().hex()), None, []))
-        return shuffled(items) if self.config.shuffle else items
+            items.append((disclosure.commitment_leaf(pool.take().hex(), time), None, []))
+        if self.config.shuffle:
+            secrets.SystemRandom().shuffle(items)
+        return items
 
     def forget(self, account_id: UUID) -> int:
         """Delete the secrets of every commitment ``account_id`` could open: first the
@@ -459,36 +411,6 @@ class _SecretPool:
         return self._buffer[self._at - disclosure.SECRET_SIZE:self._at]
 
 
-_T = TypeVar("_T")
-_KEY_SIZE = 8
-
-
-def shuffled(items: list[_T]) -> list[_T]:
-    """A uniformly random permutation of ``items``, from one read of the OS's CSPRNG.
-
-    Each item gets a random 64-bit key and the list is sorted by it.  When the keys are
-    distinct every order is equally likely (the keys are exchangeable); when two collide
-    (p < 2**-38 for 5,000 items) all keys are drawn again, so the result is exactly
-    uniform, as ``SystemRandom().shuffle`` is, without its system call per item."""
-    while True:
-        keys = array("Q", secrets.token_bytes(_KEY_SIZE * len(items)))
-        if len(set(keys)) == len(keys):
-            order = sorted(range(len(items)), key=keys.__getitem__)
-            return [items[i] for i in order]
-
-
-class _CommitmentLeaves:
-    """``disclosure.commitment_leaf`` for one batch time: the time is checked once, the
-    commitments are hex digests the sequencer has just computed."""
-
-    def __init__(self, time: str) -> None:
-        sample = disclosure.commitment_leaf("0" * 64, time)
-        self._head, self._tail = sample.split(b"0" * 64)
-
-    def __call__(self, commitment: str) -> bytes:
-        return self._head + commitment.encode("ascii") + self._tail
-
-
 _Held = tuple[str, UUID | None, UUID | None, bytes]
 """``(slot, account, agency, secret)``: one opening of a leaf being built."""
 
@@ -539,9 +461,8 @@ def _public_leaf(event: QueuedEvent, time: str, accounts: Mapping[UUID, AccountF
     return encode(public_entry(event, time, by_slot, actor)), event.id, held
 
 
-def _resident_leaf(event: QueuedEvent, leaf: _CommitmentLeaves,
-                   accounts: Mapping[UUID, AccountFacts], pool: _SecretPool
-                   ) -> tuple[bytes, int | None, list[_Held]]:
+def _resident_leaf(event: QueuedEvent, time: str, accounts: Mapping[UUID, AccountFacts],
+                   pool: _SecretPool) -> tuple[bytes, int | None, list[_Held]]:
     secret = pool.take()
     commitment = disclosure.commit_event(secret, committed_bytes(event))
     field = disclosure.subject_field(event.payload)
@@ -549,4 +470,4 @@ def _resident_leaf(event: QueuedEvent, leaf: _CommitmentLeaves,
     facts = accounts.get(subject) if subject is not None else None
     # No subject (a failed sign-in for an unknown address): oversight alone opens it.
     held: list[_Held] = [("event", subject, facts.agency_id if facts else None, secret)]
-    return leaf(commitment), event.id, held
+    return disclosure.commitment_leaf(commitment, time), event.id, held
