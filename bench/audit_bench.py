@@ -14,12 +14,15 @@ database is created beside the one named, and dropped afterwards).  For each bac
 2. times the sequencer over all of them (real clock, checkpoint every 5 s) -> events/s;
 3. times `verify` of the whole log: stream every leaf, hash it, recompute the tree, check
    every stored leaf hash, every checkpoint signature and root, and the consistency of
-   each checkpoint with the next (`porchlight audit verify --no-events`); best of --repeat;
-4. times the same with every leaf also re-derived from its event (`porchlight audit
-   verify`, the full local check), once;
-5. times hashlib alone on the same leaf bytes, already in memory: N leaf hashes and N - 1
+   each checkpoint with the next (`porchlight audit verify --no-events`), --repeat times;
+4. times hashlib alone on the same leaf bytes, already in memory: N leaf hashes and N - 1
    node hashes, level by level — the physical limit the verification is measured against;
-   best of --repeat.
+   --repeat times, each right after a verification (side by side, under the same load);
+5. times the same with every leaf also re-derived from its event (`porchlight audit
+   verify`, the full local check), once, unless --no-event-check.
+
+--runs repeats all of it on a fresh database (issue 19 item 2: three consecutive runs);
+every run is reported, with the load average at its start and end.
 """
 
 from __future__ import annotations
@@ -62,13 +65,19 @@ _sha256 = hashlib.sha256
 class Figures:
     backend: str
     events: int
+    run: int = 1
     insert_s: float = 0.0
     sequence_s: float = 0.0
+    sequence_cpu_s: float = 0.0
     checkpoints: int = 0
     verify_s: float = 0.0
     verify_events_s: float = 0.0
     hashlib_s: float = 0.0
     hashes: int = 0
+    verify_all: list[float] = field(default_factory=list)
+    hashlib_all: list[float] = field(default_factory=list)
+    load: list[str] = field(default_factory=list)
+    started: str = ""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -118,9 +127,10 @@ def sequence(engine: Engine, figures: Figures, signer: CheckpointSigner, batch: 
     clock = ShiftedClock()
     config = SequencerConfig(ORIGIN, batch, timedelta(seconds=5))
     sequencer = Sequencer(SqlAuditLogStore(engine), signer, clock, config)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = sequencer.run_pass()
     figures.sequence_s = time.perf_counter() - started
+    figures.sequence_cpu_s = time.process_time() - cpu  # this process only, not the server
     assert result.sequenced == figures.events, result
     clock.offset = timedelta(hours=1)  # sign the final tree head (untimed)
     sequencer.run_pass()
@@ -135,12 +145,21 @@ def timed_verify(engine: Engine, verifier: CheckpointVerifier, *, events: bool) 
     return elapsed
 
 
-def verify(engine: Engine, figures: Figures, verifier: CheckpointVerifier, repeat: int) -> None:
-    """Best of ``repeat`` runs for the tree verification; one run with the events."""
-    figures.verify_s = min(timed_verify(engine, verifier, events=False) for _ in range(repeat))
-    figures.verify_events_s = timed_verify(engine, verifier, events=True)
+def verify(engine: Engine, figures: Figures, verifier: CheckpointVerifier,
+           args: argparse.Namespace) -> None:
+    """``repeat`` verifications, each followed by bare hashing of the same leaves (kept in
+    memory, read untimed), so each pair runs under the same load; the ratio compares the
+    best of each.  Then one verification with the events, unless skipped."""
     with SqlAuditLogSource.open(engine) as source:
+        datas = [row[0] for rows in source.leaf_data(0, source.size()) for row in rows]
         figures.checkpoints = sum(1 for _ in source.checkpoints())
+    for _ in range(args.repeat):
+        figures.verify_all.append(timed_verify(engine, verifier, events=False))
+        seconds, figures.hashes = hash_tree(datas)
+        figures.hashlib_all.append(seconds)
+    figures.verify_s, figures.hashlib_s = min(figures.verify_all), min(figures.hashlib_all)
+    if not args.no_event_check:
+        figures.verify_events_s = timed_verify(engine, verifier, events=True)
 
 
 def hash_tree(datas: list[bytes]) -> tuple[float, int]:
@@ -155,14 +174,6 @@ def hash_tree(datas: list[bytes]) -> tuple[float, int]:
         count += len(pairs)
         level = pairs + level[len(level) - len(level) % 2 :]
     return time.perf_counter() - started, count
-
-
-def hashlib_alone(engine: Engine, figures: Figures, repeat: int) -> None:
-    """Best of ``repeat`` runs of bare hashing, on the leaf bytes already in memory."""
-    with SqlAuditLogSource.open(engine) as source:
-        datas = [row[0] for rows in source.leaf_data(0, source.size()) for row in rows]
-    runs = [hash_tree(datas) for _ in range(repeat)]
-    figures.hashlib_s, figures.hashes = min(runs)
 
 
 @contextmanager
@@ -194,19 +205,26 @@ def postgres_engine(url: str) -> Iterator[Engine]:
         admin.dispose()
 
 
-def run_backend(backend: str, engine: Engine, args: argparse.Namespace) -> Figures:
-    figures = Figures(backend, args.events)
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def run_backend(backend: str, engine: Engine, args: argparse.Namespace, run: int) -> Figures:
+    figures = Figures(backend, args.events, run, started=f"{datetime.now(UTC):%H:%M}",
+                      load=[load_average()])
     signer = CheckpointSigner.generate(ORIGIN)
     migrate.upgrade(engine)
-    say(f"[{backend}] writing {args.events:,} audit events")
+    say(f"[{backend} run {run}] writing {args.events:,} audit events")
     figures.insert_s = write_events(engine, args.events)
-    say(f"[{backend}] sequencing (batches of {args.batch_size})")
+    say(f"[{backend} run {run}] sequencing (batches of {args.batch_size}); load {figures.load[0]}")
     sequence(engine, figures, signer, args.batch_size)
-    say(f"[{backend}] {figures.events_per_s:,.0f} events/s; verifying")
-    verify(engine, figures, CheckpointVerifier(signer.verifier_key, origin=ORIGIN), args.repeat)
-    hashlib_alone(engine, figures, args.repeat)
-    say(f"[{backend}] verify {figures.verify_s:.2f} s, with events {figures.verify_events_s:.2f}"
-        f" s, hashlib alone {figures.hashlib_s:.2f} s ({figures.ratio:.2f}x)")
+    figures.load.append(load_average())
+    say(f"[{backend} run {run}] {figures.events_per_s:,.0f} events/s; verifying")
+    verify(engine, figures, CheckpointVerifier(signer.verifier_key, origin=ORIGIN), args)
+    figures.load.append(load_average())
+    say(f"[{backend} run {run}] verify {figures.verify_s:.2f} s, with events "
+        f"{figures.verify_events_s:.2f} s, hashlib alone {figures.hashlib_s:.2f} s "
+        f"({figures.ratio:.2f}x); load {figures.load[-1]}")
     return figures
 
 
@@ -234,19 +252,26 @@ def report(results: list[Figures], args: argparse.Namespace, server: str | None)
              " ".join([".venv/bin/python bench/audit_bench.py", *map(shlex.quote, args.argv)]),
              "```", "", "| machine | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in info.items()]
-    lines += ["", "| backend | events | sequencing | events/s | checkpoints | verify (tree + "
-              "signatures) | verify + re-derive every event | hashlib alone, same hashes | "
-              "verify / hashlib |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += ["", "| run (UTC) | backend | events | sequencing (CPU of this process) | "
+              "events/s | checkpoints | "
+              "verify, each (tree + signatures) | hashlib alone, each | verify / hashlib "
+              "(best / best) | verify + re-derive every event | load average (1, 5, 15 min) "
+              "at start / after sequencing / after verifying |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for f in results:
+        events_check = f"{f.verify_events_s:.2f} s" if f.verify_events_s else "not run"
         lines.append(
-            f"| {f.backend} | {f.events:,} | {f.sequence_s:.1f} s | {f.events_per_s:,.0f} | "
-            f"{f.checkpoints} | {f.verify_s:.2f} s | {f.verify_events_s:.2f} s | "
-            f"{f.hashlib_s:.2f} s ({f.hashes:,} hashes) | {f.ratio:.2f}x |")
+            f"| {f.run}: {f.started} | {f.backend} | {f.events:,} | {f.sequence_s:.1f} s "
+            f"({f.sequence_cpu_s:.1f} s) | "
+            f"{f.events_per_s:,.0f} | {f.checkpoints} | "
+            f"{', '.join(f'{v:.2f}' for v in f.verify_all)} s | "
+            f"{', '.join(f'{v:.2f}' for v in f.hashlib_all)} s ({f.hashes:,} hashes) | "
+            f"{f.ratio:.2f}x | {events_check} | {' / '.join(f.load)} |")
     lines += ["", "Goals: sequencing at least 20,000 events/s; verification within 2x of "
               "hashlib alone.", ""]
     for f in results:
         lines.append(
-            f"- {f.backend}: sequencing {f.events_per_s:,.0f} events/s "
+            f"- run {f.run}, {f.backend}: sequencing {f.events_per_s:,.0f} events/s "
             f"({'met' if f.events_per_s >= 20_000 else 'NOT met'}); verification "
             f"{f.verify_s:.2f} s against {f.hashlib_s:.2f} s of bare hashing, {f.ratio:.2f}x "
             f"({'met' if f.ratio <= 2 else 'NOT met'}).")
@@ -259,7 +284,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="events to sequence; the verified log has as many leaves")
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3,
-                        help="timed runs of verification and of bare hashing (best is kept)")
+                        help="timed verifications and bare hashings per run (all reported)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="whole runs, each on a fresh database (all reported)")
+    parser.add_argument("--no-event-check", action="store_true",
+                        help="skip the verification that re-derives every leaf from its event")
     parser.add_argument("--postgres-url", default=os.environ.get("PORCHLIGHT_TEST_POSTGRES_URL"))
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--results", type=Path, help="write a Markdown report here")
@@ -271,14 +300,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> None:
     args = parse(argv)
     results, server = [], None
-    if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as workdir, sqlite_engine(Path(workdir)) as engine:
-            results.append(run_backend("SQLite", engine, args))
-    if args.postgres_url:
-        with postgres_engine(args.postgres_url) as engine:
-            with engine.connect() as connection:
-                server = connection.execute(text("SHOW server_version")).scalar_one()
-            results.append(run_backend("PostgreSQL", engine, args))
+    for run in range(1, args.runs + 1):
+        if not args.skip_sqlite:
+            with tempfile.TemporaryDirectory() as workdir, sqlite_engine(Path(workdir)) as engine:
+                results.append(run_backend("SQLite", engine, args, run))
+        if args.postgres_url:
+            with postgres_engine(args.postgres_url) as engine:
+                with engine.connect() as connection:
+                    server = connection.execute(text("SHOW server_version")).scalar_one()
+                results.append(run_backend("PostgreSQL", engine, args, run))
     text_report = report(results, args, server)
     print(text_report)
     if args.results:

@@ -26,7 +26,11 @@ from porchlight.audit.domain import (
     leaf_hash,
     root_from_leaf_hashes,
 )
-from porchlight.audit.services.log import leaf_bytes, leaf_time, safe_payload
+from porchlight.audit.services.log import (
+    leaf_bytes,
+    leaf_time,
+    safe_payload,
+)
 from porchlight.audit.services.ports import LeafRow, QueuedEvent, StoredCheckpoint
 from porchlight.audit.services.tree import RecomputedTree
 from porchlight.audit.services.verify import verify_log

@@ -168,6 +168,19 @@ def test_corrupt_storage_is_refused(tree: InMemoryTree) -> None:
         CompactRange.from_nodes(-1, tree.get_node)
 
 
+@pytest.mark.parametrize("size", [0, 1, 5, 8, 13])
+def test_append_all_is_append_leaf_by_leaf(entries: list[bytes], size: int) -> None:
+    one, many = CompactRange(), CompactRange()
+    for entry in entries[:size]:
+        one.append(leaf_hash(entry))
+    many.append_all([leaf_hash(entry) for entry in entries[:size]])
+    more = [leaf_hash(entry) for entry in entries[size:size + 40]]
+    assert many.append_all(more) == [node for value in more for node in one.append(value)]
+    assert (many.size, many.root()) == (one.size, one.root())
+    with pytest.raises(ValueError):
+        many.append_all([more[0], b"x" * 31])
+
+
 def test_append_rejects_values_that_are_not_leaf_hashes() -> None:
     compact = CompactRange()
     for bad in (b"", b"x" * 31, b"x" * 33):

@@ -26,7 +26,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Uuid,
     and_,
+    any_,
+    bindparam,
     func,
     insert,
     literal_column,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
 from porchlight.audit.adapters.tables import (
@@ -78,11 +82,17 @@ _INSERT = {
 _LEVELS_PER_QUERY = 16
 
 
+# Keyset reads of the queue: the next events after an id, in id order.  One-sided on
+# purpose: with a two-sided range (``id > a AND id <= b``) and no fresh statistics, as
+# after a burst of events, PostgreSQL estimates 0.5% of the table, prefers a bitmap scan
+# of the whole range and a top-N sort to the primary-key index, and every batch of a
+# backlog then reads the rest of the backlog (40 ms instead of 1.4 ms for 5,000 of
+# 200,000 events; quadratic in the backlog).  The horizon is applied to the rows read:
+# the limit never exceeds the ids below it, so only ids lost to gaps are read past it.
 _EVENTS_SQL = (
-    "SELECT id, kind, version, occurred_at, actor_id, payload FROM audit_events "
-    "WHERE id > {mark} AND id <= {mark} ORDER BY id LIMIT {mark}"
+    "SELECT id, kind, version, occurred_at, actor_id, CAST(payload AS TEXT) FROM audit_events "
+    "WHERE id > {mark} ORDER BY id LIMIT {mark}"
 )
-_NO_BOUND = 2**63 - 1
 
 
 def _sqlite_event(row: Sequence[Any]) -> QueuedEvent:
@@ -95,12 +105,15 @@ def _sqlite_event(row: Sequence[Any]) -> QueuedEvent:
 
 
 def _postgres_event(row: Sequence[Any]) -> QueuedEvent:
-    """psycopg already gives an aware datetime, a UUID and the decoded JSON."""
-    return QueuedEvent(*row)
+    """psycopg already gives an aware datetime and a UUID; the payload comes as its text
+    (``json.loads`` directly: psycopg's JSON loader costs twice as much per row)."""
+    event_id, kind, version, occurred_at, actor_id, payload = row
+    return QueuedEvent(event_id, kind, version, occurred_at, actor_id, json.loads(payload))
 
 
 def event_decoder(connection: Connection) -> Callable[[Sequence[Any]], QueuedEvent]:
-    """Decode raw audit_events rows (id, kind, version, occurred_at, actor_id, payload).
+    """Decode raw audit_events rows (id, kind, version, occurred_at, actor_id, payload as
+    text: ``CAST(payload AS TEXT)``).
 
     The sequencer and the verifier read events in bulk below SQLAlchemy's type layer, which
     would otherwise cost more than encoding the leaf; both use this one decoder.
@@ -268,15 +281,24 @@ class SqlLogWriter(SqlLogView):
         return None if data is None else leaf_batch_time(data)
 
     def accounts(self, ids: Collection[UUID]) -> dict[UUID, AccountFacts]:
+        """One query, one parameter, however many ids: an array on PostgreSQL, a JSON
+        list on SQLite.  (IN lists of 500 cost ten statements a batch, each compiled and
+        parsed anew by SQLAlchemy and psycopg: 8 µs an event, more than the query.)"""
         c = accounts.c
         found: dict[UUID, AccountFacts] = {}
-        wanted = sorted(ids)
-        for start in range(0, len(wanted), 500):
-            query = select(c.id, c.kind, c.staff_role, c.agency_id).where(
-                c.id.in_(wanted[start:start + 500]))
-            for row in self.connection.execute(query):
-                role = None if row.staff_role is None else str(row.staff_role)
-                found[row.id] = AccountFacts(str(row.kind), role, row.agency_id)
+        if not ids:
+            return found
+        if self.connection.dialect.name == "postgresql":
+            wanted = bindparam("ids", list(ids), type_=postgresql.ARRAY(Uuid))
+            condition = c.id == any_(wanted)
+        else:  # SQLite keeps UUIDs as 32 hex digits (SQLAlchemy's Uuid)
+            listed = bindparam("ids", json.dumps([value.hex for value in ids]))
+            condition = c.id.in_(select(literal_column("value")).select_from(
+                func.json_each(listed)))
+        query = select(c.id, c.kind, c.staff_role, c.agency_id).where(condition)
+        for row in self.connection.execute(query):
+            role = None if row.staff_role is None else str(row.staff_role)
+            found[row.id] = AccountFacts(str(row.kind), role, row.agency_id)
         return found
 
     def forget(self, account_id: UUID) -> int:
@@ -285,9 +307,19 @@ class SqlLogWriter(SqlLogView):
         return deleted.rowcount or 0
 
     def queued_events(self, after_id: int, up_to: int | None, limit: int) -> list[QueuedEvent]:
-        bound = _NO_BOUND if up_to is None else up_to
+        if up_to is not None:
+            limit = min(limit, up_to - after_id)
+            if limit <= 0:
+                return []
         sql = _EVENTS_SQL.format(mark=mark(self.connection))
-        rows = self.connection.exec_driver_sql(sql, (after_id, bound, limit)).all()
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:  # plain tuples: SQLAlchemy's rows would cost a microsecond each
+            cursor.execute(sql, (after_id, limit))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        if up_to is not None and rows and rows[-1][0] > up_to:
+            rows = [row for row in rows if row[0] <= up_to]
         return list(map(event_decoder(self.connection), rows))
 
     def append(self, leaves: Sequence[LeafRow], nodes: Sequence[Node],

@@ -27,7 +27,8 @@ _LEAVES_SQL = (
 )
 _LEAF_EVENTS_SQL = (
     "SELECT l.leaf_index, l.data, l.event_id, e.id, e.kind, e.version, e.occurred_at, "
-    "e.actor_id, e.payload FROM audit_leaves l LEFT JOIN audit_events e ON e.id = l.event_id "
+    "e.actor_id, CAST(e.payload AS TEXT) FROM audit_leaves l "
+    "LEFT JOIN audit_events e ON e.id = l.event_id "
     "WHERE l.leaf_index < {mark} ORDER BY l.leaf_index"
 )
 _LEAF_DATA_SQL = (

@@ -128,6 +128,25 @@ class CompactRange:
         self._size += 1
         return created
 
+    def append_all(self, leaf_hashes: Sequence[bytes]) -> list[Node]:
+        """``append`` for many leaves: every complete node they create, in order."""
+        if not all(isinstance(value, bytes) and len(value) == HASH_SIZE
+                   for value in leaf_hashes):
+            raise ValueError(f"leaf hashes must be {HASH_SIZE} bytes")
+        sha, prefix, hashes = _sha256, NODE_PREFIX, self._hashes
+        created: list[Node] = []
+        for index, current in enumerate(leaf_hashes, self._size):
+            created.append((0, index, current))
+            level = 0
+            while index & 1:
+                current = sha(prefix + hashes.pop() + current).digest()
+                index >>= 1
+                level += 1
+                created.append((level, index, current))
+            hashes.append(current)
+        self._size += len(leaf_hashes)
+        return created
+
     def extend(self, leaf_hashes: Iterable[bytes]) -> None:
         """Append many leaf hashes without reporting the nodes created (bulk fast path).
 

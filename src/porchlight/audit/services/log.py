@@ -27,6 +27,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from uuid import UUID
 
 from porchlight.audit.domain import (
@@ -328,16 +329,15 @@ class Sequencer:
         items = self._leaves(writer, events, time)
         border = writer.nodes(range_nodes(0, size)) if size else {}
         compact = CompactRange.from_nodes(size, lambda level, index: border[(level, index)])
-        leaves: list[LeafRow] = []
-        nodes = []
-        openings: list[OpeningRow] = []
-        for data, event_id, held in items:
-            index = compact.size
-            digest = leaf_hash(data)
-            leaves.append((index, event_id, data, digest))
-            nodes.extend(compact.append(digest))
-            openings.extend((index, slot, event_id, account, agency, secret)
-                            for slot, account, agency, secret in held)
+        first = compact.size
+        hashes = [leaf_hash(data) for data, _, _ in items]
+        nodes = compact.append_all(hashes)
+        leaves: list[LeafRow] = [(index, event_id, data, digest) for index, (data, event_id, _),
+                                 digest in zip(count(first), items, hashes)]
+        openings: list[OpeningRow] = [
+            (index, slot, event_id, account, agency, secret)
+            for index, (_, event_id, held) in zip(count(first), items) if held
+            for slot, account, agency, secret in held]
         writer.append(leaves, nodes, openings)
         return compact.size
 
@@ -346,7 +346,7 @@ class Sequencer:
         """Every event's leaf and openings, the padding, in a random order."""
         accounts = writer.accounts(_accounts_named(events))
         items: list[tuple[bytes, int | None, list[_Held]]] = []
-        pool, real = _SecretPool(), 0
+        pool, real = _SecretPool(len(events) + self.config.pad_to), 0
         for event in events:
             if disclosure.is_public(event.kind):
                 items.append(_public_leaf(event, time, accounts, pool))
@@ -397,15 +397,16 @@ class Sequencer:
 
 
 class _SecretPool:
-    """Fresh 32-byte secrets, read from the OS a thousand at a time (one system call per
-    thousand events instead of one each); each is handed out once."""
+    """Fresh 32-byte secrets, read from the OS ``expected`` at a time (a batch's worth: one
+    system call per batch rather than one per event); each is handed out once."""
 
-    def __init__(self) -> None:
-        self._buffer, self._at = b"", 0
+    def __init__(self, expected: int = 1024) -> None:
+        self._buffer, self._at, self._count = b"", 0, max(1, expected)
 
     def take(self) -> bytes:
         if self._at >= len(self._buffer):
-            self._buffer, self._at = secrets.token_bytes(disclosure.SECRET_SIZE * 1024), 0
+            self._buffer = secrets.token_bytes(disclosure.SECRET_SIZE * self._count)
+            self._at = 0
         self._at += disclosure.SECRET_SIZE
         return self._buffer[self._at - disclosure.SECRET_SIZE:self._at]
 
