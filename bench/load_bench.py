@@ -399,8 +399,10 @@ def deployment(config: Config, folder: Path, clip: Path) -> Iterator[Deployment]
             import redis
 
             client = redis.Redis.from_url(config.redis_url)
-            for key in client.scan_iter(f"*{config.env['PORCHLIGHT_JOBS__QUEUE_NAME']}*"):
-                client.delete(key)
+            name = config.env["PORCHLIGHT_JOBS__QUEUE_NAME"]  # huey drops the dash in some keys
+            for pattern in (f"*{name}*", f"*{name.replace('-', '')}*"):
+                for key in client.scan_iter(pattern):
+                    client.delete(key)
 
 
 # ---- steps ---------------------------------------------------------------------------------
