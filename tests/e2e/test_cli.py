@@ -123,3 +123,17 @@ def test_serve_in_development_names_its_own_port(monkeypatch: pytest.MonkeyPatch
     assert runner.invoke(app, ["serve", "--port", "8125"]).exit_code == 0  # not development
     assert seen == ["http://127.0.0.1:8123", "http://127.0.0.1:9000",
                     "https://porchlight.example.org", None]
+
+
+def test_serve_starts_several_web_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--workers hands uvicorn the process count (it then needs the app as an import
+    string, which serve always passes); --reload with several processes is refused."""
+    import uvicorn
+
+    seen: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **k: seen.append((app, k["workers"])))
+    assert runner.invoke(app, ["serve", "--workers", "3"]).exit_code == 0
+    assert runner.invoke(app, ["serve"]).exit_code == 0
+    assert seen == [("porchlight.entrypoints.app:create_app", 3),
+                    ("porchlight.entrypoints.app:create_app", 1)]
+    assert runner.invoke(app, ["serve", "--workers", "2", "--reload"]).exit_code == 2

@@ -51,10 +51,17 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
     reload: bool = typer.Option(False, help="Reload on code changes (development)."),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Web processes sharing the port (uvicorn's own supervisor). "
+        "Start more than one with PostgreSQL and PORCHLIGHT_JOBS__IN_PROCESS=false, "
+        "`porchlight worker` processes running the jobs."),
 ) -> None:
     """Serve the web app and the JSON API with uvicorn."""
     import uvicorn
 
+    if reload and workers > 1:
+        console.print("[red]--reload runs one process; leave out --workers[/]")
+        raise typer.Exit(2)
     _follow_port_in_development(host, port)
     uvicorn.run(
         "porchlight.entrypoints.app:create_app",
@@ -62,6 +69,7 @@ def serve(
         host=host,
         port=port,
         reload=reload,
+        workers=workers,
         access_log=False,
         proxy_headers=True,
     )
