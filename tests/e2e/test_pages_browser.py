@@ -23,7 +23,7 @@ PAGES = {
                   "/password/reset/bogus-link", "/invite/bogus-link", "/no/such/page",
                   "/api/v1/docs"],
     "resident_a": ["/account", "/account/mfa", "/cameras", "/clips", "/clips/{clip_id}",
-                   "/inbox", "/inbox/{delivery_id}", "/footage"],
+                   "/inbox", "/inbox/{delivery_id}", "/footage", "/clips/{clip_id}/redact"],
     "officer_x": ["/requests", "/requests/{request_id}", "/requests/{pending_id}",
                   "/account", "/evidence/{evidence_id}/share", "/evidence",
                   "/deletion-requests"],
