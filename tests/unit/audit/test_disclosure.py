@@ -21,6 +21,9 @@ RESIDENT_KINDS = {
     "evidence.access_denied", "legal_demand.owner_notified", "mfa.disabled",
     "mfa.enrolled", "mfa.recovery_codes_issued", "password.changed", "session.ended",
     "signin.failed", "signin.succeeded", "token.issued",
+    # the feed: a resident's posts, comments and reports (and what happens to their posts)
+    "post.drafted", "post.media_prepared", "post.media_failed", "post.published",
+    "post.withdrawn", "post.key_shredded", "post.purged", "comment.posted", "post.reported",
 }
 # Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, one
 # export of an item, a re-share (which is also its copy's evidence id) with the agencies
