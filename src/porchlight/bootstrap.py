@@ -6,6 +6,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -74,6 +75,7 @@ from porchlight.kernel.services.ports import (
     PasswordHasher,
     UnitOfWork,
 )
+from porchlight.redaction.services.ports import Redactor
 from porchlight.requests.domain.requests import ScopePolicy
 from porchlight.requests.services.video_requests import RequestsKit
 
@@ -89,6 +91,9 @@ class Container:
     security: Security = field(repr=False)
     session_factory: sessionmaker[Session] = field(repr=False)
     footage_override: Footage | None = field(default=None, repr=False)
+    # Builds the face-blurring engine the feed's media job uses (Redactor port of
+    # porchlight.redaction.services.ports); None until a real engine is wired here.
+    redactor: Callable[[], Redactor] | None = field(default=None, repr=False)
 
     @functools.cached_property
     def footage(self) -> Footage:
@@ -118,7 +123,8 @@ class Container:
                      collect_cosignatures=(self.collect_cosignatures
                                            if self.settings.audit.witnesses else None),
                      sequence_every=timedelta(seconds=audit.batch_seconds),
-                     checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds))
+                     checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds),
+                     redactor=self.redactor)
         inline = self.settings.job_backend == "inline"
         grace = 0.0 if inline else self.settings.jobs.sweep_interval_seconds
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
@@ -256,6 +262,7 @@ def build(
     session_factory: sessionmaker[Session] | None = None,
     mailer: Mailer | None = None,
     footage: Footage | None = None,
+    redactor: Callable[[], Redactor] | None = None,
 ) -> Container:
     """Build the container; tests pass their own clock, engine or session factory."""
     settings = settings or Settings()
@@ -274,6 +281,7 @@ def build(
         security=build_security(settings, passwords, mailer or build_mailer(settings)),
         session_factory=factory,
         footage_override=footage,
+        redactor=redactor,
     )
 
 

@@ -59,7 +59,7 @@ class SqlPostRepository(_Repository[Post]):
                                             Post.purged_at.is_(None))
                          .order_by(Post.removed_at.desc()).limit(limit))
 
-    def known_media_keys(self, keys: Sequence[str]) -> set[str]:
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
         return set(self.session.scalars(select(Post.media_key)
                                         .where(Post.media_key.in_(list(keys)))))
 

@@ -400,10 +400,17 @@ class Post(Removable):
         else:
             self.purge_reason = reason
 
+    def media_deleted(self, *, now: datetime, actor_id: UUID | None) -> None:
+        """The media's bytes are gone (after ``shred``); a post that is going as a whole
+        (expired, withdrawn) is purged with them."""
+        self.media_key = None
+        if self.purge_reason is not None:
+            self.mark_purged(now=now, reason=self.purge_reason, actor_id=actor_id)
+
     def mark_purged(self, *, now: datetime, reason: str, actor_id: UUID | None) -> None:
         if self.purged_at is not None:
             return
         self.purged_at, self.purge_reason = now, reason
-        self.title, self.description, self.media_key = "", "", None
+        self.title, self.description = "", ""
         self.record(PostPurged(actor_id=actor_id, post_id=self.id, reason=reason,
                                owner_id=self.author_id))

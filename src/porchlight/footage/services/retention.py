@@ -162,7 +162,8 @@ def sweep_orphans(uow: UnitOfWork, store: FootageStore, now: datetime) -> int:
     its upload may still be on its way to the database.
     """
     removed = 0
-    for prefix, repository in (("clips/", "clips"), ("evidence/", "evidence")):
+    for prefix, repository in (("clips/", "clips"), ("evidence/", "evidence"),
+                               ("posts/", "posts")):
         # evidence too: a copy published by a derivation killed before its commit
         for chunk in _chunks(store.keys(prefix), 200):
             with uow.reading():

@@ -21,12 +21,15 @@ from porchlight.audit.services.log import SequenceResult
 from porchlight.audit.services.witness import Collected
 from porchlight.custody.services import demands, evidence, reshare
 from porchlight.custody.services import retention as custody_retention
+from porchlight.feed.services import posting
+from porchlight.feed.services import retention as feed_retention
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.jobs.services.jobs import Handler, Progress
 from porchlight.kernel.services.messagebus import sequence_audit_log
 from porchlight.kernel.services.ports import UnitOfWork
+from porchlight.redaction.services.ports import Redactor
 from porchlight.requests.services import video_requests
 from porchlight.requests.services.video_requests import RequestsKit
 
@@ -49,6 +52,11 @@ class JobKit:
     collect_cosignatures: Callable[[], list[Collected]] | None
     sequence_every: timedelta
     checkpoint_every: timedelta
+    # the face-blurring engine for feed posts (None: posts asking for blurring fail)
+    redactor: Callable[[], Redactor] | None = None
+
+    def feed(self) -> posting.FeedKit:
+        return posting.FeedKit(self.footage(), self.redactor, self.workdir / "posts")
 
 
 def handlers(kit: JobKit) -> dict[str, Handler]:
@@ -118,7 +126,18 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
         if refused:  # retried with backoff; dead letters show a witness that stays down
             raise WitnessUnavailable(", ".join(c.witness for c in refused))
 
-    return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
+    def prepare_post_media(args: dict[str, Any], progress: Progress) -> None:
+        posting.prepare_media(kit.uow(), kit.feed(), UUID(args["post_id"]), progress)
+
+    def purge_post(args: dict[str, Any], progress: Progress) -> None:
+        feed_retention.finish_purge(kit.uow(), kit.footage().store, UUID(args["post_id"]))
+
+    def feed_clip_gone(args: dict[str, Any], progress: Progress) -> None:
+        feed_retention.source_gone(kit.uow(), UUID(args["clip_id"]))
+
+    return {"evidence.derive": derive_evidence,
+            "post.prepare_media": prepare_post_media, "post.purge": purge_post,
+            "feed.clip_gone": feed_clip_gone, "clip.purge": purge_clip,
             "audit.witness": witness,
             "evidence.delete": delete_evidence, "mail.evidence_purged": evidence_purged,
             "evidence.reshare": reshare_evidence, "mail.evidence_reshared": evidence_reshared,
