@@ -29,7 +29,7 @@ from porchlight.footage.services import library
 from porchlight.jobs.services import jobs
 from porchlight.kernel.domain.errors import PermissionDenied
 from porchlight.kernel.domain.geo import LatLon
-from porchlight.kernel.domain.policies import require_agency_staff
+from porchlight.kernel.domain.policies import require_agency_staff, require_supervisor
 from porchlight.kernel.services.messagebus import post_media_job_key
 
 router = APIRouter(include_in_schema=False)
@@ -182,7 +182,8 @@ class PublicSafetyForm(FormModel):
 
 def _agency_page(request: Request, uow: UowDep, me: ActorDep, status: int = 200, **extra
                  ) -> HTMLResponse:
-    staff = require_agency_staff(me)
+    staff = require_supervisor(me, require_agency_staff(me).agency_id,
+                               "publish a public safety post")
     with uow.reading():
         agency = uow.agencies.get(staff.agency_id)
     if agency is None or not agency.is_verified:
