@@ -138,9 +138,9 @@ class Removable(Entity):
                ) -> None:
         if self.removed_at is not None:
             raise Conflict("this is already removed")
+        reason, note = Reason(reason), clean_note(note, required=True)  # check, then change
         self.removed_at, self.removed_by = now, admin_id
-        self.removed_reason = Reason(reason).value
-        self.removed_note = clean_note(note, required=True)
+        self.removed_reason, self.removed_note = reason.value, note
         post_id, comment_id = self._target()
         self.record(ContentRemoved(actor_id=admin_id, post_id=post_id, comment_id=comment_id,
                                    reason=self.removed_reason))
