@@ -41,8 +41,7 @@ def choices() -> dict:
     return {"categories": [(c.value, c.label) for c in Category],
             "reasons": [(r.value, r.label) for r in Reason],
             "radii": [(r, f"{r / 1000:g} km") for r in RADIUS_CHOICES],
-            "expiry_options": [("", "As long as allowed (the clip's retention, at most "
-                                    "60 days for text)"),
+            "expiry_options": [("", "As long as allowed"),
                                *((d, f"{d} days" if d > 1 else "1 day")
                                  for d in EXPIRY_CHOICES_DAYS)],
             "rules": RULES}
