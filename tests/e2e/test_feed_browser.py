@@ -30,7 +30,9 @@ def site(settings: Settings) -> Iterator[tuple[str, support.Deployment]]:
     yield from _serve_d(_deployment(settings, DOWN_TILES))
 
 
-def test_a_post_reaches_a_neighbours_list_and_map_and_is_reported(site, chromium) -> None:
+def test_a_post_reaches_a_neighbours_list_and_map_and_is_reported(
+    site, chromium  # noqa: F811 - the fixture imported above
+) -> None:
     base, d = site
     author = Watched(chromium, base, PHONE)
     page = author.page
