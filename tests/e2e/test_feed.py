@@ -151,7 +151,11 @@ def test_a_clip_post_is_a_blurred_trimmed_copy_made_by_the_job_and_previewed_fir
     assert seen.status_code == 206 and seen.headers["content-disposition"] == "inline"
     assert d.signed_in("far").get(f"/feed/posts/{post_id}/media").status_code == 404
     assert d.browser().get(f"/api/v1/feed/posts/{post_id}").status_code == 401
-    assert "post.media_prepared" in _kinds(d)
+    kinds = _kinds(d)
+    assert "post.media_prepared" in kinds
+    # the author's preview and the neighbour's first range start a playback each; the
+    # unpublished and far-away asks are refusals
+    assert kinds.count("post.media_viewed") == 2 and kinds.count("post.access_denied") == 2
 
 
 def test_with_blurring_off_the_copy_is_a_plain_trim_and_without_an_engine_blur_fails(

@@ -12,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
-from porchlight.entrypoints.web.clip_pages import ranged_response
+from porchlight.entrypoints.methods import head_only
+from porchlight.entrypoints.web.clip_pages import ranged_response, starts_playback
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
 from porchlight.feed.domain.moderation import RULES, Reason
@@ -125,10 +126,13 @@ async def media(request: Request, container: ContainerDep, me: ActorDep,
                 post_id: UUID) -> Response:
     """The post's derived copy, played in the page: inline, never cached, no download."""
     kit = posting.FeedKit(container.footage, container.redactor, container.settings.data_dir)
-    opened = await run_in_threadpool(reading.open_media, container.uow(), kit, me, post_id)
+    header = request.headers.get("range")
+    opened = await run_in_threadpool(reading.open_media, container.uow(), kit, me, post_id,
+                                     record=starts_playback(header)
+                                     and not head_only(request.scope))
     post = opened.post
     response = ranged_response(
-        request.headers.get("range"), post.media_size, opened.media_type,
+        header, post.media_size, opened.media_type,
         lambda start, end: kit.footage.store.read(post.media_key, opened.data_key, start, end))
     response.headers.update(MEDIA_HEADERS)
     return response

@@ -145,6 +145,23 @@ class PostPurged(DomainEvent):
     owner_id: UUID | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class PostMediaViewed(DomainEvent):
+    """Someone started playing a post's video (its author's preview included)."""
+
+    kind: ClassVar[str] = "post.media_viewed"
+    post_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostAccessDenied(DomainEvent):
+    """A post's video was asked for by someone who may not see it (or it is gone)."""
+
+    kind: ClassVar[str] = "post.access_denied"
+    post_id: UUID
+    reason: str
+
+
 # ---- rules -----------------------------------------------------------------------------
 
 

@@ -31,6 +31,8 @@ from porchlight.feed.domain.posts import (
     Category,
     FeedPage,
     Post,
+    PostAccessDenied,
+    PostMediaViewed,
     check_radius,
 )
 from porchlight.feed.services import cells
@@ -218,13 +220,25 @@ class OpenMedia:
         return "video/webm" if self.post.media_container == "matroska" else "video/mp4"
 
 
-def open_media(uow: UnitOfWork, kit: FeedKit, actor: Actor | None, post_id: UUID
-               ) -> OpenMedia:
-    """The post's derived copy, to whoever may see the post (its author while drafting)."""
+def open_media(uow: UnitOfWork, kit: FeedKit, actor: Actor | None, post_id: UUID, *,
+               record: bool) -> OpenMedia:
+    """The post's derived copy, to whoever may see the post (its author while drafting).
+    Footage: a refusal is audited (``post.access_denied``), and so is the start of a
+    playback when ``record`` (``post.media_viewed``; later ranges of it are not)."""
     with uow.reading():
-        _, post = _visible(uow, actor, post_id)
-        if not post.media_readable:
-            raise NotFound("this post has no video")
+        who = viewer(uow, actor, admins=True)  # no one to audit: not signed in, or barred
+        post = uow.posts.get(post_id)
+        allowed = may_see(who, post, uow.clock.now()) and post.media_readable
+    if not allowed:
+        with uow:
+            uow.record(PostAccessDenied(actor_id=who.account.id, post_id=post_id,
+                                        reason="no_video" if post else "no_such_post"))
+            uow.commit()
+        raise NotFound("no such post")
+    if record:
+        with uow:
+            uow.record(PostMediaViewed(actor_id=who.account.id, post_id=post.id))
+            uow.commit()
     return OpenMedia(post, kit.footage.vault.open(post.wrapped_key,
                                                   context=key_context(post.id)))
 
