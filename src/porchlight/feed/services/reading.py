@@ -33,6 +33,7 @@ from porchlight.feed.domain.posts import (
     Post,
     PostAccessDenied,
     PostMediaViewed,
+    PostStatus,
     check_radius,
 )
 from porchlight.feed.services import cells
@@ -180,8 +181,10 @@ def _within_reach(who: Viewer, post: Post) -> bool:
 def may_see(who: Viewer, post: Post | None, now: datetime) -> bool:
     if post is None or post.is_purged:
         return False
-    if post.author_id == who.account.id or who.is_admin:
+    if post.author_id == who.account.id:
         return True
+    if who.is_admin:  # moderation: what was published, removed or not; never a draft
+        return post.status is PostStatus.PUBLISHED
     return post.is_visible(now) and _within_reach(who, post)
 
 
