@@ -10,8 +10,8 @@ real repositories see a transaction's own pending changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import NAMESPACE_OID, UUID, uuid5
 
