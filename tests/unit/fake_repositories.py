@@ -428,7 +428,8 @@ class FakePostRepository(FakeRepository[Post]):
         return self._where(lambda p: p.source_clip_id == clip_id)
 
     def expired(self, now: datetime, limit: int) -> Sequence[Post]:
-        return self._where(lambda p: p.purged_at is None and p.expires_at <= now,
+        return self._where(lambda p: p.purged_at is None and p.expires_at <= now
+                           and p.purge_reason is None,
                            lambda p: (p.expires_at, p.id), limit=limit)
 
     def removed(self, limit: int = 100) -> Sequence[Post]:

@@ -50,8 +50,10 @@ class SqlPostRepository(_Repository[Post]):
         return self._all(select(Post).where(Post.source_clip_id == clip_id))
 
     def expired(self, now: datetime, limit: int) -> Sequence[Post]:
-        """Posts past their expiry not yet purged, oldest expiry first."""
-        return self._all(select(Post).where(Post.purged_at.is_(None), Post.expires_at <= now)
+        """Posts past their expiry not yet taken down (not purged, nor on their way:
+        withdrawn ones wait for their purge job), oldest expiry first."""
+        return self._all(select(Post).where(Post.purged_at.is_(None), Post.expires_at <= now,
+                                            Post.purge_reason.is_(None))
                          .order_by(Post.expires_at, Post.id).limit(limit))
 
     def removed(self, limit: int = 100) -> Sequence[Post]:
