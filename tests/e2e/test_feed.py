@@ -62,6 +62,10 @@ def _clip(d: Deployment, clip_files: list[Path]) -> UUID:
     return clip_id
 
 
+def settings_tmp(d: Deployment) -> Path:
+    return d.container.settings.data_dir / "tmp" / "posts"
+
+
 def _kinds(d: Deployment) -> list[str]:
     with d.container.engine.connect() as connection:
         return list(connection.scalars(select(tables.audit_events.c.kind)))
@@ -138,6 +142,10 @@ def test_a_clip_post_is_a_blurred_trimmed_copy_made_by_the_job_and_previewed_fir
     assert post.source_clip_id == clip_id and post.source_sha256 == clip.sha256
     assert post.media_sha256 and post.media_sha256 != clip.sha256
     assert post.media_key.startswith("posts/") and post.media_key != clip.object_key
+    kit = posting.FeedKit(d.container.footage, lambda: d.redactor, settings_tmp(d))
+    posting.prepare_media(d.container.uow(), kit, post_id)  # the job again: nothing to do
+    assert list(d.container.footage.store.keys("posts/")) == [post.media_key]
+    assert len(d.redactor.calls) == 1
     preview = browser.get(f"/feed/posts/{post_id}")
     assert 'controlslist="nodownload' in preview.text and 'data-testid="publish"' in preview.text
     media = browser.get(f"/feed/posts/{post_id}/media")
@@ -431,3 +439,17 @@ def test_a_withdrawn_post_loses_its_words_and_its_video(
     assert not d.container.footage.store.exists(key)
     assert reading.my_posts(d.container.uow(), resident) == []
     assert Reason.FACES.label  # the rules' vocabulary is there for the forms
+
+
+def test_a_copy_left_by_a_job_killed_before_its_commit_is_swept_as_an_orphan(
+    d: Deployment, tmp_path: Path
+) -> None:
+    from porchlight.footage.services import retention as footage_retention
+
+    store = d.container.footage.store
+    stray = tmp_path / "stray"
+    stray.write_bytes(b"not a committed post")
+    with store.seal("posts/20261101T000000-0000-stray.video", stray, b"k" * 32) as staged:
+        staged.publish()
+    removed = footage_retention.sweep_orphans(d.container.uow(), store, d.clock.now())
+    assert removed == 1 and list(store.keys("posts/")) == []
