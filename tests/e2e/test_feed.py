@@ -228,6 +228,7 @@ def test_only_posts_within_the_radius_are_in_the_feed(d: Deployment) -> None:
     neighbour = d.signed_in("resident_a")
     assert "Across town" not in neighbour.get("/feed?radius_m=1000").text
     assert "Across town" in neighbour.get("/feed?radius_m=5000").text
+    assert "Across town" in neighbour.get("/feed").text  # the choice is remembered
     assert "Across town" not in d.signed_in("far").get("/feed?radius_m=5000").text
     assert neighbour.get("/feed?radius_m=9000").status_code == 422
 

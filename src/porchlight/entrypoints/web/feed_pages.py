@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import Field
 
+from porchlight.entrypoints.auth import set_cookie
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
 from porchlight.entrypoints.methods import head_only
 from porchlight.entrypoints.web.clip_pages import ranged_response, starts_playback
@@ -48,13 +49,28 @@ def choices() -> dict:
             "rules": RULES}
 
 
+RADIUS_COOKIE = "pl_feed_radius"  # the radius the resident chose last (this browser)
+
+
+def _remembered_radius(request: Request) -> int:
+    text = request.cookies.get(RADIUS_COOKIE, "")
+    radius = int(text) if text.isdigit() else DEFAULT_RADIUS_M
+    return radius if MIN_RADIUS_M <= radius <= MAX_RADIUS_M else DEFAULT_RADIUS_M
+
+
 @router.get("/feed", response_class=HTMLResponse)
 def feed_page(request: Request, uow: UowDep, me: ActorDep,
-              radius_m: Annotated[int, Query(ge=MIN_RADIUS_M, le=MAX_RADIUS_M)] = DEFAULT_RADIUS_M,
+              radius_m: Annotated[int | None, Query(ge=MIN_RADIUS_M, le=MAX_RADIUS_M)] = None,
               category: Annotated[Category | None, Query()] = None,
               cursor: Annotated[str | None, Query(max_length=200)] = None) -> HTMLResponse:
-    view = reading.feed(uow, me, radius_m=radius_m, category=category, cursor=cursor)
-    return render(request, "feed.html", view=view, more_from=cursor is not None, **choices())
+    """The feed around the viewer; the radius chosen is remembered for the next visit."""
+    chosen = radius_m if radius_m is not None else _remembered_radius(request)
+    view = reading.feed(uow, me, radius_m=chosen, category=category, cursor=cursor)
+    response = render(request, "feed.html", view=view, more_from=cursor is not None,
+                      **choices())
+    if radius_m is not None:
+        set_cookie(request, response, RADIUS_COOKIE, str(radius_m))
+    return response
 
 
 class PostForm(FormModel):
