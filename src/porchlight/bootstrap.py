@@ -132,7 +132,7 @@ class Container:
                                            if self.settings.audit.witnesses else None),
                      sequence_every=timedelta(seconds=audit.batch_seconds),
                      checkpoint_every=timedelta(seconds=audit.checkpoint_interval_seconds),
-                     redaction=lambda: self.redaction)
+                     redaction=lambda: self.redaction, redactor=lambda: self.redactor)
         inline = self.settings.job_backend == "inline"
         grace = 0.0 if inline else self.settings.jobs.sweep_interval_seconds
         return JobRunner(self.uow, job_handlers.handlers(kit), self.queue,
@@ -270,6 +270,7 @@ def build(
     session_factory: sessionmaker[Session] | None = None,
     mailer: Mailer | None = None,
     footage: Footage | None = None,
+    redactor: Redactor | None = None,
 ) -> Container:
     """Build the container; tests pass their own clock, engine or session factory."""
     settings = settings or Settings()
@@ -288,6 +289,7 @@ def build(
         security=build_security(settings, passwords, mailer or build_mailer(settings)),
         session_factory=factory,
         footage_override=footage,
+        redactor_override=redactor,
     )
 
 

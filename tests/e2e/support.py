@@ -122,10 +122,12 @@ class Browser(TestClient):
 
 
 def build_deployment(settings: Settings, engine: Engine | None = None,
-                     mailer: RecordingMailer | None = None) -> Deployment:
+                     mailer: RecordingMailer | None = None, redactor=None) -> Deployment:
+    """``redactor``: a face redaction engine in place of the configured one."""
     clock = FixedClock(T0)
     mailer = mailer or RecordingMailer()
-    container = bootstrap.build(settings, clock=clock, mailer=mailer, engine=engine)
+    container = bootstrap.build(settings, clock=clock, mailer=mailer, engine=engine,
+                                redactor=redactor)
     container.migrate()
     deployment = Deployment(container, create_app(container=container), clock, mailer)
     _cast(deployment)
@@ -232,9 +234,10 @@ def one_clip(tmp_path_factory, name: str) -> list[Path]:
     return [make_demo_clip(folder / "0.mp4", seconds=2, width=320, height=180, seed=0)]
 
 
-def verified_deployment(settings: Settings, *, only_x: bool = False) -> Deployment:
+def verified_deployment(settings: Settings, *, only_x: bool = False,
+                        redactor=None) -> Deployment:
     """The cast with agency X (and Y, unless ``only_x``) verified, so they may ask."""
-    deployment = build_deployment(settings)
+    deployment = build_deployment(settings, redactor=redactor)
     with deployment.container.uow() as uow:
         agencies = (deployment.agency_x,) if only_x else (deployment.agency_x,
                                                           deployment.agency_y)

@@ -56,6 +56,12 @@ BEYOND_THE_SCHEMA = frozenset({
     # a legal demand names a verified agency, existing cameras or accounts, a range in the
     # past and a delay only for a warrant or court order: facts of the database and the day
     "POST /api/v1/admin/legal-demands",
+    # the feed's cursor is opaque (only one the feed gave is accepted); a post names one of
+    # the caller's own clips, a part of it within its length and a title measured after
+    # whitespace collapses; a public-safety post's area is a real place
+    "GET /api/v1/feed",
+    "POST /api/v1/feed/posts",
+    "POST /api/v1/feed/public-safety",
 })
 CHECKS = [
     checks.not_a_server_error,

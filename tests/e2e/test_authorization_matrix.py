@@ -263,6 +263,43 @@ ROWS = [
     Row("POST", "/api/v1/agencies", PLATFORM, json={
         "name": "Matrix State", "kind": "state", "center_lat": 45.5, "center_lon": -122.6,
         "radius_m": 90000}),
+    # the Neighbors feed: residents and the staff of a verified agency (X) read it; a post
+    # is also open to platform admins (moderation); residents post and comment; anyone who
+    # sees a post may report it; public-safety posts: a verified agency's supervisors
+    Row("GET", "/feed", RESIDENTS | X_STAFF),
+    Row("GET", "/feed/new", RESIDENTS),
+    Row("POST", "/feed/new", RESIDENTS, form={"category": "pet", "title": "Matrix cat"}),
+    Row("GET", "/feed/posts/{post_id}", RESIDENTS | X_STAFF | PLATFORM),
+    Row("GET", "/feed/posts/{post_id}/media", RESIDENTS | X_STAFF | PLATFORM),
+    Row("POST", "/feed/posts/{post_id}/publish", OWNER),  # 409: already published
+    Row("POST", "/feed/posts/{post_id}/withdraw", OWNER),
+    Row("POST", "/feed/posts/{post_id}/comments", RESIDENTS, form={"body": "Matrix"}),
+    Row("POST", "/feed/posts/{post_id}/report", RESIDENTS | X_STAFF | PLATFORM,
+        form={"reason": "spam"}),
+    Row("GET", "/agency/feed", X_SUPERVISORS),
+    Row("POST", "/agency/feed", X_SUPERVISORS, form={
+        "category": "safety", "title": "Matrix notice", "lat": "45.5122", "lon": "-122.6587",
+        "radius_m": "1000"}),
+    Row("GET", "/admin/moderation", PLATFORM),
+    Row("POST", "/admin/moderation/posts/{post_id}/remove", PLATFORM,
+        form={"reason": "spam", "note": "Matrix removal"}),
+    Row("POST", "/admin/moderation/posts/{post_id}/restore", PLATFORM),  # 409: not removed
+    Row("POST", "/admin/moderation/comments/{comment_id}/remove", PLATFORM,
+        form={"reason": "spam", "note": "Matrix removal"}),
+    Row("POST", "/admin/moderation/comments/{comment_id}/restore", PLATFORM),
+    Row("POST", "/admin/moderation/reports/{report_id}/dismiss", PLATFORM),
+    Row("GET", "/api/v1/feed", RESIDENTS | X_STAFF),
+    Row("POST", "/api/v1/feed/posts", RESIDENTS, json={"category": "pet", "title": "Cat"}),
+    Row("GET", "/api/v1/feed/posts/{post_id}", RESIDENTS | X_STAFF | PLATFORM),
+    Row("POST", "/api/v1/feed/posts/{post_id}/publish", OWNER, json={}),
+    Row("POST", "/api/v1/feed/posts/{post_id}/comments", RESIDENTS, json={"body": "Matrix"}),
+    Row("POST", "/api/v1/feed/posts/{post_id}/reports", RESIDENTS | X_STAFF | PLATFORM,
+        json={"reason": "spam"}),
+    Row("POST", "/api/v1/feed/public-safety", X_SUPERVISORS, json={
+        "title": "Matrix notice", "location": [45.5122, -122.6587], "radius_m": 1000}),
+    Row("POST", "/api/v1/feed/posts/{post_id}/remove", PLATFORM,
+        json={"reason": "spam", "note": "Matrix removal"}),
+    Row("POST", "/api/v1/feed/posts/{post_id}/restore", PLATFORM, json={}),
 ]
 
 
@@ -292,6 +329,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     resident_a.submit("/account/tokens", {"name": "a's token", "scopes": "read"})
     clip_id = _upload_demo_clip(d, resident_a, folder)
     flow = _request_flow(d, clip_id)
+    flow.update(_feed_flow(d, clip_id))
     with d.container.engine.connect() as connection:
         session_id = connection.execute(select(tables.sessions.c.id).where(
             tables.sessions.c.account_id == d.people["resident_a"].id)).scalars().first()
@@ -362,6 +400,25 @@ def _request_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
             "delivery_id": str(item.delivery.id), "evidence_id": str(item_id),
             "consent_id": str(consent_id),
             "hold_id": str(hold_id), "demand_id": str(demand_id)}
+
+
+def _feed_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
+    """Resident A's published clip post (not blurred: no engine here), resident B's comment
+    on it and B's report of it."""
+    from uuid import UUID
+
+    from porchlight.feed.domain.moderation import Reason
+    from porchlight.feed.domain.posts import Category
+    from porchlight.feed.services import moderation, posting
+
+    author, neighbour = support.actor(d, "resident_a"), support.actor(d, "resident_b")
+    post_id = posting.draft_post(d.container.uow(), author, posting.DraftPost(
+        Category.SUSPICIOUS, "Matrix post", clip_id=UUID(clip_id), blur=False))
+    posting.publish(d.container.uow(), author, post_id)
+    comment_id = moderation.add_comment(d.container.uow(), neighbour, post_id, "Seen it")
+    report_id = moderation.report(d.container.uow(), neighbour, post_id, Reason.SPAM)
+    return {"post_id": str(post_id), "comment_id": str(comment_id),
+            "report_id": str(report_id)}
 
 
 def _legal_demand(d: support.Deployment, now):

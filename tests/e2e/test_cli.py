@@ -54,6 +54,7 @@ def test_demo_seed_builds_a_neighbourhood_once(data_dir: Path) -> None:
     assert cameras > 100
     assert _count(data_dir, tables.audit_events) > cameras
     assert _count(data_dir, tables.clips) == 20  # real clips, uploaded through the service
+    assert _count(data_dir, tables.posts) == 5  # four residents' posts, one agency notice
 
     logins = data_dir / "demo-logins.json"
     assert stat.S_IMODE(logins.stat().st_mode) == 0o600

@@ -11,7 +11,7 @@ import pytest
 from porchlight.config import Settings
 from tests.conftest import CHROMIUM, skip_or_fail
 from tests.e2e import support
-from tests.e2e.test_authorization_matrix import _request_flow, _upload_demo_clip
+from tests.e2e.test_authorization_matrix import _feed_flow, _request_flow, _upload_demo_clip
 from tests.e2e.test_browser import CHROMIUM_ARGS, _serve
 
 pytestmark = pytest.mark.browser
@@ -23,20 +23,23 @@ PAGES = {
                   "/password/reset/bogus-link", "/invite/bogus-link", "/no/such/page",
                   "/api/v1/docs"],
     "resident_a": ["/account", "/account/mfa", "/cameras", "/clips", "/clips/{clip_id}",
-                   "/inbox", "/inbox/{delivery_id}", "/footage", "/clips/{clip_id}/redact"],
+                   "/inbox", "/inbox/{delivery_id}", "/footage", "/clips/{clip_id}/redact",
+                   "/feed", "/feed/new", "/feed/posts/{post_id}"],
     "officer_x": ["/requests", "/requests/{request_id}", "/requests/{pending_id}",
                   "/account", "/evidence/{evidence_id}/share", "/evidence",
                   "/deletion-requests"],
-    "supervisor_x": ["/requests/{pending_id}", "/requests/{request_id}"],
+    "supervisor_x": ["/requests/{pending_id}", "/requests/{request_id}", "/feed",
+                     "/agency/feed"],
     "admin_x": ["/agency", "/agencies/{agency_id}/staff"],
-    "platform_admin": ["/admin/agencies", "/agencies/{agency_id}/staff"],
+    "platform_admin": ["/admin/agencies", "/agencies/{agency_id}/staff", "/admin/moderation",
+                       "/feed/posts/{post_id}"],
 }
 # The pages axe checks (the rest share their layout and parts).
 AXE = {"anonymous": ["/", "/signin", "/register", "/audit"],
        "resident_a": ["/cameras", "/clips", "/clips/{clip_id}", "/inbox/{delivery_id}",
-                      "/account", "/footage"],
+                      "/account", "/footage", "/feed", "/feed/new", "/feed/posts/{post_id}"],
        "officer_x": ["/requests", "/requests/{request_id}", "/evidence/{evidence_id}/share"],
-       "platform_admin": ["/admin/agencies"]}
+       "platform_admin": ["/admin/agencies", "/admin/moderation"]}
 
 OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
@@ -81,7 +84,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             browser.sign_in(d.people[actor])
         cookies[actor] = dict(browser.cookies.items())
     clip_id = _upload_demo_clip(d, d.signed_in("resident_a"), folder)
-    params = {"clip_id": clip_id, "agency_id": str(d.agency_x), **_request_flow(d, clip_id)}
+    params = {"clip_id": clip_id, "agency_id": str(d.agency_x), **_request_flow(d, clip_id),
+              **_feed_flow(d, clip_id)}
     for base, _ in _serve(d.app, None):
         yield Site(base, d, params, cookies)
     d.container.close()

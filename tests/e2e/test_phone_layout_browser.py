@@ -16,7 +16,7 @@ from porchlight.requests.services import answers, video_requests
 from porchlight.requests.services.commands import CreateVideoRequest
 from tests.e2e import support
 from tests.e2e.test_accounts import LoggedMail
-from tests.e2e.test_authorization_matrix import _request_flow, _upload_demo_clip
+from tests.e2e.test_authorization_matrix import _feed_flow, _request_flow, _upload_demo_clip
 from tests.e2e.test_browser import _serve
 from tests.e2e.test_pages_browser import OVERFLOW, PHONE, chromium  # noqa: F401 - a fixture
 
@@ -53,6 +53,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         uow.commit()
     clip_id = _upload_demo_clip(d, d.signed_in("resident_a"), folder)
     params = _request_flow(d, clip_id)
+    params.update(_feed_flow(d, clip_id))
     now = d.clock.now()
     with d.container.uow() as uow:
         officer = uow.accounts.get(d.people["officer_x"].id)
@@ -187,3 +188,15 @@ def test_where_is_my_footage_and_the_deletion_task_fit_a_phone(phone, site: Site
     fits(task)
     assert task.locator("[data-testid=deletion-task] button", has_text="Send the answer"
                         ).count() == 1
+
+
+@pytest.mark.parametrize(("who", "path"), [
+    ("resident_a", "/feed"),
+    ("resident_a", "/feed/new"),
+    ("resident_a", "/feed/posts/{post_id}"),
+    ("officer_x", "/feed"),
+    ("supervisor_x", "/agency/feed"),
+    ("platform_admin", "/admin/moderation"),
+])
+def test_the_feed_pages_fit_a_phone(phone, who: str, path: str) -> None:
+    fits(phone(who, path))

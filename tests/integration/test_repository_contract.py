@@ -59,6 +59,7 @@ _REPOSITORY_OF = {
     "OneTimeToken": "one_time_tokens", "RecoveryCode": "recovery_codes", "Clip": "clips",
     "VideoRequest": "requests", "Delivery": "deliveries", "Consent": "consents",
     "EvidenceItem": "evidence", "LegalHold": "holds", "EvidenceShare": "shares",
+    "Post": "posts", "Comment": "comments", "Report": "reports",
 }
 
 
@@ -582,3 +583,85 @@ def test_re_shares_and_their_copies(h: Harness) -> None:
         assert h.uow.evidence.received_by(w.agency.id) == []
         assert h.uow.evidence.get(copy.id).parent_id == item.id
         assert set(ids(h.uow.evidence.for_consent(consent.id))) == {item.id, copy.id}
+
+
+def _post(author_id, title: str, at, *, cell: int = 613209730017394687, **changes):
+    from porchlight.feed.domain.posts import Category, Place, Post
+
+    post = Post.draft(post_id=uuid4(), author_id=author_id, category=Category.PET,
+                      title=title, description="", place=Place(cell, 45.5, -122.6), now=at,
+                      expires_at=at + timedelta(days=60))
+    post.pull_events()
+    for name, value in changes.items():
+        setattr(post, name, value)
+    return post
+
+
+def test_feed_posts_cells_and_pages(h: Harness) -> None:
+    from porchlight.feed.domain.posts import FeedPage, PostStatus
+
+    author = rows.resident(NOW)
+    h.save(author)
+    posts = [_post(author.id, f"Post {i}", NOW + timedelta(minutes=i)) for i in range(5)]
+    h.save(*posts)
+    with h.uow:
+        for i, post in enumerate(posts):
+            stored = h.uow.posts.get(post.id)
+            stored.status, stored.published_at = PostStatus.PUBLISHED, stored.created_at
+            h.uow.posts.show_in(stored, [post.cell] if i else [post.cell, 42, 43])
+        h.uow.commit()
+    later = NOW + timedelta(hours=1)
+    with h.uow.reading():
+        page = h.uow.posts.feed(FeedPage((posts[0].cell, 42), 3, later))
+        assert [p.title for p in page] == ["Post 4", "Post 3", "Post 2"]
+        last = page[-1]
+        rest = h.uow.posts.feed(FeedPage((posts[0].cell, 42), 3, later,
+                                         before=(last.published_at, last.id)))
+        assert [p.title for p in rest] == ["Post 1", "Post 0"]  # the one in 3 cells: once
+        assert sorted(h.uow.posts.cells_of(posts[0].id)) == sorted([posts[0].cell, 42, 43])
+        assert h.uow.posts.feed(FeedPage((42,), 3, posts[0].expires_at)) == []  # expired
+        assert h.uow.posts.feed(FeedPage((42,), 3, later, category="crime")) == []
+    with h.uow:
+        h.uow.posts.hide(posts[4].id)
+        h.uow.posts.show_in(h.uow.posts.get(posts[3].id), [43])  # moved: only in cell 43
+        h.uow.commit()
+    with h.uow.reading():
+        assert [p.title for p in h.uow.posts.feed(FeedPage((posts[0].cell,), 9, later))] == [
+            "Post 2", "Post 1", "Post 0"]
+        assert ids(h.uow.posts.by_author(author.id, limit=2)) == [posts[4].id, posts[3].id]
+        due = NOW + timedelta(days=60, minutes=2)
+        assert ids(h.uow.posts.expired(due, 10)) == [p.id for p in posts[:3]]
+
+
+def test_feed_comments_and_reports(h: Harness) -> None:
+    from porchlight.feed.domain.moderation import Comment, Reason, Report, Resolution
+
+    author, neighbour = rows.resident(NOW), rows.resident(NOW, name="Ben")
+    h.save(author, neighbour)
+    post = _post(author.id, "A post", NOW)
+    h.save(post)
+    first = Comment.write(comment_id=uuid4(), post_id=post.id, author_id=neighbour.id,
+                          body="one", now=NOW + timedelta(minutes=1))
+    second = Comment.write(comment_id=uuid4(), post_id=post.id, author_id=author.id,
+                           body="two", now=NOW)
+    h.save(first, second)
+    on_post = Report.file(report_id=uuid4(), post_id=post.id, comment_id=None,
+                          reporter_id=neighbour.id, reason=Reason.SPAM, note="", now=NOW)
+    on_comment = Report.file(report_id=uuid4(), post_id=post.id, comment_id=first.id,
+                             reporter_id=author.id, reason=Reason.HARASSMENT, note="",
+                             now=NOW + timedelta(seconds=1))
+    h.save(on_post, on_comment)
+    with h.uow:
+        assert ids(h.uow.comments.for_post(post.id)) == [second.id, first.id]
+        assert ids(h.uow.reports.open()) == [on_post.id, on_comment.id]
+        assert ids(h.uow.reports.open_for(post.id, None)) == [on_post.id]
+        assert ids(h.uow.reports.open_for(post.id, first.id)) == [on_comment.id]
+        assert ids(h.uow.reports.by(neighbour.id, post.id)) == [on_post.id]
+        h.uow.reports.get(on_post.id).resolve(admin_id=None, resolution=Resolution.DISMISSED,
+                                              now=NOW)
+        h.uow.comments.get(first.id).remove(admin_id=None, reason=Reason.HARASSMENT,
+                                            note="Not kind.", now=NOW)
+        h.uow.commit()
+    with h.uow.reading():
+        assert ids(h.uow.reports.open()) == [on_comment.id]
+        assert ids(h.uow.comments.removed()) == [first.id]

@@ -10,9 +10,10 @@ real repositories see a transaction's own pending changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from uuid import UUID
+from uuid import NAMESPACE_OID, UUID, uuid5
 
 from porchlight.accounts.domain.accounts import Account, AccountKind
 from porchlight.accounts.domain.agencies import Agency
@@ -27,6 +28,8 @@ from porchlight.custody.domain.demands import DemandStatus, LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
+from porchlight.feed.domain.moderation import Comment, Report
+from porchlight.feed.domain.posts import FeedPage, Post
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -373,6 +376,97 @@ class FakeJobRepository(FakeRepository[Job]):
                            descending=True, limit=limit)
 
 
+POST_CELLS = "post_cells"  # a side table of the fake unit of work (the SQL table's rows)
+
+
+@dataclass(eq=False)
+class PostCell(Entity):
+    """A row of ``post_cells``: the post is shown in this cell's feed."""
+
+    id: UUID  # (post, cell), as one value
+    cell: int
+    post_id: UUID
+    published_at: datetime
+    category: str
+    expires_at: datetime
+
+
+class FakePostRepository(FakeRepository[Post]):
+    table = "posts"
+
+    def show_in(self, post: Post, cells: Sequence[int]) -> None:
+        self.hide(post.id)
+        for cell in sorted(set(cells)):
+            self._uow.stage_new(POST_CELLS, PostCell(
+                uuid5(NAMESPACE_OID, f"{post.id}:{cell}"), cell, post.id, post.published_at,
+                post.category.value, post.expires_at), track=False)
+
+    def hide(self, post_id: UUID) -> None:
+        for row in self._uow.visible(POST_CELLS):
+            if row.post_id == post_id:
+                self._uow.stage_delete(POST_CELLS, row.id)
+
+    def cells_of(self, post_id: UUID) -> list[int]:
+        return [row.cell for row in self._uow.visible(POST_CELLS) if row.post_id == post_id]
+
+    def feed(self, page: FeedPage) -> list[Post]:
+        wanted = set(page.cells)
+        keys = {(row.published_at, row.post_id) for row in self._uow.visible(POST_CELLS)
+                if row.cell in wanted and row.expires_at > page.now
+                and (page.before is None or (row.published_at, row.post_id) < page.before)
+                and (page.since is None or row.published_at >= page.since)
+                and (page.category is None or row.category == page.category)}
+        newest = sorted(keys, reverse=True)[:page.limit]
+        found = self.get_many([post_id for _, post_id in newest])
+        return [found[post_id] for _, post_id in newest if post_id in found]
+
+    def by_author(self, author_id: UUID, limit: int = 200) -> Sequence[Post]:
+        return self._where(lambda p: p.author_id == author_id, lambda p: (p.created_at, p.id),
+                           descending=True, limit=limit)
+
+    def from_clip(self, clip_id: UUID) -> Sequence[Post]:
+        return self._where(lambda p: p.source_clip_id == clip_id)
+
+    def expired(self, now: datetime, limit: int) -> Sequence[Post]:
+        return self._where(lambda p: p.purged_at is None and p.expires_at <= now
+                           and p.purge_reason is None,
+                           lambda p: (p.expires_at, p.id), limit=limit)
+
+    def removed(self, limit: int = 100) -> Sequence[Post]:
+        return self._where(lambda p: p.removed_at is not None and p.purged_at is None,
+                           lambda p: p.removed_at, descending=True, limit=limit)
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted = set(keys)
+        return {p.media_key for p in self._rows() if p.media_key in wanted}
+
+
+class FakeCommentRepository(FakeRepository[Comment]):
+    table = "comments"
+
+    def for_post(self, post_id: UUID) -> Sequence[Comment]:
+        return self._where(lambda c: c.post_id == post_id, lambda c: (c.created_at, c.id))
+
+    def removed(self, limit: int = 100) -> Sequence[Comment]:
+        return self._where(lambda c: c.removed_at is not None, lambda c: c.removed_at,
+                           descending=True, limit=limit)
+
+
+class FakeReportRepository(FakeRepository[Report]):
+    table = "reports"
+
+    def open(self, limit: int = 200) -> Sequence[Report]:
+        return self._where(lambda r: r.resolved_at is None, lambda r: (r.created_at, r.id),
+                           limit=limit)
+
+    def open_for(self, post_id: UUID, comment_id: UUID | None) -> Sequence[Report]:
+        return self._where(lambda r: r.post_id == post_id and r.resolved_at is None
+                           and r.comment_id == comment_id)
+
+    def by(self, reporter_id: UUID, post_id: UUID) -> Sequence[Report]:
+        return self._where(lambda r: r.reporter_id == reporter_id and r.post_id == post_id)
+
+
 class FakeAuditEventRepository:
     """Reads the audit events the fake unit of work committed."""
 
@@ -404,6 +498,9 @@ REPOSITORIES: dict[str, type[FakeRepository[Any]]] = {
     "shares": FakeEvidenceShareRepository,
     "demands": FakeLegalDemandRepository,
     "jobs": FakeJobRepository,
+    "posts": FakePostRepository,
+    "comments": FakeCommentRepository,
+    "reports": FakeReportRepository,
 }
 
 

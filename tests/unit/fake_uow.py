@@ -38,6 +38,7 @@ from porchlight.kernel.services.unit_of_work import (
     WriteLockBusy,
 )
 from tests.unit.fake_repositories import (
+    POST_CELLS,
     REPOSITORIES,
     FakeAuditEventRepository,
     broken_rules,
@@ -62,7 +63,8 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
                  wake: Callable[[list[Job]], None] | None = None) -> None:
         self.woken: list[Job] = []
         super().__init__(clock, bus=bus, wake=wake if wake is not None else self.woken.extend)
-        self.tables: dict[str, dict[UUID, Entity]] = {name: {} for name in REPOSITORIES}
+        self.tables: dict[str, dict[UUID, Entity]] = {name: {}
+                                                      for name in [*REPOSITORIES, POST_CELLS]}
         self.audit: list[DomainEvent] = []
         self.audit_times: list[tuple[datetime, DomainEvent]] = []
         self.commits = 0
@@ -86,6 +88,7 @@ class FakeUnitOfWork(EventCollectingUnitOfWork):
         self.check_open()
         if self.read_only:
             raise ReadOnlyViolation("a unit of work opened with reading() cannot write")
+        self._deleted.discard((table, entity.id))  # type: ignore[attr-defined]  # again
         self._new[(table, entity.id)] = entity  # type: ignore[attr-defined]
         if track:
             self.track(entity)

@@ -27,6 +27,7 @@ from porchlight.entrypoints.api import (
     clips_api,
     demand_api,
     evidence_api,
+    feed_api,
     footage_api,
     hold_api,
     redaction_api,
@@ -50,10 +51,12 @@ from porchlight.entrypoints.web import (
     clip_pages,
     demand_pages,
     evidence_pages,
+    feed_pages,
     footage_pages,
     inbox_pages,
     job_pages,
     map_centre,
+    moderation_pages,
     pages,
     redaction_pages,
     request_pages,
@@ -91,6 +94,9 @@ ROUTERS = (
     evidence_api.router,
     footage_pages.router,
     footage_api.router,
+    feed_pages.router,
+    moderation_pages.router,
+    feed_api.router,
 )
 
 

@@ -6,7 +6,7 @@ on its way (every ``PORCHLIGHT_JOBS__SWEEP_INTERVAL_SECONDS``, default 10 s: a c
 between a commit and its wake-up, a worker killed under a claim), an audit sequencing
 pass nobody asked for (every ``PORCHLIGHT_AUDIT__SWEEP_INTERVAL_SECONDS``, default 30 s:
 what a dead sequencing job left, a checkpoint not yet signed), closing requests past
-their deadline (every 30 s), the retention sweeps of clips and of agencies' evidence
+their deadline (every 30 s), the retention sweeps of clips, of agencies' evidence and of feed posts
 (every 10 minutes), the owners' notices of legal demands whose court-ordered delay
 ended or whose emergency documentation ran out of time (every 5 minutes), and deleting
 finished jobs older than ``PORCHLIGHT_JOBS__KEEP_DONE_DAYS`` (every hour).
@@ -24,6 +24,7 @@ from porchlight.bootstrap import Container
 from porchlight.custody.services import demands
 from porchlight.custody.services import retention as custody_retention
 from porchlight.entrypoints.uploads import upload_dir
+from porchlight.feed.services import retention as feed_retention
 from porchlight.footage.services import retention
 from porchlight.jobs.services import jobs
 from porchlight.requests.services import video_requests
@@ -43,6 +44,7 @@ class Housekeeping:
             ("requests", 30.0, self._requests),
             ("retention", 600.0, self._retention),
             ("evidence retention", 600.0, self._evidence_retention),
+            ("feed retention", 600.0, self._feed_retention),
             ("legal demand notices", 300.0, self._legal_demands),
             ("prune jobs", 3600.0, self._prune_jobs),
         ]
@@ -68,6 +70,9 @@ class Housekeeping:
 
     def _evidence_retention(self) -> int:
         return custody_retention.expire_due(self.container.uow())
+
+    def _feed_retention(self) -> int:
+        return feed_retention.expire_due(self.container.uow())
 
     def _legal_demands(self) -> tuple[int, int]:
         uow = self.container.uow

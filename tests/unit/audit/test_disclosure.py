@@ -23,6 +23,10 @@ RESIDENT_KINDS = {
     "signin.failed", "signin.succeeded", "token.issued",
     "redaction.requested", "redaction.finished", "redaction.failed", "redaction.approved",
     "redaction.shredded",
+    # the feed: a resident's posts, comments and reports (and what happens to their posts)
+    "post.drafted", "post.media_prepared", "post.media_failed", "post.published",
+    "post.withdrawn", "post.key_shredded", "post.purged", "comment.posted", "post.reported",
+    "post.media_viewed", "post.access_denied",
 }
 # Ids that may stand in a public leaf: requests, agencies, evidence, jobs, holds, one
 # export of an item, a re-share (which is also its copy's evidence id) with the agencies

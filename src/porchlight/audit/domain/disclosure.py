@@ -90,6 +90,13 @@ PUBLIC_KINDS: Mapping[str, tuple[str, ...]] = {
     "account.disabled": ("account_id",),  # an admin's act, on a committed account
     "job.died": (),
     "job.retried": (),
+    # the feed: an agency's public-safety post and platform admins' moderation are public
+    # interest; the post, comment and report ids are committed (a neighbour who saw the
+    # post could otherwise link it to the resident's own, committed, entries)
+    "post.public_safety_published": ("post_id",),
+    "post.removed": ("post_id", "comment_id"),
+    "post.restored": ("post_id", "comment_id"),
+    "post.report_dismissed": ("report_id", "post_id"),
 }
 
 # A resident event's subject (who may open it) is the account its payload names (a

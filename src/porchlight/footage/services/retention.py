@@ -167,7 +167,7 @@ def sweep_orphans(uow: UnitOfWork, store: FootageStore, now: datetime) -> int:
     """
     removed = 0
     for prefix, repository in (("clips/", "clips"), ("evidence/", "evidence"),
-                               ("redactions/", "redactions")):
+                               ("redactions/", "redactions"), ("posts/", "posts")):
         # evidence too: a copy published by a derivation killed before its commit
         for chunk in _chunks(store.keys(prefix), 200):
             with uow.reading():

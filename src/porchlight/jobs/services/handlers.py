@@ -21,6 +21,8 @@ from porchlight.audit.services.log import SequenceResult
 from porchlight.audit.services.witness import Collected
 from porchlight.custody.services import demands, evidence, reshare
 from porchlight.custody.services import retention as custody_retention
+from porchlight.feed.services import posting
+from porchlight.feed.services import retention as feed_retention
 from porchlight.footage.services import retention
 from porchlight.footage.services.library import Footage
 from porchlight.jobs.domain.jobs import JobSpec
@@ -29,6 +31,7 @@ from porchlight.kernel.services.messagebus import sequence_audit_log
 from porchlight.kernel.services.ports import UnitOfWork
 from porchlight.redaction.services import copies as redaction
 from porchlight.redaction.services.copies import RedactionKit
+from porchlight.redaction.services.ports import Redactor
 from porchlight.requests.services import video_requests
 from porchlight.requests.services.video_requests import RequestsKit
 
@@ -56,6 +59,13 @@ class JobKit:
     sequence_every: timedelta
     checkpoint_every: timedelta
     redaction: Callable[[], RedactionKit] | None = None  # None: this deployment has no engine
+    # the face-blurring engine, built on first use (feed posts' media)
+    redactor: Callable[[], Redactor] | None = None
+
+    def feed(self) -> posting.FeedKit:
+        if self.redactor is None:
+            raise RedactionUnavailable("no redaction engine is configured")
+        return posting.FeedKit(self.footage(), self.redactor, self.workdir / "posts")
 
 
 def handlers(kit: JobKit) -> dict[str, Handler]:
@@ -133,7 +143,18 @@ def handlers(kit: JobKit) -> dict[str, Handler]:
         if refused:  # retried with backoff; dead letters show a witness that stays down
             raise WitnessUnavailable(", ".join(c.witness for c in refused))
 
-    return {"evidence.derive": derive_evidence, "clip.purge": purge_clip,
+    def prepare_post_media(args: dict[str, Any], progress: Progress) -> None:
+        posting.prepare_media(kit.uow(), kit.feed(), UUID(args["post_id"]), progress)
+
+    def purge_post(args: dict[str, Any], progress: Progress) -> None:
+        feed_retention.finish_purge(kit.uow(), kit.footage().store, UUID(args["post_id"]))
+
+    def feed_clip_gone(args: dict[str, Any], progress: Progress) -> None:
+        feed_retention.source_gone(kit.uow(), UUID(args["clip_id"]))
+
+    return {"evidence.derive": derive_evidence,
+            "post.prepare_media": prepare_post_media, "post.purge": purge_post,
+            "feed.clip_gone": feed_clip_gone, "clip.purge": purge_clip,
             "audit.witness": witness,
             "evidence.delete": delete_evidence, "mail.evidence_purged": evidence_purged,
             "evidence.reshare": reshare_evidence, "mail.evidence_reshared": evidence_reshared,

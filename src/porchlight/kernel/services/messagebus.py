@@ -21,6 +21,7 @@ from porchlight.accounts.domain.auth import TokenIssued
 from porchlight.custody.domain.demands import LegalDemandFulfilled, LegalDemandOwnerNotified
 from porchlight.custody.domain.evidence import EvidencePurged
 from porchlight.custody.domain.reshare import EvidenceReshared
+from porchlight.feed.domain.posts import PostDrafted, PostKeyShredded
 from porchlight.footage.domain.clips import ClipKeyShredded
 from porchlight.jobs.domain.jobs import JobSpec
 from porchlight.kernel.domain.events import DomainEvent
@@ -145,12 +146,40 @@ def tell_owner_of_legal_demand(event: DomainEvent) -> JobSpec:
                    key=f"mail.legal_demand_notice:{event.demand_id}:{event.owner_id}")
 
 
+def post_media_job_key(post_id: UUID) -> str:
+    """The key of the job that makes a post's media (the post's page shows its state)."""
+    return f"post.prepare_media:{post_id}"
+
+
+def prepare_post_media(event: DomainEvent) -> JobSpec | None:
+    assert isinstance(event, PostDrafted)
+    if not event.with_clip:
+        return None
+    return JobSpec("post.prepare_media", {"post_id": str(event.post_id)},
+                   key=post_media_job_key(event.post_id))
+
+
+def purge_post(event: DomainEvent) -> JobSpec:
+    assert isinstance(event, PostKeyShredded)
+    return JobSpec("post.purge", {"post_id": str(event.post_id)},
+                   key=f"post.purge:{event.post_id}:{event.media_key}")
+
+
+def feed_clip_gone(event: DomainEvent) -> JobSpec:
+    """A clip's key is gone: the media of posts made from it go too."""
+    assert isinstance(event, ClipKeyShredded)
+    return JobSpec("feed.clip_gone", {"clip_id": str(event.clip_id)},
+                   key=f"feed.clip_gone:{event.clip_id}")
+
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
     DeliveryCreated: (notify_resident,),
     TokenIssued: (mail_link,),
-    ClipKeyShredded: (purge_clip,),
+    ClipKeyShredded: (purge_clip, feed_clip_gone),
+    PostDrafted: (prepare_post_media,),
+    PostKeyShredded: (purge_post,),
     EvidencePurged: (delete_evidence, tell_owner_evidence_purged),
     EvidenceReshared: (copy_reshared_evidence, tell_owner_evidence_reshared),
     LegalDemandFulfilled: (deliver_legal_demand,),

@@ -23,6 +23,8 @@ from porchlight.custody.domain.demands import LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
+from porchlight.feed.domain.moderation import Comment, Report
+from porchlight.feed.domain.posts import FeedPage, Post
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
@@ -490,6 +492,59 @@ class RedactedCopyRepository(Protocol):
         """Which of these object keys a copy's row names."""
         ...
 
+class PostRepository(Protocol):
+    def add(self, post: Post) -> None: ...
+
+    def get(self, post_id: UUID) -> Post | None: ...
+
+    def get_many(self, ids: Sequence[UUID]) -> dict[UUID, Post]: ...
+
+    def show_in(self, post: Post, cells: Sequence[int]) -> None:
+        """Put the post in the feed of these cells (replacing any it was in)."""
+        ...
+
+    def hide(self, post_id: UUID) -> None:
+        """Take the post out of every feed."""
+        ...
+
+    def cells_of(self, post_id: UUID) -> list[int]: ...
+
+    def feed(self, page: FeedPage) -> list[Post]:
+        """The page of the feed, newest first (feed.adapters.feed_query)."""
+        ...
+
+    def by_author(self, author_id: UUID, limit: int = 200) -> Sequence[Post]: ...
+
+    def from_clip(self, clip_id: UUID) -> Sequence[Post]: ...
+
+    def expired(self, now: datetime, limit: int) -> Sequence[Post]: ...
+
+    def removed(self, limit: int = 100) -> Sequence[Post]: ...
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]: ...
+
+
+class CommentRepository(Protocol):
+    def add(self, comment: Comment) -> None: ...
+
+    def get(self, comment_id: UUID) -> Comment | None: ...
+
+    def for_post(self, post_id: UUID) -> Sequence[Comment]: ...
+
+    def removed(self, limit: int = 100) -> Sequence[Comment]: ...
+
+
+class ReportRepository(Protocol):
+    def add(self, report: Report) -> None: ...
+
+    def get(self, report_id: UUID) -> Report | None: ...
+
+    def open(self, limit: int = 200) -> Sequence[Report]: ...
+
+    def open_for(self, post_id: UUID, comment_id: UUID | None) -> Sequence[Report]: ...
+
+    def by(self, reporter_id: UUID, post_id: UUID) -> Sequence[Report]: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: the state changes and the audit events they produce commit together."""
@@ -514,6 +569,9 @@ class UnitOfWork(Protocol):
     audit_events: AuditEventRepository
     jobs: JobRepository
     redactions: RedactedCopyRepository
+    posts: PostRepository
+    comments: CommentRepository
+    reports: ReportRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -28,6 +28,8 @@ from porchlight.accounts.services.commands import (
     VerifyAgency,
 )
 from porchlight.accounts.services.credentials import Security
+from porchlight.feed.domain.posts import Category
+from porchlight.feed.services import posting
 from porchlight.footage.services import cameras, library
 from porchlight.footage.services.commands import ReceivedFile, RegisterCamera, UploadClip
 from porchlight.footage.services.library import Footage
@@ -202,7 +204,39 @@ def seed(
         camera_count += _home(uow, sec.passwords, rng, index, location, logins)
         if progress:
             progress(index + 1, len(homes))
+    seed_feed(uow)
     return DemoResult(homes=len(homes), cameras=camera_count, logins=logins)
+
+
+FEED_POSTS = (  # (home index, category, title, description)
+    (5, Category.PET, "Found: a grey cat with a red collar",
+     "Friendly, very hungry. Sitting on our steps on Birch since this morning."),
+    (40, Category.COMMUNITY, "Street tree planting on Saturday",
+     "Bring gloves; the city brings the trees. We start at 10 at the Cedar corner."),
+    (130, Category.SAFETY, "Loose paving stone on the Elm footpath",
+     "Someone tripped on it last night. Reported to the city; take care after dark."),
+    (300, Category.UNEXPECTED, "Loud bang around 11 pm",
+     "Anyone know what it was? Sounded like it came from the park side."),
+)
+
+
+def seed_feed(uow: UnitOfWork) -> int:
+    """A few text posts from the demo homes and one public-safety notice from the
+    Riverside police (posted by its supervisor): the Neighbors feed is not empty."""
+    with uow.reading():
+        authors = {index: uow.accounts.get_by_email(f"home{index:03d}@demo.porchlight.invalid")
+                   for index, *_ in FEED_POSTS}
+        supervisor = uow.accounts.get_by_email("supervisor@rpd.demo.porchlight.invalid")
+    for index, category, title, description in FEED_POSTS:
+        author = authors[index]
+        post_id = posting.draft_post(uow, author, posting.DraftPost(category, title,
+                                                                    description))
+        posting.publish(uow, author, post_id)
+    posting.publish_public_safety(uow, supervisor, posting.PublicSafetyPost(
+        Category.SAFETY, "Water main repair: Dogwood closed Monday",
+        "Crews work 7 am to 5 pm; use Elm or Fir. No parking on Dogwood from Sunday night.",
+        CENTRE, 1500))
+    return len(FEED_POSTS) + 1
 
 
 def _home(

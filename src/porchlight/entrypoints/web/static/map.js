@@ -8,6 +8,10 @@
 //   [data-reach] element.
 // - <div data-map-view data-lat data-lon data-radius>: a map that only shows a place and
 //   its circle (a request's area).
+// - <div data-map-feed data-lat data-lon data-radius>: the Neighbors feed's circle with a
+//   marker for each post listed on the page ([data-feed-post] elements with data-lat,
+//   data-lon, data-title and data-href), at the post's shown (cell-centre) point; a
+//   marker's popup links to the post. Posts at the same point share a marker.
 //
 // The tile server, its attribution and the zoom come from <body data-map-*>. Without a
 // tile URL, or when tiles fail to load, the dot and the circle are drawn on a plain
@@ -113,6 +117,30 @@
       map.setView(at, Math.min(16, config.maxZoom));
     }
     L.circleMarker(at, L.extend({ interactive: false }, DOT)).addTo(map);
+  }
+
+  function feedMap(element) {
+    var at = place(element.getAttribute("data-lat"), element.getAttribute("data-lon"));
+    if (!at) { return; }
+    var radius = Number(element.getAttribute("data-radius"));
+    var map = baseMap(element);
+    map.fitBounds(at.toBounds(2 * (radius > 0 ? radius : 1000)), { padding: [12, 12] });
+    if (radius > 0) { L.circle(at, L.extend({ radius: radius }, AREA)).addTo(map); }
+    var spots = {};
+    document.querySelectorAll("[data-feed-post]").forEach(function (post) {
+      var where = place(post.getAttribute("data-lat"), post.getAttribute("data-lon"));
+      if (!where) { return; }
+      var key = where.lat.toFixed(6) + "," + where.lng.toFixed(6);
+      if (!spots[key]) { spots[key] = { at: where, links: [] }; }
+      spots[key].links.push('<a href="' + escapeText(post.getAttribute("data-href")) + '">' +
+        escapeText(post.getAttribute("data-title")) + "</a>");
+    });
+    Object.keys(spots).forEach(function (key) {
+      var spot = spots[key];
+      var marker = L.circleMarker(spot.at, L.extend({ className: "feed-marker" }, DOT));
+      marker.bindPopup(spot.links.join("<br>")).addTo(map);
+    });
+    element.setAttribute("data-markers", String(Object.keys(spots).length));
   }
 
   function Picker(fieldset) {
@@ -267,4 +295,5 @@
     reach(picker);
   });
   document.querySelectorAll("[data-map-view]").forEach(view);
+  document.querySelectorAll("[data-map-feed]").forEach(feedMap);
 })();

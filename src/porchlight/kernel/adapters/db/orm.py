@@ -17,6 +17,8 @@ from porchlight.custody.domain.demands import LegalDemand
 from porchlight.custody.domain.evidence import EvidenceItem
 from porchlight.custody.domain.holds import LegalHold
 from porchlight.custody.domain.reshare import EvidenceShare
+from porchlight.feed.domain.moderation import Comment, Report
+from porchlight.feed.domain.posts import Post
 from porchlight.footage.domain.cameras import Camera
 from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job
@@ -52,4 +54,7 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(LegalDemand, tables.legal_demands)
     mapper_registry.map_imperatively(Job, tables.jobs)
     mapper_registry.map_imperatively(RedactedCopy, tables.redacted_copies)
+    mapper_registry.map_imperatively(Post, tables.posts)
+    mapper_registry.map_imperatively(Comment, tables.comments)
+    mapper_registry.map_imperatively(Report, tables.reports)
     _started = True

@@ -26,6 +26,8 @@ from porchlight.accounts.domain.accounts import AccountKind, StaffRole
 from porchlight.accounts.domain.agencies import AgencyKind
 from porchlight.accounts.domain.auth import TokenPurpose
 from porchlight.custody.domain.demands import Coverage, DemandStatus, DemandType
+from porchlight.feed.domain.moderation import Reason, Resolution
+from porchlight.feed.domain.posts import Category, PostStatus
 from porchlight.jobs.domain.jobs import JobState
 from porchlight.kernel.adapters.db.types import StrEnumType, UTCDateTime
 from porchlight.requests.domain.consent import DeliveryStatus
@@ -442,4 +444,96 @@ jobs = Table(
     Index("ix_jobs_open", "state", "run_after",
           sqlite_where=text("state IN ('pending', 'running')"),
           postgresql_where=text("state IN ('pending', 'running')")),
+)
+
+# ---- the Neighbors feed (feed/domain): migration 0019 ------------------------------------
+
+# A post keeps its H3 resolution-8 cell and that cell's centre, never a home's point.
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("author_id", Uuid, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("agency_id", Uuid, ForeignKey("agencies.id"), nullable=True),
+    Column("category", StrEnumType(Category), nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("cell", BigInteger, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("area_radius_m", Integer, nullable=True),
+    Column("status", StrEnumType(PostStatus), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime, nullable=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("source_clip_id", Uuid, ForeignKey("clips.id"), nullable=True, index=True),
+    Column("source_sha256", String(64), nullable=True),
+    Column("trim_start", Float, nullable=True),
+    Column("trim_end", Float, nullable=True),
+    Column("blur", Boolean, nullable=False),
+    Column("media_key", String(200), nullable=True),
+    Column("wrapped_key", LargeBinary, nullable=True),
+    Column("media_sha256", String(64), nullable=True),
+    Column("media_size", BigInteger, nullable=True),
+    Column("media_container", String(16), nullable=True),
+    Column("redaction", JSON, nullable=True),
+    Column("failure", String(64), nullable=True),
+    Column("purged_at", UTCDateTime, nullable=True),
+    Column("purge_reason", String(32), nullable=True),
+    Column("removed_at", UTCDateTime, nullable=True),
+    Column("removed_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("removed_reason", String(32), nullable=True),
+    Column("removed_note", Text, nullable=True),
+    # the retention sweep: live posts by expiry
+    Index("ix_posts_live_expires_at", "expires_at",
+          sqlite_where=text("purged_at IS NULL"), postgresql_where=text("purged_at IS NULL")),
+)
+
+# The feed's index: one row per (cell, post) while the post is shown (published, not
+# removed, not purged). A resident's post has one cell; an agency's, every cell of its
+# area. The feed reads the newest rows of each cell it covers from ix_post_cells_feed
+# (feed/adapters/feed_query.py): category and expiry are in the index, so it is the
+# only thing read until the page's posts are fetched by id.
+post_cells = Table(
+    "post_cells",
+    metadata,
+    Column("cell", BigInteger, primary_key=True),
+    Column("post_id", Uuid, ForeignKey("posts.id"), primary_key=True, index=True),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_post_cells_feed", "cell", "published_at", "post_id", "category", "expires_at"),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("post_id", Uuid, ForeignKey("posts.id"), nullable=False),
+    Column("author_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("removed_at", UTCDateTime, nullable=True),
+    Column("removed_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("removed_reason", String(32), nullable=True),
+    Column("removed_note", Text, nullable=True),
+    Index("ix_comments_post_created", "post_id", "created_at"),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("post_id", Uuid, ForeignKey("posts.id"), nullable=False, index=True),
+    Column("comment_id", Uuid, ForeignKey("comments.id"), nullable=True),
+    Column("reporter_id", Uuid, ForeignKey("accounts.id"), nullable=False),
+    Column("reason", StrEnumType(Reason), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", Uuid, ForeignKey("accounts.id"), nullable=True),
+    Column("resolution", StrEnumType(Resolution), nullable=True),
+    # the moderation queue: open reports, oldest first
+    Index("ix_reports_open", "created_at",
+          sqlite_where=text("resolved_at IS NULL"), postgresql_where=text("resolved_at IS NULL")),
 )

@@ -9,6 +9,11 @@ from sqlalchemy import Engine, event, insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from porchlight.feed.adapters.repositories import (
+    SqlCommentRepository,
+    SqlPostRepository,
+    SqlReportRepository,
+)
 from porchlight.jobs.domain.jobs import Job
 from porchlight.kernel.adapters.db import tables
 from porchlight.kernel.adapters.db.engine import NO_WAIT, is_sqlite_busy, read_only_options
@@ -81,6 +86,9 @@ class SqlUnitOfWork(EventCollectingUnitOfWork):
         self.audit_events = SqlAuditEventRepository(self.session)
         self.jobs = SqlJobRepository(self.session, self.track)
         self.redactions = SqlRedactedCopyRepository(self.session, self.track)
+        self.posts = SqlPostRepository(self.session, self.track)
+        self.comments = SqlCommentRepository(self.session, self.track)
+        self.reports = SqlReportRepository(self.session, self.track)
 
     def _begin_now(self, session: Session) -> None:
         """Begin the transaction at once, as the mode asks (see engine.READ_ONLY and

@@ -1,0 +1,1 @@
+"""The feed's database query (H3 cells, keyset pagination)."""

@@ -1,0 +1,1 @@
+"""The feed's rules: posts, comments, reports and moderation (standard library only)."""

@@ -1,0 +1,1 @@
+"""The feed's use cases."""
