@@ -200,14 +200,59 @@ def test_deleting_the_clip_shreds_its_copies_and_their_bytes(d: Deployment,
     assert owner.get(f"/redactions/{copy_id}/video").status_code == 404
 
 
-def test_the_owner_deletes_a_copy(d: Deployment, face_clip: Path) -> None:
+def test_the_owner_deletes_a_copy_after_saying_yes(d: Deployment, face_clip: Path) -> None:
     clip_id = _clip(d, face_clip)
     owner = d.signed_in("resident_a")
     copy_id = _ask(owner, clip_id)
     key = _copy_row(d, copy_id).object_key
-    assert owner.submit(f"/redactions/{copy_id}/delete").status_code == 303
+    asked = owner.submit(f"/redactions/{copy_id}/delete")
+    assert asked.status_code == 200 and "Yes, delete it" in asked.text
+    assert _copy_row(d, copy_id).status == "ready"  # the first post only asks
+    assert owner.submit(f"/redactions/{copy_id}/delete", {"confirm": "yes"}).status_code == 303
     assert _copy_row(d, copy_id).status == "purged"
     assert not d.container.footage.store.exists(key)
+
+
+def test_a_new_copy_from_a_copys_page_keeps_what_was_typed_on_a_mistake(
+        d: Deployment, face_clip: Path) -> None:
+    clip_id = _clip(d, face_clip)
+    owner = d.signed_in("resident_a")
+    copy_id = _ask(owner, clip_id, boxes="0,1,10,10,40,40")
+    track = str(_copy_row(d, copy_id).provenance["tracks"][0]["id"])
+    bad = owner.submit(f"/redactions/{copy_id}/again", {
+        "style": "blur", "boxes": "0.0,1.0,10,10,40,40", "keep": track,
+        "new_box": "abc, 1 2"})
+    assert bad.status_code == 422
+    assert 'id="f-boxes-error"' in bad.text and 'value="abc, 1 2"' in bad.text
+    assert f'id="keep-{track}" name="keep" value="{track}" checked' in bad.text
+    outside = owner.submit(f"/redactions/{copy_id}/again", {
+        "style": "blur", "new_box": "0,1,400,200,200,200"})  # the picture is 480x270
+    assert outside.status_code == 422 and "within the 480 by 270 picture" in outside.text
+    assert len(_rows(d)) == 1  # nothing was asked for
+    good = owner.submit(f"/redactions/{copy_id}/again", {
+        "style": "blur", "keep": track, "new_box": "0.5,1.5,100,40,80,80"})  # area 1 dropped
+    assert good.status_code == 303
+    made = _copy_row(d, good.headers["location"].rsplit("/", 1)[1])
+    assert made.options["keep_visible"] == [int(track)]
+    assert [b["rect"] for b in made.options["extra_boxes"]] == [
+        {"x": 100, "y": 40, "w": 80, "h": 80}]
+
+
+def test_boxes_are_bounded_before_they_are_numbers(d: Deployment, face_clip: Path) -> None:
+    clip_id = _clip(d, face_clip)
+    owner = d.signed_in("resident_a")
+    headers = {"x-csrf-token": owner.csrf()}
+    for box in ("0,1," + "9" * 5000 + ",0,10,10", "0," + "9" * 400 + ",0,0,10,10",
+                "0,1,0,0,100000,10", "-1,1,0,0,10,10", "0,1,0,0,10"):
+        sent = owner.post(f"/api/v1/clips/{clip_id}/redactions", json={"boxes": [box]},
+                          headers=headers)
+        assert sent.status_code == 422, (box[:20], sent.text[:200])
+    assert _rows(d) == []
+
+
+def _rows(d: Deployment) -> list:
+    with d.container.engine.connect() as connection:
+        return connection.execute(select(tables.redacted_copies)).all()
 
 
 class Killed(BaseException):

@@ -338,7 +338,10 @@ class DeletionAnswerIn(Input):
 
 
 Seconds = Annotated[float, Field(ge=0, le=86400), BeforeValidator(_json_float)]
-BOX = r"^\s*\d+(\.\d+)?\s*,\s*\d+(\.\d+)?\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*,\s*\d+\s*$"
+# seconds (up to a day, to the millisecond), then pixels (up to 5 digits): bounded before
+# they are numbers, so no box can be an overflow or an infinity
+_SECOND, _PIXEL = r"\s*\d{1,5}(\.\d{1,3})?\s*", r"\s*\d{1,5}\s*"
+BOX = f"^{_SECOND},{_SECOND},{_PIXEL},{_PIXEL},{_PIXEL},{_PIXEL}$"
 
 
 class RedactionIn(Input):

@@ -3,9 +3,10 @@ made, previews it, keeps chosen faces visible or covers more, and approves it.""
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 
@@ -47,16 +48,40 @@ def redact(request: Request, uow: UowDep, me: ActorDep, clip_id: UUID,
         request, uow, me, clip_id, 422, form=values, errors=errors))
 
 
-@router.get("/redactions/{copy_id}", response_class=HTMLResponse)
-def copy_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
-              copy_id: UUID) -> Response:
+def _copy_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+               copy_id: UUID, status: int = 200, **extra) -> Response:
     copy, clip = copies.get_copy(uow, me, copy_id)
     shots = copies.snapshots(uow, container.security.vault, me, copy_id)
     tracks = (copy.provenance or {}).get("tracks", [])
-    fps = (copy.provenance or {}).get("fps") or 1
-    return render(request, "redaction.html", copy=copy, clip=clip, shots=shots, fps=fps,
+    return render(request, "redaction.html", status, copy=copy, clip=clip, shots=shots,
                   tracks=tracks, job=jobs.job_state(uow, redaction_job_key(copy.id)),
-                  options=copy.redaction_options)
+                  options=copy.redaction_options, **extra)
+
+
+@router.get("/redactions/{copy_id}", response_class=HTMLResponse)
+def copy_page(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+              copy_id: UUID) -> Response:
+    return _copy_page(request, uow, container, me, copy_id)
+
+
+@router.post("/redactions/{copy_id}/again", response_class=HTMLResponse)
+def again(request: Request, uow: UowDep, container: ContainerDep, me: ActorDep,
+          copy_id: UUID, values: Posted) -> Response:
+    """A new copy from this one's page: its trim and style, the faces ticked to keep, the
+    areas still ticked and a new one. A mistake re-shows this page, with what was typed."""
+    _, clip = copies.get_copy(uow, me, copy_id)
+    kept = values.get("boxes", [])
+    kept = [kept] if isinstance(kept, str) else list(kept)
+    added = values.get("new_box", "")
+    added = added if isinstance(added, str) else (added[-1] if added else "")
+    asked = {**values, "boxes": kept + ([added] if added.strip() else [])}
+
+    def ask(form: RedactionIn) -> Response:
+        return see_other(f"/redactions/{copies.request_copy(uow, me, clip.id, form.options())}")
+
+    return submit(RedactionIn, asked, ask, lambda errors: _copy_page(
+        request, uow, container, me, copy_id, 422, form=values,
+        errors={"new_box" if k == "boxes" else k: v for k, v in errors.items()}))
 
 
 @router.get("/redactions/{copy_id}/video")
@@ -86,8 +111,17 @@ def approve(uow: UowDep, me: ActorDep, copy_id: UUID) -> Response:
     return see_other(f"/redactions/{copy_id}")
 
 
-@router.post("/redactions/{copy_id}/delete")
-def delete(uow: UowDep, me: ActorDep, copy_id: UUID) -> Response:
-    _copy, clip = copies.get_copy(uow, me, copy_id)
+@router.post("/redactions/{copy_id}/delete", response_class=HTMLResponse)
+def delete(request: Request, uow: UowDep, me: ActorDep, copy_id: UUID,
+           confirm: Annotated[str, Form()] = "") -> Response:
+    """The first post asks, the confirmed one deletes."""
+    _, clip = copies.get_copy(uow, me, copy_id)
+    if confirm != "yes":
+        return render(request, "confirm.html", title="Delete this blurred copy?",
+                      message="Its key is destroyed at once and it cannot be recovered. "
+                              "Your clip is not affected, nor is a copy an agency already "
+                              "received.",
+                      action=f"/redactions/{copy_id}/delete", confirm_label="Yes, delete it",
+                      back=f"/redactions/{copy_id}")
     copies.discard(uow, me, copy_id)
     return see_other(f"/clips/{clip.id}/redact")

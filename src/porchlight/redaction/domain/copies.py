@@ -106,9 +106,10 @@ class RedactedCopy(Entity):
     @classmethod
     def request(cls, *, id: UUID, clip_id: UUID, owner_id: UUID, parent_sha256: str,
                 options: RedactionOptions, now: datetime, expires_at: datetime,
-                clip_duration: float, by_owner: bool = True) -> RedactedCopy:
+                clip_duration: float, frame: tuple[int, int] | None = None,
+                by_owner: bool = True) -> RedactedCopy:
         """``by_owner``: the owner asked (else an operator's command, with no actor)."""
-        check_options(options, clip_duration)
+        check_options(options, clip_duration, frame)
         copy = cls(id=id, clip_id=clip_id, owner_id=owner_id, parent_sha256=parent_sha256,
                    options=options.params(), status=CopyStatus.QUEUED.value, created_at=now,
                    expires_at=expires_at)
@@ -185,7 +186,10 @@ class RedactedCopy(Entity):
         return had_bytes
 
 
-def check_options(options: RedactionOptions, clip_duration: float) -> None:
+def check_options(options: RedactionOptions, clip_duration: float,
+                  frame: tuple[int, int] | None = None) -> None:
+    """The options make sense for this clip: the part kept lies within it, each extra box
+    lies within the part kept (its times count from the copy's start) and the frame."""
     start = 0.0 if options.start is None else options.start
     end = clip_duration if options.end is None else options.end
     if start < 0 or end > clip_duration + 0.5 or end - start < 0.5:
@@ -201,5 +205,12 @@ def check_options(options: RedactionOptions, clip_duration: float) -> None:
                 box.rect.x, box.rect.y) < 0:
             raise ValidationFailed("each box needs a start before its end and a positive "
                                    "width and height", field="boxes")
+        if box.start >= end - start:
+            raise ValidationFailed(f"a box must start within the copy (0 to "
+                                   f"{end - start:.1f} s)", field="boxes")
+        if frame is not None and (box.rect.x + box.rect.w > frame[0]
+                                  or box.rect.y + box.rect.h > frame[1]):
+            raise ValidationFailed(f"a box must lie within the {frame[0]} by {frame[1]} "
+                                   "picture", field="boxes")
     if len(options.keep_visible) > 50:
         raise ValidationFailed("too many faces kept visible", field="keep")

@@ -94,7 +94,7 @@ def request_copy(uow: UnitOfWork, actor: Actor, clip_id: UUID,
         copy = RedactedCopy.request(
             id=uuid4(), clip_id=clip.id, owner_id=clip.owner_id, parent_sha256=clip.sha256,
             options=options, now=uow.clock.now(), expires_at=clip.expires_at,
-            clip_duration=clip.duration_seconds)
+            clip_duration=clip.duration_seconds, frame=(clip.width, clip.height))
         uow.redactions.add(copy)
         uow.commit()
         return copy.id
@@ -110,7 +110,8 @@ def request_copy_for_owner(uow: UnitOfWork, clip_id: UUID, options: RedactionOpt
         copy = RedactedCopy.request(
             id=uuid4(), clip_id=clip.id, owner_id=clip.owner_id, parent_sha256=clip.sha256,
             options=options, now=uow.clock.now(), expires_at=clip.expires_at,
-            clip_duration=clip.duration_seconds, by_owner=False)
+            clip_duration=clip.duration_seconds, frame=(clip.width, clip.height),
+            by_owner=False)
         uow.redactions.add(copy)
         uow.commit()
         return copy.id

@@ -16,7 +16,16 @@
   if (!video || !field) return;
   var drawn = video.parentElement.querySelector(".drawn");
   var width = Number(field.dataset.width), height = Number(field.dataset.height);
-  var start = null;
+  var start = null, dragged = false;
+  // While paused, a finger on the video draws instead of scrolling the page.
+  function touch() { video.style.touchAction = video.paused ? "none" : "auto"; }
+  video.addEventListener("pause", touch);
+  video.addEventListener("play", touch);
+  touch();
+  // A drag is not a click: the player must not start playing when it ends.
+  video.addEventListener("click", function (event) {
+    if (dragged) { event.preventDefault(); dragged = false; }
+  }, true);
   function point(event) {
     var r = video.getBoundingClientRect();
     return {x: Math.min(Math.max(event.clientX - r.left, 0), r.width),
@@ -32,10 +41,11 @@
   video.addEventListener("pointerdown", function (event) {
     if (!video.paused) return;  // a click on a playing video is the player's own
     start = point(event);
+    dragged = false;
     event.preventDefault();
   });
   video.addEventListener("pointermove", function (event) {
-    if (start) show(start, point(event));
+    if (start) { show(start, point(event)); dragged = true; }
   });
   window.addEventListener("pointerup", function (event) {
     if (!start) return;
@@ -47,6 +57,6 @@
     if (w < 4 || h < 4) { drawn.hidden = true; return; }
     var from = Math.max(0, video.currentTime - 1), to = video.currentTime + 2;
     field.value = [from.toFixed(1), to.toFixed(1), x, y, w, h].join(",");
-    field.focus();
+    field.focus({preventScroll: true});
   });
 })();
