@@ -135,6 +135,21 @@ ROWS = [
     Row("GET", "/clips/{clip_id}/video", OWNER),
     Row("GET", "/clips/{clip_id}/poster.jpg", OWNER),
     Row("POST", "/clips/{clip_id}/delete", OWNER),
+    # redacted copies: the clip's owner only (other residents 404, staff and admins 403)
+    Row("GET", "/clips/{clip_id}/redact", OWNER),
+    Row("POST", "/clips/{clip_id}/redact", OWNER, form={"style": "blur"}),
+    Row("GET", "/redactions/{copy_id}", OWNER),
+    Row("GET", "/redactions/{copy_id}/video", OWNER),
+    Row("GET", "/redactions/{copy_id}/{kind}/{number}.jpg", OWNER),
+    Row("POST", "/redactions/{copy_id}/again", OWNER, form={"style": "pixelate"}),
+    Row("POST", "/redactions/{copy_id}/approve", OWNER),
+    Row("POST", "/redactions/{copy_id}/delete", OWNER),
+    Row("GET", "/api/v1/clips/{clip_id}/redactions", OWNER),
+    Row("POST", "/api/v1/clips/{clip_id}/redactions", OWNER, json={"style": "blur"}),
+    Row("GET", "/api/v1/redactions/{copy_id}", OWNER),
+    Row("GET", "/api/v1/redactions/{copy_id}/video", OWNER),
+    Row("POST", "/api/v1/redactions/{copy_id}/approve", OWNER, json={}),
+    Row("DELETE", "/api/v1/redactions/{copy_id}", OWNER),
     # agency staff management: that agency's admins and platform admins
     Row("GET", "/agency", frozenset({"admin_x"})),
     Row("GET", "/agencies/{agency_id}/staff", X_ADMINS),
@@ -330,6 +345,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
     clip_id = _upload_demo_clip(d, resident_a, folder)
     flow = _request_flow(d, clip_id)
     flow.update(_feed_flow(d, clip_id))
+    flow.update(_redaction_flow(d, folder))
     with d.container.engine.connect() as connection:
         session_id = connection.execute(select(tables.sessions.c.id).where(
             tables.sessions.c.account_id == d.people["resident_a"].id)).scalars().first()
@@ -419,6 +435,21 @@ def _feed_flow(d: support.Deployment, clip_id: str) -> dict[str, str]:
     report_id = moderation.report(d.container.uow(), neighbour, post_id, Reason.SPAM)
     return {"post_id": str(post_id), "comment_id": str(comment_id),
             "report_id": str(report_id)}
+
+
+def _redaction_flow(d: support.Deployment, folder: Path) -> dict[str, str]:
+    """A finished redacted copy (the real engine) of a clip of resident A's with faces in
+    it; the copy's pages show the first face found."""
+    from porchlight.redaction.domain.options import RedactionOptions
+    from porchlight.redaction.services import copies
+    from tests.integration.faces_clip import write_clip
+
+    write_clip(folder / "faces.mp4", 320, 180, seconds=1.0, fps=10)
+    _, [clip_id] = support.add_camera_with_clips(d, "resident_a", support.HOME_A,
+                                                 [folder / "faces.mp4"], [timedelta(hours=1)])
+    copy_id = copies.request_copy(d.container.uow(), support.actor(d, "resident_a"),
+                                  clip_id, RedactionOptions())
+    return {"copy_id": str(copy_id), "kind": "faces", "number": "0", "face_clip_id": str(clip_id)}
 
 
 def _legal_demand(d: support.Deployment, now):

@@ -35,6 +35,7 @@ from porchlight.footage.domain.clips import Clip
 from porchlight.jobs.domain.jobs import Job, JobState
 from porchlight.kernel.domain.entity import Entity
 from porchlight.kernel.domain.geo import LatLon, within_radius
+from porchlight.redaction.domain.copies import RedactedCopy
 from porchlight.requests.domain.consent import Consent, Delivery
 from porchlight.requests.domain.requests import RequestStatus, VideoRequest
 
@@ -467,6 +468,26 @@ class FakeReportRepository(FakeRepository[Report]):
         return self._where(lambda r: r.reporter_id == reporter_id and r.post_id == post_id)
 
 
+class FakeRedactedCopyRepository(FakeRepository[RedactedCopy]):
+    table = "redactions"
+
+    def for_clip(self, clip_id: UUID) -> Sequence[RedactedCopy]:
+        return self._where(lambda c: c.clip_id == clip_id, lambda c: (c.created_at, str(c.id)),
+                           descending=True)
+
+    def for_clips(self, clip_ids: Sequence[UUID]) -> Sequence[RedactedCopy]:
+        wanted = set(clip_ids)
+        return self._where(lambda c: c.clip_id in wanted, lambda c: (c.created_at, str(c.id)),
+                           descending=True)
+
+    def unpurged_for_clip(self, clip_id: UUID) -> Sequence[RedactedCopy]:
+        return self._where(lambda c: c.clip_id == clip_id and c.status != "purged")
+
+    def known_object_keys(self, keys: Sequence[str]) -> set[str]:
+        wanted = set(keys)
+        return {c.object_key for c in self._rows() if c.object_key in wanted}
+
+
 class FakeAuditEventRepository:
     """Reads the audit events the fake unit of work committed."""
 
@@ -501,6 +522,7 @@ REPOSITORIES: dict[str, type[FakeRepository[Any]]] = {
     "posts": FakePostRepository,
     "comments": FakeCommentRepository,
     "reports": FakeReportRepository,
+    "redactions": FakeRedactedCopyRepository,
 }
 
 
