@@ -6,7 +6,7 @@ moderation, agencies' public-safety posts, and the media endpoint's headers."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -211,6 +211,36 @@ def test_with_blurring_off_the_copy_is_a_plain_trim_and_without_the_model_blur_f
     with bare.container.uow() as uow:
         assert uow.posts.get(post_id).media_key is None
     assert list(bare.container.footage.store.keys("posts/")) == []
+
+
+def test_others_see_only_the_day_a_clip_post_expires_not_the_clips_exact_expiry(
+    d: Deployment, clip_files: list[Path]
+) -> None:
+    """A clip post's expiry follows its clip's to the second, which would give away when
+    the clip was recorded: only the day (rounded up) is shown, in pages and the API."""
+    clip_id = _clip(d, clip_files)
+    resident = actor(d, "resident_a")
+    d.clock.advance(timedelta(minutes=17, seconds=23))
+    post_id = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.CRIME, "Car break-in", clip_id=clip_id, blur=False))
+    posting.publish(d.container.uow(), resident, post_id)
+    with d.container.uow() as uow:
+        post, clip = uow.posts.get(post_id), uow.clips.get(clip_id)
+    assert post.expires_at == clip.expires_at  # precise, kept for purging
+    day = (clip.expires_at + timedelta(days=1)).date().isoformat()
+    assert clip.expires_at.time() != datetime.min.time()
+    exact = [clip.expires_at.isoformat(), clip.expires_at.strftime("%H:%M"),
+             clip.expires_at.isoformat().replace("+00:00", "Z")]
+    for who in ("resident_b", "resident_a"):
+        browser = d.signed_in(who)
+        listed = browser.get("/api/v1/feed").json()["posts"][0]
+        one = browser.get(f"/api/v1/feed/posts/{post_id}").json()["post"]
+        assert listed["expires_on"] == one["expires_on"] == day
+        assert "expires_at" not in listed and "expires_at" not in one
+        page = browser.get(f"/feed/posts/{post_id}").text
+        assert day in page
+        for text in (page, browser.get("/feed").text, browser.get("/api/v1/feed").text):
+            assert not any(e in text for e in exact)
 
 
 def test_the_feed_pages_by_cursor_newest_first_and_filters_by_category(d: Deployment) -> None:

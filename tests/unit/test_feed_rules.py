@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 import h3
@@ -21,6 +21,7 @@ from porchlight.feed.domain.posts import (
     PostStatus,
     check_radius,
     check_trim,
+    coarse_expiry,
     expiry,
 )
 from porchlight.feed.services import cells
@@ -77,6 +78,20 @@ def test_the_radius_is_half_a_kilometre_to_five() -> None:
     for bad in (499, 5001):
         with pytest.raises(ValidationFailed):
             check_radius(bad)
+
+
+def test_the_shown_expiry_is_the_day_rounded_up_never_earlier_than_the_truth() -> None:
+    assert coarse_expiry(datetime(2026, 12, 5, 14, 3, 27, tzinfo=UTC)).isoformat() == "2026-12-06"
+    assert coarse_expiry(datetime(2026, 12, 5, 0, 0, 0, 1, tzinfo=UTC)).isoformat() == "2026-12-06"
+    assert coarse_expiry(datetime(2026, 12, 5, tzinfo=UTC)).isoformat() == "2026-12-05"
+    local = datetime(2026, 12, 5, 23, 30, tzinfo=UTC).astimezone(
+        timezone(timedelta(hours=-8)))  # 15:30 on the 5th, UTC-8
+    assert coarse_expiry(local).isoformat() == "2026-12-06"
+    for minutes in range(0, 3 * 24 * 60, 37):
+        moment = NOW + timedelta(minutes=minutes, seconds=minutes % 60)
+        day = coarse_expiry(moment)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        assert moment <= start < moment + timedelta(days=1)
 
 
 def test_a_post_expires_at_the_soonest_of_the_choice_the_camera_and_the_clip() -> None:

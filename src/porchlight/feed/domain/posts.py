@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -223,6 +223,16 @@ def expiry(now: datetime, *, chosen_days: int | None, camera_days: int | None = 
     return ends
 
 
+def coarse_expiry(expires_at: datetime) -> date:
+    """The day a post is gone by, as shown to anyone (its author included): the precise
+    expiry rounded up to the next UTC day boundary, so it is never earlier than the truth
+    and does not give away when the clip was recorded (a clip post's expiry follows its
+    clip's to the second). The precise moment stays internal, for purging."""
+    moment = expires_at.astimezone(UTC)
+    midnight = datetime.combine(moment.date(), time(), tzinfo=UTC)
+    return (moment.date() if moment == midnight else moment.date() + timedelta(days=1))
+
+
 @dataclass(frozen=True)
 class FeedPage:
     """What to read: the cells, the page size, and the filters."""
@@ -336,6 +346,11 @@ class Post(Removable):
     @property
     def has_media(self) -> bool:
         return self.source_clip_id is not None
+
+    @property
+    def expires_on(self) -> date:
+        """The coarse expiry others are shown (``coarse_expiry``)."""
+        return coarse_expiry(self.expires_at)
 
     @property
     def is_purged(self) -> bool:
