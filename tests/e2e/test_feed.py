@@ -243,6 +243,34 @@ def test_others_see_only_the_day_a_clip_post_expires_not_the_clips_exact_expiry(
             assert not any(e in text for e in exact)
 
 
+def test_an_unblurred_post_never_shows_more_than_the_part_chosen(
+    d: Deployment, clip_files: list[Path]
+) -> None:
+    """Without blurring the copy is a stream-copy trim from the keyframe before the start;
+    the demo clip's only keyframe is at 0, so a part starting at 1 s cannot be cut that
+    way: the job fails (``trim_inexact``) instead of publishing the first second too."""
+    clip_id = _clip(d, clip_files)
+    resident = actor(d, "resident_a")
+    post_id = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.COMMUNITY, "Fox on the lawn", clip_id=clip_id, start=1.0, end=1.8,
+        blur=False))
+    with d.container.uow() as uow:
+        post = uow.posts.get(post_id)
+    assert post.status.value == "failed" and post.failure == "trim_inexact"
+    assert post.media_key is None and post.wrapped_key is None
+    assert list(d.container.footage.store.keys("posts/")) == []
+    assert "post.media_failed" in _kinds(d)
+    page = d.signed_in("resident_a").get(f"/feed/posts/{post_id}")
+    assert 'data-testid="failed"' in page.text and "blur faces" in page.text
+    assert "keyframe" in page.text and 'data-testid="publish"' not in page.text
+    assert d.signed_in("resident_a").submit(f"/feed/posts/{post_id}/publish").status_code == 409
+    # from the keyframe, the cut is what was asked (its end the frame showing at 1.5 s)
+    exact = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.COMMUNITY, "Fox again", clip_id=clip_id, start=0.0, end=1.5, blur=False))
+    with d.container.uow() as uow:
+        assert uow.posts.get(exact).status.value == "draft"
+
+
 def test_the_feed_pages_by_cursor_newest_first_and_filters_by_category(d: Deployment) -> None:
     resident = actor(d, "resident_a")
     made = []
