@@ -375,6 +375,41 @@ def test_deleting_the_source_clip_takes_the_posts_video_with_it(
     assert d.signed_in("resident_b").get(f"/feed/posts/{post_id}/media").status_code == 404
 
 
+@pytest.mark.parametrize("how", ["deleted", "shredded"])
+def test_a_clip_deleted_while_its_posts_video_is_made_leaves_no_copy(
+    d: Deployment, clip_files: list[Path], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The clip goes between the copy being made and it being recorded: the post fails
+    (``source_gone``) and the copy is deleted. "deleted": by its owner, whose
+    ``feed.clip_gone`` job fails the post still being prepared; "shredded": its key gone
+    without that job, which the recording step itself notices."""
+    clip_id = _clip(d, clip_files)
+    resident = actor(d, "resident_a")
+    derive = posting._derive
+
+    def clip_goes_meanwhile(*args, **kwargs):
+        made = derive(*args, **kwargs)
+        if how == "deleted":
+            library.delete_my_clip(d.container.uow(), d.container.footage, resident, clip_id)
+        else:
+            with d.container.uow() as uow:
+                uow.clips.get(clip_id).wrapped_key = None
+                uow.commit()
+        return made
+
+    monkeypatch.setattr(posting, "_derive", clip_goes_meanwhile)
+    post_id = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.CRIME, "Package thief", clip_id=clip_id, blur=False))
+    with d.container.uow() as uow:
+        post = uow.posts.get(post_id)
+    assert post.status.value == "failed" and post.failure == "source_gone"
+    assert post.media_key is None and post.wrapped_key is None and post.media_sha256 is None
+    assert list(d.container.footage.store.keys("posts/")) == []
+    assert "post.media_prepared" not in _kinds(d)
+    page = d.signed_in("resident_a").get(f"/feed/posts/{post_id}")
+    assert 'data-testid="failed"' in page.text and 'data-testid="player"' not in page.text
+
+
 def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     d: Deployment
 ) -> None:

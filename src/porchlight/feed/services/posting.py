@@ -254,16 +254,24 @@ def _store(uow: UnitOfWork, kit: Footage, post: Post, made: Path, container: str
             current = uow.posts.get(post.id)
             uow.lock(current)
             kept = current.status is PostStatus.PREPARING and not current.is_purged
-            if kept:
-                current.media_ready(
-                    key=key, wrapped_key=kit.vault.seal(data_key, context=key_context(post.id)),
-                    sha256=stored.sha256, size=stored.size, container=container,
-                    redaction=provenance)
+            if kept:  # the clip may have been deleted while the copy was being made
+                clip = uow.clips.get(current.source_clip_id)
+                if clip is not None:
+                    uow.lock(clip)
+                if clip is None or not clip.is_readable:
+                    kept = False
+                    current.media_failed("source_gone")
+                else:
+                    current.media_ready(
+                        key=key,
+                        wrapped_key=kit.vault.seal(data_key, context=key_context(post.id)),
+                        sha256=stored.sha256, size=stored.size, container=container,
+                        redaction=provenance)
                 uow.commit()
     except BaseException:
         kit.store.delete(key)
         raise
-    if not kept:  # withdrawn, expired or made by another run meanwhile
+    if not kept:  # withdrawn, expired, its clip gone, or made by another run meanwhile
         kit.store.delete(key)
 
 
