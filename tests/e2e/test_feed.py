@@ -448,6 +448,27 @@ def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     assert {"post.reported", "comment.posted", "post.restored"} <= {k for k, _ in rows}
 
 
+def test_moderators_cannot_remove_or_restore_a_post_never_published(d: Deployment) -> None:
+    browser = d.signed_in("resident_a")
+    sent = browser.submit("/feed/new", {"category": "community", "title": "Draft only"})
+    post_id = UUID(sent.headers["location"].rsplit("/", 1)[1])
+    admin = d.signed_in("platform_admin")
+    before = _kinds(d)
+    ah = {"x-csrf-token": admin.csrf()}
+    assert admin.submit(f"/admin/moderation/posts/{post_id}/remove",
+                        {"reason": "spam", "note": "Advertising here."}).status_code == 404
+    assert admin.post(f"/api/v1/feed/posts/{post_id}/remove", headers=ah,
+                      json={"reason": "spam", "note": "Advertising."}).status_code == 404
+    assert admin.submit(f"/admin/moderation/posts/{post_id}/restore").status_code == 404
+    assert admin.post(f"/api/v1/feed/posts/{post_id}/restore", headers=ah).status_code == 404
+    with d.container.uow() as uow:
+        post = uow.posts.get(post_id)
+    assert post.removed_at is None and post.removed_reason is None
+    assert post.status.value == "draft"
+    assert _kinds(d) == before
+    assert 'data-testid="publish"' in browser.get(f"/feed/posts/{post_id}").text
+
+
 def test_a_comment_is_removed_and_its_author_sees_why(d: Deployment) -> None:
     post_id = _text_post(d)
     d.signed_in("resident_b").submit(f"/feed/posts/{post_id}/comments",

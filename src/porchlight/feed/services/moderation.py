@@ -95,8 +95,10 @@ def _resolve(uow: UnitOfWork, admin_id: UUID | None, post_id: UUID, comment_id: 
 
 
 def _post(uow: UnitOfWork, post_id: UUID) -> Post:
+    """A post moderators may act on: one that was published (a draft, a failed post or
+    one still being prepared is its author's alone: "not found", nothing changed)."""
     post = uow.posts.get(post_id)
-    if post is None or post.is_purged:
+    if post is None or post.is_purged or post.status is not PostStatus.PUBLISHED:
         raise NotFound("no such post")
     uow.lock(post)
     return post
