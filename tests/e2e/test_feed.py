@@ -314,6 +314,16 @@ def test_only_posts_within_the_radius_are_in_the_feed(d: Deployment) -> None:
     assert neighbour.get("/feed?radius_m=9000").status_code == 422
 
 
+@pytest.mark.parametrize("cookie", ["9" * 5000, "0" * 4000 + "1000", "1e3", "-1000",
+                                    "1000x", "99999", ""])
+def test_a_bad_remembered_radius_is_ignored(d: Deployment, cookie: str) -> None:
+    browser = d.signed_in("resident_a")
+    browser.cookies.set("pl_feed_radius", cookie)
+    page = browser.get("/feed")
+    assert page.status_code == 200
+    assert re.search(r'<option value="1000" selected', page.text)  # the default, 1 km
+
+
 def _id(d: Deployment, key: str) -> UUID:
     with d.container.uow() as uow:
         return uow.accounts.get_by_email(f"{key}@example.org").id

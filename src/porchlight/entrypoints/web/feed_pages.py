@@ -3,6 +3,7 @@ its media (inline, never a download), and an agency's public-safety post."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -53,8 +54,8 @@ RADIUS_COOKIE = "pl_feed_radius"  # the radius the resident chose last (this bro
 
 
 def _remembered_radius(request: Request) -> int:
-    text = request.cookies.get(RADIUS_COOKIE, "")
-    radius = int(text) if text.isdigit() else DEFAULT_RADIUS_M
+    text = request.cookies.get(RADIUS_COOKIE, "")  # bounded before it is a number
+    radius = int(text) if re.fullmatch(r"[0-9]{1,5}", text) else DEFAULT_RADIUS_M
     return radius if MIN_RADIUS_M <= radius <= MAX_RADIUS_M else DEFAULT_RADIUS_M
 
 
