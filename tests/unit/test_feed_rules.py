@@ -183,3 +183,29 @@ def test_a_report_is_resolved_once() -> None:
     report.resolve(admin_id=None, resolution=Resolution.REMOVED, now=NOW)
     assert report.resolution is Resolution.DISMISSED and not report.is_open
     assert [e.kind for e in report.pull_events()] == ["post.reported", "post.report_dismissed"]
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_control_and_bidi_characters_are_stripped_from_everything_written() -> None:
+    from porchlight.feed.domain.moderation import clean_note, strip_controls
+    from porchlight.feed.domain.posts import clean_description, clean_title
+
+    assert clean_title(f"Lost\x00 cat\x1b[31m\t{BIDI}near\nAlder\x7f") == "Lost cat[31m near Alder"
+    assert clean_title("\u202egpj.exe cat") == "gpj.exe cat"
+    assert clean_description(f"Line one\r\n\tLine two\x00{BIDI}\x07\x85") == ("Line one\n"
+                                                                              "\tLine two")
+    comment = Comment.write(comment_id=uuid4(), post_id=uuid4(), author_id=uuid4(),
+                            body="\u2066Seen\u2069 at 9\x00\r\nok", now=NOW)
+    assert comment.body == "Seen at 9\nok"
+    assert clean_note(f"Spam\u202e moc.elpmaxe\x08\n{BIDI}") == "Spam moc.elpmaxe"
+    report = Report.file(report_id=uuid4(), post_id=uuid4(), comment_id=None,
+                         reporter_id=uuid4(), reason=Reason.SPAM, note="a\x00\u202eb", now=NOW)
+    assert report.note == "ab"
+    assert strip_controls("a\tb\nc", multiline=False) == "abc"
+    with pytest.raises(ValidationFailed):  # nothing left once cleaned
+        Comment.write(comment_id=uuid4(), post_id=uuid4(), author_id=uuid4(),
+                      body=f"\x00{BIDI}", now=NOW)
+    with pytest.raises(ValidationFailed):
+        clean_title(f"a{BIDI}\x00\x01b")

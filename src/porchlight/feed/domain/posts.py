@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
-from porchlight.feed.domain.moderation import Removable
+from porchlight.feed.domain.moderation import Removable, strip_controls
 from porchlight.kernel.domain.errors import Conflict, ValidationFailed
 from porchlight.kernel.domain.events import INTERNAL, DomainEvent
 
@@ -166,7 +166,7 @@ class PostAccessDenied(DomainEvent):
 
 
 def clean_title(text: str | None) -> str:
-    text = " ".join((text or "").split())
+    text = " ".join(strip_controls(text).split())  # tabs and line breaks: spaces
     if not TITLE_MIN <= len(text) <= TITLE_MAX:
         raise ValidationFailed(f"the title must be {TITLE_MIN} to {TITLE_MAX} characters",
                                field="title")
@@ -174,7 +174,7 @@ def clean_title(text: str | None) -> str:
 
 
 def clean_description(text: str | None) -> str:
-    text = (text or "").strip()
+    text = strip_controls(text).strip()
     if len(text) > DESCRIPTION_MAX:
         raise ValidationFailed(f"the description must be at most {DESCRIPTION_MAX} "
                                "characters", field="description")
