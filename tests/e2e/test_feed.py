@@ -479,6 +479,34 @@ def test_moderators_cannot_remove_or_restore_a_post_never_published(d: Deploymen
     assert 'data-testid="publish"' in browser.get(f"/feed/posts/{post_id}").text
 
 
+def test_the_author_finds_their_drafts_and_removed_posts_again_on_your_posts(
+    d: Deployment
+) -> None:
+    author = d.signed_in("resident_a")
+    draft = author.submit("/feed/new", {"category": "community", "title": "Half written"})
+    draft_id = draft.headers["location"].rsplit("/", 1)[1]
+    removed_id = _text_post(d, title="Loud party on Birch")
+    kept_id = _text_post(d, title="Nice sunset")
+    d.signed_in("platform_admin").submit(f"/admin/moderation/posts/{removed_id}/remove",
+                                         {"reason": "personal_data",
+                                          "note": "Names a neighbour's address."})
+    assert 'href="/feed/mine"' in author.get("/feed").text
+    page = author.get("/feed/mine")
+    assert page.status_code == 200
+    items = {m.group(1): m.group(0) for m in re.finditer(
+        r'<li class="feed-post".*?href="/feed/posts/([0-9a-f-]+)".*?</li>', page.text, re.S)}
+    assert set(items) == {draft_id, str(removed_id), str(kept_id)}
+    assert "Half written" in items[draft_id] and 'data-state="draft"' in items[draft_id]
+    assert 'data-state="removed"' in items[str(removed_id)]
+    assert "Personal data" in items[str(removed_id)]
+    assert "Names a neighbour&#39;s address." in items[str(removed_id)]
+    assert 'data-state="published"' in items[str(kept_id)]
+    other = d.signed_in("resident_b").get("/feed/mine")
+    assert other.status_code == 200
+    assert "Half written" not in other.text and "Loud party" not in other.text
+    assert "Nice sunset" not in other.text and 'data-testid="my-post"' not in other.text
+
+
 def test_a_comment_is_removed_and_its_author_sees_why(d: Deployment) -> None:
     post_id = _text_post(d)
     d.signed_in("resident_b").submit(f"/feed/posts/{post_id}/comments",

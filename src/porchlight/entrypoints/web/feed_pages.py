@@ -74,6 +74,17 @@ def feed_page(request: Request, uow: UowDep, me: ActorDep,
     return response
 
 
+@router.get("/feed/mine", response_class=HTMLResponse)
+def my_posts_page(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
+    """The author's own posts in every state (drafts, failed, published, removed with the
+    moderators' reason), newest first, so none is lost once its page is left."""
+    posts = reading.my_posts(uow, me)
+    with uow.reading():
+        now = uow.clock.now()
+    return render(request, "feed_mine.html", posts=posts, now=now,
+                  reasons_by_value={r.value: r.label for r in Reason})
+
+
 class PostForm(FormModel):
     category: Category
     title: str = Field(min_length=1, max_length=120)
