@@ -271,6 +271,34 @@ def test_an_unblurred_post_never_shows_more_than_the_part_chosen(
         assert uow.posts.get(exact).status.value == "draft"
 
 
+@pytest.mark.parametrize("blur", [True, False])
+def test_the_draft_page_updates_itself_while_the_video_is_prepared(
+    d: Deployment, clip_files: list[Path], monkeypatch: pytest.MonkeyPatch, blur: bool
+) -> None:
+    clip_id = _clip(d, clip_files)
+    monkeypatch.setattr(posting, "prepare_media", lambda *args, **kwargs: None)  # not run yet
+    post_id = posting.draft_post(d.container.uow(), actor(d, "resident_a"), posting.DraftPost(
+        Category.COMMUNITY, "Deer at dawn", clip_id=clip_id, blur=blur))
+    browser = d.signed_in("resident_a")
+    page = browser.get(f"/feed/posts/{post_id}").text
+    head = page.split("</head>")[0]
+    assert '<meta http-equiv="refresh" content="3">' in head
+    facts = re.search(r'data-testid="video-facts">(.*?)</dd>', page, re.S).group(1)
+    assert "being prepared" in facts
+    draft = re.search(r'data-testid="draft">(.*?)</div>', page, re.S).group(1)
+    if blur:
+        assert "faces to be blurred" in facts and "not blurred" not in page
+        assert "with faces blurred" in draft
+    else:
+        assert "not to be blurred" in facts and "without blurring" in draft
+        assert "faces blurred" not in draft
+    monkeypatch.undo()
+    posting.prepare_media(d.container.uow(), posting.FeedKit(
+        d.container.footage, lambda: d.redactor, settings_tmp(d)), post_id)
+    ready = browser.get(f"/feed/posts/{post_id}").text
+    assert 'http-equiv="refresh"' not in ready and 'data-testid="publish"' in ready
+
+
 def test_the_feed_pages_by_cursor_newest_first_and_filters_by_category(d: Deployment) -> None:
     resident = actor(d, "resident_a")
     made = []
