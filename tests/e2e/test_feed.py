@@ -467,7 +467,7 @@ def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     [item] = re.findall(r'data-testid="queue-item".*?</li>', queue.text, re.S)
     assert "Someone suspicious on Elm" in item and "1 report:" in item
     no_note = admin.submit(f"/admin/moderation/posts/{post_id}/remove", {"reason": "profiling"})
-    assert no_note.status_code == 422 and 'id="f-note-error"' in no_note.text
+    assert no_note.status_code == 422 and f'id="m-{post_id}-note-error"' in no_note.text
     removed = admin.submit(f"/admin/moderation/posts/{post_id}/remove",
                            {"reason": "profiling", "note": "Describes a person's race."})
     assert removed.status_code == 303
@@ -533,6 +533,26 @@ def test_the_author_finds_their_drafts_and_removed_posts_again_on_your_posts(
     assert other.status_code == 200
     assert "Half written" not in other.text and "Loud party" not in other.text
     assert "Nice sunset" not in other.text and 'data-testid="my-post"' not in other.text
+
+
+def test_the_moderation_queue_has_one_labelled_field_per_item_with_the_reported_rule(
+    d: Deployment
+) -> None:
+    first = _text_post(d, title="Someone on Elm")
+    second = _text_post(d, title="Buy my stuff")
+    neighbour = d.signed_in("resident_b")
+    neighbour.submit(f"/feed/posts/{first}/report", {"reason": "profiling"})
+    neighbour.submit(f"/feed/posts/{second}/report", {"reason": "spam"})
+    page = d.signed_in("platform_admin").get("/admin/moderation").text
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    labels = re.findall(r'<label for="([^"]+)"', page)
+    assert len(labels) == 4 and set(labels) <= set(ids)
+    for post_id, reason in ((first, "profiling"), (second, "spam")):
+        select_html = re.search(rf'<select id="m-{post_id}-reason".*?</select>', page, re.S)
+        [chosen] = re.findall(r'<option value="(\w+)" selected', select_html.group(0))
+        assert chosen == reason
+        assert f'<label for="m-{post_id}-note">' in page and f'id="m-{post_id}-note"' in page
 
 
 def test_a_comment_is_removed_and_its_author_sees_why(d: Deployment) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
@@ -63,6 +64,11 @@ class QueueItem:
     @property
     def target_id(self) -> UUID:
         return self.comment.id if self.comment else self.post.id
+
+    @property
+    def reported_reason(self) -> Reason:
+        """The rule the reports name most often (the oldest report's on a tie)."""
+        return Counter(filed.reason for filed in self.reports).most_common(1)[0][0]
 
 
 @dataclass(frozen=True)
