@@ -460,7 +460,13 @@ def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     assert empty.status_code == 422 and 'id="f-body-error"' in empty.text
     reported = neighbour.submit(f"/feed/posts/{post_id}/report",
                                 {"reason": "profiling", "note": "describes his looks"})
-    assert reported.status_code == 200 and 'data-testid="reported"' in reported.text
+    assert reported.status_code == 303  # post, redirect, get: a reload sends nothing again
+    assert reported.headers["location"] == f"/feed/posts/{post_id}?reported=1"
+    shown = neighbour.get(reported.headers["location"]).text
+    notice = shown.index('data-testid="reported"')
+    assert 'role="status"' in shown[notice - 80:notice]
+    assert shown.index("<h1>") < notice < shown.index('id="comments"')  # near the top
+    assert 'data-testid="reported"' not in neighbour.get(f"/feed/posts/{post_id}").text
     neighbour.submit(f"/feed/posts/{post_id}/report", {"reason": "profiling"})  # same one
     admin = d.signed_in("platform_admin")
     queue = admin.get("/admin/moderation")

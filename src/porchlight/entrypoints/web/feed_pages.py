@@ -133,8 +133,10 @@ def _post_page(request: Request, uow: UowDep, me: ActorDep, post_id: UUID, statu
 
 
 @router.get("/feed/posts/{post_id}", response_class=HTMLResponse)
-def post_page(request: Request, uow: UowDep, me: ActorDep, post_id: UUID) -> HTMLResponse:
-    return _post_page(request, uow, me, post_id)
+def post_page(request: Request, uow: UowDep, me: ActorDep, post_id: UUID,
+              reported: Annotated[bool, Query()] = False) -> HTMLResponse:
+    """``reported`` (set by the redirect after a report) shows the thank-you at the top."""
+    return _post_page(request, uow, me, post_id, reported=reported)
 
 
 @router.post("/feed/posts/{post_id}/publish")
@@ -193,7 +195,7 @@ def report(request: Request, uow: UowDep, me: ActorDep, post_id: UUID,
            values: Posted) -> Response:
     def file(form: ReportForm) -> Response:
         moderation.report(uow, me, post_id, form.reason, form.note, form.comment_id)
-        return _post_page(request, uow, me, post_id, reported=True)
+        return see_other(f"/feed/posts/{post_id}?reported=1")  # a reload sends nothing
 
     return submit(ReportForm, values, file, lambda errors: _post_page(
         request, uow, me, post_id, 422, form=values, errors=errors))
