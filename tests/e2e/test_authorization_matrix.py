@@ -283,6 +283,7 @@ ROWS = [
     # sees a post may report it; public-safety posts: a verified agency's supervisors
     Row("GET", "/feed", RESIDENTS | X_STAFF),
     Row("GET", "/feed/new", RESIDENTS),
+    Row("GET", "/feed/mine", RESIDENTS),
     Row("POST", "/feed/new", RESIDENTS, form={"category": "pet", "title": "Matrix cat"}),
     Row("GET", "/feed/posts/{post_id}", RESIDENTS | X_STAFF | PLATFORM),
     Row("GET", "/feed/posts/{post_id}/media", RESIDENTS | X_STAFF | PLATFORM),

@@ -6,7 +6,7 @@ moderation, agencies' public-safety posts, and the media endpoint's headers."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -213,6 +213,92 @@ def test_with_blurring_off_the_copy_is_a_plain_trim_and_without_the_model_blur_f
     assert list(bare.container.footage.store.keys("posts/")) == []
 
 
+def test_others_see_only_the_day_a_clip_post_expires_not_the_clips_exact_expiry(
+    d: Deployment, clip_files: list[Path]
+) -> None:
+    """A clip post's expiry follows its clip's to the second, which would give away when
+    the clip was recorded: only the day (rounded up) is shown, in pages and the API."""
+    clip_id = _clip(d, clip_files)
+    resident = actor(d, "resident_a")
+    d.clock.advance(timedelta(minutes=17, seconds=23))
+    post_id = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.CRIME, "Car break-in", clip_id=clip_id, blur=False))
+    posting.publish(d.container.uow(), resident, post_id)
+    with d.container.uow() as uow:
+        post, clip = uow.posts.get(post_id), uow.clips.get(clip_id)
+    assert post.expires_at == clip.expires_at  # precise, kept for purging
+    day = (clip.expires_at + timedelta(days=1)).date().isoformat()
+    assert clip.expires_at.time() != datetime.min.time()
+    exact = [clip.expires_at.isoformat(), clip.expires_at.strftime("%H:%M"),
+             clip.expires_at.isoformat().replace("+00:00", "Z")]
+    for who in ("resident_b", "resident_a"):
+        browser = d.signed_in(who)
+        listed = browser.get("/api/v1/feed").json()["posts"][0]
+        one = browser.get(f"/api/v1/feed/posts/{post_id}").json()["post"]
+        assert listed["expires_on"] == one["expires_on"] == day
+        assert "expires_at" not in listed and "expires_at" not in one
+        page = browser.get(f"/feed/posts/{post_id}").text
+        assert day in page
+        for text in (page, browser.get("/feed").text, browser.get("/api/v1/feed").text):
+            assert not any(e in text for e in exact)
+
+
+def test_an_unblurred_post_never_shows_more_than_the_part_chosen(
+    d: Deployment, clip_files: list[Path]
+) -> None:
+    """Without blurring the copy is a stream-copy trim from the keyframe before the start;
+    the demo clip's only keyframe is at 0, so a part starting at 1 s cannot be cut that
+    way: the job fails (``trim_inexact``) instead of publishing the first second too."""
+    clip_id = _clip(d, clip_files)
+    resident = actor(d, "resident_a")
+    post_id = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.COMMUNITY, "Fox on the lawn", clip_id=clip_id, start=1.0, end=1.8,
+        blur=False))
+    with d.container.uow() as uow:
+        post = uow.posts.get(post_id)
+    assert post.status.value == "failed" and post.failure == "trim_inexact"
+    assert post.media_key is None and post.wrapped_key is None
+    assert list(d.container.footage.store.keys("posts/")) == []
+    assert "post.media_failed" in _kinds(d)
+    page = d.signed_in("resident_a").get(f"/feed/posts/{post_id}")
+    assert 'data-testid="failed"' in page.text and "blur faces" in page.text
+    assert "keyframe" in page.text and 'data-testid="publish"' not in page.text
+    assert d.signed_in("resident_a").submit(f"/feed/posts/{post_id}/publish").status_code == 409
+    # from the keyframe, the cut is what was asked (its end the frame showing at 1.5 s)
+    exact = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.COMMUNITY, "Fox again", clip_id=clip_id, start=0.0, end=1.5, blur=False))
+    with d.container.uow() as uow:
+        assert uow.posts.get(exact).status.value == "draft"
+
+
+@pytest.mark.parametrize("blur", [True, False])
+def test_the_draft_page_updates_itself_while_the_video_is_prepared(
+    d: Deployment, clip_files: list[Path], monkeypatch: pytest.MonkeyPatch, blur: bool
+) -> None:
+    clip_id = _clip(d, clip_files)
+    monkeypatch.setattr(posting, "prepare_media", lambda *args, **kwargs: None)  # not run yet
+    post_id = posting.draft_post(d.container.uow(), actor(d, "resident_a"), posting.DraftPost(
+        Category.COMMUNITY, "Deer at dawn", clip_id=clip_id, blur=blur))
+    browser = d.signed_in("resident_a")
+    page = browser.get(f"/feed/posts/{post_id}").text
+    head = page.split("</head>")[0]
+    assert '<meta http-equiv="refresh" content="3">' in head
+    facts = re.search(r'data-testid="video-facts">(.*?)</dd>', page, re.S).group(1)
+    assert "being prepared" in facts
+    draft = re.search(r'data-testid="draft">(.*?)</div>', page, re.S).group(1)
+    if blur:
+        assert "faces to be blurred" in facts and "not blurred" not in page
+        assert "with faces blurred" in draft
+    else:
+        assert "not to be blurred" in facts and "without blurring" in draft
+        assert "faces blurred" not in draft
+    monkeypatch.undo()
+    posting.prepare_media(d.container.uow(), posting.FeedKit(
+        d.container.footage, lambda: d.redactor, settings_tmp(d)), post_id)
+    ready = browser.get(f"/feed/posts/{post_id}").text
+    assert 'http-equiv="refresh"' not in ready and 'data-testid="publish"' in ready
+
+
 def test_the_feed_pages_by_cursor_newest_first_and_filters_by_category(d: Deployment) -> None:
     resident = actor(d, "resident_a")
     made = []
@@ -254,6 +340,16 @@ def test_only_posts_within_the_radius_are_in_the_feed(d: Deployment) -> None:
     assert "Across town" in neighbour.get("/feed").text  # the choice is remembered
     assert "Across town" not in d.signed_in("far").get("/feed?radius_m=5000").text
     assert neighbour.get("/feed?radius_m=9000").status_code == 422
+
+
+@pytest.mark.parametrize("cookie", ["9" * 5000, "0" * 4000 + "1000", "1e3", "-1000",
+                                    "1000x", "99999", ""])
+def test_a_bad_remembered_radius_is_ignored(d: Deployment, cookie: str) -> None:
+    browser = d.signed_in("resident_a")
+    browser.cookies.set("pl_feed_radius", cookie)
+    page = browser.get("/feed")
+    assert page.status_code == 200
+    assert re.search(r'<option value="1000" selected', page.text)  # the default, 1 km
 
 
 def _id(d: Deployment, key: str) -> UUID:
@@ -317,6 +413,41 @@ def test_deleting_the_source_clip_takes_the_posts_video_with_it(
     assert d.signed_in("resident_b").get(f"/feed/posts/{post_id}/media").status_code == 404
 
 
+@pytest.mark.parametrize("how", ["deleted", "shredded"])
+def test_a_clip_deleted_while_its_posts_video_is_made_leaves_no_copy(
+    d: Deployment, clip_files: list[Path], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The clip goes between the copy being made and it being recorded: the post fails
+    (``source_gone``) and the copy is deleted. "deleted": by its owner, whose
+    ``feed.clip_gone`` job fails the post still being prepared; "shredded": its key gone
+    without that job, which the recording step itself notices."""
+    clip_id = _clip(d, clip_files)
+    resident = actor(d, "resident_a")
+    derive = posting._derive
+
+    def clip_goes_meanwhile(*args, **kwargs):
+        made = derive(*args, **kwargs)
+        if how == "deleted":
+            library.delete_my_clip(d.container.uow(), d.container.footage, resident, clip_id)
+        else:
+            with d.container.uow() as uow:
+                uow.clips.get(clip_id).wrapped_key = None
+                uow.commit()
+        return made
+
+    monkeypatch.setattr(posting, "_derive", clip_goes_meanwhile)
+    post_id = posting.draft_post(d.container.uow(), resident, posting.DraftPost(
+        Category.CRIME, "Package thief", clip_id=clip_id, blur=False))
+    with d.container.uow() as uow:
+        post = uow.posts.get(post_id)
+    assert post.status.value == "failed" and post.failure == "source_gone"
+    assert post.media_key is None and post.wrapped_key is None and post.media_sha256 is None
+    assert list(d.container.footage.store.keys("posts/")) == []
+    assert "post.media_prepared" not in _kinds(d)
+    page = d.signed_in("resident_a").get(f"/feed/posts/{post_id}")
+    assert 'data-testid="failed"' in page.text and 'data-testid="player"' not in page.text
+
+
 def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     d: Deployment
 ) -> None:
@@ -329,14 +460,20 @@ def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     assert empty.status_code == 422 and 'id="f-body-error"' in empty.text
     reported = neighbour.submit(f"/feed/posts/{post_id}/report",
                                 {"reason": "profiling", "note": "describes his looks"})
-    assert reported.status_code == 200 and 'data-testid="reported"' in reported.text
+    assert reported.status_code == 303  # post, redirect, get: a reload sends nothing again
+    assert reported.headers["location"] == f"/feed/posts/{post_id}?reported=1"
+    shown = neighbour.get(reported.headers["location"]).text
+    notice = shown.index('data-testid="reported"')
+    assert 'role="status"' in shown[notice - 80:notice]
+    assert shown.index("<h1>") < notice < shown.index('id="comments"')  # near the top
+    assert 'data-testid="reported"' not in neighbour.get(f"/feed/posts/{post_id}").text
     neighbour.submit(f"/feed/posts/{post_id}/report", {"reason": "profiling"})  # same one
     admin = d.signed_in("platform_admin")
     queue = admin.get("/admin/moderation")
     [item] = re.findall(r'data-testid="queue-item".*?</li>', queue.text, re.S)
     assert "Someone suspicious on Elm" in item and "1 report:" in item
     no_note = admin.submit(f"/admin/moderation/posts/{post_id}/remove", {"reason": "profiling"})
-    assert no_note.status_code == 422 and 'id="f-note-error"' in no_note.text
+    assert no_note.status_code == 422 and f'id="m-{post_id}-note-error"' in no_note.text
     removed = admin.submit(f"/admin/moderation/posts/{post_id}/remove",
                            {"reason": "profiling", "note": "Describes a person's race."})
     assert removed.status_code == 303
@@ -353,6 +490,75 @@ def test_comments_reports_and_moderation_remove_with_a_reason_then_restore(
     [payload] = [p for k, p in rows if k == "post.removed"]
     assert payload["reason"] == "profiling" and "race" not in str(rows)
     assert {"post.reported", "comment.posted", "post.restored"} <= {k for k, _ in rows}
+
+
+def test_moderators_cannot_remove_or_restore_a_post_never_published(d: Deployment) -> None:
+    browser = d.signed_in("resident_a")
+    sent = browser.submit("/feed/new", {"category": "community", "title": "Draft only"})
+    post_id = UUID(sent.headers["location"].rsplit("/", 1)[1])
+    admin = d.signed_in("platform_admin")
+    before = _kinds(d)
+    ah = {"x-csrf-token": admin.csrf()}
+    assert admin.submit(f"/admin/moderation/posts/{post_id}/remove",
+                        {"reason": "spam", "note": "Advertising here."}).status_code == 404
+    assert admin.post(f"/api/v1/feed/posts/{post_id}/remove", headers=ah,
+                      json={"reason": "spam", "note": "Advertising."}).status_code == 404
+    assert admin.submit(f"/admin/moderation/posts/{post_id}/restore").status_code == 404
+    assert admin.post(f"/api/v1/feed/posts/{post_id}/restore", headers=ah).status_code == 404
+    with d.container.uow() as uow:
+        post = uow.posts.get(post_id)
+    assert post.removed_at is None and post.removed_reason is None
+    assert post.status.value == "draft"
+    assert _kinds(d) == before
+    assert 'data-testid="publish"' in browser.get(f"/feed/posts/{post_id}").text
+
+
+def test_the_author_finds_their_drafts_and_removed_posts_again_on_your_posts(
+    d: Deployment
+) -> None:
+    author = d.signed_in("resident_a")
+    draft = author.submit("/feed/new", {"category": "community", "title": "Half written"})
+    draft_id = draft.headers["location"].rsplit("/", 1)[1]
+    removed_id = _text_post(d, title="Loud party on Birch")
+    kept_id = _text_post(d, title="Nice sunset")
+    d.signed_in("platform_admin").submit(f"/admin/moderation/posts/{removed_id}/remove",
+                                         {"reason": "personal_data",
+                                          "note": "Names a neighbour's address."})
+    assert 'href="/feed/mine"' in author.get("/feed").text
+    page = author.get("/feed/mine")
+    assert page.status_code == 200
+    items = {m.group(1): m.group(0) for m in re.finditer(
+        r'<li class="feed-post".*?href="/feed/posts/([0-9a-f-]+)".*?</li>', page.text, re.S)}
+    assert set(items) == {draft_id, str(removed_id), str(kept_id)}
+    assert "Half written" in items[draft_id] and 'data-state="draft"' in items[draft_id]
+    assert 'data-state="removed"' in items[str(removed_id)]
+    assert "Personal data" in items[str(removed_id)]
+    assert "Names a neighbour&#39;s address." in items[str(removed_id)]
+    assert 'data-state="published"' in items[str(kept_id)]
+    other = d.signed_in("resident_b").get("/feed/mine")
+    assert other.status_code == 200
+    assert "Half written" not in other.text and "Loud party" not in other.text
+    assert "Nice sunset" not in other.text and 'data-testid="my-post"' not in other.text
+
+
+def test_the_moderation_queue_has_one_labelled_field_per_item_with_the_reported_rule(
+    d: Deployment
+) -> None:
+    first = _text_post(d, title="Someone on Elm")
+    second = _text_post(d, title="Buy my stuff")
+    neighbour = d.signed_in("resident_b")
+    neighbour.submit(f"/feed/posts/{first}/report", {"reason": "profiling"})
+    neighbour.submit(f"/feed/posts/{second}/report", {"reason": "spam"})
+    page = d.signed_in("platform_admin").get("/admin/moderation").text
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids))
+    labels = re.findall(r'<label for="([^"]+)"', page)
+    assert len(labels) == 4 and set(labels) <= set(ids)
+    for post_id, reason in ((first, "profiling"), (second, "spam")):
+        select_html = re.search(rf'<select id="m-{post_id}-reason".*?</select>', page, re.S)
+        [chosen] = re.findall(r'<option value="(\w+)" selected', select_html.group(0))
+        assert chosen == reason
+        assert f'<label for="m-{post_id}-note">' in page and f'id="m-{post_id}-note"' in page
 
 
 def test_a_comment_is_removed_and_its_author_sees_why(d: Deployment) -> None:

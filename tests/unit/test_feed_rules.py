@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 import h3
@@ -21,6 +21,7 @@ from porchlight.feed.domain.posts import (
     PostStatus,
     check_radius,
     check_trim,
+    coarse_expiry,
     expiry,
 )
 from porchlight.feed.services import cells
@@ -77,6 +78,20 @@ def test_the_radius_is_half_a_kilometre_to_five() -> None:
     for bad in (499, 5001):
         with pytest.raises(ValidationFailed):
             check_radius(bad)
+
+
+def test_the_shown_expiry_is_the_day_rounded_up_never_earlier_than_the_truth() -> None:
+    assert coarse_expiry(datetime(2026, 12, 5, 14, 3, 27, tzinfo=UTC)).isoformat() == "2026-12-06"
+    assert coarse_expiry(datetime(2026, 12, 5, 0, 0, 0, 1, tzinfo=UTC)).isoformat() == "2026-12-06"
+    assert coarse_expiry(datetime(2026, 12, 5, tzinfo=UTC)).isoformat() == "2026-12-05"
+    local = datetime(2026, 12, 5, 23, 30, tzinfo=UTC).astimezone(
+        timezone(timedelta(hours=-8)))  # 15:30 on the 5th, UTC-8
+    assert coarse_expiry(local).isoformat() == "2026-12-06"
+    for minutes in range(0, 3 * 24 * 60, 37):
+        moment = NOW + timedelta(minutes=minutes, seconds=minutes % 60)
+        day = coarse_expiry(moment)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        assert moment <= start < moment + timedelta(days=1)
 
 
 def test_a_post_expires_at_the_soonest_of_the_choice_the_camera_and_the_clip() -> None:
@@ -168,3 +183,29 @@ def test_a_report_is_resolved_once() -> None:
     report.resolve(admin_id=None, resolution=Resolution.REMOVED, now=NOW)
     assert report.resolution is Resolution.DISMISSED and not report.is_open
     assert [e.kind for e in report.pull_events()] == ["post.reported", "post.report_dismissed"]
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_control_and_bidi_characters_are_stripped_from_everything_written() -> None:
+    from porchlight.feed.domain.moderation import clean_note, strip_controls
+    from porchlight.feed.domain.posts import clean_description, clean_title
+
+    assert clean_title(f"Lost\x00 cat\x1b[31m\t{BIDI}near\nAlder\x7f") == "Lost cat[31m near Alder"
+    assert clean_title("\u202egpj.exe cat") == "gpj.exe cat"
+    assert clean_description(f"Line one\r\n\tLine two\x00{BIDI}\x07\x85") == ("Line one\n"
+                                                                              "\tLine two")
+    comment = Comment.write(comment_id=uuid4(), post_id=uuid4(), author_id=uuid4(),
+                            body="\u2066Seen\u2069 at 9\x00\r\nok", now=NOW)
+    assert comment.body == "Seen at 9\nok"
+    assert clean_note(f"Spam\u202e moc.elpmaxe\x08\n{BIDI}") == "Spam moc.elpmaxe"
+    report = Report.file(report_id=uuid4(), post_id=uuid4(), comment_id=None,
+                         reporter_id=uuid4(), reason=Reason.SPAM, note="a\x00\u202eb", now=NOW)
+    assert report.note == "ab"
+    assert strip_controls("a\tb\nc", multiline=False) == "abc"
+    with pytest.raises(ValidationFailed):  # nothing left once cleaned
+        Comment.write(comment_id=uuid4(), post_id=uuid4(), author_id=uuid4(),
+                      body=f"\x00{BIDI}", now=NOW)
+    with pytest.raises(ValidationFailed):
+        clean_title(f"a{BIDI}\x00\x01b")

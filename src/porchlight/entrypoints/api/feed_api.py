@@ -5,7 +5,7 @@ says whether it is the caller's own."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -43,7 +43,8 @@ class PostOut(BaseModel):
     public_safety: bool
     agency: str | None
     published_at: datetime | None
-    expires_at: datetime
+    expires_on: date = Field(description="the post is gone by the start of this day (UTC): "
+                             "its expiry rounded up to a whole day, never the precise moment")
     has_video: bool
     video_url: str | None
     distance_m: int | None = Field(description="from the caller's home (or agency centre) "
@@ -60,7 +61,7 @@ class PostOut(BaseModel):
                    description=post.description, status=post.status.value,
                    location=[post.lat, post.lon], author=view.author_label, mine=view.mine,
                    public_safety=view.public_safety, agency=view.agency_name,
-                   published_at=post.published_at, expires_at=post.expires_at,
+                   published_at=post.published_at, expires_on=post.expires_on,
                    has_video=post.has_media,
                    video_url=f"/feed/posts/{post.id}/media" if post.media_readable else None,
                    distance_m=view.distance_m, removed_reason=removed,

@@ -3,6 +3,7 @@ its media (inline, never a download), and an agency's public-safety post."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 from uuid import UUID
 
@@ -53,8 +54,8 @@ RADIUS_COOKIE = "pl_feed_radius"  # the radius the resident chose last (this bro
 
 
 def _remembered_radius(request: Request) -> int:
-    text = request.cookies.get(RADIUS_COOKIE, "")
-    radius = int(text) if text.isdigit() else DEFAULT_RADIUS_M
+    text = request.cookies.get(RADIUS_COOKIE, "")  # bounded before it is a number
+    radius = int(text) if re.fullmatch(r"[0-9]{1,5}", text) else DEFAULT_RADIUS_M
     return radius if MIN_RADIUS_M <= radius <= MAX_RADIUS_M else DEFAULT_RADIUS_M
 
 
@@ -71,6 +72,17 @@ def feed_page(request: Request, uow: UowDep, me: ActorDep,
     if radius_m is not None:
         set_cookie(request, response, RADIUS_COOKIE, str(radius_m))
     return response
+
+
+@router.get("/feed/mine", response_class=HTMLResponse)
+def my_posts_page(request: Request, uow: UowDep, me: ActorDep) -> HTMLResponse:
+    """The author's own posts in every state (drafts, failed, published, removed with the
+    moderators' reason), newest first, so none is lost once its page is left."""
+    posts = reading.my_posts(uow, me)
+    with uow.reading():
+        now = uow.clock.now()
+    return render(request, "feed_mine.html", posts=posts, now=now,
+                  reasons_by_value={r.value: r.label for r in Reason})
 
 
 class PostForm(FormModel):
@@ -121,8 +133,10 @@ def _post_page(request: Request, uow: UowDep, me: ActorDep, post_id: UUID, statu
 
 
 @router.get("/feed/posts/{post_id}", response_class=HTMLResponse)
-def post_page(request: Request, uow: UowDep, me: ActorDep, post_id: UUID) -> HTMLResponse:
-    return _post_page(request, uow, me, post_id)
+def post_page(request: Request, uow: UowDep, me: ActorDep, post_id: UUID,
+              reported: Annotated[bool, Query()] = False) -> HTMLResponse:
+    """``reported`` (set by the redirect after a report) shows the thank-you at the top."""
+    return _post_page(request, uow, me, post_id, reported=reported)
 
 
 @router.post("/feed/posts/{post_id}/publish")
@@ -181,7 +195,7 @@ def report(request: Request, uow: UowDep, me: ActorDep, post_id: UUID,
            values: Posted) -> Response:
     def file(form: ReportForm) -> Response:
         moderation.report(uow, me, post_id, form.reason, form.note, form.comment_id)
-        return _post_page(request, uow, me, post_id, reported=True)
+        return see_other(f"/feed/posts/{post_id}?reported=1")  # a reload sends nothing
 
     return submit(ReportForm, values, file, lambda errors: _post_page(
         request, uow, me, post_id, 422, form=values, errors=errors))

@@ -16,6 +16,7 @@ Reports are open until an admin acts on their target (removed or dismissed).
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -112,9 +113,24 @@ class ReportDismissed(DomainEvent):
 
 # ---- rules -----------------------------------------------------------------------------
 
+# C0 controls (NUL included) and DEL, C1 controls, and the bidi embedding, override and
+# isolate characters, which can make a title or a comment read differently from what it
+# says (U+202A-U+202E, U+2066-U+2069). Newlines and tabs stay in bodies.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROLS_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str | None, *, multiline: bool = True) -> str:
+    """``text`` without control and bidi formatting characters; in a body (``multiline``)
+    line breaks (``\r\n`` and ``\r`` become ``\n``) and tabs are kept."""
+    text = text or ""
+    if multiline:
+        return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _CONTROLS_ONE_LINE.sub("", text)
+
 
 def clean_note(text: str | None, *, field: str = "note", required: bool = False) -> str:
-    text = (text or "").strip()
+    text = strip_controls(text).strip()
     if len(text) > NOTE_MAX:
         raise ValidationFailed(f"use at most {NOTE_MAX} characters", field=field)
     if required and len(text) < 5:
@@ -169,7 +185,7 @@ class Comment(Removable):
     @classmethod
     def write(cls, *, comment_id: UUID, post_id: UUID, author_id: UUID, body: str,
               now: datetime) -> Comment:
-        body = (body or "").strip()
+        body = strip_controls(body).strip()
         if not 1 <= len(body) <= COMMENT_MAX:
             raise ValidationFailed(f"a comment is 1 to {COMMENT_MAX} characters", field="body")
         comment = cls(id=comment_id, post_id=post_id, author_id=author_id, body=body,

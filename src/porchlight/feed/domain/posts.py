@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 from uuid import UUID
 
-from porchlight.feed.domain.moderation import Removable
+from porchlight.feed.domain.moderation import Removable, strip_controls
 from porchlight.kernel.domain.errors import Conflict, ValidationFailed
 from porchlight.kernel.domain.events import INTERNAL, DomainEvent
 
@@ -166,7 +166,7 @@ class PostAccessDenied(DomainEvent):
 
 
 def clean_title(text: str | None) -> str:
-    text = " ".join((text or "").split())
+    text = " ".join(strip_controls(text).split())  # tabs and line breaks: spaces
     if not TITLE_MIN <= len(text) <= TITLE_MAX:
         raise ValidationFailed(f"the title must be {TITLE_MIN} to {TITLE_MAX} characters",
                                field="title")
@@ -174,7 +174,7 @@ def clean_title(text: str | None) -> str:
 
 
 def clean_description(text: str | None) -> str:
-    text = (text or "").strip()
+    text = strip_controls(text).strip()
     if len(text) > DESCRIPTION_MAX:
         raise ValidationFailed(f"the description must be at most {DESCRIPTION_MAX} "
                                "characters", field="description")
@@ -221,6 +221,16 @@ def expiry(now: datetime, *, chosen_days: int | None, camera_days: int | None = 
         raise ValidationFailed("this clip is about to be deleted: it cannot be posted",
                                field="clip_id")
     return ends
+
+
+def coarse_expiry(expires_at: datetime) -> date:
+    """The day a post is gone by, as shown to anyone (its author included): the precise
+    expiry rounded up to the next UTC day boundary, so it is never earlier than the truth
+    and does not give away when the clip was recorded (a clip post's expiry follows its
+    clip's to the second). The precise moment stays internal, for purging."""
+    moment = expires_at.astimezone(UTC)
+    midnight = datetime.combine(moment.date(), time(), tzinfo=UTC)
+    return (moment.date() if moment == midnight else moment.date() + timedelta(days=1))
 
 
 @dataclass(frozen=True)
@@ -336,6 +346,11 @@ class Post(Removable):
     @property
     def has_media(self) -> bool:
         return self.source_clip_id is not None
+
+    @property
+    def expires_on(self) -> date:
+        """The coarse expiry others are shown (``coarse_expiry``)."""
+        return coarse_expiry(self.expires_at)
 
     @property
     def is_purged(self) -> bool:

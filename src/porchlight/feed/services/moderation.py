@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from uuid import UUID, uuid4
 
@@ -64,6 +65,11 @@ class QueueItem:
     def target_id(self) -> UUID:
         return self.comment.id if self.comment else self.post.id
 
+    @property
+    def reported_reason(self) -> Reason:
+        """The rule the reports name most often (the oldest report's on a tie)."""
+        return Counter(filed.reason for filed in self.reports).most_common(1)[0][0]
+
 
 @dataclass(frozen=True)
 class Queue:
@@ -95,8 +101,10 @@ def _resolve(uow: UnitOfWork, admin_id: UUID | None, post_id: UUID, comment_id: 
 
 
 def _post(uow: UnitOfWork, post_id: UUID) -> Post:
+    """A post moderators may act on: one that was published (a draft, a failed post or
+    one still being prepared is its author's alone: "not found", nothing changed)."""
     post = uow.posts.get(post_id)
-    if post is None or post.is_purged:
+    if post is None or post.is_purged or post.status is not PostStatus.PUBLISHED:
         raise NotFound("no such post")
     uow.lock(post)
     return post

@@ -45,6 +45,12 @@ from porchlight.redaction.domain.options import RedactionOptions
 from porchlight.redaction.services.ports import RedactionFailed, Redactor
 
 Progress = Callable[[int, int], None]
+TRIM_EARLY_SLACK = 0.25  # seconds a plain trim may start before the chosen start
+
+
+class TrimInexact(Exception):
+    """A plain (stream-copy) trim would show more than the author chose: it can only start
+    at a keyframe, and the one before the chosen start is too far back."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +209,8 @@ def prepare_media(uow: UnitOfWork, kit: FeedKit, post_id: UUID,
             container, provenance = _derive(kit, post, plain, made, progress)
         except RedactionFailed:
             return _failed(uow, post_id, "redaction_failed")
+        except TrimInexact:
+            return _failed(uow, post_id, "trim_inexact")
         _store(uow, kit.footage, post, made, container, provenance)
 
 
@@ -214,9 +222,18 @@ def _decrypt(kit: Footage, clip: Clip, data_key: bytes, target: Path) -> None:
 
 def _derive(kit: FeedKit, post: Post, source: Path, target: Path, progress: Progress | None
             ) -> tuple[str, dict | None]:
-    """Blurred (and trimmed) by the redaction engine, or only trimmed."""
+    """Blurred (and trimmed) by the redaction engine, which re-encodes exactly the chosen
+    part, or only trimmed by stream copy, which starts at the keyframe at or before the
+    chosen start: a copy that would show more than the author chose (more than
+    TRIM_EARLY_SLACK earlier, or past the frame showing at the chosen end) is refused."""
     if not post.blur:
         cut = kit.footage.video.trim(source, target, post.trim_start, post.trim_end)
+        frame = 1 / cut.info.frame_rate if cut.info.frame_rate > 0 else 0.0
+        if (cut.start_seconds < post.trim_start - TRIM_EARLY_SLACK
+                or cut.end_seconds > post.trim_end + frame + 1e-3):
+            target.unlink(missing_ok=True)
+            raise TrimInexact(f"the copy covers {cut.start_seconds:.2f} to "
+                              f"{cut.end_seconds:.2f} s")
         return cut.info.container, None
     options = RedactionOptions(start=post.trim_start, end=post.trim_end)
     report = kit.redactor().redact(source, target, options, progress)
@@ -237,16 +254,24 @@ def _store(uow: UnitOfWork, kit: Footage, post: Post, made: Path, container: str
             current = uow.posts.get(post.id)
             uow.lock(current)
             kept = current.status is PostStatus.PREPARING and not current.is_purged
-            if kept:
-                current.media_ready(
-                    key=key, wrapped_key=kit.vault.seal(data_key, context=key_context(post.id)),
-                    sha256=stored.sha256, size=stored.size, container=container,
-                    redaction=provenance)
+            if kept:  # the clip may have been deleted while the copy was being made
+                clip = uow.clips.get(current.source_clip_id)
+                if clip is not None:
+                    uow.lock(clip)
+                if clip is None or not clip.is_readable:
+                    kept = False
+                    current.media_failed("source_gone")
+                else:
+                    current.media_ready(
+                        key=key,
+                        wrapped_key=kit.vault.seal(data_key, context=key_context(post.id)),
+                        sha256=stored.sha256, size=stored.size, container=container,
+                        redaction=provenance)
                 uow.commit()
     except BaseException:
         kit.store.delete(key)
         raise
-    if not kept:  # withdrawn, expired or made by another run meanwhile
+    if not kept:  # withdrawn, expired, its clip gone, or made by another run meanwhile
         kit.store.delete(key)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from porchlight.feed.domain.posts import PostStatus
 from porchlight.feed.services.posting import forget_comments
 from porchlight.kernel.services.ports import FootageStore, UnitOfWork
 
@@ -71,7 +72,8 @@ def finish_purge(uow: UnitOfWork, store: FootageStore, post_id: UUID) -> None:
 
 def source_gone(uow: UnitOfWork, clip_id: UUID) -> int:
     """The ``feed.clip_gone`` job: shred the media of every post made from a clip that
-    is gone; the posts' ``post.purge`` jobs delete the bytes."""
+    is gone (the posts' ``post.purge`` jobs delete the bytes), and fail the posts whose
+    media was still being made (``source_gone``)."""
     with uow.reading():
         posts = [post.id for post in uow.posts.from_clip(clip_id)]
     shredded = 0
@@ -79,7 +81,10 @@ def source_gone(uow: UnitOfWork, clip_id: UUID) -> int:
         with uow:
             post = uow.posts.get(post_id)
             uow.lock(post)
-            if post.shred(reason="source_deleted", actor_id=None):
+            if post.status is PostStatus.PREPARING:  # its job will find nothing to copy
+                post.media_failed("source_gone")
+                uow.commit()
+            elif post.shred(reason="source_deleted", actor_id=None):
                 shredded += 1
                 uow.commit()
     return shredded
