@@ -62,7 +62,6 @@ from pathlib import Path
 from statistics import quantiles
 
 from sqlalchemy import Engine, create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from porchlight import bootstrap
 from porchlight.config import Settings
@@ -70,7 +69,7 @@ from porchlight.kernel.adapters.db import tables
 from porchlight.requests.domain.consent import DeliveryCreated
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.results import machine_lines, replace_section
+from bench.results import machine_lines, replace_section, scratch_postgres
 
 HOW_TO_PROVIDE = (
     "the server-backed queue needs PostgreSQL and Redis: pass --postgres-url "
@@ -142,21 +141,6 @@ def base_settings(data_dir: Path, backend: str, **changes: object) -> Settings:
     jobs = settings.jobs.model_copy(update={"backend": backend,
                                             "queue_name": f"bench-{uuid.uuid4().hex[:10]}"})
     return settings.model_copy(update={"jobs": jobs, **changes})
-
-
-@contextmanager
-def scratch_postgres(url: str) -> Iterator[str]:
-    admin_url = make_url(url)
-    name = f"porchlight_jobs_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def server_problem(postgres_url: str | None, redis_url: str | None) -> str | None:
@@ -295,7 +279,7 @@ def queues(args: argparse.Namespace, scratch: Path, notes: list[str]) -> Iterato
         print(notes[-1], file=sys.stderr)
         yield found
         return
-    with scratch_postgres(args.postgres_url) as url:
+    with scratch_postgres(args.postgres_url, "porchlight_jobs_bench") as url:
         settings = base_settings(scratch / "server", "redis", redis_url=args.redis_url)
         settings = settings.model_copy(update={"database": settings.database.model_copy(
             update={"url": url})})

@@ -74,7 +74,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.results import machine_lines, replace_section  # noqa: E402
+from bench.results import machine_lines, replace_section, scratch_postgres  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "porchlight-bench"
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -330,24 +330,6 @@ def stop(procs: list[subprocess.Popen]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-
-
-@contextmanager
-def scratch_postgres(url: str) -> Iterator[str]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(url)
-    name = f"porchlight_load_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def base_env(folder: Path, port: int) -> dict[str, str]:
@@ -669,7 +651,7 @@ def configs(args: argparse.Namespace, stack: ExitStack, notes: list[str],
                          "--redis-url (or set PORCHLIGHT_TEST_POSTGRES_URL and "
                          "PORCHLIGHT_TEST_REDIS_URL)")
         else:
-            url = stack.enter_context(scratch_postgres(args.postgres_url))
+            url = stack.enter_context(scratch_postgres(args.postgres_url, "porchlight_load_bench"))
             port = free_port()
             env = base_env(folder / "server", port)
             env.update({"PORCHLIGHT_DATABASE__URL": url, "PORCHLIGHT_JOBS__BACKEND": "redis",
