@@ -38,7 +38,7 @@ from porchlight.custody.services.commands import (
 )
 from porchlight.custody.services.evidence import _decrypt_to, _key_context
 from porchlight.footage.domain.clips import Clip
-from porchlight.footage.services.library import Footage, OpenClip
+from porchlight.footage.services.library import Footage, OpenClip, clip_data_key
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound, ValidationFailed
 from porchlight.kernel.domain.policies import (
@@ -145,9 +145,7 @@ def deliver(uow: UnitOfWork, kit: Footage, demand_id: UUID, workdir: Path) -> in
             return 0  # withdrawn (or never fulfilled): nothing is ever delivered
         done = {item.source_clip_id for item in uow.evidence.for_demand(demand.id)}
         todo = [clip for clip in covered_clips(uow, demand) if clip.id not in done]
-        sources = [OpenClip(clip, kit.vault.open(clip.wrapped_key,
-                                                 context=f"clip:{clip.id}".encode()))
-                   for clip in todo]
+        sources = [OpenClip(clip, clip_data_key(kit, clip)) for clip in todo]
         records = account_records(uow, demand) if demand.coverage is Coverage.ACCOUNT_DATA \
             else None
     for source in sources:

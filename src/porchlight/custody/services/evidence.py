@@ -23,7 +23,7 @@ from porchlight.accounts.services.credentials import Security
 from porchlight.custody.domain.evidence import EvidenceItem, EvidenceReceived
 from porchlight.custody.domain.holds import deletion_date
 from porchlight.footage.domain.clips import Clip
-from porchlight.footage.services.library import Footage, OpenClip
+from porchlight.footage.services.library import Footage, OpenClip, clip_data_key, decrypt_to
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound
 from porchlight.kernel.domain.policies import Actor, actor_id, require_agency_staff
@@ -58,8 +58,7 @@ def derive_for_consent(uow: UnitOfWork, kit: Footage, consent_id: UUID, workdir:
                 continue
             copy_id = (consent.blurred_copies or {}).get(str(clip.id))
             if copy_id is None:
-                key = kit.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode())
-                sources.append((OpenClip(clip, key), None))
+                sources.append((OpenClip(clip, clip_data_key(kit, clip)), None))
                 continue
             copy = uow.redactions.get(UUID(copy_id))
             if copy is None or not copy.is_readable:
@@ -83,10 +82,8 @@ def _derive_one(
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         plain, trimmed = Path(folder) / "source", Path(folder) / "trimmed"
-        if copy is None:
-            _decrypt_to(kit, source, plain)
-        else:
-            _decrypt_object(kit, copy.object_key, source.data_key, copy.size_bytes, plain)
+        stored = copy or clip  # the approved blurred copy, when the owner chose one
+        decrypt_to(kit.store, stored.object_key, source.data_key, stored.size_bytes, plain)
         cut = kit.video.trim(plain, trimmed, start - shift, end - shift)
         _store_item(uow, kit, consent, request, clip, trimmed, cut.start_seconds + shift,
                     cut.end_seconds + shift, cut.info.container,
@@ -94,14 +91,8 @@ def _derive_one(
 
 
 def _decrypt_to(kit: Footage, source: OpenClip, target: Path) -> None:
-    _decrypt_object(kit, source.clip.object_key, source.data_key, source.clip.size_bytes,
-                    target)
-
-
-def _decrypt_object(kit: Footage, key: str, data_key: bytes, size: int, target: Path) -> None:
-    with target.open("wb") as handle:
-        for block in kit.store.read(key, data_key, 0, size):
-            handle.write(block)
+    decrypt_to(kit.store, source.clip.object_key, source.data_key, source.clip.size_bytes,
+               target)
 
 
 def _store_item(

@@ -38,7 +38,7 @@ from porchlight.custody.domain.reshare import (
 )
 from porchlight.custody.services.commands import ReshareEvidence
 from porchlight.custody.services.evidence import _key_context
-from porchlight.footage.services.library import Footage
+from porchlight.footage.services.library import Footage, decrypt_to
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound, PolicyRefused, ValidationFailed
 from porchlight.kernel.domain.policies import Actor, require_agency_staff, require_resident
@@ -136,9 +136,7 @@ def make_copy(uow: UnitOfWork, kit: Footage, share_id: UUID, workdir: Path) -> b
     workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=workdir) as folder:
         plain = Path(folder) / "plain"
-        with plain.open("wb") as handle:
-            for block in kit.store.read(parent.object_key, data_key, 0, parent.size_bytes):
-                handle.write(block)
+        decrypt_to(kit.store, parent.object_key, data_key, parent.size_bytes, plain)
         return _store_copy(uow, kit, share, parent, plain)
 
 

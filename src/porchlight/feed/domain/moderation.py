@@ -148,7 +148,8 @@ class Removable(Entity):
     removed_note: str | None
 
     def _target(self) -> tuple[UUID, UUID | None]:
-        raise NotImplementedError
+        """(post id, comment id) the moderation event names: a post names itself."""
+        return self.id, None
 
     def remove(self, *, admin_id: UUID | None, reason: Reason, note: str, now: datetime
                ) -> None:

@@ -334,9 +334,6 @@ class Post(Removable):
             cells=cells, expires_at=expires_at))
         return post
 
-    def _target(self) -> tuple[UUID, UUID | None]:
-        return self.id, None
-
     # ---- what it is ------------------------------------------------------------------
 
     @property

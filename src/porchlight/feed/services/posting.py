@@ -30,7 +30,7 @@ from porchlight.feed.domain.posts import (
 )
 from porchlight.feed.services import cells
 from porchlight.footage.domain.clips import Clip
-from porchlight.footage.services.library import Footage
+from porchlight.footage.services.library import Footage, clip_data_key, decrypt_to
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from porchlight.kernel.domain.geo import LatLon
@@ -197,14 +197,13 @@ def prepare_media(uow: UnitOfWork, kit: FeedKit, post_id: UUID,
             return
         clip = uow.clips.get(post.source_clip_id)
         readable = clip is not None and clip.is_readable
-        data_key = (kit.footage.vault.open(clip.wrapped_key, context=f"clip:{clip.id}".encode())
-                    if readable else None)
+        data_key = clip_data_key(kit.footage, clip) if readable else None
     if data_key is None:
         return _failed(uow, post_id, "source_gone")
     kit.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=kit.workdir) as folder:
         plain, made = Path(folder) / "source", Path(folder) / "made"
-        _decrypt(kit.footage, clip, data_key, plain)
+        decrypt_to(kit.footage.store, clip.object_key, data_key, clip.size_bytes, plain)
         try:
             container, provenance = _derive(kit, post, plain, made, progress)
         except RedactionFailed:
@@ -212,12 +211,6 @@ def prepare_media(uow: UnitOfWork, kit: FeedKit, post_id: UUID,
         except TrimInexact:
             return _failed(uow, post_id, "trim_inexact")
         _store(uow, kit.footage, post, made, container, provenance)
-
-
-def _decrypt(kit: Footage, clip: Clip, data_key: bytes, target: Path) -> None:
-    with target.open("wb") as handle:
-        for block in kit.store.read(clip.object_key, data_key, 0, clip.size_bytes):
-            handle.write(block)
 
 
 def _derive(kit: FeedKit, post: Post, source: Path, target: Path, progress: Progress | None

@@ -77,6 +77,19 @@ def _key_context(clip_id: UUID) -> bytes:
     return f"clip:{clip_id}".encode()
 
 
+def clip_data_key(kit: Footage, clip: Clip) -> bytes:
+    """A readable clip's data key, unwrapped (for a job that derives a copy of it)."""
+    return kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+
+
+def decrypt_to(store: FootageStore, key: str, data_key: bytes, size: int,
+               target: Path) -> None:
+    """Write a stored object's plaintext to ``target`` (a file in a private temp folder)."""
+    with target.open("wb") as handle:
+        for block in store.read(key, data_key, 0, size):
+            handle.write(block)
+
+
 def object_keys(camera_id: UUID, clip_id: UUID, received_at: datetime) -> tuple[str, str]:
     """Object names carry the upload time, so an orphan sweep can spare uploads in flight."""
     stem = f"clips/{camera_id}/{received_at.strftime(KEY_TIME_FORMAT)}-{clip_id}"

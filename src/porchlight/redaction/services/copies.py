@@ -21,7 +21,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from porchlight.footage.domain.clips import Clip
-from porchlight.footage.services.library import Footage, OpenClip
+from porchlight.footage.services.library import Footage, clip_data_key, decrypt_to
 from porchlight.footage.services.retention import KEY_TIME_FORMAT
 from porchlight.kernel.domain.errors import Conflict, NotFound
 from porchlight.kernel.domain.policies import Actor, actor_id, require_resident
@@ -216,16 +216,12 @@ def make(uow: UnitOfWork, kit: RedactionKit, copy_id: UUID,
         clip = uow.clips.get(copy.clip_id)
         if clip is None or not clip.is_readable:
             return  # the clip was deleted: shredding it shredded this copy too
-        source = OpenClip(clip, kit.footage.vault.open(
-            clip.wrapped_key, context=f"clip:{clip.id}".encode()))
+        data_key = clip_data_key(kit.footage, clip)
         options = copy.redaction_options
     kit.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     with tempfile.TemporaryDirectory(dir=kit.workdir) as folder:
         plain, output = Path(folder) / "source", Path(folder) / "redacted.mp4"
-        with plain.open("wb") as handle:
-            for block in kit.footage.store.read(clip.object_key, source.data_key, 0,
-                                                clip.size_bytes):
-                handle.write(block)
+        decrypt_to(kit.footage.store, clip.object_key, data_key, clip.size_bytes, plain)
         redactor = kit.redactor()
         try:
             report = redactor.redact(plain, output, options, progress)
