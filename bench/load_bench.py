@@ -47,6 +47,14 @@ The mix, as shares of requests: anonymous pages 30% (`/` 15, `/audit` 10, `/agen
 signed-in residents 50% (`/clips` 20, `/inbox` 15, a clip's first range 15), device
 uploads 10%, officers creating requests 1%, residents answering 9% (inbox list, disclosure,
 consent or decline, one request per step).
+
+Arrivals are open and independent: each simulated user's requests form a Poisson process
+(exponential gaps from a random start, `poisson_arrivals` in the locustfile), so the offered
+load is Poisson traffic, as from many independent people. The first runs (before
+2026-12-05) paced every user with locust's `constant_throughput` after spawning them all in
+the same instant: each second's requests then arrived as one burst, and the measured
+latency was mostly the burst queueing (anonymous pages alone at 20/s: server-side 80 ms
+per request in lockstep against 5 ms with independent arrivals, same server, same CPU).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ from itertools import count
 from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, constant_throughput, events, task
+from locust import FastHttpUser, events, task
 
 PLAN = json.loads(os.environ.get("BENCH_PLAN", "{}"))
 POP = json.loads(Path(PLAN["population"]).read_text()) if PLAN else {}
@@ -54,6 +54,25 @@ def _users(name: str) -> int:
     return int(PLAN.get("classes", {}).get(name, {}).get("users", 0))
 
 
+def poisson_arrivals(rate: float):
+    """Each user's requests as a Poisson process of `rate` per second: exponential gaps
+    between scheduled arrivals, each user starting at a random point, so independent users
+    add up to Poisson traffic (as independent people do) instead of firing in lockstep.
+    A request that overruns its gap delays the next one (one request in flight per user)."""
+
+    def wait_time(user) -> float:
+        now = time.monotonic()
+        scheduled = getattr(user, "_next_arrival", None)
+        if scheduled is None:
+            scheduled = now + RNG.uniform(0, 1 / rate)
+        else:
+            scheduled = max(scheduled + RNG.expovariate(rate), now)
+        user._next_arrival = scheduled
+        return scheduled - now
+
+    return wait_time
+
+
 def unique_clip() -> bytes:
     """The clip with a top-level `free` box of random bytes after it: same video, new SHA-256."""
     filler = secrets.token_bytes(16)
@@ -62,7 +81,7 @@ def unique_clip() -> bytes:
 
 class Anonymous(FastHttpUser):
     fixed_count = _users("Anonymous")
-    wait_time = constant_throughput(_rate("Anonymous"))
+    wait_time = poisson_arrivals(_rate("Anonymous"))
 
     @task(3)
     def home(self) -> None:
@@ -79,7 +98,7 @@ class Anonymous(FastHttpUser):
 
 class Resident(FastHttpUser):
     fixed_count = _users("Resident")
-    wait_time = constant_throughput(_rate("Resident"))
+    wait_time = poisson_arrivals(_rate("Resident"))
 
     def on_start(self) -> None:
         people = POP["residents"]
@@ -103,7 +122,7 @@ class Resident(FastHttpUser):
 
 class Device(FastHttpUser):
     fixed_count = _users("Device")
-    wait_time = constant_throughput(_rate("Device"))
+    wait_time = poisson_arrivals(_rate("Device"))
 
     def on_start(self) -> None:
         people = POP["residents"]
@@ -122,7 +141,7 @@ class Device(FastHttpUser):
 
 class Officer(FastHttpUser):
     fixed_count = _users("Officer")
-    wait_time = constant_throughput(_rate("Officer"))
+    wait_time = poisson_arrivals(_rate("Officer"))
 
     def on_start(self) -> None:
         self.token = POP["officers"][next(_serial) % len(POP["officers"])]
@@ -146,7 +165,7 @@ class Answerer(FastHttpUser):
     """One resident each (answers would race otherwise): list, read, answer, one per task."""
 
     fixed_count = _users("Answerer")
-    wait_time = constant_throughput(_rate("Answerer"))
+    wait_time = poisson_arrivals(_rate("Answerer"))
 
     def on_start(self) -> None:
         people = POP["residents"]
