@@ -27,13 +27,23 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
 
 
+MAX_UPLOAD_CEILING = 64 * 1024**3  # no setting may lift the upload cap past this
+
+
 class StorageSettings(BaseModel):
     backend: Literal["local", "s3"] = "local"
     path: Path | None = Field(default=None, description="default: <data_dir>/footage")
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
-    max_upload_bytes: int = 512 * 1024 * 1024
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, gt=0, le=MAX_UPLOAD_CEILING,
+        description="a clip upload's size cap (413 over it); streamed to disk, never held "
+        "in memory")
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0,
+        description="every other request body's size cap, forms and JSON (413 over it): "
+        "the largest form a page sends is a few KiB")
     upload_idle_timeout_seconds: float = Field(
         default=20.0, gt=0,
         description="drop an upload whose body sends nothing for this long (408)")

@@ -118,3 +118,35 @@ def test_the_upload_documents_its_video_body_and_answers(d: Deployment) -> None:
                              params={"recorded_at": "2026-11-02T08:00:00"},
                              headers={"authorization": f"Bearer {device.token}"})
     assert naive.status_code == 422 and "recorded_at" in naive.json()["error"]["message"]
+
+
+def test_a_json_body_over_the_cap_is_a_413_and_changes_nothing(d: Deployment) -> None:
+    """Every body has a size cap (1 MiB by default); only a clip upload streams past it."""
+    client = resident(d)
+    before = client.get("/api/v1/me/cameras").json()
+    oversized = {**CAMERA, "name": "Porch", "padding": "x" * (1024 * 1024)}
+    response = client.post("/api/v1/me/cameras", json=oversized)
+    assert response.status_code == 413
+    assert response.json()["error"] == {
+        "code": "too_large", "message": "the request body is larger than the 1 MiB limit"}
+    assert response.headers["connection"] == "close"
+    assert client.get("/api/v1/me/cameras").json() == before
+
+
+def test_a_body_streamed_past_the_cap_without_a_length_is_a_413(d: Deployment) -> None:
+    def chunks():
+        for _ in range(40):
+            yield b" " * 32768  # 1.25 MiB of JSON whitespace, no Content-Length
+    response = resident(d).post("/api/v1/me/cameras", content=chunks(),
+                                headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()["error"]["code"]) == (413, "too_large")
+
+
+def test_the_cap_is_a_setting(settings: Settings) -> None:
+    small = build_deployment(settings.model_copy(update={
+        "storage": settings.storage.model_copy(update={"max_body_bytes": 64 * 1024})}))
+    response = resident(small).post("/api/v1/me/cameras",
+                                    json={**CAMERA, "name": "P" * (70 * 1024)})
+    assert response.status_code == 413
+    assert "64 KiB" in response.json()["error"]["message"]
+    assert resident(small).post("/api/v1/me/cameras", json=CAMERA).status_code == 201

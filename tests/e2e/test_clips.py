@@ -237,3 +237,22 @@ def test_the_workers_sweep_shreds_expired_clips_and_their_jobs_delete_the_bytes(
     assert job.state == "done"
     again = retention.sweep(d.container.uow(), d.container.footage.store, uploads)
     assert again.expired == 0
+
+
+def test_an_upload_is_not_held_to_the_cap_on_other_bodies(settings, demo_clip) -> None:
+    """Forms and JSON are capped at `max_body_bytes`; a clip upload only at its own cap."""
+    tiny = settings.model_copy(update={"storage": settings.storage.model_copy(
+        update={"max_body_bytes": 1024})})
+    d = build_deployment(tiny)
+    assert demo_clip.stat().st_size > 1024
+    owner = d.signed_in("resident_a")
+    issued = owner.submit(f"/cameras/{d.camera_a}/device-token")
+    token = re.search(r'data-testid="secret">(pld_[\w-]+)<', issued.text).group(1)
+    response = upload(d, token, demo_clip.read_bytes())
+    assert response.status_code == 201, response.text
+    cameras = owner.get("/api/v1/me/cameras").json()
+    refused = owner.submit("/cameras", {"name": "x" * 2048, "lat": "45.5", "lon": "-122.6"},
+                           headers={"accept": "text/html"})
+    assert refused.status_code == 413
+    assert "larger than the 1 KiB limit" in refused.text  # the error page, in plain words
+    assert owner.get("/api/v1/me/cameras").json() == cameras

@@ -38,6 +38,7 @@ from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
 from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
+from porchlight.entrypoints.body_limit import BodyLimitMiddleware
 from porchlight.entrypoints.body_timeout import BodyTimeoutMiddleware
 from porchlight.entrypoints.headers import SecurityHeadersMiddleware
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
@@ -150,6 +151,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                       responses={503: {"model": Health, "description": "the database does "
                                        "not answer"}})
     # the first middleware added runs innermost: methods right around the routes it reads
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.storage.max_body_bytes,
+                       routes=_route_table(app))
     app.add_middleware(MethodsMiddleware, routes=_route_table(app))
     app.add_middleware(BodyTimeoutMiddleware,
                        idle_seconds=settings.storage.upload_idle_timeout_seconds)

@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, BaseModel
 
 from porchlight.accounts.services import tokens
+from porchlight.config import MAX_UPLOAD_CEILING
 from porchlight.entrypoints.api.routes import ERROR_RESPONSES
 from porchlight.entrypoints.api.schemas import ErrorBody
 from porchlight.entrypoints.deps import ActorDep, ContainerDep, UowDep
@@ -75,7 +76,7 @@ UPLOAD_ERRORS: dict[int | str, dict] = {
 
 
 @router.post("/cameras/{camera_id}/clips", response_model=UploadOut, status_code=201,
-             responses=UPLOAD_ERRORS,
+             responses=UPLOAD_ERRORS, max_body_size=MAX_UPLOAD_CEILING,
              openapi_extra={"requestBody": {"required": True, "content": VIDEO_BODY}})
 async def upload_clip(
     camera_id: UUID, request: Request, response: Response, container: ContainerDep,
