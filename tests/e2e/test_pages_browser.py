@@ -143,3 +143,16 @@ def test_main_pages_have_no_serious_accessibility_violations(site: Site, chromiu
             serious[path] = bad
     page.context.close()
     assert serious == {}
+
+
+def test_the_first_tab_offers_to_skip_the_header_to_the_content(site: Site, chromium) -> None:
+    page = _page(chromium, site, "resident_a", PHONE)
+    page.goto(site.url("/clips"))
+    skip = page.locator("a.skip")
+    assert skip.bounding_box()["y"] < 0  # out of sight until it has the focus
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    assert skip.bounding_box()["y"] >= 0
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.context.close()

@@ -473,6 +473,19 @@ def test_contact_details_reach_the_agency_only_when_ticked(d: Deployment, clip_f
                                  actor(d, "officer_y"), request_id)
 
 
+def test_the_disclosure_and_the_box_name_the_same_contact_details(d: Deployment,
+                                                                 clip_files) -> None:
+    add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
+                          [timedelta(hours=2, minutes=50)])
+    video_requests.create_request(d.container.uow(), d.container.requests_kit,
+                                  actor(d, "officer_x"), CreateVideoRequest(draft(d)))
+    [item] = answers.inbox(d.container.uow(), actor(d, "resident_a"))
+    page = d.signed_in("resident_a").get(f"/inbox/{item.delivery.id}").text
+    assert "Your contact details (name, e-mail, and postal address if you gave one) are " \
+        "<strong>not</strong> sent unless you tick “Share my contact details” below." in page
+    assert "Share my contact details (name, e-mail" in page  # the box the line points to
+
+
 def test_the_public_log_never_says_who_answered(d: Deployment, clip_files) -> None:
     """Declines, consents and camera places: nothing in the audit log points at a resident."""
     _, a_clips = add_camera_with_clips(d, "resident_a", HOME_A, clip_files[:1],
