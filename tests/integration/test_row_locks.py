@@ -227,3 +227,26 @@ def test_two_workers_woken_for_one_job_run_it_once(
     assert sorted(outcomes) == ["not_due", "ran"], outcomes
     assert [m.to for m in d.mailer.sent if "video request" in m.subject] == [
         "resident_a@example.org"]
+
+
+def test_two_copy_requests_at_once_keep_the_cap_on_copies_in_flight(
+    settings: Settings, pg_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from porchlight.redaction.domain.copies import MAX_OPEN_PER_CLIP
+    from porchlight.redaction.domain.options import RedactionOptions
+    from porchlight.redaction.services import copies
+
+    d = build_deployment(settings, engine=pg_engine)
+    clip = make_demo_clip(tmp_path / "clip.mp4", seconds=1, width=160, height=96, seed=1)
+    _, [clip_id] = add_camera_with_clips(d, "resident_a", HOME_A, [clip],
+                                         [timedelta(hours=2)])
+    d.container.jobs.queue = HeldQueue()  # the copies stay queued
+    owner = actor(d, "resident_a")
+    for _ in range(MAX_OPEN_PER_CLIP - 1):
+        copies.request_copy(d.container.uow(), owner, clip_id, RedactionOptions())
+    _both_at_the_lock(monkeypatch)
+    outcomes = _at_once(*[
+        lambda: copies.request_copy(d.container.uow(), owner, clip_id, RedactionOptions())] * 2)
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes
+    with d.container.uow().reading() as uow:
+        assert len(list(uow.redactions.for_clip(clip_id))) == MAX_OPEN_PER_CLIP

@@ -86,6 +86,7 @@ def request_copy(uow: UnitOfWork, actor: Actor, clip_id: UUID,
     """Ask for a redacted copy of the owner's clip; the ``redaction.make`` job makes it."""
     with uow:
         clip = _owned_clip(uow, actor, clip_id)
+        uow.lock(clip)  # two requests at once count each other: the cap holds
         waiting = [c for c in uow.redactions.for_clip(clip.id)
                    if c.state is CopyStatus.QUEUED]
         if len(waiting) >= MAX_OPEN_PER_CLIP:
