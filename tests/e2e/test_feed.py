@@ -607,6 +607,29 @@ def test_an_agency_posts_public_safety_notices_and_sees_only_what_residents_see(
     assert "post.public_safety_published" in kinds
 
 
+def test_the_agency_takes_down_its_own_public_safety_post(d: Deployment) -> None:
+    """Any supervisor of the posting agency may; its officers, other agencies and
+    residents may not; it goes from every feed at once."""
+    supervisor = d.signed_in("supervisor_x")
+    sent = supervisor.submit("/agency/feed", {
+        "category": "safety", "title": "Gas leak on Alder St", "description": "Avoid it.",
+        "lat": str(support.HOME_A.lat), "lon": str(support.HOME_A.lon), "radius_m": "1500"})
+    post_id = sent.headers["location"].rsplit("/", 1)[1]
+    own_page = supervisor.get(f"/feed/posts/{post_id}").text
+    assert f'action="/feed/posts/{post_id}/withdraw"' in own_page
+    for who, status in (("officer_x", 403), ("officer_y", 403), ("resident_b", 404)):
+        caller = d.signed_in(who)
+        assert f'/feed/posts/{post_id}/withdraw"' not in caller.get(
+            f"/feed/posts/{post_id}").text
+        assert caller.submit(f"/feed/posts/{post_id}/withdraw").status_code == status, who
+    assert "Gas leak" in d.signed_in("resident_b").get("/feed").text
+    done = d.signed_in("admin_x").submit(f"/feed/posts/{post_id}/withdraw")
+    assert done.status_code == 303
+    assert "Gas leak" not in d.signed_in("resident_b").get("/feed").text
+    assert d.signed_in("resident_b").get(f"/feed/posts/{post_id}").status_code == 404
+    assert "post.withdrawn" in _kinds(d)
+
+
 @pytest.mark.parametrize(("who", "status"), [
     (None, 401), ("platform_admin", 403), ("disabled", 401)])
 def test_the_feed_is_for_residents_and_agency_staff(d: Deployment, who: str | None,

@@ -36,6 +36,7 @@ from porchlight.kernel.domain.errors import NotFound, PermissionDenied, Validati
 from porchlight.kernel.domain.geo import LatLon
 from porchlight.kernel.domain.policies import (
     Actor,
+    is_staff_of,
     require_agency_staff,
     require_resident,
     require_supervisor,
@@ -139,11 +140,18 @@ def publish(uow: UnitOfWork, actor: Actor, post_id: UUID) -> None:
 
 def withdraw(uow: UnitOfWork, actor: Actor, post_id: UUID) -> None:
     """The author deletes the post: out of every feed, its words gone, its media key
-    shredded now and its bytes deleted by the ``post.purge`` job."""
+    shredded now and its bytes deleted by the ``post.purge`` job. An agency's public-safety
+    post is the agency's: any supervisor (or admin) of that agency takes it down."""
     with uow:
-        post = _own_post(uow, actor, post_id)
+        post = uow.posts.get(post_id)
+        if post is not None and post.agency_id is not None and not post.is_purged \
+                and is_staff_of(actor, post.agency_id):
+            by = require_supervisor(actor, post.agency_id, "take down a public safety post").id
+        else:
+            post = _own_post(uow, actor, post_id)
+            by = post.author_id
         uow.lock(post)
-        post.withdraw(actor_id=post.author_id, now=uow.clock.now())
+        post.withdraw(actor_id=by, now=uow.clock.now())
         uow.posts.hide(post.id)
         forget_comments(uow, post.id)
         uow.commit()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from porchlight.accounts.domain.accounts import Account, AccountKind
+from porchlight.accounts.domain.accounts import Account, AccountKind, StaffRole
 from porchlight.feed.domain.moderation import Comment, Reason
 from porchlight.feed.domain.posts import (
     DEFAULT_RADIUS_M,
@@ -42,6 +42,7 @@ from porchlight.kernel.domain.errors import NotFound, PermissionDenied, Validati
 from porchlight.kernel.domain.geo import LatLon, haversine_m
 from porchlight.kernel.domain.policies import (
     Actor,
+    is_staff_of,
     require_agency_staff,
     require_platform_admin,
     require_resident,
@@ -97,6 +98,7 @@ class PostView:
     author_label: str  # "a neighbour", "you", or the agency's name
     agency_name: str | None
     distance_m: int | None  # from the viewer's centre to the shown point, rounded
+    can_withdraw: bool = False  # the author, or a supervisor of the posting agency
 
     @property
     def public_safety(self) -> bool:
@@ -167,7 +169,13 @@ def _view(uow: UnitOfWork, who: Viewer, post: Post) -> PostView:
     label = agency.name if agency else ("you" if mine else "a neighbour")
     distance = (round(haversine_m(who.centre, LatLon(post.lat, post.lon)))
                 if who.centre is not None else None)
-    return PostView(post, mine, label, agency.name if agency else None, distance)
+    if post.agency_id is None:
+        can_withdraw = mine
+    else:
+        can_withdraw = (is_staff_of(who.account, post.agency_id) and who.account.staff_role
+                        in (StaffRole.SUPERVISOR, StaffRole.AGENCY_ADMIN))
+    return PostView(post, mine, label, agency.name if agency else None, distance,
+                    can_withdraw=can_withdraw)
 
 
 def _within_reach(who: Viewer, post: Post) -> bool:

@@ -96,6 +96,13 @@ def require_staff(actor: Actor | None) -> Account:
     raise PermissionDenied("only agency staff may do this")
 
 
+def is_staff_of(actor: Actor | None, agency_id: UUID) -> bool:
+    """Whether the actor is an active staff account of this agency (any role)."""
+    return (isinstance(actor, Account) and not actor.is_disabled
+            and actor.kind is AccountKind.STAFF
+            and actor.agency_id == agency_id)
+
+
 def require_agency_staff(actor: Actor | None, agency_id: UUID | None = None) -> Account:
     """Staff of a verified agency; with ``agency_id``, of that agency (else 'not found')."""
     staff = require_staff(actor)
