@@ -633,6 +633,13 @@ def test_a_failed_background_sync_fails_the_publish_and_stores_nothing(
     assert invisible(backend.footage(), "b") and backend.staging_files() == []
 
 
+def test_a_write_behind_interval_must_be_positive(tmp_path: Path) -> None:
+    backend = write_behind_backend(tmp_path, 0)
+    with pytest.raises(ValueError, match="positive"):
+        backend.objects.stage("a")
+    assert backend.staging_files() == []
+
+
 def test_discarding_waits_for_the_background_sync(
     tmp_path: Path, clip: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -99,6 +99,8 @@ class StagingFile:
     def __init__(self, key: str, folder: Path, move: Callable[[TempUpload, str], None], *,
                  write_behind: int | None = None) -> None:
         self.key = check_key(key)
+        if write_behind is not None and write_behind <= 0:
+            raise ValueError("write-behind needs a positive interval (None turns it off)")
         self._move = move
         self._temp = temp_uploads.create(private_dirs(folder), prefix=TEMP_PREFIX)
         self._behind = WriteBehind(self._temp.fileno(), write_behind) if write_behind else None
