@@ -19,6 +19,8 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
+import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -561,6 +563,102 @@ def test_local_publish_renames_the_sealed_file_into_place(
     assert (published.st_dev, published.st_ino) == (sealed.st_dev, sealed.st_ino)
     assert not staging_file.exists()
     assert read_all(backend.footage(), "cam-1/a") == plaintext
+
+
+class FailingDigest:
+    """A SHA-256 whose helper-thread ``update`` fails on its third call."""
+
+    def __init__(self) -> None:
+        self._inner, self._calls = hashlib.sha256(), 0
+
+    def update(self, data: memoryview) -> None:
+        self._calls += 1
+        if self._calls == 3:
+            raise MemoryError("simulated failure in the hashing thread")
+        self._inner.update(data)
+
+    def hexdigest(self) -> str:
+        return self._inner.hexdigest()
+
+
+def test_a_failure_in_the_hashing_thread_stores_nothing(
+    backend: Backend, clip: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from porchlight.footage.adapters.store import store as footage_store
+
+    monkeypatch.setattr(footage_store, "hashlib", types.SimpleNamespace(sha256=FailingDigest))
+    with pytest.raises(MemoryError, match="hashing thread"):
+        backend.footage().seal("a", clip(os.urandom(10 * CHUNK)), KEY)
+    assert invisible(backend.footage(), "a") and backend.staging_files() == []
+
+
+def write_behind_backend(tmp_path: Path, every: int) -> Backend:
+    backend = local_backend(tmp_path)
+    backend.objects.write_behind = every  # type: ignore[attr-defined]
+    return backend
+
+
+def test_local_staging_is_synced_while_it_is_written(
+    tmp_path: Path, clip: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Write-behind: the disk starts on the bytes while the rest are sealed, and the
+    publish still syncs the file itself before renaming it into place."""
+    backend, plaintext = write_behind_backend(tmp_path, 4 * CHUNK), os.urandom(20 * CHUNK)
+    early, final = [], []
+    datasync, fsync = os.fdatasync, os.fsync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (early.append(fd), datasync(fd))[1])
+    monkeypatch.setattr(os, "fsync", lambda fd: (final.append(fd), fsync(fd))[1])
+    staged = backend.footage().seal("a", clip(plaintext), KEY)
+    assert early and final == []  # one or more, as the disk keeps up
+    staged.publish()
+    assert final  # the file and its folder
+    assert read_all(backend.footage(), "a") == plaintext and backend.staging_files() == []
+
+
+def test_a_failed_background_sync_fails_the_publish_and_stores_nothing(
+    tmp_path: Path, clip: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Linux reports a writeback error once per open file: after the background sync has
+    seen it, the final fsync may succeed, so the background error itself must fail the
+    publish."""
+    backend = write_behind_backend(tmp_path, 4 * CHUNK)
+    monkeypatch.setattr(os, "fdatasync", raise_io_error)
+    staged = backend.footage().seal("a", clip(os.urandom(6 * CHUNK)), KEY)  # one early sync
+    with pytest.raises(OSError, match="simulated"):
+        staged.publish()
+    assert staged.state == "discarded"
+    assert invisible(backend.footage(), "a") and backend.staging_files() == []
+    with pytest.raises(OSError, match="simulated"):  # longer: the next sync stops the writer
+        backend.footage().seal("b", clip(os.urandom(40 * CHUNK)), KEY)
+    assert invisible(backend.footage(), "b") and backend.staging_files() == []
+
+
+def test_a_write_behind_interval_must_be_positive(tmp_path: Path) -> None:
+    backend = write_behind_backend(tmp_path, 0)
+    with pytest.raises(ValueError, match="positive"):
+        backend.objects.stage("a")
+    assert backend.staging_files() == []
+
+
+def test_discarding_waits_for_the_background_sync(
+    tmp_path: Path, clip: Callable[[bytes], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The descriptor is closed only once no sync uses it (else the sync could reach
+    another file that reused the number)."""
+    backend, release, seen = write_behind_backend(tmp_path, 4 * CHUNK), threading.Event(), []
+    datasync = os.fdatasync
+
+    def slow(fd: int) -> None:
+        release.wait(10)
+        seen.append(os.fstat(fd).st_nlink)  # raises if the descriptor was closed meanwhile
+        datasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", slow)
+    staged = backend.footage().seal("a", clip(os.urandom(6 * CHUNK)), KEY)
+    threading.Timer(0.2, release.set).start()
+    staged.discard()
+    assert seen == [1]  # the sync ran to its end on the still-open, still-named file
+    assert invisible(backend.footage(), "a") and backend.staging_files() == []
 
 
 def test_s3_writes_large_clips_as_multipart_uploads(

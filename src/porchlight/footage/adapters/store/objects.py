@@ -20,8 +20,10 @@ can then collide with.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Literal, Protocol
@@ -89,12 +91,19 @@ class StagingFile:
     new key) unless the failure came after the atomic step itself (syncing the folder
     after a rename), when it holds the complete new one. Leaving a ``with`` block with
     the file neither published nor discarded discards it.
+
+    ``write_behind`` (bytes), when given, starts the disk's work while the file is still
+    being written (``WriteBehind``); the backend's ``move`` still syncs the file itself.
     """
 
-    def __init__(self, key: str, folder: Path, move: Callable[[TempUpload, str], None]) -> None:
+    def __init__(self, key: str, folder: Path, move: Callable[[TempUpload, str], None], *,
+                 write_behind: int | None = None) -> None:
         self.key = check_key(key)
+        if write_behind is not None and write_behind <= 0:
+            raise ValueError("write-behind needs a positive interval (None turns it off)")
         self._move = move
         self._temp = temp_uploads.create(private_dirs(folder), prefix=TEMP_PREFIX)
+        self._behind = WriteBehind(self._temp.fileno(), write_behind) if write_behind else None
         self.state: State = "staged"
 
     @property
@@ -103,12 +112,16 @@ class StagingFile:
 
     def write(self, data: bytes | memoryview) -> None:
         self._temp.write(data)  # type: ignore[arg-type]
+        if self._behind is not None:
+            self._behind.wrote(len(data))
 
     def publish(self) -> None:
         if self.state != "staged":
             raise AlreadySettled(f"the staged object for {self.key!r} was {self.state}")
         try:
             self._temp.flush()
+            if self._behind is not None:
+                self._behind.finish()  # a failed early sync fails the publish
             self._move(self._temp, self.key)
         except BaseException:
             self.discard()
@@ -121,6 +134,8 @@ class StagingFile:
         if self.state == "published":
             raise AlreadySettled(f"{self.key!r} is published: delete the object instead")
         self.state = "discarded"
+        if self._behind is not None:
+            self._behind.stop()  # no sync may still use the descriptor once it is closed
         self._temp.discard()
 
     def __enter__(self) -> StagingFile:
@@ -129,6 +144,59 @@ class StagingFile:
     def __exit__(self, *exc: object) -> None:
         if self.state == "staged":
             self.discard()
+
+
+class WriteBehind:
+    """Sync a file that is still being written, in the background: after every ``every``
+    bytes written, one helper thread runs ``fdatasync`` on it (never two at a time).
+
+    Why: a 200 MB object written into the page cache and synced only at the end makes the
+    uploader wait for the disk to write all of it after the CPU work is done (~0.08 s on
+    the benchmark machine). Synced as it goes, the disk writes while the CPU hashes and
+    encrypts, and the final sync finds almost nothing left. Durability still rests on the
+    final sync alone; this changes when the disk works, not what is guaranteed.
+
+    An error of a background sync is raised by ``finish``, so the publish fails: Linux
+    reports a writeback error to each open file once, so the final sync might not see
+    it again and must not be trusted alone once a background sync has failed.
+    """
+
+    def __init__(self, fd: int, every: int) -> None:
+        if every <= 0:
+            raise ValueError("write-behind needs a positive interval")
+        self._fd = fd
+        self._every = every
+        self._unsynced = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._sync: Future[None] | None = None
+
+    def wrote(self, count: int) -> None:
+        self._unsynced += count
+        if self._unsynced < self._every or (self._sync is not None and not self._sync.done()):
+            return
+        if self._sync is not None:
+            self._sync.result()  # an earlier failure stops the writer now
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")
+        self._unsynced = 0
+        self._sync = self._pool.submit(os.fdatasync, self._fd)
+
+    def finish(self) -> None:
+        """Wait for the sync in flight; raise its error, if it had one."""
+        sync, self._sync = self._sync, None
+        self._shutdown()
+        if sync is not None:
+            sync.result()
+
+    def stop(self) -> None:
+        """Wait for the sync in flight and forget its outcome (the file is being dropped)."""
+        self._sync = None
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
 
 def check_key(key: str) -> str:
