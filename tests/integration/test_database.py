@@ -275,6 +275,34 @@ def own_sqlite(tmp_path) -> Iterator[Engine]:
     engine.dispose()
 
 
+def test_sqlite_keeps_its_connections_and_a_reader_leaves_none_read_only(
+    own_sqlite: Engine,
+) -> None:
+    """A unit of work reuses an open connection (no connect and close per request), and
+    the one a reader used (query_only on) writes for the next unit of work and for an
+    autocommit maintenance statement."""
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite, expire_on_commit=False), FixedClock(T0))
+    ana = _resident(uow)
+    with uow.reading():
+        first = uow.session.connection().connection.dbapi_connection
+        assert uow.session.execute(text("PRAGMA query_only")).scalar() == 1
+    with uow:
+        assert uow.session.connection().connection.dbapi_connection is first
+        assert uow.session.execute(text("PRAGMA query_only")).scalar() == 0
+        uow.accounts.get(ana.id).display_name = "Ana D"
+        uow.commit()
+    with uow.reading():
+        uow.accounts.get(ana.id)
+    with own_sqlite.connect() as raw:
+        raw = raw.execution_options(isolation_level="AUTOCOMMIT")
+        assert raw.connection.dbapi_connection is first
+        raw.exec_driver_sql("CREATE TABLE scratch_after_reading (x integer)")
+    with uow.reading(), pytest.raises(DBAPIError):  # and readers are still refused
+        uow.session.execute(text("CREATE TABLE scratch_probe (x integer)"))
+    with uow.reading():
+        assert uow.accounts.get(ana.id).display_name == "Ana D"
+
+
 def test_unless_busy_gives_up_at_once_while_another_writer_holds_sqlite(
     own_sqlite: Engine,
 ) -> None:
