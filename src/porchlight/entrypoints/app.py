@@ -37,7 +37,7 @@ from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
-from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
+from porchlight.entrypoints.auth import CsrfNonceMiddleware, check_csrf
 from porchlight.entrypoints.body_timeout import BodyTimeoutMiddleware
 from porchlight.entrypoints.headers import SecurityHeadersMiddleware
 from porchlight.entrypoints.logs import RequestLogMiddleware, configure_logging
@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MethodsMiddleware, routes=_route_table(app))
     app.add_middleware(BodyTimeoutMiddleware,
                        idle_seconds=settings.storage.upload_idle_timeout_seconds)
-    app.middleware("http")(_csrf_cookie)
+    app.add_middleware(CsrfNonceMiddleware)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
                        tile_url=settings.map.tile_url)  # outermost: every answer has them
@@ -177,15 +177,6 @@ def _sweep_leftovers(container: Container) -> None:
 def _route_table(app: FastAPI) -> list[BaseRoute]:
     """The app's own routes and every route of ROUTERS, each with its full path."""
     return [*app.router.routes, *(route for router in ROUTERS for route in router.routes)]
-
-
-async def _csrf_cookie(request: Request, call_next):
-    """Every browser gets a random CSRF nonce in an HttpOnly cookie; forms carry its HMAC."""
-    fresh = ensure_csrf_nonce(request)
-    response = await call_next(request)
-    if fresh:
-        set_cookie(request, response, CSRF_COOKIE, request.state.csrf_nonce)
-    return response
 
 
 class CachedStatic(StaticFiles):
