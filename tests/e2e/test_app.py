@@ -117,6 +117,10 @@ def test_the_site_has_a_favicon(client: TestClient) -> None:
     assert icon.headers["content-type"].startswith("image/svg+xml")
     assert icon.content.startswith(b"<svg") and b"<script" not in icon.content
     assert client.get("/favicon.ico", follow_redirects=False).status_code == 301
+    # each page's links are on its own request's base (the path is looked up once)
+    other = client.get("/agencies", headers={**HTML, "host": "porch.example:8080"}).text
+    assert 'href="http://porch.example:8080/static/favicon.svg"' in other
+    assert 'href="http://testserver/static/style.css"' in client.get("/", headers=HTML).text
 
 
 def test_a_browser_gets_its_csrf_nonce_once_on_any_answer(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -14,6 +15,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from starlette.datastructures import URL, URLPath
 from starlette.routing import BaseRoute
 from xstatic.pkg import leaflet
 
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.container = container
     app.state.templates = _templates(settings)
+    app.state.templates.env.globals["url_for"] = _url_for(app)
     app.state.secure_cookies = settings.base_url.startswith("https://")
     secret = settings.keys.secret_key.get_secret_value().encode()
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
@@ -207,6 +211,24 @@ def _templates(settings: Settings) -> Jinja2Templates:
     templates.env.filters["when"] = when.when_filter
     templates.env.filters["local_input"] = when.local_input_filter
     return templates
+
+
+def _url_for(app: FastAPI):
+    """``url_for`` in templates, Starlette's (an absolute URL on the request's base) but
+    with each path looked up once: the lookup walks the app's routes, on every page for
+    its style sheet, script and icon."""
+
+    @functools.lru_cache(maxsize=256)
+    def path_for(name: str, params: tuple) -> URLPath:
+        return app.url_path_for(name, **dict(params))
+
+    @pass_context
+    def url_for(context, name: str, /, **params) -> URL:
+        request: Request = context["request"]
+        return path_for(name, tuple(sorted(params.items()))).make_absolute_url(
+            base_url=request.base_url)
+
+    return url_for
 
 
 def healthz(request: Request) -> Response:
