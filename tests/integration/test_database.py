@@ -337,3 +337,47 @@ def test_lock_holds_the_row_on_postgresql() -> None:
                 second.session.execute(text("SET LOCAL lock_timeout = '50ms'"))
                 with pytest.raises(DBAPIError, match="lock timeout"):
                     second.lock(second.accounts.get(ana.id))
+
+
+def test_a_window_sequencing_job_is_written_once_by_a_process_not_per_commit(
+    own_sqlite: Engine,
+) -> None:
+    """Every commit with audit events calls for its window's sequencing job; once one
+    commit has written it, the process's later commits in that window leave it out (the
+    INSERT would add nothing), a rolled-back one marks nothing, and the next window's
+    first commit writes the next."""
+    from sqlalchemy import event
+
+    from porchlight.footage.domain.clips import ClipAccessDenied
+    from porchlight.kernel.services.messagebus import MessageBus
+
+    inserts: list[str] = []
+    event.listen(own_sqlite, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: inserts.append(sql) if "INTO jobs" in sql else None)
+    clock = FixedClock(T0)
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite), clock,
+                        bus=MessageBus(sequence_every=timedelta(seconds=60)))
+
+    def audited() -> int:
+        inserts.clear()
+        with uow:
+            uow.record(ClipAccessDenied(clip_id=None, reason="probe"))
+            uow.commit()
+        return len(inserts)
+
+    assert audited() == 1
+    assert [audited() for _ in range(3)] == [0, 0, 0]
+    clock.advance(timedelta(seconds=60))
+    def disk_gone() -> None:
+        raise OSError("disk gone")
+
+    commit, uow._commit = uow._commit, disk_gone
+    with pytest.raises(OSError):
+        audited()  # written, then rolled back: the next commit writes it again
+    uow._commit = commit
+    assert audited() == 1
+    assert audited() == 0
+    with own_sqlite.connect() as connection:
+        keys = connection.execute(text(
+            "SELECT key FROM jobs WHERE kind = 'audit.sequence' ORDER BY key")).scalars().all()
+    assert len(keys) == 2
