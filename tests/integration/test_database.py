@@ -381,3 +381,39 @@ def test_a_window_sequencing_job_is_written_once_by_a_process_not_per_commit(
         keys = connection.execute(text(
             "SELECT key FROM jobs WHERE kind = 'audit.sequence' ORDER BY key")).scalars().all()
     assert len(keys) == 2
+
+
+def test_a_signed_in_request_finds_its_session_or_token_and_account_in_one_query(
+    own_sqlite: Engine,
+) -> None:
+    """The session (or API token) and its account in one SELECT when nothing is due to be
+    written; the account is the one the caller gets (a disabled one is still refused)."""
+    from sqlalchemy import event
+
+    from porchlight.accounts.domain.auth import ApiScope
+    from porchlight.accounts.domain.auth import Session as UserSession
+    from porchlight.accounts.services import signin, tokens
+    from porchlight.accounts.services.credentials import digest
+
+    clock = FixedClock(T0)
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite, expire_on_commit=False), clock)
+    ana = _resident(uow)
+    with uow:
+        uow.sessions.add(UserSession(id=uuid.uuid4(), account_id=ana.id,
+                                     token_hash=digest("cookie"), csrf_secret="x",
+                                     created_at=T0, last_seen_at=T0))
+        uow.commit()
+    api = tokens.create_api_token(uow, ana.id, "script", [ApiScope.READ]).token
+    assert tokens.authenticate_api_token(uow, api) is not None  # records its first use
+    selects: list[str] = []
+    event.listen(own_sqlite, "before_cursor_execute", lambda _c, _cur, sql, *_: (
+        selects.append(sql) if sql.lstrip().upper().startswith("SELECT") else None))
+    found = signin.authenticate(uow, "cookie")
+    assert found is not None and found.account.id == ana.id and len(selects) == 1, selects
+    selects.clear()
+    account, _ = tokens.authenticate_api_token(uow, api)
+    assert account.id == ana.id and len(selects) == 1, selects
+    with uow:
+        uow.accounts.get(ana.id).disabled_at = T0
+        uow.commit()
+    assert tokens.authenticate_api_token(uow, api) is None
