@@ -417,3 +417,14 @@ def test_a_signed_in_request_finds_its_session_or_token_and_account_in_one_query
         uow.accounts.get(ana.id).disabled_at = T0
         uow.commit()
     assert tokens.authenticate_api_token(uow, api) is None
+
+
+def test_postgresql_keeps_the_configured_connections_open() -> None:
+    """No connection is made here: the pool's shape is what matters (a pool smaller than a
+    process's concurrent requests starts a server process per request above it)."""
+    from porchlight.config import Settings
+
+    size = Settings(database={"url": "postgresql+psycopg://u@127.0.0.1:1/x"}).database.pool_size
+    engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/x", pool_size=size)
+    assert engine.pool.size() == size == 10
+    engine.dispose()

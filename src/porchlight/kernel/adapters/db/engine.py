@@ -26,14 +26,18 @@ BUSY_TIMEOUT_MS = 30_000
 SQLITE_POOL_SIZE = 8
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """``pool_size``: PostgreSQL connections kept open (SQLite: SQLITE_POOL_SIZE); as many
+    again may open at a busy moment and are closed when returned. A pool smaller than
+    the requests a process serves at once opens and closes a connection (a PostgreSQL
+    server process, its caches cold) per request over it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
     # JIT compilation costs milliseconds and pays off only for long analytic queries; this
     # application runs short indexed lookups (see adapters/db/camera_search.py).
-    return create_engine(url, echo=echo, pool_pre_ping=True,
-                         connect_args={"options": "-c jit=off"})
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=pool_size, connect_args={"options": "-c jit=off"})
 
 
 def _private_database(path: Path) -> None:
