@@ -679,7 +679,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--configs", nargs="+", default=["embedded", "server"],
                         choices=["embedded", "server"])
     parser.add_argument("--ladder", type=float, nargs="+",
-                        default=[40, 60, 80, 100, 120, 140, 160, 180],
+                        default=[40, 60, 80, 90, 100, 110, 120, 140, 160, 180],
                         help="offered requests/s of the mix, in order")
     parser.add_argument("--step-seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=4.0)

@@ -278,7 +278,8 @@ def build(
         forbid_inspection()  # see kernel/adapters/process.py: the decoder children run as this user
     private_dirs(settings.data_dir)
     start_mappers()
-    engine = engine or make_engine(settings.database_url, echo=settings.database.echo)
+    engine = engine or make_engine(settings.database_url, echo=settings.database.echo,
+                                   pool_size=settings.database.pool_size)
     factory = session_factory or sessionmaker(engine, expire_on_commit=False)
     passwords = Argon2PasswordHasher(fast_for_tests=settings.env == "test")
     return Container(

@@ -25,6 +25,11 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy URL; default: SQLite file porchlight.db in the data folder.",
     )
     echo: bool = False
+    pool_size: int = Field(
+        default=10, ge=1, le=100, description="PostgreSQL connections each process keeps "
+        "open (beyond them a busy moment opens up to as many more, closed when returned): "
+        "enough for the requests a web process serves at once, so that no request waits "
+        "for a new server process; mind max_connections across all processes")
 
 
 MAX_UPLOAD_CEILING = 64 * 1024**3  # no setting may lift the upload cap past this

@@ -117,3 +117,25 @@ def test_the_site_has_a_favicon(client: TestClient) -> None:
     assert icon.headers["content-type"].startswith("image/svg+xml")
     assert icon.content.startswith(b"<svg") and b"<script" not in icon.content
     assert client.get("/favicon.ico", follow_redirects=False).status_code == 301
+    # each page's links are on its own request's base (the path is looked up once)
+    other = client.get("/agencies", headers={**HTML, "host": "porch.example:8080"}).text
+    assert 'href="http://porch.example:8080/static/favicon.svg"' in other
+    assert 'href="http://testserver/static/style.css"' in client.get("/", headers=HTML).text
+
+
+def test_a_browser_gets_its_csrf_nonce_once_on_any_answer(client: TestClient) -> None:
+    """The nonce cookie comes with the first answer, whatever it is (a page, a 404, an API
+    error), HttpOnly and SameSite=Lax; a browser that sends a well-formed one keeps it."""
+    for path in ("/", "/no-such-page", "/api/v1/me/clips"):
+        client.cookies.clear()
+        answer = client.get(path, headers=HTML)
+        [cookie] = [v for k, v in answer.headers.multi_items() if k == "set-cookie"]
+        name, _, rest = cookie.partition("=")
+        nonce = rest.split(";")[0]
+        assert name == "pl_csrf" and 20 <= len(nonce) <= 64, cookie
+        assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    again = client.get("/", headers=HTML)
+    assert "set-cookie" not in again.headers
+    client.cookies.clear()
+    malformed = client.get("/", headers={**HTML, "cookie": "pl_csrf=bad"})
+    assert malformed.headers["set-cookie"].startswith("pl_csrf=")

@@ -155,6 +155,28 @@ def test_only_a_device_token_for_this_camera_may_upload(d, device, demo_clip) ->
     assert leftovers(d)[0] == 0
 
 
+def _device_last_used(d: Deployment):
+    with d.container.engine.connect() as connection:
+        return connection.execute(select(tables.device_tokens.c.last_used_at).where(
+            tables.device_tokens.c.revoked_at.is_(None))).scalar_one()
+
+
+def test_a_device_tokens_use_is_recorded_once_a_minute_not_per_upload(
+    d, device, demo_clip
+) -> None:
+    data = demo_clip.read_bytes()
+    assert _device_last_used(d) is None
+    assert upload(d, device, data).status_code == 201
+    first = _device_last_used(d)
+    assert first is not None
+    d.clock.advance(timedelta(seconds=30))
+    assert upload(d, device, data + b"\0\0\0\x08free").status_code == 201
+    assert _device_last_used(d) == first  # no write for this one
+    d.clock.advance(timedelta(seconds=31))
+    assert upload(d, device, data + b"\0\0\0\x09free!").status_code == 201
+    assert _device_last_used(d) == first + timedelta(seconds=61)
+
+
 class Killed(BaseException):
     """Stands in for SIGKILL: nothing after it runs, not even an `except Exception`."""
 

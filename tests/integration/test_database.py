@@ -275,6 +275,34 @@ def own_sqlite(tmp_path) -> Iterator[Engine]:
     engine.dispose()
 
 
+def test_sqlite_keeps_its_connections_and_a_reader_leaves_none_read_only(
+    own_sqlite: Engine,
+) -> None:
+    """A unit of work reuses an open connection (no connect and close per request), and
+    the one a reader used (query_only on) writes for the next unit of work and for an
+    autocommit maintenance statement."""
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite, expire_on_commit=False), FixedClock(T0))
+    ana = _resident(uow)
+    with uow.reading():
+        first = uow.session.connection().connection.dbapi_connection
+        assert uow.session.execute(text("PRAGMA query_only")).scalar() == 1
+    with uow:
+        assert uow.session.connection().connection.dbapi_connection is first
+        assert uow.session.execute(text("PRAGMA query_only")).scalar() == 0
+        uow.accounts.get(ana.id).display_name = "Ana D"
+        uow.commit()
+    with uow.reading():
+        uow.accounts.get(ana.id)
+    with own_sqlite.connect() as raw:
+        raw = raw.execution_options(isolation_level="AUTOCOMMIT")
+        assert raw.connection.dbapi_connection is first
+        raw.exec_driver_sql("CREATE TABLE scratch_after_reading (x integer)")
+    with uow.reading(), pytest.raises(DBAPIError):  # and readers are still refused
+        uow.session.execute(text("CREATE TABLE scratch_probe (x integer)"))
+    with uow.reading():
+        assert uow.accounts.get(ana.id).display_name == "Ana D"
+
+
 def test_unless_busy_gives_up_at_once_while_another_writer_holds_sqlite(
     own_sqlite: Engine,
 ) -> None:
@@ -309,3 +337,94 @@ def test_lock_holds_the_row_on_postgresql() -> None:
                 second.session.execute(text("SET LOCAL lock_timeout = '50ms'"))
                 with pytest.raises(DBAPIError, match="lock timeout"):
                     second.lock(second.accounts.get(ana.id))
+
+
+def test_a_window_sequencing_job_is_written_once_by_a_process_not_per_commit(
+    own_sqlite: Engine,
+) -> None:
+    """Every commit with audit events calls for its window's sequencing job; once one
+    commit has written it, the process's later commits in that window leave it out (the
+    INSERT would add nothing), a rolled-back one marks nothing, and the next window's
+    first commit writes the next."""
+    from sqlalchemy import event
+
+    from porchlight.footage.domain.clips import ClipAccessDenied
+    from porchlight.kernel.services.messagebus import MessageBus
+
+    inserts: list[str] = []
+    event.listen(own_sqlite, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: inserts.append(sql) if "INTO jobs" in sql else None)
+    clock = FixedClock(T0)
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite), clock,
+                        bus=MessageBus(sequence_every=timedelta(seconds=60)))
+
+    def audited() -> int:
+        inserts.clear()
+        with uow:
+            uow.record(ClipAccessDenied(clip_id=None, reason="probe"))
+            uow.commit()
+        return len(inserts)
+
+    assert audited() == 1
+    assert [audited() for _ in range(3)] == [0, 0, 0]
+    clock.advance(timedelta(seconds=60))
+    def disk_gone() -> None:
+        raise OSError("disk gone")
+
+    commit, uow._commit = uow._commit, disk_gone
+    with pytest.raises(OSError):
+        audited()  # written, then rolled back: the next commit writes it again
+    uow._commit = commit
+    assert audited() == 1
+    assert audited() == 0
+    with own_sqlite.connect() as connection:
+        keys = connection.execute(text(
+            "SELECT key FROM jobs WHERE kind = 'audit.sequence' ORDER BY key")).scalars().all()
+    assert len(keys) == 2
+
+
+def test_a_signed_in_request_finds_its_session_or_token_and_account_in_one_query(
+    own_sqlite: Engine,
+) -> None:
+    """The session (or API token) and its account in one SELECT when nothing is due to be
+    written; the account is the one the caller gets (a disabled one is still refused)."""
+    from sqlalchemy import event
+
+    from porchlight.accounts.domain.auth import ApiScope
+    from porchlight.accounts.domain.auth import Session as UserSession
+    from porchlight.accounts.services import signin, tokens
+    from porchlight.accounts.services.credentials import digest
+
+    clock = FixedClock(T0)
+    uow = SqlUnitOfWork(sessionmaker(own_sqlite, expire_on_commit=False), clock)
+    ana = _resident(uow)
+    with uow:
+        uow.sessions.add(UserSession(id=uuid.uuid4(), account_id=ana.id,
+                                     token_hash=digest("cookie"), csrf_secret="x",
+                                     created_at=T0, last_seen_at=T0))
+        uow.commit()
+    api = tokens.create_api_token(uow, ana.id, "script", [ApiScope.READ]).token
+    assert tokens.authenticate_api_token(uow, api) is not None  # records its first use
+    selects: list[str] = []
+    event.listen(own_sqlite, "before_cursor_execute", lambda _c, _cur, sql, *_: (
+        selects.append(sql) if sql.lstrip().upper().startswith("SELECT") else None))
+    found = signin.authenticate(uow, "cookie")
+    assert found is not None and found.account.id == ana.id and len(selects) == 1, selects
+    selects.clear()
+    account, _ = tokens.authenticate_api_token(uow, api)
+    assert account.id == ana.id and len(selects) == 1, selects
+    with uow:
+        uow.accounts.get(ana.id).disabled_at = T0
+        uow.commit()
+    assert tokens.authenticate_api_token(uow, api) is None
+
+
+def test_postgresql_keeps_the_configured_connections_open() -> None:
+    """No connection is made here: the pool's shape is what matters (a pool smaller than a
+    process's concurrent requests starts a server process per request above it)."""
+    from porchlight.config import Settings
+
+    size = Settings(database={"url": "postgresql+psycopg://u@127.0.0.1:1/x"}).database.pool_size
+    engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/x", pool_size=size)
+    assert engine.pool.size() == size == 10
+    engine.dispose()

@@ -329,3 +329,20 @@ def test_encrypting_and_decrypting_64_mib_stays_in_bounded_memory(tmp_path: Path
     bound = 5 * DEFAULT_CHUNK_SIZE  # plaintext, ciphertext, the previous piece, slack
     assert encrypt_peak < bound, f"encrypt peaked at {encrypt_peak} bytes"
     assert decrypt_peak < bound, f"decrypt peaked at {decrypt_peak} bytes"
+
+
+@pytest.mark.parametrize("size", [0, 20_000, 800_000])
+def test_a_small_object_is_sealed_in_buffers_of_its_own_size(size: int) -> None:
+    """A poster or a short clip needs no 1 MiB buffers (zeroing five of them cost more than
+    sealing the clip): encrypt takes about the object's size, for plaintext, sealed
+    chunk and the copy this BytesIO keeps."""
+    source, sealed = io.BytesIO(os.urandom(size)), io.BytesIO()
+    tracemalloc.start()
+    try:
+        encrypt(source, sealed, KEY, digest=hashlib.sha256())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * size + 64 * 1024, f"encrypt peaked at {peak} bytes for {size}"
+    sealed.seek(0)
+    assert b"".join(read_range(sealed, KEY, 0, size)) == source.getvalue()

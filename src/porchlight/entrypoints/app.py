@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -14,6 +15,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from starlette.datastructures import URL, URLPath
 from starlette.routing import BaseRoute
 from xstatic.pkg import leaflet
 
@@ -37,7 +40,7 @@ from porchlight.entrypoints.api import audit as audit_api
 from porchlight.entrypoints.api import openapi as api_openapi
 from porchlight.entrypoints.api import routes as api_routes
 from porchlight.entrypoints.api.schemas import Health
-from porchlight.entrypoints.auth import CSRF_COOKIE, check_csrf, ensure_csrf_nonce, set_cookie
+from porchlight.entrypoints.auth import CsrfNonceMiddleware, check_csrf
 from porchlight.entrypoints.body_limit import BodyLimitMiddleware
 from porchlight.entrypoints.body_timeout import BodyTimeoutMiddleware
 from porchlight.entrypoints.headers import SecurityHeadersMiddleware
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     app.state.container = container
     app.state.templates = _templates(settings)
+    app.state.templates.env.globals["url_for"] = _url_for(app)
     app.state.secure_cookies = settings.base_url.startswith("https://")
     secret = settings.keys.secret_key.get_secret_value().encode()
     app.state.csrf_key = hmac.new(secret, b"porchlight csrf", hashlib.sha256).digest()
@@ -156,7 +160,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.add_middleware(MethodsMiddleware, routes=_route_table(app))
     app.add_middleware(BodyTimeoutMiddleware,
                        idle_seconds=settings.storage.upload_idle_timeout_seconds)
-    app.middleware("http")(_csrf_cookie)
+    app.add_middleware(CsrfNonceMiddleware)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(SecurityHeadersMiddleware, https=app.state.secure_cookies,
                        tile_url=settings.map.tile_url)  # outermost: every answer has them
@@ -180,15 +184,6 @@ def _sweep_leftovers(container: Container) -> None:
 def _route_table(app: FastAPI) -> list[BaseRoute]:
     """The app's own routes and every route of ROUTERS, each with its full path."""
     return [*app.router.routes, *(route for router in ROUTERS for route in router.routes)]
-
-
-async def _csrf_cookie(request: Request, call_next):
-    """Every browser gets a random CSRF nonce in an HttpOnly cookie; forms carry its HMAC."""
-    fresh = ensure_csrf_nonce(request)
-    response = await call_next(request)
-    if fresh:
-        set_cookie(request, response, CSRF_COOKIE, request.state.csrf_nonce)
-    return response
 
 
 class CachedStatic(StaticFiles):
@@ -219,6 +214,24 @@ def _templates(settings: Settings) -> Jinja2Templates:
     templates.env.filters["when"] = when.when_filter
     templates.env.filters["local_input"] = when.local_input_filter
     return templates
+
+
+def _url_for(app: FastAPI):
+    """``url_for`` in templates, Starlette's (an absolute URL on the request's base) but
+    with each path looked up once: the lookup walks the app's routes, on every page for
+    its style sheet, script and icon."""
+
+    @functools.lru_cache(maxsize=256)
+    def path_for(name: str, params: tuple) -> URLPath:
+        return app.url_path_for(name, **dict(params))
+
+    @pass_context
+    def url_for(context, name: str, /, **params) -> URL:
+        request: Request = context["request"]
+        return path_for(name, tuple(sorted(params.items()))).make_absolute_url(
+            base_url=request.base_url)
+
+    return url_for
 
 
 def healthz(request: Request) -> Response:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from porchlight.accounts.domain.accounts import Account
 from porchlight.accounts.domain.auth import ApiScope, ApiToken
@@ -104,6 +105,35 @@ def ensure_csrf_nonce(request: Request) -> bool:
         return False
     request.state.csrf_nonce = secrets.token_urlsafe(24)
     return True
+
+
+class CsrfNonceMiddleware:
+    """Every browser gets a random CSRF nonce in an HttpOnly cookie; forms carry its HMAC.
+
+    Pure ASGI: the cookie is added to the response's first message, with no task, stream
+    or response object of its own per request (a ``BaseHTTPMiddleware`` has all three)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if not ensure_csrf_nonce(request):
+            await self.app(scope, receive, send)
+            return
+        holder = Response()
+        set_cookie(request, holder, CSRF_COOKIE, request.state.csrf_nonce)
+        cookie = [pair for pair in holder.raw_headers if pair[0] == b"set-cookie"]
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *cookie]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 async def check_csrf(request: Request) -> None:

@@ -1,4 +1,9 @@
-"""FastAPI dependencies, as Annotated aliases routes can declare."""
+"""FastAPI dependencies, as Annotated aliases routes can declare.
+
+The ones that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+thread pool, a hand-off to a thread and back per dependency per request, which costs more
+than these functions do. ``get_caller`` reads the database and stays a ``def``.
+"""
 
 from __future__ import annotations
 
@@ -15,23 +20,24 @@ from porchlight.kernel.domain.errors import NotAuthenticated
 from porchlight.kernel.services.ports import UnitOfWork
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     return request.app.state.container
 
 
-def get_uow(request: Request) -> UnitOfWork:
-    return get_container(request).uow()
+async def get_uow(request: Request) -> UnitOfWork:
+    return request.app.state.container.uow()
 
 
-def get_security(request: Request) -> Security:
-    return get_container(request).security
+async def get_security(request: Request) -> Security:
+    return request.app.state.container.security
 
 
 def get_caller(request: Request) -> Caller:
     return resolve_caller(request)
 
 
-def require_actor(caller: Annotated[Caller, Depends(get_caller)]) -> Account:
+def actor_of(caller: Caller) -> Account:
+    """The caller's account, once fully signed in; else NotAuthenticated."""
     if caller.actor is None:
         if caller.pending is not None:
             raise NotAuthenticated("finish signing in with your second step first")
@@ -39,7 +45,11 @@ def require_actor(caller: Annotated[Caller, Depends(get_caller)]) -> Account:
     return caller.actor
 
 
-def require_any_session(caller: Annotated[Caller, Depends(get_caller)]) -> UserSession:
+async def require_actor(caller: Annotated[Caller, Depends(get_caller)]) -> Account:
+    return actor_of(caller)
+
+
+async def require_any_session(caller: Annotated[Caller, Depends(get_caller)]) -> UserSession:
     """A browser session, fully signed in or still owing its second step."""
     if caller.session is None:
         raise NotAuthenticated("sign in first")

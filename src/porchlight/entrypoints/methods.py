@@ -70,14 +70,32 @@ class MethodsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        method = scope["method"]
+        if method not in ("HEAD", "OPTIONS"):
+            # The router finds the route; every route of the path is looked at only for a
+            # 405 (most requests are neither HEAD, OPTIONS nor a 405).
+            await self.app(scope, receive, self._with_allow_on_405(send, dict(scope)))
+            return
         declared = declared_methods(self.routes, scope)
-        methods, method = allowed_methods(declared), scope["method"]
+        methods = allowed_methods(declared)
         if method in declared or method not in methods:
             await self.app(scope, receive, _with_allow(send, methods))
         elif method == "OPTIONS":
             await _options(methods, send)
         else:
             await self._head(scope, receive, send)
+
+    def _with_allow_on_405(self, send: Send, scope: Scope) -> Send:
+        """``scope`` is a copy taken before routing (the router updates the scope)."""
+
+        async def send_with_allow(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods = allowed_methods(declared_methods(self.routes, scope))
+                await _with_allow(send, methods)(message)
+                return
+            await send(message)
+
+        return send_with_allow
 
     async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
         as_get = {**scope, "method": "GET", HEAD_ONLY: True}

@@ -135,15 +135,28 @@ def revoke_device_tokens(uow: UnitOfWork, actor: Actor, camera_id: UUID) -> None
 
 
 def authenticate_device(uow: UnitOfWork, token: str) -> UUID | None:
-    """The camera a device token may upload to, or None. It grants nothing else."""
+    """The camera a device token may upload to, or None. It grants nothing else. Read
+    without the write lock; the use is recorded as an API token's is, at most once a
+    ``USE_RECORD_INTERVAL`` and never waiting for another writer."""
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
-    with uow:
-        record = uow.device_tokens.get_by_token_hash(digest(token))
-        if record is None or record.revoked_at is not None:
-            return None
-        record.last_used_at = uow.clock.now()
-        uow.commit()
+    token_hash = digest(token)
+    with uow.reading():
+        record = uow.device_tokens.get_by_token_hash(token_hash)
+    if record is None or record.revoked_at is not None:
+        return None
+    now = uow.clock.now()
+    if record.last_used_at is not None and now - record.last_used_at < USE_RECORD_INTERVAL:
+        return record.camera_id
+    try:
+        with uow.unless_busy():
+            fresh = uow.device_tokens.get_by_token_hash(token_hash)
+            if fresh is None or fresh.revoked_at is not None:
+                return None
+            fresh.last_used_at = now
+            uow.commit()
+            return fresh.camera_id
+    except WriteLockBusy:
         return record.camera_id
 
 

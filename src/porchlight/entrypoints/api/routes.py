@@ -28,4 +28,4 @@ def get_neighbourhood(uow: UowDep) -> NeighbourhoodOut:
 @router.get("/agencies", response_model=list[AgencyOut], tags=["public"])
 def list_agencies(uow: UowDep) -> list[AgencyOut]:
     """Every agency on this deployment, with its kind and jurisdiction: public by design."""
-    return [AgencyOut.of(agency) for agency in neighbourhood.summary(uow).agencies]
+    return [AgencyOut.of(agency) for agency in neighbourhood.agencies(uow)]

@@ -19,7 +19,7 @@ from porchlight.entrypoints.deps import (
     ContainerDep,
     SecurityDep,
     UowDep,
-    require_actor,
+    actor_of,
 )
 from porchlight.entrypoints.web.forms import FormModel, Posted, submit
 from porchlight.entrypoints.web.render import render, see_other
@@ -137,5 +137,5 @@ def dev_mail(request: Request, container: ContainerDep, caller: CallerDep) -> Re
     mailer = container.security.mailer
     if not container.settings.is_development or not hasattr(mailer, "read"):
         raise NotFound("the mail log exists only in development")
-    require_platform_admin(require_actor(caller))
+    require_platform_admin(actor_of(caller))
     return render(request, "dev_mail.html", messages=mailer.read())

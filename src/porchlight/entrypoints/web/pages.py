@@ -21,9 +21,8 @@ def landing(request: Request, uow: UowDep) -> HTMLResponse:
 
 @router.get("/agencies", response_class=HTMLResponse)
 def agencies(request: Request, uow: UowDep) -> HTMLResponse:
-    summary = neighbourhood.summary(uow)
     return request.app.state.templates.TemplateResponse(
-        request, "agencies.html", {"agencies": summary.agencies}
+        request, "agencies.html", {"agencies": neighbourhood.agencies(uow)}
     )
 
 

@@ -241,26 +241,37 @@ def open_for_owner(
     uow: UnitOfWork, kit: Footage, actor: Actor, clip_id: UUID, *, record_view: bool
 ) -> OpenClip:
     """The owner's own clip, readable; anyone else is refused, and the refusal is audited.
-    Read without the write lock (posters and every range request of a playback come
-    here); a write transaction opens only to audit a refusal or a view."""
-    with uow.reading():
-        clip = uow.clips.get(clip_id)
-        refusal = _refusal(clip, actor)
-    if refusal is not None:
-        with uow:
-            uow.record(ClipAccessDenied(actor_id=actor_id(actor),
-                                        clip_id=clip.id if clip else None, reason=refusal))
-            uow.commit()
-        raise NotFound("no such clip")
-    data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+    Read without the write lock (posters and every later range request of a playback
+    come here); a write transaction opens only to audit a refusal or a view, and a view
+    is checked, opened and audited in that one transaction."""
     if record_view:
         with uow:
             clip = uow.clips.get(clip_id)
-            if _refusal(clip, actor) is not None:  # purged meanwhile
-                raise NotFound("no such clip")
-            clip.record(ClipViewed(actor_id=actor_id(actor), clip_id=clip.id))
+            refusal = _refusal(clip, actor)
+            if refusal is None:
+                data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+                clip.record(ClipViewed(actor_id=actor_id(actor), clip_id=clip.id))
+            else:
+                uow.record(_denied(actor, clip, refusal))
             uow.commit()
+    else:
+        with uow.reading():
+            clip = uow.clips.get(clip_id)
+            refusal = _refusal(clip, actor)
+        if refusal is None:
+            data_key = kit.vault.open(clip.wrapped_key, context=_key_context(clip.id))
+        else:
+            with uow:
+                uow.record(_denied(actor, clip, refusal))
+                uow.commit()
+    if refusal is not None:
+        raise NotFound("no such clip")
     return OpenClip(clip=clip, data_key=data_key)
+
+
+def _denied(actor: Actor, clip: Clip | None, refusal: str) -> ClipAccessDenied:
+    return ClipAccessDenied(actor_id=actor_id(actor), clip_id=clip.id if clip else None,
+                            reason=refusal)
 
 
 def _refusal(clip: Clip | None, actor: Actor) -> str | None:

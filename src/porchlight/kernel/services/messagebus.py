@@ -172,6 +172,8 @@ def feed_clip_gone(event: DomainEvent) -> JobSpec:
                    key=f"feed.clip_gone:{event.clip_id}")
 
 
+SEQUENCE_JOB = "audit.sequence"
+
 HANDLERS: Mapping[type[DomainEvent], Sequence[EventHandler]] = {
     ConsentGranted: (derive_evidence,),
     RequestApproved: (deliver_request,),
@@ -199,6 +201,9 @@ class MessageBus:
                  *, sequence_every: timedelta | None = None) -> None:
         self.handlers = handlers
         self.sequence_every = sequence_every
+        # The sequencing job this process last saw committed: its window's later commits
+        # need not write it again (the INSERT would find the key taken and add nothing).
+        self._sequencing_written: str | None = None
 
     def jobs_for(self, events: Iterable[DomainEvent], now: datetime | None = None
                  ) -> list[JobSpec]:
@@ -210,8 +215,17 @@ class MessageBus:
                 if spec is not None:
                     specs.append(spec)
         if events and self.sequence_every and now is not None:
-            specs.append(sequence_audit_log(now, self.sequence_every))
+            sequencing = sequence_audit_log(now, self.sequence_every)
+            if sequencing.key != self._sequencing_written:
+                specs.append(sequencing)
         return specs
+
+    def committed(self, specs: Iterable[JobSpec]) -> None:
+        """``specs`` are in the database now (written by a commit, or found there): a later
+        commit in the same window leaves the sequencing job out."""
+        for spec in specs:
+            if spec.kind == SEQUENCE_JOB:
+                self._sequencing_written = spec.key
 
 
 def sequence_audit_log(now: datetime, every: timedelta) -> JobSpec:
@@ -220,5 +234,5 @@ def sequence_audit_log(now: datetime, every: timedelta) -> JobSpec:
     width = every.total_seconds()
     window = int(now.timestamp() // width)
     ends = datetime.fromtimestamp((window + 1) * width, tz=UTC)
-    return JobSpec("audit.sequence", {}, key=f"audit.sequence:{window * width:.3f}",
+    return JobSpec(SEQUENCE_JOB, {}, key=f"{SEQUENCE_JOB}:{window * width:.3f}",
                    delay=ends - now)

@@ -133,6 +133,8 @@ class EventCollectingUnitOfWork(abc.ABC):
         if events:
             self._write_audit(events)
         self._commit()
+        if self.bus is not None and specs:
+            self.bus.committed(specs)
         self._queued.extend(queued)
 
     def _write_jobs(self, specs: list[JobSpec]) -> list[Job]:

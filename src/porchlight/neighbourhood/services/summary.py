@@ -22,5 +22,15 @@ def summary(uow: UnitOfWork) -> NeighbourhoodSummary:
             residents=uow.accounts.count_residents(),
             cameras=uow.cameras.count(),
             cameras_opted_in=uow.cameras.count(opted_in=True),
-            agencies=sorted(uow.agencies.list(), key=lambda a: a.name),
+            agencies=_by_name(uow),
         )
+
+
+def agencies(uow: UnitOfWork) -> list[Agency]:
+    """Every agency, by name: what the agencies page and API list, without the counts."""
+    with uow.reading():
+        return _by_name(uow)
+
+
+def _by_name(uow: UnitOfWork) -> list[Agency]:
+    return sorted(uow.agencies.list(), key=lambda a: a.name)

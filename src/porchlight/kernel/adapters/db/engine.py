@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from porchlight.kernel.adapters.files import private_file
 
@@ -18,17 +18,26 @@ READ_ONLY = "porchlight_read_only"
 # IMMEDIATE fails at once ("database is locked") instead of waiting while another
 # writer holds the lock. PostgreSQL has no database-wide write lock and ignores it.
 NO_WAIT = "porchlight_no_wait"
+_QUERY_ONLY = "porchlight_query_only"  # set on a pooled connection while query_only is on
 BUSY_TIMEOUT_MS = 30_000
+# SQLite connections kept open between units of work. Opening one (the file, its WAL index
+# and five pragmas) and closing it (the last one to close checkpoints the WAL) cost more
+# than most requests' queries; beyond these, a busy moment opens more, closed on return.
+SQLITE_POOL_SIZE = 8
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """``pool_size``: PostgreSQL connections kept open (SQLite: SQLITE_POOL_SIZE); as many
+    again may open at a busy moment and are closed when returned. A pool smaller than
+    the requests a process serves at once opens and closes a connection (a PostgreSQL
+    server process, its caches cold) per request over it."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, echo=echo)
     # JIT compilation costs milliseconds and pays off only for long analytic queries; this
     # application runs short indexed lookups (see adapters/db/camera_search.py).
-    return create_engine(url, echo=echo, pool_pre_ping=True,
-                         connect_args={"options": "-c jit=off"})
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=pool_size, connect_args={"options": "-c jit=off"})
 
 
 def _private_database(path: Path) -> None:
@@ -45,11 +54,16 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         _private_database(Path(database))
+    in_memory = not database or database == ":memory:" or "mode=memory" in database
+    # A private in-memory database lives and dies with its connection: one per use, as
+    # before. A file is shared: keep connections open (SQLITE_POOL_SIZE).
+    pool = {"poolclass": NullPool} if in_memory else {
+        "poolclass": QueuePool, "pool_size": SQLITE_POOL_SIZE, "max_overflow": -1}
     engine = create_engine(
         url,
         echo=echo,
-        poolclass=NullPool,
         connect_args={"check_same_thread": False, "timeout": 30},
+        **pool,
     )
 
     @event.listens_for(engine, "connect")
@@ -66,6 +80,12 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
+    @event.listens_for(engine, "checkin")
+    def _writable_again(dbapi_connection, record) -> None:
+        # the pool's next user may write (or run a checkpoint): undo a reader's query_only
+        if dbapi_connection is not None and record.info.pop(_QUERY_ONLY, False):
+            dbapi_connection.execute("PRAGMA query_only=OFF")
+
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
         options = connection.get_execution_options()
@@ -75,8 +95,9 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             return
         if options.get(READ_ONLY):
             # Writes are refused by SQLite itself. The setting lasts as long as the
-            # connection, which closes with its session (NullPool, above).
+            # connection: it is turned off again when the connection returns to the pool.
             connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.info[_QUERY_ONLY] = True
         mode = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
         if not options.get(NO_WAIT):
             connection.exec_driver_sql(mode)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import and_, delete, func, or_, select
@@ -126,7 +126,25 @@ class SqlCameraRepository(_Repository[Camera]):
         return found
 
 
-class SqlSessionRepository(_Repository[Session]):
+class _ByTokenWithAccount(_Repository[T]):
+    """A session or API token found by its hash, its account read in the same query:
+    every signed-in request looks both up, and ``accounts.get`` then finds the account in
+    this unit of work's identity map instead of asking the database again."""
+
+    def get_by_token_hash(self, token_hash: str) -> T | None:
+        model: Any = self.model
+        row = self.session.execute(
+            select(model, Account).join(Account, Account.id == model.account_id)
+            .where(model.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        token, account = row
+        self._track(token)
+        self._track(account)  # held here: the identity map alone keeps it only weakly
+        return token
+
+
+class SqlSessionRepository(_ByTokenWithAccount[Session]):
     model = Session
 
     def list_open(self, account_id: UUID) -> Sequence[Session]:
@@ -137,7 +155,7 @@ class SqlSessionRepository(_Repository[Session]):
         )
 
 
-class SqlApiTokenRepository(_Repository[ApiToken]):
+class SqlApiTokenRepository(_ByTokenWithAccount[ApiToken]):
     model = ApiToken
 
     def list_for_account(self, account_id: UUID) -> Sequence[ApiToken]:
