@@ -78,3 +78,30 @@ def test_rows_naming_a_missing_event_are_refused_without_foreign_keys(fresh: Eng
     migrate.upgrade(fresh)
     migrate.check(fresh)
     _refused(fresh, insert(audit_openings).values(_opening(1, event + 1)))
+
+
+def test_the_check_uses_the_events_primary_key_however_small_the_table_was(
+    fresh: Engine,
+) -> None:
+    """PostgreSQL: a long-lived sequencer connection first checks against a small events
+    table (where scanning it is cheapest); once the table is large, the check must not
+    keep that plan and scan every event for each batch."""
+    if fresh.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planning question")
+    migrate.upgrade(fresh)
+    first = _event(fresh)
+    with fresh.connect() as sequencer:
+        with sequencer.begin():
+            sequencer.execute(insert(audit_leaves).values(_leaf(0, first)))
+        with fresh.begin() as connection:  # the queue grows meanwhile
+            connection.exec_driver_sql(
+                "INSERT INTO audit_events (kind, version, occurred_at, payload) "
+                "SELECT 'clip.viewed', 1, now(), '{}'::jsonb FROM generate_series(1, 50000)")
+        with sequencer.begin():
+            sequencer.execute(insert(audit_leaves),
+                              [_leaf(i, first + i) for i in range(1, 2001)])
+            scans = sequencer.exec_driver_sql(
+                "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+                "WHERE relname = 'audit_events'").one()
+    assert scans.seq_scan == 0
+    assert scans.idx_scan > 0

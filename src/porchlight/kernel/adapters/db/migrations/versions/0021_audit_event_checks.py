@@ -39,17 +39,20 @@ LOG_INTEGER = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 CHECKED = ("audit_leaves", "audit_openings")
 FOREIGN_KEY = "fk_{table}_event_id_audit_events"
 
+# EXECUTE: planned anew for each statement.  A plan cached by PL/pgSQL would keep what
+# suited the events table when the connection first used it: a sequencer that started
+# on a small table then scanned every event for each batch (0.4 s per 5,000 leaves against
+# 2,000,000 events, instead of 20 ms through the primary key).
 POSTGRES_FUNCTION = """
 CREATE OR REPLACE FUNCTION porchlight_audit_events_exist() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     missing bigint;
 BEGIN
-    SELECT added.event_id INTO missing FROM added
-    WHERE added.event_id IS NOT NULL
-      AND NOT EXISTS (SELECT FROM audit_events WHERE audit_events.id = added.event_id)
-    LIMIT 1;
-    IF FOUND THEN
+    EXECUTE 'SELECT added.event_id FROM added WHERE added.event_id IS NOT NULL '
+            'AND NOT EXISTS (SELECT FROM audit_events WHERE audit_events.id = added.event_id) '
+            'LIMIT 1' INTO missing;
+    IF missing IS NOT NULL THEN
         RAISE EXCEPTION '%: there is no audit event %', TG_TABLE_NAME, missing
             USING ERRCODE = 'foreign_key_violation';
     END IF;
