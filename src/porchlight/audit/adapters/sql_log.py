@@ -26,9 +26,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    Uuid,
     and_,
-    any_,
     bindparam,
     func,
     insert,
@@ -37,7 +35,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 
 from porchlight.audit.adapters.tables import (
@@ -93,6 +90,10 @@ _EVENTS_SQL = (
     "SELECT id, kind, version, occurred_at, actor_id, CAST(payload AS TEXT) FROM audit_events "
     "WHERE id > {mark} ORDER BY id LIMIT {mark}"
 )
+
+
+# ``%b``: the ids go as a binary array (psycopg's binary parameter placeholder).
+_ACCOUNTS_SQL = "SELECT id, kind, staff_role, agency_id FROM accounts WHERE id = ANY(%b)"
 
 
 def _sqlite_event(row: Sequence[Any]) -> QueuedEvent:
@@ -281,24 +282,28 @@ class SqlLogWriter(SqlLogView):
         return None if data is None else leaf_batch_time(data)
 
     def accounts(self, ids: Collection[UUID]) -> dict[UUID, AccountFacts]:
-        """One query, one parameter, however many ids: an array on PostgreSQL, a JSON
-        list on SQLite.  (IN lists of 500 cost ten statements a batch, each compiled and
-        parsed anew by SQLAlchemy and psycopg: 8 µs an event, more than the query.)"""
-        c = accounts.c
+        """One query, one parameter, however many ids: a binary ``uuid[]`` on PostgreSQL,
+        a JSON list on SQLite.  (IN lists of 500 cost ten statements a batch, each compiled
+        and parsed anew by SQLAlchemy and psycopg: 8 µs an event, more than the query.  The
+        array as text, psycopg's default, took 26 ms for 5,000 ids, mostly the server
+        parsing it; in binary, 1.7 ms.)"""
         found: dict[UUID, AccountFacts] = {}
         if not ids:
             return found
         if self.connection.dialect.name == "postgresql":
-            wanted = bindparam("ids", list(ids), type_=postgresql.ARRAY(Uuid))
-            condition = c.id == any_(wanted)
+            raw = self.connection.connection.driver_connection
+            with raw.cursor() as cursor:  # type: ignore[union-attr]
+                rows = cursor.execute(_ACCOUNTS_SQL, (list(ids),)).fetchall()
         else:  # SQLite keeps UUIDs as 32 hex digits (SQLAlchemy's Uuid)
+            c = accounts.c
             listed = bindparam("ids", json.dumps([value.hex for value in ids]))
             condition = c.id.in_(select(literal_column("value")).select_from(
                 func.json_each(listed)))
-        query = select(c.id, c.kind, c.staff_role, c.agency_id).where(condition)
-        for row in self.connection.execute(query):
-            role = None if row.staff_role is None else str(row.staff_role)
-            found[row.id] = AccountFacts(str(row.kind), role, row.agency_id)
+            rows = self.connection.execute(
+                select(c.id, c.kind, c.staff_role, c.agency_id).where(condition)).all()
+        for account_id, kind, role, agency_id in rows:
+            found[account_id] = AccountFacts(str(kind), None if role is None else str(role),
+                                             agency_id)
         return found
 
     def forget(self, account_id: UUID) -> int:

@@ -7,8 +7,10 @@ them, and SQLAlchemy row processing would cost as much as the hashing itself.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import Connection, Engine, exists, func, select
@@ -35,6 +37,45 @@ _LEAF_DATA_SQL = (
     "SELECT data, leaf_hash FROM audit_leaves "
     "WHERE leaf_index >= {mark} AND leaf_index < {mark} ORDER BY leaf_index"
 )
+
+
+def read_ahead(cursor: Any, size: int) -> Iterator[Any]:
+    """``cursor.fetchmany(size)`` until it is empty, one fetch ahead, in a helper thread.
+
+    Reading the log on PostgreSQL is mostly the server's work (finding and sending the
+    rows), and a plain fetch loop leaves it idle while the caller hashes a chunk, then the
+    caller idle while it fetches the next: the two add up.  Fetched ahead, they overlap
+    (psycopg releases the GIL while it waits for the server).  At most two chunks wait.
+    """
+    chunks: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def fetch() -> None:
+        try:
+            while True:
+                rows = cursor.fetchmany(size)
+                chunks.put(rows)
+                if not rows or stop.is_set():
+                    return
+        except BaseException as exc:  # re-raised in the reading thread
+            chunks.put(exc)
+
+    helper = threading.Thread(target=fetch, name="audit-read-ahead", daemon=True)
+    helper.start()
+    try:
+        while True:
+            rows = chunks.get()
+            if isinstance(rows, BaseException):
+                raise rows
+            if not rows:
+                return
+            yield rows
+    finally:  # the caller stopped early or failed: let the helper end before going on
+        stop.set()
+        while helper.is_alive():
+            with suppress(queue.Empty):
+                chunks.get(timeout=0.05)
+        helper.join()
 
 
 class SqlAuditLogSource:
@@ -65,23 +106,29 @@ class SqlAuditLogSource:
             after = page[-1].size
 
     def leaf_chunks(self, start: int, end: int) -> Iterator[Sequence[LeafRow]]:
-        return self._stream(_LEAVES_SQL, start, end)
+        return self._stream(_LEAVES_SQL, start, end, ahead=True)
 
     def leaf_data(self, start: int, end: int) -> Iterator[Sequence[LeafData]]:
-        return self._stream(_LEAF_DATA_SQL, start, end)
+        return self._stream(_LEAF_DATA_SQL, start, end, ahead=True)
 
-    def _stream(self, sql: str, *params: int) -> Iterator[Any]:
+    def _stream(self, sql: str, *params: int, ahead: bool = False) -> Iterator[Any]:
+        """Chunks of rows; with ``ahead``, on PostgreSQL, the next chunk is fetched while
+        the caller works on this one (the caller must not use the connection meanwhile)."""
         raw: Any = self.connection.connection.driver_connection
-        if self.connection.dialect.name == "sqlite":
-            cursor = raw.cursor()
-        else:
+        postgres = self.connection.dialect.name != "sqlite"
+        if postgres:
             self._cursors += 1
             # Server-side and binary: bytea arrives as raw bytes, not hex text (3x faster).
             cursor = raw.cursor(name=f"porchlight_audit_verify_{self._cursors}", binary=True)
+        else:
+            cursor = raw.cursor()
         cursor.execute(sql.format(mark=mark(self.connection)), params)
         try:
-            while rows := cursor.fetchmany(self.chunk_size):
-                yield rows
+            if postgres and ahead:
+                yield from read_ahead(cursor, self.chunk_size)
+            else:
+                while rows := cursor.fetchmany(self.chunk_size):
+                    yield rows
         finally:
             cursor.close()
 
