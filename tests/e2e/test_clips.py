@@ -278,3 +278,18 @@ def test_an_upload_is_not_held_to_the_cap_on_other_bodies(settings, demo_clip) -
     assert refused.status_code == 413
     assert "larger than the 1 KiB limit" in refused.text  # the error page, in plain words
     assert owner.get("/api/v1/me/cameras").json() == cameras
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+def test_a_form_sent_to_the_upload_path_is_held_to_the_cap_on_other_bodies(
+        settings, content_type) -> None:
+    """The upload's own cap is for raw video; a form posted there would be parsed whole
+    (for its CSRF token) before the missing device token refused it."""
+    d = build_deployment(settings.model_copy(update={"storage": settings.storage.model_copy(
+        update={"max_body_bytes": 64 * 1024})}))
+    body = "&".join(f"f{i}=" + "a" * 30 * 1024 for i in range(3))
+    for path in (f"/api/v1/cameras/{d.camera_a}/clips", "/api/v1/cameras/anything/clips"):
+        response = d.browser().post(path, content=body, headers={
+            "content-type": content_type, "cookie": "x=1"})
+        assert (response.status_code, response.json()["error"]["code"]) == (413, "too_large")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from porchlight.footage.services import cameras
 from porchlight.footage.services.commands import RegisterCamera
 from porchlight.kernel.adapters.clock import FixedClock
 from porchlight.kernel.adapters.db import migrate, tables
-from porchlight.kernel.adapters.db.engine import make_engine
+from porchlight.kernel.adapters.db.engine import READ_ONLY, make_engine
 from porchlight.kernel.adapters.db.orm import start_mappers
 from porchlight.kernel.adapters.db.uow import SqlUnitOfWork
 from porchlight.kernel.domain.errors import Conflict, ValidationFailed
@@ -427,4 +428,47 @@ def test_postgresql_keeps_the_configured_connections_open() -> None:
     size = Settings(database={"url": "postgresql+psycopg://u@127.0.0.1:1/x"}).database.pool_size
     engine = make_engine("postgresql+psycopg://u@127.0.0.1:1/x", pool_size=size)
     assert engine.pool.size() == size == 10
+    engine.dispose()
+
+
+def _files_holding(folder, marker: bytes) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and marker in p.read_bytes())
+
+
+def test_a_deleted_secret_leaves_no_copy_in_the_files_while_the_pool_stays_open(
+    tmp_path,
+) -> None:
+    """Pooled SQLite connections stay open, so no last close writes the WAL back: each write
+    transaction's connection checkpoints (and truncates the WAL) as it returns to the pool,
+    so a shredded key is gone from every file once the shredding commit has returned."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    marker = b"KEY-" + secrets.token_hex(12).encode()
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE clips (id INTEGER PRIMARY KEY, wrapped_key BLOB)"))
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO clips VALUES (1, :k)"), {"k": marker})
+    with engine.begin() as c:  # what a shredding commit does to the row
+        c.execute(text("UPDATE clips SET wrapped_key = NULL WHERE id = 1"))
+    assert _files_holding(tmp_path, marker) == []
+    engine.dispose()
+
+
+def test_the_checkpoint_never_waits_for_a_reader_and_finishes_with_a_later_write(
+    tmp_path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    marker = b"KEY-" + secrets.token_hex(12).encode()
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE clips (id INTEGER PRIMARY KEY, wrapped_key BLOB)"))
+        c.execute(text("INSERT INTO clips VALUES (1, :k)"), {"k": marker})
+    reader = engine.connect().execution_options(**{READ_ONLY: True})
+    reader.begin()
+    assert reader.execute(text("SELECT wrapped_key FROM clips")).scalar() == marker
+    with engine.begin() as c:  # returns although the reader pins the old snapshot
+        c.execute(text("UPDATE clips SET wrapped_key = NULL WHERE id = 1"))
+    assert _files_holding(tmp_path, marker) != []  # the reader may still read it
+    reader.close()
+    with engine.begin() as c:
+        c.execute(text("UPDATE clips SET id = 1 WHERE id = 1"))
+    assert _files_holding(tmp_path, marker) == []
     engine.dispose()

@@ -250,3 +250,4 @@ def test_two_copy_requests_at_once_keep_the_cap_on_copies_in_flight(
     assert sum(isinstance(o, Conflict) for o in outcomes) == 1, outcomes
     with d.container.uow().reading() as uow:
         assert len(list(uow.redactions.for_clip(clip_id))) == MAX_OPEN_PER_CLIP
+

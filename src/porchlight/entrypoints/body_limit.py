@@ -1,6 +1,7 @@
 """Every request body has a size cap: forms and JSON ``max_bytes`` (1 MiB by default,
 ``PORCHLIGHT_STORAGE__MAX_BODY_BYTES``), a route that declares its own ``max_body_size``
-(a clip upload, which streams to disk under ``max_upload_bytes``) its own.
+(a clip upload, which streams to disk under ``max_upload_bytes``) its own, unless the
+body is a form: a form is capped on every route.
 
 A body over the cap, by its ``Content-Length`` or by what arrives without one, is refused
 with 413 ``too_large`` where the app reads it, before anything is done with it, and the
@@ -35,8 +36,8 @@ class BodyLimitMiddleware:
         self.own_limit = [r for r in routes if getattr(r, "max_body_size", None) is not None]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or any(route.matches(scope)[0] is Match.FULL
-                                          for route in self.own_limit):
+        if scope["type"] != "http" or (not _is_form(scope) and any(
+                route.matches(scope)[0] is Match.FULL for route in self.own_limit)):
             await self.app(scope, receive, send)
             return
         limit, declared, received = self.max_bytes, _declared_length(scope), 0
@@ -53,6 +54,17 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited, send)
+
+
+def _is_form(scope: Scope) -> bool:
+    """A form body is capped on every route, the upload's too: an upload is raw video, and
+    a form posted to its path would be parsed whole (the CSRF check reads a form's token)
+    before anything refuses it."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            kind = value.split(b";", 1)[0].strip().lower()
+            return kind in (b"application/x-www-form-urlencoded", b"multipart/form-data")
+    return False
 
 
 def _declared_length(scope: Scope) -> int | None:

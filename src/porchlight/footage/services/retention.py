@@ -72,7 +72,10 @@ def shred_clip(uow: UnitOfWork, clip_id: UUID, *, reason: str, actor: UUID | Non
     alone (``COPY_PENDING``): the retention sweep takes it on a later pass."""
     with uow:
         clip = uow.clips.get(clip_id)
-        if clip is None or clip.deleted_at is not None or clip.wrapped_key is None:
+        if clip is None:
+            return Shred.NOTHING_TO_DO
+        uow.lock(clip)  # a redacted copy asked for meanwhile is either listed below or refused
+        if clip.deleted_at is not None or clip.wrapped_key is None:
             return Shred.NOTHING_TO_DO
         if wait_for_copies and copy_pending(uow, clip):
             return Shred.COPY_PENDING

@@ -87,6 +87,8 @@ def request_copy(uow: UnitOfWork, actor: Actor, clip_id: UUID,
     with uow:
         clip = _owned_clip(uow, actor, clip_id)
         uow.lock(clip)  # two requests at once count each other: the cap holds
+        if not clip.is_readable:  # shredded while we waited for the lock
+            raise NotFound("no such clip")
         waiting = [c for c in uow.redactions.for_clip(clip.id)
                    if c.state is CopyStatus.QUEUED]
         if len(waiting) >= MAX_OPEN_PER_CLIP:

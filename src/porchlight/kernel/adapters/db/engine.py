@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -19,6 +20,7 @@ READ_ONLY = "porchlight_read_only"
 # writer holds the lock. PostgreSQL has no database-wide write lock and ignores it.
 NO_WAIT = "porchlight_no_wait"
 _QUERY_ONLY = "porchlight_query_only"  # set on a pooled connection while query_only is on
+_WROTE = "porchlight_wrote"  # set on a pooled connection that began a write transaction
 BUSY_TIMEOUT_MS = 30_000
 # SQLite connections kept open between units of work. Opening one (the file, its WAL index
 # and five pragmas) and closing it (the last one to close checkpoints the WAL) cost more
@@ -82,9 +84,13 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
     @event.listens_for(engine, "checkin")
     def _writable_again(dbapi_connection, record) -> None:
+        if dbapi_connection is None:
+            return
         # the pool's next user may write (or run a checkpoint): undo a reader's query_only
-        if dbapi_connection is not None and record.info.pop(_QUERY_ONLY, False):
+        if record.info.pop(_QUERY_ONLY, False):
             dbapi_connection.execute("PRAGMA query_only=OFF")
+        if record.info.pop(_WROTE, False):
+            _checkpoint(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
@@ -99,6 +105,8 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             connection.exec_driver_sql("PRAGMA query_only=ON")
             connection.info[_QUERY_ONLY] = True
         mode = "BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE"
+        if not options.get(READ_ONLY):
+            connection.info[_WROTE] = True  # the pool record's: checkpoint at check-in
         if not options.get(NO_WAIT):
             connection.exec_driver_sql(mode)
             return
@@ -109,6 +117,26 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
             connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     return engine
+
+
+def _checkpoint(dbapi_connection) -> None:
+    """Write the WAL back into the database file and truncate it, without waiting.
+
+    Deleted secrets (a shredded clip key, a forgotten audit opening) are zeroed by
+    ``secure_delete`` in the page's new version, which goes to the WAL; until a checkpoint
+    copies it over the old page, the database file (and the WAL's earlier frames) still
+    hold them, and a copy of the data folder taken meanwhile would too. With connections
+    closed after each use the last close did this; pooled connections stay open, so each
+    write transaction's connection does it as it returns to the pool. It never waits: a
+    reader still on an older snapshot makes it stop where that reader is (SQLITE_BUSY, not
+    an error), and the next write's checkpoint finishes the job.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:  # busy or locked: the next write transaction's checkpoint takes it further
+        with suppress(sqlite3.OperationalError):
+            dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def is_sqlite_busy(error: BaseException) -> bool:
