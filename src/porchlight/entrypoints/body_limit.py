@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,11 +37,17 @@ class BodyLimitMiddleware:
         self.own_limit = [r for r in routes if getattr(r, "max_body_size", None) is not None]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (not _is_form(scope) and any(
-                route.matches(scope)[0] is Match.FULL for route in self.own_limit)):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit, declared, received = self.max_bytes, _declared_length(scope), 0
+        headers = Headers(scope=scope)
+        if not _is_form(headers) and any(route.matches(scope)[0] is Match.FULL
+                                         for route in self.own_limit):
+            await self.app(scope, receive, send)
+            return
+        length = headers.get("content-length", "")
+        limit, received = self.max_bytes, 0
+        declared = int(length) if length.isdigit() else None
 
         async def limited() -> Message:
             nonlocal received
@@ -56,19 +63,9 @@ class BodyLimitMiddleware:
         await self.app(scope, limited, send)
 
 
-def _is_form(scope: Scope) -> bool:
+def _is_form(headers: Headers) -> bool:
     """A form body is capped on every route, the upload's too: an upload is raw video, and
     a form posted to its path would be parsed whole (the CSRF check reads a form's token)
     before anything refuses it."""
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            kind = value.split(b";", 1)[0].strip().lower()
-            return kind in (b"application/x-www-form-urlencoded", b"multipart/form-data")
-    return False
-
-
-def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else None
-    return None
+    kind = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind in ("application/x-www-form-urlencoded", "multipart/form-data")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from porchlight.accounts.domain.accounts import Account
@@ -84,15 +86,27 @@ def authenticate_api_token(uow: UnitOfWork, token: str) -> tuple[Account, ApiTok
         found = _token_and_account(uow, token_hash)
     if found is None:
         return None
+    return _recording_use(uow, found, found[1].last_used_at,
+                          lambda: _token_and_account(uow, token_hash), lambda f: f[1])
+
+
+T = TypeVar("T")
+
+
+def _recording_use(uow: UnitOfWork, found: T, last_used: datetime | None,
+                      fetch: Callable[[], T | None], token_of: Callable[[T], Any]) -> T | None:
+    """``found`` (read without the write lock), its use recorded at most once a
+    ``USE_RECORD_INTERVAL``: ``fetch`` reads it again under the write lock and ``token_of``
+    names the row whose ``last_used_at`` is set. When another writer holds the lock the
+    record is skipped (for a later request) rather than waited for."""
     now = uow.clock.now()
-    last_used = found[1].last_used_at
     if last_used is not None and now - last_used < USE_RECORD_INTERVAL:
         return found
     try:
         with uow.unless_busy():
-            fresh = _token_and_account(uow, token_hash)
+            fresh = fetch()
             if fresh is not None:
-                fresh[1].last_used_at = now  # a write per minute, not per request
+                token_of(fresh).last_used_at = now  # a write per interval, not per request
                 uow.commit()
             return fresh
     except WriteLockBusy:
@@ -141,23 +155,17 @@ def authenticate_device(uow: UnitOfWork, token: str) -> UUID | None:
     if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
     token_hash = digest(token)
-    with uow.reading():
+
+    def live() -> DeviceToken | None:
         record = uow.device_tokens.get_by_token_hash(token_hash)
-    if record is None or record.revoked_at is not None:
+        return None if record is None or record.revoked_at is not None else record
+
+    with uow.reading():
+        record = live()
+    if record is None:
         return None
-    now = uow.clock.now()
-    if record.last_used_at is not None and now - record.last_used_at < USE_RECORD_INTERVAL:
-        return record.camera_id
-    try:
-        with uow.unless_busy():
-            fresh = uow.device_tokens.get_by_token_hash(token_hash)
-            if fresh is None or fresh.revoked_at is not None:
-                return None
-            fresh.last_used_at = now
-            uow.commit()
-            return fresh.camera_id
-    except WriteLockBusy:
-        return record.camera_id
+    used = _recording_use(uow, record, record.last_used_at, live, lambda r: r)
+    return None if used is None else used.camera_id
 
 
 def device_token_status(uow: UnitOfWork, actor: Actor, camera_id: UUID) -> DeviceToken | None:
